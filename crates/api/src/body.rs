@@ -1,0 +1,180 @@
+//! Request bodies and queries: JSON only, size-limited, and every parse failure an [`ApiError`]
+//! that names the offending field.
+
+use crate::error::ApiError;
+use crate::error_codes;
+use axum::body::{Body, Bytes};
+use axum::http::{header, HeaderMap};
+use serde::de::DeserializeOwned;
+
+/// Reads the whole body, refusing more than `limit` bytes with 413.
+pub async fn read_limited(body: Body, limit: usize) -> Result<Bytes, ApiError> {
+    axum::body::to_bytes(body, limit).await.map_err(|_| {
+        ApiError::new(
+            error_codes::ECSD_BODY_TOO_LARGE,
+            format!("The request body exceeds the limit of {limit} bytes."),
+        )
+    })
+}
+
+/// Checks that a body, if it has a Content-Type, says JSON (`application/json`, any parameters,
+/// any case: the SDK sends `application/json;charset=utf-8`).
+pub fn require_json_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(value) = headers.get(header::CONTENT_TYPE) else {
+        return Ok(());
+    };
+    let media_type = value
+        .to_str()
+        .unwrap_or_default()
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    if media_type == "application/json" || media_type.ends_with("+json") {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            error_codes::ECSD_UNSUPPORTED_MEDIA_TYPE,
+            format!(
+                "Unsupported Content-Type {:?}; send application/json.",
+                value.to_str().unwrap_or("<not text>")
+            ),
+        ))
+    }
+}
+
+/// Parses a JSON body into `T`; an empty body is `Common.0002`, anything else that does not fit is
+/// `Ecs.0005` with the path of the field at fault (e.g. `server.nics[0].subnet_id`).
+pub fn parse_json<T: DeserializeOwned>(headers: &HeaderMap, bytes: &[u8]) -> Result<T, ApiError> {
+    require_json_content_type(headers)?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::new(
+            error_codes::COMMON_0002,
+            "The request body is empty; this API needs a JSON body.",
+        ));
+    }
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let parsed: Result<T, _> = serde_path_to_error::deserialize(&mut deserializer);
+    let value = parsed.map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner();
+        if inner.is_syntax() || inner.is_eof() {
+            ApiError::invalid_field("body", format!("malformed JSON ({inner})"))
+        } else {
+            let field = if path == "." { "body".to_owned() } else { path };
+            ApiError::invalid_field(&field, strip_position(&inner.to_string()))
+        }
+    })?;
+    deserializer.end().map_err(|error| {
+        ApiError::invalid_field(
+            "body",
+            format!("trailing characters after the JSON value ({error})"),
+        )
+    })?;
+    Ok(value)
+}
+
+/// serde_json appends " at line L column C" to data errors; the path already says where.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(index) => message[..index].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+/// The query string as ordered pairs (percent-decoded).
+pub fn query_pairs(raw: Option<&str>) -> Result<Vec<(String, String)>, ApiError> {
+    serde_urlencoded::from_str(raw.unwrap_or_default()).map_err(|error| {
+        ApiError::invalid_field("query", format!("malformed query string ({error})"))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Outer {
+        server: Inner,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Inner {
+        count: u32,
+        nics: Vec<Nic>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Nic {
+        subnet_id: String,
+    }
+
+    fn json_headers(content_type: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_str(content_type).expect("header"),
+        );
+        headers
+    }
+
+    fn error_of(content_type: &str, body: &str) -> ApiError {
+        parse_json::<Outer>(&json_headers(content_type), body.as_bytes()).expect_err("must fail")
+    }
+
+    #[test]
+    fn wrong_types_name_the_field_path() {
+        let error = error_of(
+            "application/json",
+            r#"{"server": {"count": "two", "nics": []}}"#,
+        );
+        assert_eq!(error.code.code, "Ecs.0005");
+        assert!(
+            error.details[0]
+                .message
+                .starts_with("server.count: invalid type"),
+            "{error:?}"
+        );
+        let error = error_of(
+            "application/json",
+            r#"{"server": {"count": 1, "nics": [{}]}}"#,
+        );
+        assert_eq!(
+            error.details[0].message,
+            "server.nics[0]: missing field `subnet_id`"
+        );
+    }
+
+    #[test]
+    fn malformed_and_empty_bodies_are_refused() {
+        assert_eq!(
+            error_of("application/json", r#"{"server": "#).code.code,
+            "Ecs.0005"
+        );
+        assert_eq!(error_of("application/json", "  ").code.code, "Common.0002");
+        assert_eq!(
+            error_of(
+                "application/json",
+                r#"{"server": {"count": 1, "nics": []}} x"#
+            )
+            .code
+            .code,
+            "Ecs.0005"
+        );
+    }
+
+    #[test]
+    fn content_types_other_than_json_get_415() {
+        assert_eq!(error_of("text/plain", "{}").code.code, "Ecsd.0415");
+        let ok =
+            parse_json::<serde_json::Value>(&json_headers("application/json;charset=utf-8"), b"{}");
+        assert!(ok.is_ok());
+        let ok = parse_json::<serde_json::Value>(&HeaderMap::new(), b"{}");
+        assert!(ok.is_ok(), "a missing Content-Type is taken as JSON");
+    }
+}

@@ -1,0 +1,205 @@
+//! The one error type of the HTTP layer and its wire form,
+//! `{"error": {"message", "code", "details": [{"message", "code"}]}}`.
+//!
+//! Every failure a client can reach is an [`ApiError`]: engine and store errors are converted in
+//! one place ([`From`] impls below), and the status always comes from the code's catalogue entry.
+//! The internal message (store failures, panics) is logged, never sent.
+
+use crate::error_codes::{self, ErrorCode};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use engine::store::{Rejection, StoreError};
+use engine::SubmitError;
+use serde::Serialize;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiError {
+    pub code: ErrorCode,
+    /// What went wrong, for the client: specific, never internal.
+    pub message: String,
+    pub details: Vec<ErrorDetail>,
+    /// For the log only (e.g. the store's error chain).
+    pub internal: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ErrorDetail {
+    pub message: String,
+    pub code: String,
+}
+
+#[derive(Serialize)]
+struct Envelope<'a> {
+    error: EnvelopeBody<'a>,
+}
+
+#[derive(Serialize)]
+struct EnvelopeBody<'a> {
+    message: &'a str,
+    code: &'a str,
+    details: &'a [ErrorDetail],
+}
+
+impl ApiError {
+    /// An error with `code`, a specific `message`, and one detail repeating it under the code.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        let message = message.into();
+        Self {
+            code,
+            details: vec![ErrorDetail {
+                message: message.clone(),
+                code: code.code.to_owned(),
+            }],
+            message,
+            internal: None,
+        }
+    }
+
+    /// `Ecs.0005` for one field: the field's path leads the detail, so clients can find it.
+    pub fn invalid_field(field: &str, problem: impl std::fmt::Display) -> Self {
+        let detail = format!("{field}: {problem}");
+        Self {
+            code: error_codes::ECS_0005,
+            message: format!("Invalid request parameter {detail}"),
+            details: vec![ErrorDetail {
+                message: detail,
+                code: error_codes::ECS_0005.code.to_owned(),
+            }],
+            internal: None,
+        }
+    }
+
+    /// A 500 whose cause is logged, not shown.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        Self {
+            internal: Some(cause.to_string()),
+            ..Self::new(error_codes::COMMON_0001, error_codes::COMMON_0001.message)
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        StatusCode::from_u16(self.code.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code.code, self.message)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if status.is_server_error() {
+            tracing::error!(code = self.code.code, internal = ?self.internal, "{}", self.message);
+        }
+        let body = serde_json::to_vec(&Envelope {
+            error: EnvelopeBody {
+                message: &self.message,
+                code: self.code.code,
+                details: &self.details,
+            },
+        })
+        .unwrap_or_else(|_| {
+            br#"{"error":{"message":"internal error","code":"Common.0001","details":[]}}"#.to_vec()
+        });
+        let mut response = (status, body).into_response();
+        response.headers_mut().insert(
+            axum::http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        response
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        ApiError::internal(error)
+    }
+}
+
+impl From<Rejection> for ApiError {
+    fn from(rejection: Rejection) -> Self {
+        match &rejection {
+            Rejection::ServerNotFound { server_id } => ApiError::new(
+                error_codes::ECS_0114,
+                format!("The ECS {server_id} does not exist."),
+            ),
+            Rejection::ServerWrongState { server_id, status } => ApiError::new(
+                error_codes::ECS_0100,
+                format!("The ECS {server_id} is {status}, which does not allow this operation."),
+            ),
+            Rejection::ServerBusy { server_id, job_id } => ApiError::new(
+                error_codes::ECS_0100,
+                format!(
+                    "The ECS {server_id} is busy with job {job_id}; retry when that job has finished."
+                ),
+            ),
+        }
+    }
+}
+
+impl From<SubmitError> for ApiError {
+    fn from(error: SubmitError) -> Self {
+        match error {
+            SubmitError::Rejected(rejection) => rejection.into(),
+            SubmitError::Store(store) => store.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt;
+
+    async fn body_of(error: ApiError) -> (StatusCode, serde_json::Value) {
+        let response = error.into_response();
+        let status = response.status();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        (status, serde_json::from_slice(&bytes).expect("json"))
+    }
+
+    #[tokio::test]
+    async fn errors_render_the_envelope_with_the_catalogue_status() {
+        let (status, body) = body_of(ApiError::invalid_field("server.flavorRef", "missing")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body["error"]["code"], "Ecs.0005");
+        assert_eq!(
+            body["error"]["details"][0]["message"],
+            "server.flavorRef: missing"
+        );
+        assert_eq!(body["error"]["details"][0]["code"], "Ecs.0005");
+    }
+
+    #[tokio::test]
+    async fn internal_errors_hide_their_cause() {
+        let (status, body) = body_of(ApiError::internal("disk I/O error at /secret/path")).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(body["error"]["code"], "Common.0001");
+        assert!(!body.to_string().contains("/secret/path"));
+    }
+
+    #[tokio::test]
+    async fn rejections_map_to_reference_codes() {
+        let not_found = Rejection::ServerNotFound {
+            server_id: "x".into(),
+        };
+        assert_eq!(body_of(not_found.into()).await.0, StatusCode::NOT_FOUND);
+        let busy = Rejection::ServerBusy {
+            server_id: "x".into(),
+            job_id: "j".into(),
+        };
+        let (status, body) = body_of(busy.into()).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("Ecs.0100"))
+        );
+    }
+}

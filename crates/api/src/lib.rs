@@ -1,0 +1,176 @@
+//! The ECS HTTP surface of ecsd: routes, wire types and the error envelope.
+//!
+//! [`router`] builds the whole API over an [`AppState`]. Handlers parse and validate, call the
+//! engine, and convert; every failure is an [`error::ApiError`] rendered as
+//! `{"error": {"message", "code", "details"}}`, including unknown routes, wrong methods, bad
+//! paths and panics. Every response carries an `X-Request-Id`.
+
+// The server view is one large `json!` literal.
+#![recursion_limit = "256"]
+
+pub mod body;
+pub mod error;
+pub mod error_codes;
+pub mod flavors;
+pub mod jobs;
+pub mod servers;
+pub mod time_format;
+
+use axum::extract::{FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderName, HeaderValue};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use engine::flavors::FlavorCatalogue;
+use engine::Engine;
+use error::ApiError;
+use serde::de::DeserializeOwned;
+use std::sync::Arc;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+
+/// The default limit on request bodies: far above the largest valid request (a create with
+/// 59 data disks and 32 KiB of user data), far below what could hurt the server.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+
+pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub engine: Arc<Engine>,
+    pub flavors: Arc<FlavorCatalogue>,
+    pub max_body_bytes: usize,
+}
+
+/// The whole API.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/v1/{project_id}/jobs/{job_id}", get(jobs::job_view))
+        .route(
+            "/v1/{project_id}/cloudservers",
+            post(servers::server_create),
+        )
+        .route(
+            "/v1.1/{project_id}/cloudservers",
+            post(servers::server_create),
+        )
+        .route(
+            "/v1/{project_id}/cloudservers/delete",
+            post(servers::server_delete),
+        )
+        .route(
+            "/v1/{project_id}/cloudservers/action",
+            post(servers::server_action),
+        )
+        .route(
+            "/v1/{project_id}/cloudservers/detail",
+            get(servers::server_list),
+        )
+        .route(
+            "/v1/{project_id}/cloudservers/flavors",
+            get(flavors::flavor_list),
+        )
+        .route(
+            "/v1/{project_id}/cloudservers/{server_id}",
+            get(servers::server_view),
+        )
+        .fallback(route_not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+        .layer(CatchPanicLayer::custom(
+            |_panic: Box<dyn std::any::Any + Send>| {
+                ApiError::internal("a request handler panicked").into_response()
+            },
+        ))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &Request| {
+                let matched_path = request
+                    .extensions()
+                    .get::<axum::extract::MatchedPath>()
+                    .map(|path| path.as_str().to_owned());
+                let request_id = request
+                    .headers()
+                    .get(&X_REQUEST_ID)
+                    .and_then(|value| value.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned();
+                tracing::info_span!("request", method = %request.method(), matched_path, request_id)
+            }),
+        )
+        .layer(axum::middleware::from_fn(request_id))
+}
+
+/// Gives every request an id (32 hex), visible to the handlers' logs and returned to the client
+/// as `X-Request-Id`, where the SDK picks it up as `request_id`.
+async fn request_id(mut request: Request, next: Next) -> Response {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let value = HeaderValue::from_str(&id).unwrap_or_else(|_| HeaderValue::from_static("0"));
+    request
+        .headers_mut()
+        .insert(X_REQUEST_ID.clone(), value.clone());
+    let mut response = next.run(request).await;
+    response.headers_mut().insert(X_REQUEST_ID.clone(), value);
+    response
+}
+
+async fn route_not_found(request: Request) -> ApiError {
+    ApiError::new(
+        error_codes::ECSD_ROUTE_NOT_FOUND,
+        format!(
+            "No API matches {} {}.",
+            request.method(),
+            request.uri().path()
+        ),
+    )
+}
+
+async fn method_not_allowed(request: Request) -> ApiError {
+    ApiError::new(
+        error_codes::ECSD_METHOD_NOT_ALLOWED,
+        format!(
+            "{} is not allowed on {}.",
+            request.method(),
+            request.uri().path()
+        ),
+    )
+}
+
+/// `axum::extract::Path`, but a path that does not decode is an [`ApiError`], not plain text.
+#[derive(Debug)]
+pub struct Path<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for Path<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(value)| Path(value))
+            .map_err(|rejection| ApiError::invalid_field("path", rejection.body_text()))
+    }
+}
+
+/// The project id from the path, checked for shape. Until the identity feature lands any
+/// well-formed project id is accepted; its jobs and servers are invisible to other projects.
+pub fn project_from_path(project_id: &str) -> Result<&str, ApiError> {
+    let well_formed = (1..=64).contains(&project_id.len())
+        && project_id
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_');
+    if well_formed {
+        Ok(project_id)
+    } else {
+        Err(ApiError::invalid_field(
+            "project_id",
+            format!(
+                "{project_id:?} is not a valid project ID (1 to 64 letters, digits, '-' or '_')"
+            ),
+        ))
+    }
+}

@@ -1,0 +1,879 @@
+//! Server lifecycle: create, delete and batch start/stop/reboot (each answered with a job), and
+//! the reads that clients poll between jobs: show one server, list with filters.
+//!
+//! Handlers parse and validate the request (every synchronous check of the reference happens here
+//! or in the engine's accept transaction, so a rejected request creates no job), call the engine,
+//! and convert its answer to the wire.
+
+use crate::body::{parse_json, query_pairs, read_limited};
+use crate::error::ApiError;
+use crate::error_codes;
+use crate::time_format::{launch_time, server_time};
+use crate::{project_from_path, AppState, Path};
+use axum::body::Body;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use engine::engine::{CreateServers, NicRequest, ServerAction, VolumeRequest};
+use engine::server::{FlavorRef, ServerRecord, ServerStatus};
+use engine::store::ServerQuery;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+
+/// Most servers one create request may build (`creating_ecss.rst`, `count`).
+const MAX_CREATE_COUNT: i64 = 100;
+/// Most servers one delete or batch action may name (`deleting_ecss.rst`; ASYNC-OPERATIONS.md §6
+/// row 9 applies the same cap to start/stop/reboot).
+const MAX_BATCH: usize = 1000;
+const MAX_NICS: usize = 12;
+const MAX_DATA_VOLUMES: usize = 59;
+const MAX_TAGS: usize = 10;
+const MAX_METADATA: usize = 10;
+const VOLUME_TYPES: &[&str] = &[
+    "SATA", "SAS", "SSD", "GPSSD", "GPSSD2", "ESSD", "ESSD2", "co-p1", "uh-l1",
+];
+
+// ---------------------------------------------------------------------------------------------
+// Wire types of the requests. Unknown keys of the create body are ignored, because real clients
+// send many optional fields ecsd does not model (`extendparam`, `isAutoRename`, …); the delete and
+// action bodies are small and exact, so a misspelt key there is refused rather than ignored.
+
+#[derive(Debug, Deserialize)]
+struct CreateBody {
+    server: CreateServerBody,
+    #[serde(default)]
+    dry_run: bool,
+}
+
+#[derive(Debug, Deserialize)]
+struct CreateServerBody {
+    #[serde(rename = "imageRef")]
+    image_ref: String,
+    #[serde(rename = "flavorRef")]
+    flavor_ref: String,
+    name: String,
+    vpcid: String,
+    nics: Vec<NicBody>,
+    root_volume: VolumeBody,
+    #[serde(default)]
+    data_volumes: Vec<VolumeBody>,
+    count: Option<i64>,
+    availability_zone: Option<String>,
+    #[serde(rename = "adminPass")]
+    admin_pass: Option<String>,
+    key_name: Option<String>,
+    #[serde(default)]
+    security_groups: Vec<IdBody>,
+    publicip: Option<PublicIpBody>,
+    #[serde(default)]
+    metadata: BTreeMap<String, String>,
+    /// `"key.value"` strings (`creating_ecss.rst`).
+    #[serde(default)]
+    tags: Vec<String>,
+    /// `{key, value}` objects: the newer form the SDK's v1.1 create sends.
+    #[serde(default)]
+    server_tags: Vec<TagBody>,
+    description: Option<String>,
+    #[serde(rename = "os:scheduler_hints", default)]
+    scheduler_hints: BTreeMap<String, Value>,
+}
+
+#[derive(Debug, Deserialize)]
+struct NicBody {
+    subnet_id: String,
+    ip_address: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct VolumeBody {
+    volumetype: String,
+    size: Option<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IdBody {
+    id: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct PublicIpBody {
+    id: Option<String>,
+    eip: Option<Value>,
+    #[serde(default)]
+    delete_on_termination: bool,
+}
+
+#[derive(Debug, Deserialize)]
+struct TagBody {
+    key: String,
+    #[serde(default)]
+    value: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeleteBody {
+    servers: Vec<IdBody>,
+    #[serde(default)]
+    delete_publicip: Option<bool>,
+    #[serde(default)]
+    delete_volume: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ActionBody {
+    servers: Vec<IdBody>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Handlers.
+
+/// `POST /v1/{project_id}/cloudservers` and `POST /v1.1/{project_id}/cloudservers`.
+pub async fn server_create(
+    State(state): State<AppState>,
+    Path(project_id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let project_id = project_from_path(&project_id)?;
+    let bytes = read_limited(body, state.max_body_bytes).await?;
+    let body: CreateBody = parse_json(&headers, &bytes)?;
+    let dry_run = body.dry_run;
+    let request = validate_create(&state, body.server)?;
+    if dry_run {
+        // `dry_run`: checked, nothing created; 202 as the reference says.
+        return Ok((StatusCode::ACCEPTED, Json(json!({}))).into_response());
+    }
+    let accepted = state.engine.create_servers(project_id, request).await?;
+    Ok(
+        Json(json!({ "job_id": accepted.job_id, "serverIds": accepted.server_ids }))
+            .into_response(),
+    )
+}
+
+/// `POST /v1/{project_id}/cloudservers/delete`.
+pub async fn server_delete(
+    State(state): State<AppState>,
+    Path(project_id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<Value>, ApiError> {
+    let project_id = project_from_path(&project_id)?;
+    let bytes = read_limited(body, state.max_body_bytes).await?;
+    let body: DeleteBody = parse_json(&headers, &bytes)?;
+    let server_ids = validate_server_ids("servers", &body.servers)?;
+    let action = ServerAction::Delete {
+        delete_volume: body.delete_volume,
+        delete_publicip: body.delete_publicip,
+    };
+    let accepted = state
+        .engine
+        .server_action(project_id, action, &server_ids)
+        .await?;
+    Ok(Json(json!({ "job_id": accepted.job_id })))
+}
+
+/// `POST /v1/{project_id}/cloudservers/action`: exactly one of `os-start`, `os-stop`, `reboot`.
+pub async fn server_action(
+    State(state): State<AppState>,
+    Path(project_id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<Value>, ApiError> {
+    let project_id = project_from_path(&project_id)?;
+    let bytes = read_limited(body, state.max_body_bytes).await?;
+    let body: Map<String, Value> = parse_json(&headers, &bytes)?;
+    let mut keys = body.keys();
+    let (Some(key), None) = (keys.next(), keys.next()) else {
+        return Err(ApiError::invalid_field(
+            "body",
+            "exactly one of \"os-start\", \"os-stop\" or \"reboot\" is required",
+        ));
+    };
+    let key = key.clone();
+    let inner = body.get(&key).cloned().unwrap_or(Value::Null);
+    let parse = |field: &str| -> Result<ActionBody, ApiError> {
+        serde_path_to_error::deserialize(inner.clone()).map_err(|error| {
+            let path = error.path().to_string();
+            let field = if path == "." {
+                field.to_owned()
+            } else {
+                format!("{field}.{path}")
+            };
+            ApiError::invalid_field(&field, error.into_inner())
+        })
+    };
+    let hardness = |field: &str, kind: Option<&str>, required: bool| -> Result<bool, ApiError> {
+        match kind {
+            Some("SOFT") => Ok(false),
+            Some("HARD") => Ok(true),
+            None if !required => Ok(false),
+            None => Err(ApiError::invalid_field(
+                &format!("{field}.type"),
+                "is required (SOFT or HARD)",
+            )),
+            Some(other) => Err(ApiError::invalid_field(
+                &format!("{field}.type"),
+                format!("must be SOFT or HARD, not {other:?}"),
+            )),
+        }
+    };
+    let (action, servers) = match key.as_str() {
+        "os-start" => {
+            let inner = parse("os-start")?;
+            if inner.kind.is_some() {
+                return Err(ApiError::invalid_field(
+                    "os-start.type",
+                    "is not a parameter of os-start",
+                ));
+            }
+            (ServerAction::Start, inner.servers)
+        }
+        "os-stop" => {
+            let inner = parse("os-stop")?;
+            let hard = hardness("os-stop", inner.kind.as_deref(), false)?;
+            (ServerAction::Stop { hard }, inner.servers)
+        }
+        "reboot" => {
+            let inner = parse("reboot")?;
+            let hard = hardness("reboot", inner.kind.as_deref(), true)?;
+            (ServerAction::Reboot { hard }, inner.servers)
+        }
+        other => {
+            return Err(ApiError::invalid_field(
+                other,
+                "unknown action; use \"os-start\", \"os-stop\" or \"reboot\"",
+            ))
+        }
+    };
+    let server_ids = validate_server_ids(&format!("{key}.servers"), &servers)?;
+    let accepted = state
+        .engine
+        .server_action(project_id, action, &server_ids)
+        .await?;
+    Ok(Json(json!({ "job_id": accepted.job_id })))
+}
+
+/// `GET /v1/{project_id}/cloudservers/{server_id}`.
+pub async fn server_view(
+    State(state): State<AppState>,
+    Path((project_id, server_id)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let project_id = project_from_path(&project_id)?;
+    if uuid::Uuid::try_parse(&server_id).is_err() {
+        return Err(ApiError::invalid_field(
+            "server_id",
+            format!("{server_id:?} is not a UUID"),
+        ));
+    }
+    let server = state
+        .engine
+        .server(project_id, &server_id.to_ascii_lowercase())
+        .await?
+        .ok_or_else(|| server_not_found(&server_id))?;
+    Ok(Json(json!({ "server": server_json(&server) })))
+}
+
+/// `GET /v1/{project_id}/cloudservers/detail`: `offset` is a page number from 1 (0 means 1),
+/// `limit` 1–1000 (default 25), `name` fuzzy, `status` with the documented transitional matches.
+pub async fn server_list(
+    State(state): State<AppState>,
+    Path(project_id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let project_id = project_from_path(&project_id)?;
+    let mut limit: u32 = 25;
+    let mut page: u64 = 1;
+    let mut filter = ServerQuery {
+        project_id: project_id.to_owned(),
+        ..ServerQuery::default()
+    };
+    for (key, value) in query_pairs(query.as_deref())? {
+        match key.as_str() {
+            "limit" => {
+                limit = value
+                    .parse()
+                    .ok()
+                    .filter(|limit| (1..=1000).contains(limit))
+                    .ok_or_else(|| {
+                        ApiError::invalid_field("limit", "must be an integer from 1 to 1000")
+                    })?;
+            }
+            "offset" => {
+                page = value
+                    .parse::<u64>()
+                    .map_err(|_| {
+                        ApiError::invalid_field("offset", "must be a page number (an integer ≥ 0)")
+                    })?
+                    .max(1);
+            }
+            "name" if !value.is_empty() => filter.name = Some(value),
+            "flavor" if !value.is_empty() => filter.flavor_id = Some(value),
+            "status" if !value.is_empty() => {
+                let status = ServerStatus::parse(&value).ok_or_else(|| {
+                    ApiError::invalid_field("status", format!("unknown status {value:?}"))
+                })?;
+                filter.statuses = status.filter_matches().to_vec();
+            }
+            "enterprise_project_id" => {}
+            "tags" | "not-tags" | "ip" | "ip_eq" | "reservation_id" | "server_id" | "marker" => {
+                return Err(ApiError::invalid_field(
+                    &key,
+                    "this filter is not supported by ecsd yet",
+                ));
+            }
+            _ => {}
+        }
+    }
+    filter.limit = limit;
+    filter.offset = (page - 1).saturating_mul(u64::from(limit));
+    let found = state.engine.servers(filter).await?;
+    let servers: Vec<Value> = found.servers.iter().map(server_json).collect();
+    Ok(Json(json!({ "count": found.total, "servers": servers })))
+}
+
+fn server_not_found(server_id: &str) -> ApiError {
+    ApiError::new(
+        error_codes::ECS_0114,
+        format!("The ECS {server_id} does not exist."),
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validation.
+
+fn require_uuid(field: &str, value: &str) -> Result<(), ApiError> {
+    uuid::Uuid::try_parse(value)
+        .map(|_| ())
+        .map_err(|_| ApiError::invalid_field(field, format!("{value:?} is not a UUID")))
+}
+
+fn validate_server_ids(field: &str, servers: &[IdBody]) -> Result<Vec<String>, ApiError> {
+    if servers.is_empty() {
+        return Err(ApiError::invalid_field(
+            field,
+            "must name at least one server",
+        ));
+    }
+    if servers.len() > MAX_BATCH {
+        return Err(ApiError::new(
+            error_codes::ECS_0118,
+            format!(
+                "{field}: {} servers named; at most {MAX_BATCH} per request.",
+                servers.len()
+            ),
+        ));
+    }
+    let mut ids = Vec::with_capacity(servers.len());
+    for (index, server) in servers.iter().enumerate() {
+        require_uuid(&format!("{field}[{index}].id"), &server.id)?;
+        let id = server.id.to_ascii_lowercase();
+        if ids.contains(&id) {
+            return Err(ApiError::invalid_field(
+                &format!("{field}[{index}].id"),
+                format!("server {id} is named twice"),
+            ));
+        }
+        ids.push(id);
+    }
+    Ok(ids)
+}
+
+fn validate_name(name: &str, count: i64) -> Result<(), ApiError> {
+    let max = if count > 1 { 59 } else { 128 };
+    let length = name.chars().count();
+    if length == 0 || length > max {
+        return Err(ApiError::new(
+            error_codes::ECS_0914,
+            format!(
+                "server.name must have 1 to {max} characters{}; it has {length}.",
+                if count > 1 { " when count > 1" } else { "" }
+            ),
+        ));
+    }
+    if let Some(bad) = name
+        .chars()
+        .find(|c| !(c.is_alphanumeric() || matches!(c, '_' | '-' | '.')))
+    {
+        return Err(ApiError::new(
+            error_codes::ECS_0915,
+            format!("server.name may contain letters, digits, '_', '-' and '.'; {bad:?} is not allowed."),
+        ));
+    }
+    Ok(())
+}
+
+/// `adminPass`: 8–26 characters with at least three of the four classes (`creating_ecss.rst`).
+fn validate_admin_pass(password: &str) -> Result<(), ApiError> {
+    let length = password.chars().count();
+    let classes = [
+        password.chars().any(|c| c.is_ascii_uppercase()),
+        password.chars().any(|c| c.is_ascii_lowercase()),
+        password.chars().any(|c| c.is_ascii_digit()),
+        password.chars().any(|c| !c.is_ascii_alphanumeric()),
+    ]
+    .into_iter()
+    .filter(|present| *present)
+    .count();
+    if !(8..=26).contains(&length) || classes < 3 {
+        return Err(ApiError::new(
+            error_codes::ECS_0011,
+            "server.adminPass must have 8 to 26 characters and at least three of: upper-case letters, lower-case letters, digits, special characters.",
+        ));
+    }
+    Ok(())
+}
+
+fn validate_volume(
+    field: &str,
+    volume: &VolumeBody,
+    sizes: std::ops::RangeInclusive<i64>,
+    size_required: bool,
+) -> Result<VolumeRequest, ApiError> {
+    if !VOLUME_TYPES.contains(&volume.volumetype.as_str()) {
+        return Err(ApiError::invalid_field(
+            &format!("{field}.volumetype"),
+            format!(
+                "{:?} is not one of {}",
+                volume.volumetype,
+                VOLUME_TYPES.join(", ")
+            ),
+        ));
+    }
+    match volume.size {
+        None | Some(0) if !size_required => {}
+        Some(size) if sizes.contains(&size) => {}
+        _ => {
+            return Err(ApiError::invalid_field(
+                &format!("{field}.size"),
+                format!("must be from {} to {} GiB", sizes.start(), sizes.end()),
+            ))
+        }
+    }
+    Ok(VolumeRequest {
+        volume_type: volume.volumetype.clone(),
+        size_gib: volume.size,
+    })
+}
+
+/// Tags are `key.value` on input (split at the first `.`); key ≤ 36, value ≤ 43 characters of
+/// letters, digits, `_` and `-` (ASYNC-OPERATIONS.md §2.3 and §6 row 23).
+fn validate_tag(field: &str, key: &str, value: &str) -> Result<(String, String), ApiError> {
+    let allowed = |text: &str| {
+        text.chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-'))
+    };
+    if key.is_empty() || key.chars().count() > 36 || !allowed(key) {
+        return Err(ApiError::invalid_field(
+            field,
+            "tag keys have 1 to 36 letters, digits, '_' or '-'",
+        ));
+    }
+    if value.chars().count() > 43 || !allowed(value) {
+        return Err(ApiError::invalid_field(
+            field,
+            "tag values have up to 43 letters, digits, '_' or '-'",
+        ));
+    }
+    Ok((key.to_owned(), value.to_owned()))
+}
+
+fn validate_create(state: &AppState, server: CreateServerBody) -> Result<CreateServers, ApiError> {
+    require_uuid("server.imageRef", &server.image_ref)?;
+    let flavor = state.flavors.get(&server.flavor_ref).ok_or_else(|| {
+        ApiError::new(
+            error_codes::ECS_0029,
+            format!("The flavor {:?} does not exist.", server.flavor_ref),
+        )
+    })?;
+    let count = server.count.unwrap_or(1);
+    if count < 1 {
+        return Err(ApiError::invalid_field(
+            "server.count",
+            "must be at least 1",
+        ));
+    }
+    if count > MAX_CREATE_COUNT {
+        return Err(ApiError::new(
+            error_codes::ECS_0913,
+            format!("server.count is {count}; at most {MAX_CREATE_COUNT} ECSs can be created per request."),
+        ));
+    }
+    validate_name(&server.name, count)?;
+    require_uuid("server.vpcid", &server.vpcid)?;
+    if server.nics.is_empty() || server.nics.len() > MAX_NICS {
+        return Err(ApiError::invalid_field(
+            "server.nics",
+            format!("must have 1 to {MAX_NICS} NICs"),
+        ));
+    }
+    let mut nics = Vec::with_capacity(server.nics.len());
+    for (index, nic) in server.nics.iter().enumerate() {
+        require_uuid(&format!("server.nics[{index}].subnet_id"), &nic.subnet_id)?;
+        let ip_address = nic.ip_address.clone().filter(|ip| !ip.is_empty());
+        if let Some(ip) = &ip_address {
+            if ip.parse::<std::net::Ipv4Addr>().is_err() {
+                return Err(ApiError::invalid_field(
+                    &format!("server.nics[{index}].ip_address"),
+                    format!("{ip:?} is not an IPv4 address"),
+                ));
+            }
+            if count > 1 {
+                return Err(ApiError::invalid_field(
+                    &format!("server.nics[{index}].ip_address"),
+                    "a fixed IP cannot be given to several servers (count > 1)",
+                ));
+            }
+        }
+        nics.push(NicRequest {
+            subnet_id: nic.subnet_id.clone(),
+            ip_address,
+        });
+    }
+    let root_volume = validate_volume("server.root_volume", &server.root_volume, 1..=1024, false)?;
+    if server.data_volumes.len() > MAX_DATA_VOLUMES {
+        return Err(ApiError::new(
+            error_codes::ECS_0042,
+            format!(
+                "server.data_volumes has {} disks; at most {MAX_DATA_VOLUMES}.",
+                server.data_volumes.len()
+            ),
+        ));
+    }
+    let data_volumes = server
+        .data_volumes
+        .iter()
+        .enumerate()
+        .map(|(index, volume)| {
+            validate_volume(
+                &format!("server.data_volumes[{index}]"),
+                volume,
+                10..=32768,
+                true,
+            )
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if let Some(zone) = server
+        .availability_zone
+        .as_deref()
+        .filter(|zone| !zone.is_empty())
+    {
+        if !engine::flavors::AVAILABILITY_ZONES.contains(&zone) {
+            return Err(ApiError::invalid_field(
+                "server.availability_zone",
+                format!(
+                    "unknown availability zone {zone:?}; known: {}",
+                    engine::flavors::AVAILABILITY_ZONES.join(", ")
+                ),
+            ));
+        }
+    }
+    if let Some(password) = &server.admin_pass {
+        validate_admin_pass(password)?;
+    }
+    for (index, group) in server.security_groups.iter().enumerate() {
+        require_uuid(&format!("server.security_groups[{index}].id"), &group.id)?;
+    }
+    if let Some(public_ip) = &server.publicip {
+        if let Some(id) = &public_ip.id {
+            require_uuid("server.publicip.id", id)?;
+        } else if public_ip.eip.is_none() {
+            return Err(ApiError::invalid_field(
+                "server.publicip",
+                "needs either id or eip",
+            ));
+        }
+    }
+    if server.metadata.len() > MAX_METADATA {
+        return Err(ApiError::invalid_field(
+            "server.metadata",
+            format!("at most {MAX_METADATA} pairs"),
+        ));
+    }
+    for (key, value) in &server.metadata {
+        let key_ok = !key.is_empty()
+            && key.chars().count() <= 255
+            && key
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, ' ' | '_' | '-' | ':' | '.'));
+        if !key_ok || value.chars().count() > 255 {
+            return Err(ApiError::invalid_field(
+                &format!("server.metadata.{key}"),
+                "keys have 1 to 255 of [A-Za-z0-9 _-:.], values up to 255 characters",
+            ));
+        }
+    }
+    let mut tags = Vec::new();
+    for (index, tag) in server.tags.iter().enumerate() {
+        let (key, value) = tag.split_once('.').unwrap_or((tag.as_str(), ""));
+        tags.push(validate_tag(&format!("server.tags[{index}]"), key, value)?);
+    }
+    for (index, tag) in server.server_tags.iter().enumerate() {
+        tags.push(validate_tag(
+            &format!("server.server_tags[{index}]"),
+            &tag.key,
+            &tag.value,
+        )?);
+    }
+    if tags.len() > MAX_TAGS {
+        return Err(ApiError::new(
+            error_codes::ECS_0905,
+            format!("{} tags given; at most {MAX_TAGS}.", tags.len()),
+        ));
+    }
+    let description = server.description.unwrap_or_default();
+    if description.chars().count() > 85 || description.contains(['<', '>']) {
+        return Err(ApiError::invalid_field(
+            "server.description",
+            "at most 85 characters, without '<' or '>'",
+        ));
+    }
+    Ok(CreateServers {
+        name: server.name,
+        count: count as u32,
+        flavor: FlavorRef {
+            id: flavor.id.clone(),
+            name: flavor.name.clone(),
+            vcpus: flavor.vcpus.clone(),
+            ram: flavor.ram,
+            disk: flavor.disk.clone(),
+        },
+        image_id: server.image_ref.to_ascii_lowercase(),
+        vpc_id: server.vpcid.to_ascii_lowercase(),
+        availability_zone: server.availability_zone,
+        nics,
+        root_volume,
+        data_volumes,
+        metadata: server.metadata,
+        tags,
+        key_name: server.key_name,
+        description,
+        security_group_ids: server
+            .security_groups
+            .into_iter()
+            .map(|group| group.id)
+            .collect(),
+        public_ip: server
+            .publicip
+            .map(|public_ip| public_ip.delete_on_termination),
+        scheduler_hints: server.scheduler_hints,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// The server view (`data_structure/data_structure_for_querying_details_about_ecss.rst`).
+
+fn server_json(server: &ServerRecord) -> Value {
+    let doc = &server.doc;
+    let mut addresses: Vec<Value> = doc
+        .nics
+        .iter()
+        .map(|nic| {
+            json!({
+                "version": "4",
+                "addr": nic.ip_address,
+                "primary": nic.primary,
+                "OS-EXT-IPS-MAC:mac_addr": nic.mac_address,
+                "OS-EXT-IPS:type": "fixed",
+                "OS-EXT-IPS:port_id": nic.port_id,
+            })
+        })
+        .collect();
+    if let (Some(public_ip), Some(primary)) = (&doc.public_ip, doc.nics.first()) {
+        addresses.push(json!({
+            "version": "4",
+            "addr": public_ip.address,
+            "primary": false,
+            "OS-EXT-IPS-MAC:mac_addr": primary.mac_address,
+            "OS-EXT-IPS:type": "floating",
+            "OS-EXT-IPS:port_id": primary.port_id,
+        }));
+    }
+    let addresses = if addresses.is_empty() {
+        json!({})
+    } else {
+        json!({ doc.vpc_id.clone(): addresses })
+    };
+    let volumes: Vec<Value> = doc
+        .volumes
+        .iter()
+        .map(|volume| {
+            json!({
+                "id": volume.id,
+                "delete_on_termination": volume.delete_on_termination.to_string(),
+                "bootIndex": volume.boot_index.map_or_else(|| "-1".to_owned(), |index| index.to_string()),
+                "device": volume.device,
+            })
+        })
+        .collect();
+    let mut metadata: Map<String, Value> = doc
+        .metadata
+        .iter()
+        .map(|(key, value)| (key.clone(), Value::from(value.as_str())))
+        .collect();
+    for (key, value) in [
+        ("vpc_id", doc.vpc_id.as_str()),
+        ("charging_mode", "0"),
+        ("metering.image_id", doc.image_id.as_str()),
+        ("metering.imagetype", "gold"),
+        ("metering.resourcespeccode", doc.flavor.id.as_str()),
+        ("metering.resourcetype", "1"),
+        ("os_type", "Linux"),
+        ("os_bit", "64"),
+    ] {
+        metadata
+            .entry(key.to_owned())
+            .or_insert_with(|| Value::from(value));
+    }
+    let security_groups: Vec<Value> = if doc.security_group_ids.is_empty() {
+        vec![json!({ "id": "00000000-0000-4000-8000-000000000000", "name": "default" })]
+    } else {
+        doc.security_group_ids
+            .iter()
+            .map(|id| json!({ "id": id, "name": id }))
+            .collect()
+    };
+    let fault = server.fault.as_ref().map(|fault| {
+        json!({
+            "code": 500,
+            "message": format!("{}: {}", fault.code, fault.message),
+            "details": fault.message,
+            "created": server_time(fault.created),
+        })
+    });
+    json!({
+        "id": server.id,
+        "name": server.name,
+        "addresses": addresses,
+        "flavor": {
+            "id": doc.flavor.id,
+            "name": doc.flavor.name,
+            "disk": doc.flavor.disk,
+            "vcpus": doc.flavor.vcpus,
+            "ram": doc.flavor.ram.to_string(),
+        },
+        "accessIPv4": "",
+        "accessIPv6": "",
+        "status": server.state.status().as_str(),
+        "progress": server.progress,
+        "hostId": format!("{:056x}", u128::from_str_radix(&server.id.replace('-', ""), 16).unwrap_or_default()),
+        "updated": server_time(server.updated_at),
+        "created": server_time(server.created_at),
+        "metadata": metadata,
+        "tags": doc.tags,
+        "description": doc.description,
+        "locked": false,
+        "config_drive": "",
+        "tenant_id": server.project_id,
+        "user_id": "ecsd-local-user",
+        "key_name": doc.key_name,
+        "os-extended-volumes:volumes_attached": volumes,
+        "OS-EXT-STS:task_state": server.state.task_state.map(|state| state.as_str()),
+        "OS-EXT-STS:power_state": server.state.power_state,
+        "OS-EXT-STS:vm_state": server.state.vm_state.as_str(),
+        "OS-EXT-SRV-ATTR:host": format!("{}.ecsd", doc.availability_zone),
+        "OS-EXT-SRV-ATTR:instance_name": format!("instance-{}", &server.id[..8]),
+        "OS-EXT-SRV-ATTR:hypervisor_hostname": "ecsd-simulated",
+        "OS-DCF:diskConfig": "MANUAL",
+        "OS-EXT-AZ:availability_zone": doc.availability_zone,
+        "os:scheduler_hints": doc.scheduler_hints,
+        "OS-EXT-SRV-ATTR:root_device_name": "/dev/vda",
+        "OS-EXT-SRV-ATTR:ramdisk_id": "",
+        "OS-EXT-SRV-ATTR:user_data": null,
+        "OS-SRV-USG:launched_at": server.launched_at.map(launch_time).unwrap_or_default(),
+        "OS-EXT-SRV-ATTR:kernel_id": "",
+        "OS-EXT-SRV-ATTR:launch_index": doc.launch_index,
+        "host_status": "UP",
+        "OS-EXT-SRV-ATTR:reservation_id": doc.reservation_id,
+        "OS-EXT-SRV-ATTR:hostname": doc.hostname,
+        "OS-SRV-USG:terminated_at": null,
+        "sys_tags": [{ "key": "_sys_enterprise_project_id", "value": "0" }],
+        "security_groups": security_groups,
+        "image": { "id": doc.image_id },
+        "fault": fault,
+        "enterprise_project_id": "0",
+        "enclave_options": { "enabled": false },
+        "security_options": { "tpm_enabled": false },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_the_length_and_character_rules() {
+        assert!(validate_name("web_1.a-b", 1).is_ok());
+        assert_eq!(
+            validate_name("", 1).map_err(|e| e.code.code),
+            Err("Ecs.0914")
+        );
+        assert_eq!(
+            validate_name(&"x".repeat(60), 2).map_err(|e| e.code.code),
+            Err("Ecs.0914")
+        );
+        assert!(validate_name(&"x".repeat(60), 1).is_ok());
+        assert_eq!(
+            validate_name("a b", 1).map_err(|e| e.code.code),
+            Err("Ecs.0915")
+        );
+    }
+
+    #[test]
+    fn passwords_need_eight_characters_and_three_classes() {
+        assert!(validate_admin_pass("Passw0rd").is_ok());
+        assert_eq!(
+            validate_admin_pass("password1").map_err(|e| e.code.code),
+            Err("Ecs.0011")
+        );
+        assert_eq!(
+            validate_admin_pass("Pa1!").map_err(|e| e.code.code),
+            Err("Ecs.0011")
+        );
+    }
+
+    #[test]
+    fn server_id_lists_are_bounded_well_formed_and_unique() {
+        let ids = |n: usize| {
+            (0..n)
+                .map(|i| IdBody {
+                    id: format!("00000000-0000-4000-8000-{i:012}"),
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            validate_server_ids("servers", &ids(2)).map(|v| v.len()),
+            Ok(2)
+        );
+        assert_eq!(
+            validate_server_ids("servers", &ids(1001)).map_err(|e| e.code.code),
+            Err("Ecs.0118")
+        );
+        assert_eq!(
+            validate_server_ids("servers", &[]).map_err(|e| e.code.code),
+            Err("Ecs.0005")
+        );
+        let twice = [
+            IdBody {
+                id: "00000000-0000-4000-8000-000000000001".into(),
+            },
+            IdBody {
+                id: "00000000-0000-4000-8000-000000000001".into(),
+            },
+        ];
+        let error = validate_server_ids("servers", &twice).expect_err("duplicate");
+        assert!(error.details[0].message.starts_with("servers[1].id"));
+        let bad = [IdBody { id: "nope".into() }];
+        assert!(validate_server_ids("servers", &bad)
+            .expect_err("bad")
+            .details[0]
+            .message
+            .starts_with("servers[0].id"));
+    }
+}

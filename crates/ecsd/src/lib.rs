@@ -1,0 +1,248 @@
+//! The `ecsd` binary as a library: the command line ([`Cli`]) and the server's lifecycle
+//! ([`serve`]). `main.rs` only parses and calls; tests call [`serve`] directly or spawn the binary.
+
+use anyhow::Context;
+use api::AppState;
+use clap::{Args, Parser, Subcommand};
+use engine::clock::SystemClock;
+use engine::compute::LatencyProfile;
+use engine::flavors::FlavorCatalogue;
+use engine::{Engine, EngineConfig};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use store::DatabaseUrl;
+use tokio::net::TcpListener;
+
+/// The local account used when none is configured. Documented in README; printed at start.
+pub const DEFAULT_ACCESS_KEY: &str = "ECSDLOCALACCESSKEY01";
+pub const DEFAULT_SECRET_KEY: &str = "ecsdLocalSecretKey00000000000000000000001";
+pub const DEFAULT_PROJECT_ID: &str = "0123456789abcdef0123456789abcdef";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "ecsd",
+    version,
+    about = "A local, durable emulator of the Elastic Cloud Server (ECS) job API."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the ECS API server.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (host:port). Port 0 picks a free port.
+    #[arg(long, env = "ECSD_LISTEN", default_value = "127.0.0.1:8774")]
+    pub listen: SocketAddr,
+
+    /// Where jobs and servers are stored: sqlite://PATH (the file and its folder are created).
+    #[arg(
+        long,
+        env = "ECSD_DATABASE",
+        default_value = "sqlite://ecsd-data/ecsd.db"
+    )]
+    pub database: String,
+
+    /// How long simulated work takes: instant, fast (under 2 s a job) or realistic (cloud-like:
+    /// tens of seconds to create, 15–35 s for power actions).
+    #[arg(long, env = "ECSD_LATENCY", default_value = "fast", value_parser = parse_latency)]
+    pub latency: LatencyProfile,
+
+    /// How long finished jobs stay queryable, e.g. 24h, 90m, 3600s, 7d (at least 1s).
+    #[arg(long, env = "ECSD_JOB_RETENTION", default_value = "24h", value_parser = parse_duration)]
+    pub job_retention: time::Duration,
+
+    /// A JSON file that replaces the built-in flavor catalogue; same shape as the ListFlavors
+    /// response: {"flavors": [...]}.
+    #[arg(long, env = "ECSD_FLAVORS")]
+    pub flavors: Option<PathBuf>,
+
+    /// Largest accepted request body, in bytes.
+    #[arg(long, env = "ECSD_MAX_BODY_BYTES", default_value_t = api::DEFAULT_MAX_BODY_BYTES)]
+    pub max_body_bytes: usize,
+
+    /// Access key of the local account.
+    #[arg(long, env = "ECSD_ACCESS_KEY", default_value = DEFAULT_ACCESS_KEY, hide_default_value = true)]
+    pub access_key: String,
+
+    /// Secret key of the local account (never logged).
+    #[arg(long, env = "ECSD_SECRET_KEY", default_value = DEFAULT_SECRET_KEY, hide_default_value = true, hide_env_values = true)]
+    pub secret_key: String,
+
+    /// Project id of the local account.
+    #[arg(long, env = "ECSD_PROJECT_ID", default_value = DEFAULT_PROJECT_ID, hide_default_value = true)]
+    pub project_id: String,
+}
+
+fn parse_latency(text: &str) -> Result<LatencyProfile, String> {
+    LatencyProfile::parse(text)
+        .ok_or_else(|| format!("{text:?} is not a latency profile (instant, fast, realistic)"))
+}
+
+/// `30s`, `90m`, `24h`, `7d`: a positive whole number and a unit.
+pub fn parse_duration(text: &str) -> Result<time::Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: i64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration like 30s, 90m, 24h or 7d"))?;
+    let duration = match unit {
+        "s" => time::Duration::seconds(number),
+        "m" => time::Duration::minutes(number),
+        "h" => time::Duration::hours(number),
+        "d" => time::Duration::days(number),
+        _ => {
+            return Err(format!(
+                "{text:?} is not a duration like 30s, 90m, 24h or 7d"
+            ))
+        }
+    };
+    if duration < time::Duration::seconds(1) {
+        return Err(format!("{text:?} is too short: at least 1s"));
+    }
+    Ok(duration)
+}
+
+/// Everything `serve` needs, built from the arguments before the listener is bound.
+pub struct Server {
+    engine: Arc<Engine>,
+    state: AppState,
+}
+
+impl Server {
+    pub fn build(args: &ServeArgs) -> anyhow::Result<Self> {
+        let url = DatabaseUrl::parse(&args.database)?;
+        let store = store::open(&url)
+            .with_context(|| format!("cannot open the database {}", args.database))?;
+        let flavors = match &args.flavors {
+            Some(path) => FlavorCatalogue::from_file(path)
+                .with_context(|| format!("cannot load the flavor catalogue {}", path.display()))?,
+            None => FlavorCatalogue::builtin(),
+        };
+        let config = EngineConfig {
+            latency: args.latency,
+            job_retention: args.job_retention,
+            ..EngineConfig::default()
+        };
+        let engine = Arc::new(Engine::new(store, Arc::new(SystemClock), config));
+        let state = AppState {
+            engine: engine.clone(),
+            flavors: Arc::new(flavors),
+            max_body_bytes: args.max_body_bytes,
+        };
+        Ok(Self { engine, state })
+    }
+
+    /// Serves on `listener` until `shutdown` completes: then stops accepting, lets in-flight
+    /// requests finish, stops the engine after its current step, and flushes the store.
+    /// Unfinished jobs stay stored and resume at the next start.
+    pub async fn run(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let unfinished = self.engine.unfinished_jobs().await?;
+        if unfinished > 0 {
+            tracing::info!(unfinished, "resuming unfinished jobs");
+        }
+        let (stop_engine, engine_stopped) = tokio::sync::watch::channel(false);
+        let engine_task = tokio::spawn(self.engine.clone().run(engine_stopped));
+        let app = api::router(self.state);
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await?;
+        tracing::info!("no longer accepting requests; stopping the engine");
+        let _ = stop_engine.send(true);
+        engine_task.await?;
+        Ok(())
+    }
+}
+
+/// Parses nothing, binds `args.listen`, prints where it listens, and serves until SIGINT/SIGTERM.
+pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let server = Server::build(&args)?;
+    let listener = TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let address = listener.local_addr()?;
+    print_banner(&args, address);
+    server.run(listener, shutdown_signal()).await
+}
+
+fn print_banner(args: &ServeArgs, address: SocketAddr) {
+    let secret = if args.secret_key == DEFAULT_SECRET_KEY {
+        format!("{DEFAULT_SECRET_KEY} (the documented default)")
+    } else {
+        "(from ECSD_SECRET_KEY / --secret-key)".to_owned()
+    };
+    eprintln!(
+        "ecsd {} listening on http://{address}\n  database: {}\n  latency:  {}\n  account:  access key {}, secret key {secret}, project {}\n  note:     request signatures are not verified yet; any project id in the path is accepted",
+        env!("CARGO_PKG_VERSION"),
+        args.database,
+        args.latency.as_str(),
+        args.access_key,
+        args.project_id,
+    );
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for SIGINT");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => tracing::info!("SIGINT received; shutting down"),
+        _ = terminate => tracing::info!("SIGTERM received; shutting down"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_take_a_number_and_a_unit() {
+        assert_eq!(parse_duration("24h"), Ok(time::Duration::hours(24)));
+        assert_eq!(parse_duration("90m"), Ok(time::Duration::minutes(90)));
+        assert_eq!(parse_duration("7d"), Ok(time::Duration::days(7)));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("h").is_err());
+        assert!(parse_duration("10 parsecs").is_err());
+    }
+
+    #[test]
+    fn the_cli_contract_parses_with_its_defaults() {
+        let cli = Cli::try_parse_from(["ecsd", "serve"]).expect("parses");
+        let Command::Serve(args) = cli.command;
+        assert_eq!(args.listen.to_string(), "127.0.0.1:8774");
+        assert_eq!(args.latency, LatencyProfile::Fast);
+        assert!(Cli::try_parse_from(["ecsd", "serve", "--latency", "slow"]).is_err());
+    }
+}

@@ -1,0 +1,416 @@
+//! The simulated compute service: what each operation does to a server, step by step, and how
+//! long each step takes under a [`LatencyProfile`].
+//!
+//! An operation is a fixed list of [`Phase`]s. Each phase waits its delay, then applies a
+//! [`ServerPatch`]. Because a task stores how many phases it has applied, and a phase's patch
+//! depends only on the operation and the phase number, re-running a phase after a crash writes the
+//! same state again: execution is idempotent by construction.
+
+pub use crate::server::ServerFault;
+use crate::server::{power_state, TaskState, VmState};
+use serde::{Deserialize, Serialize};
+use time::Duration;
+
+/// The work of one task. Stored with the task, so a restarted engine knows what to resume.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Operation {
+    /// Build the server that submission already recorded (in `BUILD`).
+    CreateServer,
+    DeleteServer {
+        delete_volume: bool,
+        delete_publicip: Option<bool>,
+    },
+    StartServer,
+    StopServer {
+        hard: bool,
+    },
+    RebootServer {
+        hard: bool,
+    },
+}
+
+/// How long simulated work takes. Chosen with `--latency` / `ECSD_LATENCY`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LatencyProfile {
+    /// No delays: a job finishes as fast as the engine can write it.
+    Instant,
+    /// Each job spends a visible moment in INIT and RUNNING; well under 2 s in all.
+    #[default]
+    Fast,
+    /// Durations like the real cloud: tens of seconds to create, 15–35 s for power actions.
+    Realistic,
+}
+
+impl LatencyProfile {
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "instant" => Some(LatencyProfile::Instant),
+            "fast" => Some(LatencyProfile::Fast),
+            "realistic" => Some(LatencyProfile::Realistic),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LatencyProfile::Instant => "instant",
+            LatencyProfile::Fast => "fast",
+            LatencyProfile::Realistic => "realistic",
+        }
+    }
+}
+
+/// A partial update of a server's state. `None` fields are left as they are.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ServerPatch {
+    pub vm_state: Option<VmState>,
+    /// `Some(None)` clears the task state.
+    pub task_state: Option<Option<TaskState>>,
+    pub power_state: Option<i64>,
+    pub progress: Option<i64>,
+    /// Stamp `OS-SRV-USG:launched_at` with the time of the step.
+    pub mark_launched: bool,
+    /// Record a `fault` on the server (only failed creates do).
+    pub fault: Option<ServerFault>,
+    /// Remove the server: it is gone and answers 404.
+    pub remove: bool,
+}
+
+/// One step of an operation: wait `delay`, then apply `patch`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Phase {
+    pub delay: Duration,
+    pub patch: ServerPatch,
+}
+
+fn set_task_state(task_state: TaskState) -> ServerPatch {
+    ServerPatch {
+        task_state: Some(Some(task_state)),
+        ..ServerPatch::default()
+    }
+}
+
+fn settle(vm_state: VmState, power: i64) -> ServerPatch {
+    ServerPatch {
+        vm_state: Some(vm_state),
+        task_state: Some(None),
+        power_state: Some(power),
+        ..ServerPatch::default()
+    }
+}
+
+impl Operation {
+    /// The phases of this operation. `seed` varies the realistic durations per task (±20 %),
+    /// deterministically, so a restarted engine computes the same schedule.
+    pub fn phases(self, profile: LatencyProfile, seed: u64) -> Vec<Phase> {
+        let steps: Vec<(ServerPatch, [i64; 2])> = match self {
+            // [fast ms, realistic ms] per phase; the first delay is the time spent in INIT.
+            Operation::CreateServer => vec![
+                (
+                    ServerPatch {
+                        progress: Some(0),
+                        ..set_task_state(TaskState::Scheduling)
+                    },
+                    [120, 2_000],
+                ),
+                (
+                    ServerPatch {
+                        progress: Some(25),
+                        ..set_task_state(TaskState::BlockDeviceMapping)
+                    },
+                    [150, 6_000],
+                ),
+                (
+                    ServerPatch {
+                        progress: Some(50),
+                        ..set_task_state(TaskState::Networking)
+                    },
+                    [150, 8_000],
+                ),
+                (
+                    ServerPatch {
+                        progress: Some(75),
+                        ..set_task_state(TaskState::Spawning)
+                    },
+                    [150, 12_000],
+                ),
+                (
+                    ServerPatch {
+                        progress: Some(100),
+                        mark_launched: true,
+                        ..settle(VmState::Active, power_state::RUNNING)
+                    },
+                    [200, 10_000],
+                ),
+            ],
+            Operation::StartServer => vec![
+                (set_task_state(TaskState::PoweringOn), [120, 2_000]),
+                (settle(VmState::Active, power_state::RUNNING), [300, 18_000]),
+            ],
+            Operation::StopServer { hard } => vec![
+                (set_task_state(TaskState::PoweringOff), [120, 2_000]),
+                (
+                    settle(VmState::Stopped, power_state::SHUTDOWN),
+                    [300, if hard { 13_000 } else { 20_000 }],
+                ),
+            ],
+            Operation::RebootServer { hard } => {
+                let (first, second) = if hard {
+                    (TaskState::RebootingHard, TaskState::RebootStartedHard)
+                } else {
+                    (TaskState::Rebooting, TaskState::RebootStarted)
+                };
+                vec![
+                    (set_task_state(first), [120, 2_000]),
+                    (set_task_state(second), [150, 8_000]),
+                    (settle(VmState::Active, power_state::RUNNING), [200, 14_000]),
+                ]
+            }
+            Operation::DeleteServer { .. } => vec![
+                (set_task_state(TaskState::Deleting), [120, 2_000]),
+                (
+                    ServerPatch {
+                        remove: true,
+                        ..settle(VmState::Deleted, power_state::NOSTATE)
+                    },
+                    [300, 12_000],
+                ),
+            ],
+        };
+        steps
+            .into_iter()
+            .enumerate()
+            .map(|(index, (patch, [fast_ms, realistic_ms]))| Phase {
+                delay: match profile {
+                    LatencyProfile::Instant => Duration::ZERO,
+                    LatencyProfile::Fast => Duration::milliseconds(fast_ms),
+                    LatencyProfile::Realistic => {
+                        Duration::milliseconds(jitter(realistic_ms, seed, index as u64))
+                    }
+                },
+                patch,
+            })
+            .collect()
+    }
+
+    /// What a failure at any step leaves the server as. A failed create leaves an `ERROR` server
+    /// with a `fault`; a failed power action or delete leaves the server as it was before.
+    pub fn failure_patch(self, fault: ServerFault) -> ServerPatch {
+        match self {
+            Operation::CreateServer => ServerPatch {
+                fault: Some(fault),
+                ..settle(VmState::Error, power_state::NOSTATE)
+            },
+            Operation::StartServer => settle(VmState::Stopped, power_state::SHUTDOWN),
+            Operation::StopServer { .. } | Operation::RebootServer { .. } => {
+                settle(VmState::Active, power_state::RUNNING)
+            }
+            Operation::DeleteServer { .. } => ServerPatch {
+                task_state: Some(None),
+                ..ServerPatch::default()
+            },
+        }
+    }
+
+    /// The error code a failure of this operation reports, when the fault names none
+    /// (`appendix/error_codes.rst`, group H of ASYNC-OPERATIONS.md §4.3).
+    pub fn default_error_code(self) -> &'static str {
+        match self {
+            Operation::CreateServer => "Ecs.0204",
+            Operation::DeleteServer { .. } => "Ecs.0501",
+            Operation::StartServer => "Ecs.0226",
+            Operation::StopServer { .. } => "Ecs.0611",
+            Operation::RebootServer { .. } => "Ecs.0227",
+        }
+    }
+}
+
+/// `base_ms` varied by up to ±20 %, deterministically from `seed` and the phase number.
+fn jitter(base_ms: i64, seed: u64, phase: u64) -> i64 {
+    // SplitMix64: a well-mixed hash of (seed, phase) without a crate.
+    let mut x = seed ^ phase.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^= x >> 31;
+    let permille = (x % 401) as i64 - 200; // -200..=200
+    base_ms + base_ms * permille / 1000
+}
+
+/// A seed for [`Operation::phases`] from a task id.
+pub fn seed_of(task_id: &str) -> u64 {
+    // FNV-1a: stable across runs and platforms, unlike the std hasher.
+    task_id.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::{PowerTriple, ServerStatus};
+
+    const ALL_OPERATIONS: [Operation; 7] = [
+        Operation::CreateServer,
+        Operation::StartServer,
+        Operation::StopServer { hard: false },
+        Operation::StopServer { hard: true },
+        Operation::RebootServer { hard: false },
+        Operation::RebootServer { hard: true },
+        Operation::DeleteServer {
+            delete_volume: false,
+            delete_publicip: None,
+        },
+    ];
+
+    fn total(operation: Operation, profile: LatencyProfile, seed: u64) -> Duration {
+        operation
+            .phases(profile, seed)
+            .iter()
+            .map(|phase| phase.delay)
+            .sum()
+    }
+
+    fn apply(state: &mut PowerTriple, patch: &ServerPatch) {
+        if let Some(vm_state) = patch.vm_state {
+            state.vm_state = vm_state;
+        }
+        if let Some(task_state) = patch.task_state {
+            state.task_state = task_state;
+        }
+        if let Some(power) = patch.power_state {
+            state.power_state = power;
+        }
+    }
+
+    /// The statuses a client sees while `operation` runs from `start`.
+    fn walk(operation: Operation, start: PowerTriple) -> Vec<&'static str> {
+        let mut state = start;
+        operation
+            .phases(LatencyProfile::Fast, 1)
+            .iter()
+            .map(|phase| {
+                apply(&mut state, &phase.patch);
+                state.status().as_str()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn instant_profile_has_no_delays() {
+        for operation in ALL_OPERATIONS {
+            assert_eq!(total(operation, LatencyProfile::Instant, 7), Duration::ZERO);
+        }
+    }
+
+    #[test]
+    fn fast_profile_shows_each_job_in_init_and_finishes_under_two_seconds() {
+        for operation in ALL_OPERATIONS {
+            let phases = operation.phases(LatencyProfile::Fast, 7);
+            assert!(phases[0].delay > Duration::ZERO, "{operation:?} skips INIT");
+            assert!(total(operation, LatencyProfile::Fast, 7) < Duration::seconds(2));
+        }
+    }
+
+    #[test]
+    fn realistic_profile_takes_cloud_like_durations() {
+        for seed in [1, 2, 3, 99, u64::MAX] {
+            let create = total(Operation::CreateServer, LatencyProfile::Realistic, seed);
+            assert!(
+                create >= Duration::seconds(20) && create <= Duration::seconds(60),
+                "{create}"
+            );
+            for power in [
+                Operation::StartServer,
+                Operation::StopServer { hard: false },
+            ] {
+                let took = total(power, LatencyProfile::Realistic, seed);
+                assert!(
+                    took >= Duration::seconds(15) && took <= Duration::seconds(35),
+                    "{took}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn realistic_durations_are_deterministic_per_seed() {
+        let a = Operation::CreateServer.phases(LatencyProfile::Realistic, seed_of("abc"));
+        let b = Operation::CreateServer.phases(LatencyProfile::Realistic, seed_of("abc"));
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn create_goes_through_build_to_active() {
+        let start = PowerTriple {
+            vm_state: VmState::Building,
+            task_state: Some(TaskState::Scheduling),
+            power_state: power_state::NOSTATE,
+        };
+        assert_eq!(
+            walk(Operation::CreateServer, start),
+            ["BUILD", "BUILD", "BUILD", "BUILD", "ACTIVE"]
+        );
+    }
+
+    #[test]
+    fn power_actions_show_the_documented_intermediate_statuses() {
+        let active = PowerTriple {
+            vm_state: VmState::Active,
+            task_state: None,
+            power_state: power_state::RUNNING,
+        };
+        let stopped = PowerTriple {
+            vm_state: VmState::Stopped,
+            task_state: None,
+            power_state: power_state::SHUTDOWN,
+        };
+        assert_eq!(
+            walk(Operation::StopServer { hard: false }, active),
+            ["ACTIVE", "SHUTOFF"]
+        );
+        assert_eq!(walk(Operation::StartServer, stopped), ["SHUTOFF", "ACTIVE"]);
+        assert_eq!(
+            walk(Operation::RebootServer { hard: false }, active),
+            ["REBOOT", "REBOOT", "ACTIVE"]
+        );
+        assert_eq!(
+            walk(Operation::RebootServer { hard: true }, active),
+            ["HARD_REBOOT", "HARD_REBOOT", "ACTIVE"]
+        );
+        let delete = Operation::DeleteServer {
+            delete_volume: true,
+            delete_publicip: None,
+        };
+        assert_eq!(walk(delete, stopped), ["SHUTOFF", "DELETED"]);
+    }
+
+    #[test]
+    fn failed_create_leaves_an_error_server_with_a_fault() {
+        let fault = ServerFault {
+            code: "Ecs.0204".into(),
+            message: "boom".into(),
+            created: 0,
+        };
+        let patch = Operation::CreateServer.failure_patch(fault.clone());
+        let mut state = PowerTriple {
+            vm_state: VmState::Building,
+            task_state: Some(TaskState::Networking),
+            power_state: 0,
+        };
+        apply(&mut state, &patch);
+        assert_eq!(state.status(), ServerStatus::Error);
+        assert_eq!(patch.fault, Some(fault));
+    }
+
+    #[test]
+    fn operations_round_trip_through_json() {
+        for operation in ALL_OPERATIONS {
+            let text = serde_json::to_string(&operation).expect("serializes");
+            assert_eq!(
+                serde_json::from_str::<Operation>(&text).expect("parses"),
+                operation
+            );
+        }
+    }
+}

@@ -1,0 +1,677 @@
+//! The engine: accepts jobs, runs their tasks step by step, and forgets them after retention.
+//!
+//! Accepting a job is one durable store transaction (checks included); the HTTP layer answers
+//! `{"job_id"}` only after it. Execution is a loop of [`Engine::run_once`]: claim the due tasks,
+//! compute each one's next steps in memory (consecutive steps with no delay collapse into one
+//! write), and write all results in one commit. Nothing here knows about HTTP or SQL.
+
+use crate::clock::{to_unix_ms, Clock};
+use crate::compute::{seed_of, LatencyProfile, Operation, ServerFault};
+use crate::job::{new_job_id, new_server_id, JobKind, JobRecord, JobStatus, TaskRecord};
+use crate::server::{
+    power_state, FlavorRef, Nic, PowerTriple, PublicIp, ServerDoc, ServerRecord, TaskState,
+    VmState, Volume,
+};
+use crate::store::{
+    JobInsert, JobInsertError, Precondition, Rejection, ServerPage, ServerQuery, Store, StoreError,
+    TaskAdvance, TaskClaim,
+};
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+use time::Duration;
+use tokio::sync::{watch, Notify};
+
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    pub latency: LatencyProfile,
+    /// Finished jobs are kept at least this long.
+    pub job_retention: Duration,
+    /// How many due tasks one [`Engine::run_once`] takes.
+    pub claim_batch: usize,
+    /// Servers get this zone when the request names none.
+    pub default_availability_zone: String,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            latency: LatencyProfile::Fast,
+            job_retention: Duration::hours(24),
+            claim_batch: 512,
+            default_availability_zone: "eu-de-01".to_owned(),
+        }
+    }
+}
+
+/// A fault to inject into a task step (the hook that fault-injection features plug into).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InjectedFault {
+    /// An error code from the catalogue; the operation's default when `None`.
+    pub code: Option<String>,
+    pub reason: String,
+}
+
+/// Decides whether a step fails. The default injector never fails anything.
+pub trait FaultInjector: Send + Sync + std::fmt::Debug {
+    fn fault(&self, task: &TaskRecord, step: usize) -> Option<InjectedFault>;
+}
+
+#[derive(Debug, Default)]
+pub struct NoFaults;
+
+impl FaultInjector for NoFaults {
+    fn fault(&self, _task: &TaskRecord, _step: usize) -> Option<InjectedFault> {
+        None
+    }
+}
+
+/// A request to create `count` servers alike. Validated by the caller (the flavor exists, ids
+/// are well-formed); the engine invents what the real cloud would (ports, MACs, IPs, disk ids).
+#[derive(Debug, Clone, Default)]
+pub struct CreateServers {
+    pub name: String,
+    pub count: u32,
+    pub flavor: FlavorRef,
+    pub image_id: String,
+    pub vpc_id: String,
+    pub availability_zone: Option<String>,
+    pub nics: Vec<NicRequest>,
+    pub root_volume: VolumeRequest,
+    pub data_volumes: Vec<VolumeRequest>,
+    pub metadata: BTreeMap<String, String>,
+    /// `(key, value)` pairs.
+    pub tags: Vec<(String, String)>,
+    pub key_name: Option<String>,
+    pub description: String,
+    pub security_group_ids: Vec<String>,
+    /// `Some(delete_on_termination)` when an EIP is to be created with the server.
+    pub public_ip: Option<bool>,
+    pub scheduler_hints: BTreeMap<String, serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct NicRequest {
+    pub subnet_id: String,
+    pub ip_address: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct VolumeRequest {
+    pub volume_type: String,
+    /// GiB; the image's minimum (40) when absent or 0.
+    pub size_gib: Option<i64>,
+}
+
+/// A batch action on existing servers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServerAction {
+    Start,
+    Stop {
+        hard: bool,
+    },
+    Reboot {
+        hard: bool,
+    },
+    Delete {
+        delete_volume: bool,
+        delete_publicip: Option<bool>,
+    },
+}
+
+impl ServerAction {
+    fn kind(self) -> JobKind {
+        match self {
+            ServerAction::Start => JobKind::StartServers,
+            ServerAction::Stop { .. } => JobKind::StopServers,
+            ServerAction::Reboot { .. } => JobKind::RebootServers,
+            ServerAction::Delete { .. } => JobKind::DeleteServers,
+        }
+    }
+
+    fn operation(self) -> Operation {
+        match self {
+            ServerAction::Start => Operation::StartServer,
+            ServerAction::Stop { hard } => Operation::StopServer { hard },
+            ServerAction::Reboot { hard } => Operation::RebootServer { hard },
+            ServerAction::Delete {
+                delete_volume,
+                delete_publicip,
+            } => Operation::DeleteServer {
+                delete_volume,
+                delete_publicip,
+            },
+        }
+    }
+
+    /// The stable states a server must be in (ASYNC-OPERATIONS.md §2.2): start needs it
+    /// stopped, stop and reboot need it running, delete takes any state no job holds.
+    fn allowed_vm_states(self) -> &'static [VmState] {
+        match self {
+            ServerAction::Start => &[VmState::Stopped],
+            ServerAction::Stop { .. } | ServerAction::Reboot { .. } => &[VmState::Active],
+            ServerAction::Delete { .. } => &[VmState::Active, VmState::Stopped, VmState::Error],
+        }
+    }
+}
+
+/// A job the store has made durable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Accepted {
+    pub job_id: String,
+    /// The servers a create job builds (empty for other jobs).
+    pub server_ids: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    #[error(transparent)]
+    Rejected(#[from] Rejection),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<JobInsertError> for SubmitError {
+    fn from(error: JobInsertError) -> Self {
+        match error {
+            JobInsertError::Rejected(rejection) => SubmitError::Rejected(rejection),
+            JobInsertError::Store(store) => SubmitError::Store(store),
+        }
+    }
+}
+
+/// What one [`Engine::run_once`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunOutcome {
+    /// Advanced this many tasks.
+    Ran(usize),
+    /// Nothing was due.
+    Idle,
+}
+
+#[derive(Debug)]
+pub struct Engine {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    faults: Arc<dyn FaultInjector>,
+    config: EngineConfig,
+    /// Pinged after every accepted job so the run loop need not poll.
+    wakeup: Notify,
+}
+
+impl Engine {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: EngineConfig) -> Self {
+        Self {
+            store,
+            clock,
+            faults: Arc::new(NoFaults),
+            config,
+            wakeup: Notify::new(),
+        }
+    }
+
+    pub fn with_faults(mut self, faults: Arc<dyn FaultInjector>) -> Self {
+        self.faults = faults;
+        self
+    }
+
+    pub fn clock(&self) -> &dyn Clock {
+        self.clock.as_ref()
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// Accepts a create job: the servers exist (in `BUILD`) from this moment, so their ids can be
+    /// returned and a crash can never build them twice.
+    pub async fn create_servers(
+        &self,
+        project_id: &str,
+        request: CreateServers,
+    ) -> Result<Accepted, SubmitError> {
+        let now = to_unix_ms(self.clock.now());
+        let job_id = new_job_id();
+        let kind = JobKind::CreateServers;
+        let count = request.count.max(1);
+        let reservation_id = format!("r-{}", &new_job_id()[..8]);
+        let mut new_servers = Vec::with_capacity(count as usize);
+        let mut tasks = Vec::with_capacity(count as usize);
+        for index in 0..count {
+            let server_id = new_server_id();
+            let name = if count > 1 {
+                format!("{}-{index:04}", request.name)
+            } else {
+                request.name.clone()
+            };
+            let doc = self.server_doc(&request, &server_id, &name, &reservation_id, index);
+            new_servers.push(ServerRecord {
+                id: server_id.clone(),
+                project_id: project_id.to_owned(),
+                name,
+                flavor_id: request.flavor.id.clone(),
+                state: PowerTriple {
+                    vm_state: VmState::Building,
+                    task_state: Some(TaskState::Scheduling),
+                    power_state: power_state::NOSTATE,
+                },
+                progress: 0,
+                busy_job_id: Some(job_id.clone()),
+                created_at: now,
+                updated_at: now,
+                launched_at: None,
+                fault: None,
+                doc,
+            });
+            tasks.push(self.new_task(
+                &job_id,
+                i64::from(index),
+                server_id,
+                Operation::CreateServer,
+                now,
+            ));
+        }
+        let server_ids = new_servers.iter().map(|server| server.id.clone()).collect();
+        let insert = JobInsert {
+            job: new_job(job_id.clone(), project_id, kind, now, tasks),
+            new_servers,
+            preconditions: Vec::new(),
+        };
+        self.store.job_insert(insert).await?;
+        self.wakeup.notify_one();
+        Ok(Accepted { job_id, server_ids })
+    }
+
+    /// Accepts a batch start, stop, reboot or delete. Every server must exist in the project, be
+    /// in a state the action allows, and be free of other jobs; otherwise nothing is accepted.
+    pub async fn server_action(
+        &self,
+        project_id: &str,
+        action: ServerAction,
+        server_ids: &[String],
+    ) -> Result<Accepted, SubmitError> {
+        let now = to_unix_ms(self.clock.now());
+        let job_id = new_job_id();
+        let mut seen = HashSet::new();
+        let unique: Vec<&String> = server_ids
+            .iter()
+            .filter(|id| seen.insert(id.as_str()))
+            .collect();
+        let operation = action.operation();
+        let tasks = unique
+            .iter()
+            .enumerate()
+            .map(|(index, server_id)| {
+                self.new_task(&job_id, index as i64, (*server_id).clone(), operation, now)
+            })
+            .collect();
+        let preconditions = unique
+            .iter()
+            .map(|server_id| Precondition {
+                server_id: (*server_id).clone(),
+                allowed_vm_states: action.allowed_vm_states(),
+            })
+            .collect();
+        let insert = JobInsert {
+            job: new_job(job_id.clone(), project_id, action.kind(), now, tasks),
+            new_servers: Vec::new(),
+            preconditions,
+        };
+        self.store.job_insert(insert).await?;
+        self.wakeup.notify_one();
+        Ok(Accepted {
+            job_id,
+            server_ids: Vec::new(),
+        })
+    }
+
+    pub async fn job(
+        &self,
+        project_id: &str,
+        job_id: &str,
+    ) -> Result<Option<JobRecord>, StoreError> {
+        self.store.job_get(project_id, job_id).await
+    }
+
+    pub async fn server(
+        &self,
+        project_id: &str,
+        server_id: &str,
+    ) -> Result<Option<ServerRecord>, StoreError> {
+        self.store.server_get(project_id, server_id).await
+    }
+
+    pub async fn servers(&self, query: ServerQuery) -> Result<ServerPage, StoreError> {
+        self.store.server_list(query).await
+    }
+
+    pub async fn unfinished_jobs(&self) -> Result<u64, StoreError> {
+        self.store.job_count_unfinished().await
+    }
+
+    /// Runs every step that is due now, for up to `claim_batch` tasks, in one commit.
+    pub async fn run_once(&self) -> Result<RunOutcome, StoreError> {
+        let now = to_unix_ms(self.clock.now());
+        let due = self
+            .store
+            .task_claim_due(TaskClaim {
+                now,
+                limit: self.config.claim_batch,
+            })
+            .await?;
+        if due.is_empty() {
+            return Ok(RunOutcome::Idle);
+        }
+        let advances: Vec<TaskAdvance> = due.iter().map(|task| self.advance(task, now)).collect();
+        let count = advances.len();
+        self.store.task_advance(advances).await?;
+        Ok(RunOutcome::Ran(count))
+    }
+
+    /// Deletes finished jobs older than the retention; returns how many.
+    pub async fn purge_expired(&self) -> Result<u64, StoreError> {
+        let cutoff = self.clock.now() - self.config.job_retention;
+        self.store.job_purge(to_unix_ms(cutoff)).await
+    }
+
+    /// The run loop: steps tasks as they fall due until `shutdown` turns true. Between batches it
+    /// sleeps until the next task is due (at most a second), or until a job is accepted.
+    pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        let mut next_purge = self.clock.now();
+        while !*shutdown.borrow() {
+            if self.clock.now() >= next_purge {
+                match self.purge_expired().await {
+                    Ok(0) => {}
+                    Ok(purged) => tracing::info!(purged, "purged finished jobs past retention"),
+                    Err(error) => tracing::error!(error.cause_chain = ?error, "purge failed"),
+                }
+                next_purge = self.clock.now() + Duration::minutes(1);
+            }
+            let idle_for = match self.run_once().await {
+                Ok(RunOutcome::Ran(_)) => {
+                    tokio::task::yield_now().await;
+                    continue;
+                }
+                Ok(RunOutcome::Idle) => self.time_to_next_due().await,
+                Err(error) => {
+                    tracing::error!(error.cause_chain = ?error, "engine step failed; retrying");
+                    std::time::Duration::from_secs(1)
+                }
+            };
+            tokio::select! {
+                _ = tokio::time::sleep(idle_for) => {}
+                _ = self.wakeup.notified() => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+    }
+
+    async fn time_to_next_due(&self) -> std::time::Duration {
+        const MAX_IDLE: std::time::Duration = std::time::Duration::from_secs(1);
+        match self.store.task_next_due().await {
+            Ok(Some(due)) => {
+                let wait_ms = due - to_unix_ms(self.clock.now());
+                std::time::Duration::from_millis(wait_ms.max(0) as u64).min(MAX_IDLE)
+            }
+            Ok(None) => MAX_IDLE,
+            Err(error) => {
+                tracing::error!(error.cause_chain = ?error, "cannot read the next due task");
+                MAX_IDLE
+            }
+        }
+    }
+
+    fn new_task(
+        &self,
+        job_id: &str,
+        index: i64,
+        server_id: String,
+        operation: Operation,
+        now: i64,
+    ) -> TaskRecord {
+        let id = new_job_id();
+        let first_delay = operation
+            .phases(self.config.latency, seed_of(&id))
+            .first()
+            .map_or(Duration::ZERO, |phase| phase.delay);
+        TaskRecord {
+            id,
+            job_id: job_id.to_owned(),
+            index,
+            server_id,
+            operation,
+            status: JobStatus::Init,
+            step: 0,
+            next_run_at: now + first_delay.whole_milliseconds() as i64,
+            begin_time: now,
+            end_time: None,
+            error_code: None,
+            fail_reason: None,
+        }
+    }
+
+    /// Computes the task's next steps: all that are due without delay, or a failure.
+    fn advance(&self, task: &TaskRecord, now: i64) -> TaskAdvance {
+        let phases = task
+            .operation
+            .phases(self.config.latency, seed_of(&task.id));
+        let mut step = usize::try_from(task.step).unwrap_or(usize::MAX);
+        let mut advance = TaskAdvance {
+            task_id: task.id.clone(),
+            job_id: task.job_id.clone(),
+            server_id: task.server_id.clone(),
+            expected_step: task.step,
+            new_step: task.step,
+            status: JobStatus::Running,
+            next_run_at: now,
+            end_time: None,
+            error_code: None,
+            fail_reason: None,
+            patches: Vec::new(),
+            now,
+        };
+        loop {
+            let Some(phase) = phases.get(step) else {
+                // Every phase is applied (only reachable if a crash hit between the last step and
+                // its status): the task is done.
+                advance.status = JobStatus::Success;
+                advance.end_time = Some(now);
+                break;
+            };
+            if let Some(fault) = self.faults.fault(task, step) {
+                let code = fault
+                    .code
+                    .unwrap_or_else(|| task.operation.default_error_code().to_owned());
+                advance
+                    .patches
+                    .push(task.operation.failure_patch(ServerFault {
+                        code: code.clone(),
+                        message: fault.reason.clone(),
+                        created: now,
+                    }));
+                advance.status = JobStatus::Fail;
+                advance.end_time = Some(now);
+                advance.error_code = Some(code);
+                advance.fail_reason = Some(fault.reason);
+                break;
+            }
+            advance.patches.push(phase.patch.clone());
+            step += 1;
+            advance.new_step = step as i64;
+            match phases.get(step) {
+                None => {
+                    advance.status = JobStatus::Success;
+                    advance.end_time = Some(now);
+                    break;
+                }
+                Some(next) if next.delay > Duration::ZERO => {
+                    advance.next_run_at = now + next.delay.whole_milliseconds() as i64;
+                    break;
+                }
+                Some(_) => {}
+            }
+        }
+        advance
+    }
+
+    fn server_doc(
+        &self,
+        request: &CreateServers,
+        server_id: &str,
+        name: &str,
+        reservation_id: &str,
+        index: u32,
+    ) -> ServerDoc {
+        let seed = seed_of(server_id);
+        let nics = request
+            .nics
+            .iter()
+            .enumerate()
+            .map(|(position, nic)| {
+                let nic_seed = seed.rotate_left(position as u32 * 8);
+                Nic {
+                    port_id: new_server_id(),
+                    subnet_id: nic.subnet_id.clone(),
+                    ip_address: nic
+                        .ip_address
+                        .clone()
+                        .filter(|ip| !ip.is_empty())
+                        .unwrap_or_else(|| invented_ip(nic_seed)),
+                    mac_address: invented_mac(nic_seed),
+                    primary: position == 0,
+                }
+            })
+            .collect();
+        let mut volumes = vec![Volume {
+            id: new_server_id(),
+            device: "/dev/vda".to_owned(),
+            boot_index: Some(0),
+            size_gib: request
+                .root_volume
+                .size_gib
+                .filter(|size| *size > 0)
+                .unwrap_or(40),
+            volume_type: request.root_volume.volume_type.clone(),
+            delete_on_termination: true,
+        }];
+        for (position, data) in request.data_volumes.iter().enumerate() {
+            volumes.push(Volume {
+                id: new_server_id(),
+                device: format!("/dev/vd{}", device_letter(position + 1)),
+                boot_index: None,
+                size_gib: data.size_gib.unwrap_or(10),
+                volume_type: data.volume_type.clone(),
+                delete_on_termination: false,
+            });
+        }
+        ServerDoc {
+            image_id: request.image_id.clone(),
+            flavor: request.flavor.clone(),
+            vpc_id: request.vpc_id.clone(),
+            availability_zone: request
+                .availability_zone
+                .clone()
+                .filter(|zone| !zone.is_empty())
+                .unwrap_or_else(|| self.config.default_availability_zone.clone()),
+            description: request.description.clone(),
+            key_name: request.key_name.clone(),
+            hostname: name.replace('_', "-").to_lowercase(),
+            nics,
+            volumes,
+            metadata: request.metadata.clone(),
+            tags: request
+                .tags
+                .iter()
+                .map(|(key, value)| format!("{key}={value}"))
+                .collect(),
+            security_group_ids: request.security_group_ids.clone(),
+            reservation_id: reservation_id.to_owned(),
+            launch_index: i64::from(index),
+            scheduler_hints: request.scheduler_hints.clone(),
+            public_ip: request.public_ip.map(|delete_on_termination| PublicIp {
+                id: new_server_id(),
+                address: invented_public_ip(seed),
+                delete_on_termination,
+            }),
+        }
+    }
+}
+
+fn new_job(
+    id: String,
+    project_id: &str,
+    kind: JobKind,
+    now: i64,
+    tasks: Vec<TaskRecord>,
+) -> JobRecord {
+    JobRecord {
+        id,
+        project_id: project_id.to_owned(),
+        kind,
+        status: JobStatus::Init,
+        begin_time: now,
+        end_time: None,
+        error_code: None,
+        fail_reason: None,
+        tasks,
+    }
+}
+
+/// `a`, `b`, … `z`, then `aa`, `ab`… like Linux block devices.
+fn device_letter(mut index: usize) -> String {
+    let mut letters = Vec::new();
+    loop {
+        letters.push(b'a' + (index % 26) as u8);
+        if index < 26 {
+            break;
+        }
+        index = index / 26 - 1;
+    }
+    letters.reverse();
+    String::from_utf8(letters).unwrap_or_default()
+}
+
+/// A private address in 192.168.0.0/16, avoiding .0, .1 (gateway) and .255.
+fn invented_ip(seed: u64) -> String {
+    format!("192.168.{}.{}", (seed >> 8) % 256, 2 + seed % 253)
+}
+
+/// An OpenStack-style MAC (`fa:16:3e` prefix).
+fn invented_mac(seed: u64) -> String {
+    let bytes = seed.to_be_bytes();
+    format!(
+        "fa:16:3e:{:02x}:{:02x}:{:02x}",
+        bytes[5], bytes[6], bytes[7]
+    )
+}
+
+/// An address in 100.64.0.0/10 (shared address space: never a real public address).
+fn invented_public_ip(seed: u64) -> String {
+    format!(
+        "100.{}.{}.{}",
+        64 + (seed >> 16) % 64,
+        (seed >> 8) % 256,
+        1 + seed % 254
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn device_letters_follow_linux_naming() {
+        let names: Vec<_> = [0, 1, 25, 26, 27].into_iter().map(device_letter).collect();
+        assert_eq!(names, ["a", "b", "z", "aa", "ab"]);
+    }
+
+    #[test]
+    fn invented_addresses_are_well_formed() {
+        for seed in [0, 1, u64::MAX, 0xdead_beef] {
+            assert!(invented_ip(seed).parse::<std::net::Ipv4Addr>().is_ok());
+            assert!(invented_public_ip(seed)
+                .parse::<std::net::Ipv4Addr>()
+                .is_ok());
+            assert_eq!(invented_mac(seed).len(), 17);
+        }
+    }
+}

@@ -1,0 +1,421 @@
+//! The simulated server: its OpenStack-style state triple and the document that describes it.
+//!
+//! The visible `status` is never stored as truth: it is derived from `vm_state` and `task_state`
+//! with the table of `appendix/ecs_statuses.rst` ([`ServerStatus::derive`]). Storage may keep a
+//! copy of it for filtering, written from the same function.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// `OS-EXT-STS:vm_state`: the stable state of a server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VmState {
+    Building,
+    Active,
+    Stopped,
+    Resized,
+    Error,
+    Deleted,
+    Shelved,
+    ShelvedOffloaded,
+}
+
+impl VmState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VmState::Building => "building",
+            VmState::Active => "active",
+            VmState::Stopped => "stopped",
+            VmState::Resized => "resized",
+            VmState::Error => "error",
+            VmState::Deleted => "deleted",
+            VmState::Shelved => "shelved",
+            VmState::ShelvedOffloaded => "shelved_offloaded",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        ALL_VM_STATES
+            .iter()
+            .copied()
+            .find(|state| state.as_str() == text)
+    }
+}
+
+const ALL_VM_STATES: [VmState; 8] = [
+    VmState::Building,
+    VmState::Active,
+    VmState::Stopped,
+    VmState::Resized,
+    VmState::Error,
+    VmState::Deleted,
+    VmState::Shelved,
+    VmState::ShelvedOffloaded,
+];
+
+/// `OS-EXT-STS:task_state`: what is happening to the server right now (`None` = nothing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum TaskState {
+    #[serde(rename = "scheduling")]
+    Scheduling,
+    #[serde(rename = "block_device_mapping")]
+    BlockDeviceMapping,
+    #[serde(rename = "networking")]
+    Networking,
+    #[serde(rename = "spawning")]
+    Spawning,
+    #[serde(rename = "powering-on")]
+    PoweringOn,
+    #[serde(rename = "powering-off")]
+    PoweringOff,
+    #[serde(rename = "rebooting")]
+    Rebooting,
+    #[serde(rename = "reboot_started")]
+    RebootStarted,
+    #[serde(rename = "rebooting_hard")]
+    RebootingHard,
+    #[serde(rename = "reboot_started_hard")]
+    RebootStartedHard,
+    #[serde(rename = "deleting")]
+    Deleting,
+}
+
+impl TaskState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskState::Scheduling => "scheduling",
+            TaskState::BlockDeviceMapping => "block_device_mapping",
+            TaskState::Networking => "networking",
+            TaskState::Spawning => "spawning",
+            TaskState::PoweringOn => "powering-on",
+            TaskState::PoweringOff => "powering-off",
+            TaskState::Rebooting => "rebooting",
+            TaskState::RebootStarted => "reboot_started",
+            TaskState::RebootingHard => "rebooting_hard",
+            TaskState::RebootStartedHard => "reboot_started_hard",
+            TaskState::Deleting => "deleting",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        ALL_TASK_STATES
+            .iter()
+            .copied()
+            .find(|state| state.as_str() == text)
+    }
+}
+
+const ALL_TASK_STATES: [TaskState; 11] = [
+    TaskState::Scheduling,
+    TaskState::BlockDeviceMapping,
+    TaskState::Networking,
+    TaskState::Spawning,
+    TaskState::PoweringOn,
+    TaskState::PoweringOff,
+    TaskState::Rebooting,
+    TaskState::RebootStarted,
+    TaskState::RebootingHard,
+    TaskState::RebootStartedHard,
+    TaskState::Deleting,
+];
+
+/// `OS-EXT-STS:power_state`.
+pub mod power_state {
+    pub const NOSTATE: i64 = 0;
+    pub const RUNNING: i64 = 1;
+    pub const SHUTDOWN: i64 = 4;
+}
+
+/// The `status` a client sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ServerStatus {
+    Build,
+    Active,
+    Reboot,
+    HardReboot,
+    Rebuild,
+    Migrating,
+    Shutoff,
+    Resize,
+    VerifyResize,
+    RevertResize,
+    Error,
+    Deleted,
+    Shelved,
+    ShelvedOffloaded,
+    Unknown,
+}
+
+impl ServerStatus {
+    pub const ALL: [ServerStatus; 15] = [
+        ServerStatus::Build,
+        ServerStatus::Active,
+        ServerStatus::Reboot,
+        ServerStatus::HardReboot,
+        ServerStatus::Rebuild,
+        ServerStatus::Migrating,
+        ServerStatus::Shutoff,
+        ServerStatus::Resize,
+        ServerStatus::VerifyResize,
+        ServerStatus::RevertResize,
+        ServerStatus::Error,
+        ServerStatus::Deleted,
+        ServerStatus::Shelved,
+        ServerStatus::ShelvedOffloaded,
+        ServerStatus::Unknown,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ServerStatus::Build => "BUILD",
+            ServerStatus::Active => "ACTIVE",
+            ServerStatus::Reboot => "REBOOT",
+            ServerStatus::HardReboot => "HARD_REBOOT",
+            ServerStatus::Rebuild => "REBUILD",
+            ServerStatus::Migrating => "MIGRATING",
+            ServerStatus::Shutoff => "SHUTOFF",
+            ServerStatus::Resize => "RESIZE",
+            ServerStatus::VerifyResize => "VERIFY_RESIZE",
+            ServerStatus::RevertResize => "REVERT_RESIZE",
+            ServerStatus::Error => "ERROR",
+            ServerStatus::Deleted => "DELETED",
+            ServerStatus::Shelved => "SHELVED",
+            ServerStatus::ShelvedOffloaded => "SHELVED_OFFLOADED",
+            ServerStatus::Unknown => "UNKNOWN",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|status| status.as_str() == text)
+    }
+
+    /// Table 4 of `appendix/ecs_statuses.rst`: the status that a (vm_state, task_state) pair shows.
+    /// Pairs the table does not list are `UNKNOWN`.
+    pub fn derive(vm_state: VmState, task_state: Option<TaskState>) -> Self {
+        use TaskState as T;
+        use VmState as V;
+        match (vm_state, task_state) {
+            (
+                V::Building,
+                None | Some(T::Scheduling | T::BlockDeviceMapping | T::Networking | T::Spawning),
+            ) => ServerStatus::Build,
+            (V::Active, None | Some(T::PoweringOff | T::Deleting)) => ServerStatus::Active,
+            (V::Active, Some(T::Rebooting | T::RebootStarted)) => ServerStatus::Reboot,
+            (V::Active, Some(T::RebootingHard | T::RebootStartedHard)) => ServerStatus::HardReboot,
+            (V::Stopped, None | Some(T::PoweringOn | T::Deleting)) => ServerStatus::Shutoff,
+            (V::Resized, None) => ServerStatus::VerifyResize,
+            (V::Error, None | Some(T::Deleting)) => ServerStatus::Error,
+            (V::Deleted, None) => ServerStatus::Deleted,
+            (V::Shelved, None) => ServerStatus::Shelved,
+            (V::ShelvedOffloaded, None) => ServerStatus::ShelvedOffloaded,
+            _ => ServerStatus::Unknown,
+        }
+    }
+
+    /// The statuses a list filter on `self` matches. `listing_details_about_ecss.rst` says a
+    /// filter also returns the intermediate statuses a server may pass through on its way to
+    /// or from that status (ASYNC-OPERATIONS.md §4.1).
+    pub fn filter_matches(self) -> &'static [ServerStatus] {
+        use ServerStatus as S;
+        match self {
+            S::Active => &[
+                S::Active,
+                S::Reboot,
+                S::HardReboot,
+                S::Rebuild,
+                S::Migrating,
+                S::Resize,
+            ],
+            S::Shutoff => &[S::Shutoff, S::Resize, S::Rebuild],
+            S::Error => &[S::Error, S::Rebuild],
+            S::VerifyResize => &[S::VerifyResize, S::RevertResize],
+            S::Build => &[S::Build],
+            S::Reboot => &[S::Reboot],
+            S::HardReboot => &[S::HardReboot],
+            S::Rebuild => &[S::Rebuild],
+            S::Migrating => &[S::Migrating],
+            S::Resize => &[S::Resize],
+            S::RevertResize => &[S::RevertResize],
+            S::Deleted => &[S::Deleted],
+            S::Shelved => &[S::Shelved],
+            S::ShelvedOffloaded => &[S::ShelvedOffloaded],
+            S::Unknown => &[S::Unknown],
+        }
+    }
+}
+
+/// The state triple that jobs change, step by step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PowerTriple {
+    pub vm_state: VmState,
+    pub task_state: Option<TaskState>,
+    pub power_state: i64,
+}
+
+impl PowerTriple {
+    pub fn status(&self) -> ServerStatus {
+        ServerStatus::derive(self.vm_state, self.task_state)
+    }
+}
+
+/// A server as stored: the state that jobs change, plus a document of everything else.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerRecord {
+    pub id: String,
+    pub project_id: String,
+    pub name: String,
+    pub flavor_id: String,
+    pub state: PowerTriple,
+    /// 0–100, moved by the create job.
+    pub progress: i64,
+    /// The non-terminal job that holds this server, if any. One job at a time per server.
+    pub busy_job_id: Option<String>,
+    /// Unix milliseconds.
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub launched_at: Option<i64>,
+    /// Set when a create failed: the `fault` object of a server in `ERROR`.
+    pub fault: Option<ServerFault>,
+    pub doc: ServerDoc,
+}
+
+/// The `fault` object of a server in `ERROR`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerFault {
+    pub code: String,
+    pub message: String,
+    /// Unix milliseconds.
+    pub created: i64,
+}
+
+/// Everything about a server that no job step changes while it runs. Stored as JSON so that
+/// later features (tags, metadata, volumes, NICs) extend it without a schema migration.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ServerDoc {
+    pub image_id: String,
+    pub flavor: FlavorRef,
+    pub vpc_id: String,
+    pub availability_zone: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub key_name: Option<String>,
+    #[serde(default)]
+    pub hostname: String,
+    #[serde(default)]
+    pub nics: Vec<Nic>,
+    #[serde(default)]
+    pub volumes: Vec<Volume>,
+    #[serde(default)]
+    pub metadata: BTreeMap<String, String>,
+    /// As `key=value` strings, the form server views show.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub security_group_ids: Vec<String>,
+    #[serde(default)]
+    pub reservation_id: String,
+    #[serde(default)]
+    pub launch_index: i64,
+    #[serde(default)]
+    pub scheduler_hints: BTreeMap<String, serde_json::Value>,
+    #[serde(default)]
+    pub public_ip: Option<PublicIp>,
+}
+
+/// The flavor as it was when the server got it (a copy, so catalogue edits don't rewrite history).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct FlavorRef {
+    pub id: String,
+    pub name: String,
+    pub vcpus: String,
+    pub ram: u64,
+    pub disk: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Nic {
+    pub port_id: String,
+    pub subnet_id: String,
+    pub ip_address: String,
+    pub mac_address: String,
+    pub primary: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Volume {
+    pub id: String,
+    pub device: String,
+    pub boot_index: Option<i64>,
+    pub size_gib: i64,
+    pub volume_type: String,
+    pub delete_on_termination: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PublicIp {
+    pub id: String,
+    pub address: String,
+    pub delete_on_termination: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn derive_follows_the_status_appendix() {
+        use ServerStatus as S;
+        use TaskState as T;
+        use VmState as V;
+        let cases = [
+            (V::Building, Some(T::Scheduling), S::Build),
+            (V::Building, Some(T::Spawning), S::Build),
+            (V::Active, None, S::Active),
+            (V::Active, Some(T::PoweringOff), S::Active),
+            (V::Active, Some(T::Deleting), S::Active),
+            (V::Active, Some(T::Rebooting), S::Reboot),
+            (V::Active, Some(T::RebootStartedHard), S::HardReboot),
+            (V::Stopped, None, S::Shutoff),
+            (V::Stopped, Some(T::PoweringOn), S::Shutoff),
+            (V::Error, None, S::Error),
+            (V::Deleted, None, S::Deleted),
+            (V::Resized, None, S::VerifyResize),
+            (V::Stopped, Some(T::Rebooting), S::Unknown),
+            (V::Building, Some(T::PoweringOn), S::Unknown),
+        ];
+        for (vm_state, task_state, expected) in cases {
+            assert_eq!(
+                ServerStatus::derive(vm_state, task_state),
+                expected,
+                "{vm_state:?}/{task_state:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn state_names_round_trip_through_text() {
+        for state in ALL_VM_STATES {
+            assert_eq!(VmState::parse(state.as_str()), Some(state));
+        }
+        for state in ALL_TASK_STATES {
+            assert_eq!(TaskState::parse(state.as_str()), Some(state));
+            let json = serde_json::to_value(state).expect("serializes");
+            assert_eq!(json, serde_json::Value::from(state.as_str()));
+        }
+        for status in ServerStatus::ALL {
+            assert_eq!(ServerStatus::parse(status.as_str()), Some(status));
+        }
+    }
+
+    #[test]
+    fn active_filter_includes_transitional_statuses_but_not_shutoff() {
+        let matches = ServerStatus::Active.filter_matches();
+        assert!(matches.contains(&ServerStatus::Reboot));
+        assert!(!matches.contains(&ServerStatus::Shutoff));
+    }
+}

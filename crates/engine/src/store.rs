@@ -1,0 +1,152 @@
+//! The storage interface the engine needs. Backends live in the `store` crate.
+//!
+//! Methods are noun-first and take plain parameter structs; every query that depends on time
+//! takes `now` from the caller (the engine's clock), never from the database. Futures are boxed
+//! so the engine and the HTTP layer can hold an `Arc<dyn Store>` chosen once at start.
+
+use crate::compute::ServerPatch;
+use crate::job::{JobRecord, JobStatus, TaskRecord};
+use crate::server::{ServerRecord, ServerStatus, VmState};
+use std::future::Future;
+use std::pin::Pin;
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A failure of the storage itself. It never carries user input, and its text is for logs.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("storage backend failed: {0}")]
+    Backend(String),
+    #[error("stored data is unreadable: {0}")]
+    Corrupt(String),
+    #[error("the store is shut down")]
+    Closed,
+}
+
+/// Why a job could not be accepted. Checked inside the same transaction as the insert, so two
+/// concurrent submissions can never both take the same server.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Rejection {
+    #[error("server {server_id} does not exist")]
+    ServerNotFound { server_id: String },
+    #[error("server {server_id} is {status}, which does not allow this operation")]
+    ServerWrongState {
+        server_id: String,
+        status: &'static str,
+    },
+    #[error("server {server_id} is busy with job {job_id}")]
+    ServerBusy { server_id: String, job_id: String },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum JobInsertError {
+    #[error(transparent)]
+    Rejected(#[from] Rejection),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What must hold of an existing server for a job to take it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Precondition {
+    pub server_id: String,
+    /// The server's `vm_state` must be one of these, with no task state and no job holding it.
+    pub allowed_vm_states: &'static [VmState],
+}
+
+/// A job to accept: its record with all tasks, the servers it creates, and the servers it takes.
+/// On success the job is durable and every taken server is held by it.
+#[derive(Debug, Clone)]
+pub struct JobInsert {
+    pub job: JobRecord,
+    pub new_servers: Vec<ServerRecord>,
+    pub preconditions: Vec<Precondition>,
+}
+
+/// Which tasks are due.
+#[derive(Debug, Clone)]
+pub struct TaskClaim {
+    pub now: i64,
+    pub limit: usize,
+}
+
+/// The result of running steps of one task: written only if the task is still at
+/// `expected_step` (fencing), together with the server patch and the job's new status.
+#[derive(Debug, Clone)]
+pub struct TaskAdvance {
+    pub task_id: String,
+    pub job_id: String,
+    pub server_id: String,
+    pub expected_step: i64,
+    pub new_step: i64,
+    pub status: JobStatus,
+    pub next_run_at: i64,
+    pub end_time: Option<i64>,
+    pub error_code: Option<String>,
+    pub fail_reason: Option<String>,
+    /// The server patches of the applied steps, in order.
+    pub patches: Vec<ServerPatch>,
+    /// When the steps ran (unix ms): `updated`, `launched_at`.
+    pub now: i64,
+}
+
+/// A filtered page of a project's servers, newest first.
+#[derive(Debug, Clone, Default)]
+pub struct ServerQuery {
+    pub project_id: String,
+    /// Fuzzy: a substring match in which `.` matches any one character.
+    pub name: Option<String>,
+    pub flavor_id: Option<String>,
+    /// Servers whose status is any of these (empty = any).
+    pub statuses: Vec<ServerStatus>,
+    pub limit: u32,
+    /// Items to skip.
+    pub offset: u64,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ServerPage {
+    /// All servers that match, ignoring limit and offset.
+    pub total: u64,
+    pub servers: Vec<ServerRecord>,
+}
+
+pub trait Store: Send + Sync + std::fmt::Debug {
+    /// Atomically checks the preconditions and stores the job, its tasks and its new servers.
+    /// Returns only once that is durable.
+    fn job_insert(&self, insert: JobInsert) -> BoxFuture<'_, Result<(), JobInsertError>>;
+
+    /// A job of `project_id` with its tasks in order; `None` if absent or another project's.
+    fn job_get<'a>(
+        &'a self,
+        project_id: &'a str,
+        job_id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<JobRecord>, StoreError>>;
+
+    /// Unfinished tasks due at `now`, earliest first.
+    fn task_claim_due(
+        &self,
+        claim: TaskClaim,
+    ) -> BoxFuture<'_, Result<Vec<TaskRecord>, StoreError>>;
+
+    /// When the earliest unfinished task is due, if any.
+    fn task_next_due(&self) -> BoxFuture<'_, Result<Option<i64>, StoreError>>;
+
+    /// Writes the advances in one durable commit; returns how many were applied (an advance
+    /// whose task has moved on since it was claimed is skipped).
+    fn task_advance(&self, advances: Vec<TaskAdvance>) -> BoxFuture<'_, Result<usize, StoreError>>;
+
+    fn server_get<'a>(
+        &'a self,
+        project_id: &'a str,
+        server_id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<ServerRecord>, StoreError>>;
+
+    fn server_list(&self, query: ServerQuery) -> BoxFuture<'_, Result<ServerPage, StoreError>>;
+
+    /// Deletes finished jobs whose end is before `finished_before` (unix ms); returns how many.
+    fn job_purge(&self, finished_before: i64) -> BoxFuture<'_, Result<u64, StoreError>>;
+
+    /// How many jobs are not finished (for the start-up log and tests).
+    fn job_count_unfinished(&self) -> BoxFuture<'_, Result<u64, StoreError>>;
+}

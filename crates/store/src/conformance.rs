@@ -1,0 +1,585 @@
+//! The behaviour every backend must show, as one suite: `exercise(store)`. Each backend's tests
+//! run it against a fresh, empty store.
+
+use engine::compute::{Operation, ServerPatch};
+use engine::job::{new_job_id, new_server_id, JobKind, JobRecord, JobStatus, TaskRecord};
+use engine::server::{
+    power_state, PowerTriple, ServerDoc, ServerRecord, ServerStatus, TaskState, VmState,
+};
+use engine::store::{
+    JobInsert, JobInsertError, Precondition, Rejection, ServerQuery, Store, TaskAdvance, TaskClaim,
+};
+use std::sync::Arc;
+
+pub async fn exercise(store: Arc<dyn Store>) {
+    accepted_jobs_read_back_with_their_tasks_in_order(store.as_ref()).await;
+    jobs_of_another_project_are_invisible(store.as_ref()).await;
+    claims_return_only_due_tasks_earliest_first(store.as_ref()).await;
+    advances_are_fenced_by_step(store.as_ref()).await;
+    finished_tasks_finish_the_job_and_free_the_server(store.as_ref()).await;
+    partial_failure_fails_the_job_with_the_first_failed_code(store.as_ref()).await;
+    preconditions_reject_without_a_trace(store.as_ref()).await;
+    deleting_removes_the_server(store.as_ref()).await;
+    server_lists_filter_and_page(store.as_ref()).await;
+    purge_removes_only_jobs_finished_before_the_cutoff(store.as_ref()).await;
+}
+
+/// A create job of `count` servers in `project`, accepted at `now`, due at once.
+pub fn create_job_insert(project: &str, count: usize, now: i64) -> JobInsert {
+    let job_id = new_job_id();
+    let mut servers = Vec::new();
+    let mut tasks = Vec::new();
+    for index in 0..count {
+        let server = server_record(project, &format!("srv-{index:04}"), Some(&job_id), now);
+        tasks.push(task(
+            &job_id,
+            index,
+            &server.id,
+            Operation::CreateServer,
+            now,
+        ));
+        servers.push(server);
+    }
+    JobInsert {
+        job: job(&job_id, project, JobKind::CreateServers, now, tasks),
+        new_servers: servers,
+        preconditions: Vec::new(),
+    }
+}
+
+fn server_record(project: &str, name: &str, busy_job_id: Option<&str>, now: i64) -> ServerRecord {
+    ServerRecord {
+        id: new_server_id(),
+        project_id: project.to_owned(),
+        name: name.to_owned(),
+        flavor_id: "s6.small.1".to_owned(),
+        state: PowerTriple {
+            vm_state: VmState::Building,
+            task_state: Some(TaskState::Scheduling),
+            power_state: power_state::NOSTATE,
+        },
+        progress: 0,
+        busy_job_id: busy_job_id.map(str::to_owned),
+        created_at: now,
+        updated_at: now,
+        launched_at: None,
+        fault: None,
+        doc: ServerDoc {
+            image_id: "img".to_owned(),
+            ..ServerDoc::default()
+        },
+    }
+}
+
+fn task(job_id: &str, index: usize, server_id: &str, operation: Operation, now: i64) -> TaskRecord {
+    TaskRecord {
+        id: new_job_id(),
+        job_id: job_id.to_owned(),
+        index: index as i64,
+        server_id: server_id.to_owned(),
+        operation,
+        status: JobStatus::Init,
+        step: 0,
+        next_run_at: now,
+        begin_time: now,
+        end_time: None,
+        error_code: None,
+        fail_reason: None,
+    }
+}
+
+fn job(id: &str, project: &str, kind: JobKind, now: i64, tasks: Vec<TaskRecord>) -> JobRecord {
+    JobRecord {
+        id: id.to_owned(),
+        project_id: project.to_owned(),
+        kind,
+        status: JobStatus::Init,
+        begin_time: now,
+        end_time: None,
+        error_code: None,
+        fail_reason: None,
+        tasks,
+    }
+}
+
+fn settle(vm_state: VmState, power: i64) -> ServerPatch {
+    ServerPatch {
+        vm_state: Some(vm_state),
+        task_state: Some(None),
+        power_state: Some(power),
+        ..ServerPatch::default()
+    }
+}
+
+/// Advances `task` by one step to `status`, with `patches`, at `now`.
+fn step(task: &TaskRecord, status: JobStatus, patches: Vec<ServerPatch>, now: i64) -> TaskAdvance {
+    TaskAdvance {
+        task_id: task.id.clone(),
+        job_id: task.job_id.clone(),
+        server_id: task.server_id.clone(),
+        expected_step: task.step,
+        new_step: task.step + 1,
+        status,
+        next_run_at: now + 100,
+        end_time: status.is_terminal().then_some(now),
+        error_code: (status == JobStatus::Fail).then(|| "Ecs.0204".to_owned()),
+        fail_reason: (status == JobStatus::Fail).then(|| "injected".to_owned()),
+        patches,
+        now,
+    }
+}
+
+async fn insert_ok(store: &dyn Store, insert: JobInsert) -> JobRecord {
+    let job = insert.job.clone();
+    store.job_insert(insert).await.expect("job accepted");
+    job
+}
+
+async fn reread(store: &dyn Store, job: &JobRecord) -> JobRecord {
+    store
+        .job_get(&job.project_id, &job.id)
+        .await
+        .expect("readable")
+        .expect("job exists")
+}
+
+/// Runs every task of `job` to SUCCESS, leaving its servers ACTIVE.
+async fn finish(store: &dyn Store, job: &JobRecord, now: i64) {
+    let advances = job
+        .tasks
+        .iter()
+        .map(|task| {
+            step(
+                task,
+                JobStatus::Success,
+                vec![settle(VmState::Active, power_state::RUNNING)],
+                now,
+            )
+        })
+        .collect();
+    store.task_advance(advances).await.expect("advanced");
+}
+
+async fn accepted_jobs_read_back_with_their_tasks_in_order(store: &dyn Store) {
+    let insert = create_job_insert("p-read", 3, 1_000);
+    let server_ids: Vec<_> = insert.new_servers.iter().map(|s| s.id.clone()).collect();
+    let job = insert_ok(store, insert).await;
+    let read = reread(store, &job).await;
+    assert_eq!(read, job);
+    assert_eq!(
+        read.tasks
+            .iter()
+            .map(|t| t.server_id.clone())
+            .collect::<Vec<_>>(),
+        server_ids
+    );
+    let server = store
+        .server_get("p-read", &server_ids[0])
+        .await
+        .expect("readable")
+        .expect("visible while building");
+    assert_eq!(server.state.status(), ServerStatus::Build);
+    assert_eq!(server.busy_job_id.as_deref(), Some(job.id.as_str()));
+    assert_eq!(store.job_count_unfinished().await.expect("counts"), 1);
+    finish(store, &job, 1_100).await;
+}
+
+async fn jobs_of_another_project_are_invisible(store: &dyn Store) {
+    let job = insert_ok(store, create_job_insert("p-mine", 1, 0)).await;
+    assert!(store
+        .job_get("p-other", &job.id)
+        .await
+        .expect("readable")
+        .is_none());
+    let server_id = &job.tasks[0].server_id;
+    assert!(store
+        .server_get("p-other", server_id)
+        .await
+        .expect("readable")
+        .is_none());
+    finish(store, &job, 10).await;
+}
+
+async fn claims_return_only_due_tasks_earliest_first(store: &dyn Store) {
+    let later = insert_ok(store, create_job_insert("p-claim", 1, 5_000)).await;
+    let sooner = insert_ok(store, create_job_insert("p-claim", 1, 4_000)).await;
+    let claimed = store
+        .task_claim_due(TaskClaim {
+            now: 4_500,
+            limit: 10,
+        })
+        .await
+        .expect("claims");
+    assert_eq!(
+        claimed.iter().map(|t| t.id.clone()).collect::<Vec<_>>(),
+        [sooner.tasks[0].id.clone()]
+    );
+    let claimed = store
+        .task_claim_due(TaskClaim {
+            now: 6_000,
+            limit: 1,
+        })
+        .await
+        .expect("claims");
+    assert_eq!(claimed.len(), 1, "the limit holds");
+    assert_eq!(store.task_next_due().await.expect("reads"), Some(4_000));
+    finish(store, &later, 6_000).await;
+    finish(store, &sooner, 6_000).await;
+}
+
+async fn advances_are_fenced_by_step(store: &dyn Store) {
+    let job = insert_ok(store, create_job_insert("p-fence", 1, 0)).await;
+    let task = &job.tasks[0];
+    let running = ServerPatch {
+        task_state: Some(Some(TaskState::Networking)),
+        ..ServerPatch::default()
+    };
+    let advance = step(task, JobStatus::Running, vec![running], 10);
+    assert_eq!(
+        store
+            .task_advance(vec![advance.clone()])
+            .await
+            .expect("writes"),
+        1
+    );
+    // The same advance again (a replay after a lost lease or a crash) is skipped.
+    assert_eq!(store.task_advance(vec![advance]).await.expect("writes"), 0);
+    let read = reread(store, &job).await;
+    assert_eq!(read.status, JobStatus::Running);
+    assert_eq!(read.tasks[0].step, 1);
+    assert_eq!(read.tasks[0].next_run_at, 110);
+    finish(store, &read, 200).await;
+}
+
+async fn finished_tasks_finish_the_job_and_free_the_server(store: &dyn Store) {
+    let job = insert_ok(store, create_job_insert("p-finish", 2, 0)).await;
+    let first = step(
+        &job.tasks[0],
+        JobStatus::Success,
+        vec![settle(VmState::Active, power_state::RUNNING)],
+        50,
+    );
+    store.task_advance(vec![first]).await.expect("writes");
+    let half = reread(store, &job).await;
+    assert_eq!(
+        half.status,
+        JobStatus::Running,
+        "one of two tasks is still INIT"
+    );
+    assert_eq!(half.end_time, None);
+    let second = step(
+        &job.tasks[1],
+        JobStatus::Success,
+        vec![settle(VmState::Active, power_state::RUNNING)],
+        70,
+    );
+    store.task_advance(vec![second]).await.expect("writes");
+    let done = reread(store, &job).await;
+    assert_eq!(done.status, JobStatus::Success);
+    assert_eq!(done.end_time, Some(70));
+    assert_eq!((done.error_code, done.fail_reason), (None, None));
+    let server = store
+        .server_get("p-finish", &job.tasks[1].server_id)
+        .await
+        .expect("readable")
+        .expect("exists");
+    assert_eq!(server.state.status(), ServerStatus::Active);
+    assert_eq!(server.busy_job_id, None);
+    assert!(store
+        .task_claim_due(TaskClaim {
+            now: i64::MAX,
+            limit: 100
+        })
+        .await
+        .expect("claims")
+        .iter()
+        .all(|t| t.job_id != job.id));
+}
+
+async fn partial_failure_fails_the_job_with_the_first_failed_code(store: &dyn Store) {
+    let job = insert_ok(store, create_job_insert("p-fail", 2, 0)).await;
+    let fault = engine::server::ServerFault {
+        code: "Ecs.0204".into(),
+        message: "injected".into(),
+        created: 5,
+    };
+    let failed = step(
+        &job.tasks[1],
+        JobStatus::Fail,
+        vec![Operation::CreateServer.failure_patch(fault.clone())],
+        5,
+    );
+    let succeeded = step(
+        &job.tasks[0],
+        JobStatus::Success,
+        vec![settle(VmState::Active, power_state::RUNNING)],
+        6,
+    );
+    store
+        .task_advance(vec![failed, succeeded])
+        .await
+        .expect("writes");
+    let read = reread(store, &job).await;
+    assert_eq!(read.status, JobStatus::Fail);
+    assert_eq!(read.error_code.as_deref(), Some("Ecs.0204"));
+    assert_eq!(read.fail_reason.as_deref(), Some("injected"));
+    assert_eq!(read.tasks[0].status, JobStatus::Success);
+    assert_eq!(read.tasks[1].status, JobStatus::Fail);
+    let server = store
+        .server_get("p-fail", &job.tasks[1].server_id)
+        .await
+        .expect("readable")
+        .expect("a failed server stays, in ERROR");
+    assert_eq!(server.state.status(), ServerStatus::Error);
+    assert_eq!(server.fault, Some(fault));
+}
+
+async fn preconditions_reject_without_a_trace(store: &dyn Store) {
+    let created = insert_ok(store, create_job_insert("p-pre", 1, 0)).await;
+    let server_id = created.tasks[0].server_id.clone();
+    let stop = |ids: Vec<String>| {
+        let job_id = new_job_id();
+        let tasks = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| task(&job_id, i, id, Operation::StopServer { hard: false }, 0))
+            .collect();
+        JobInsert {
+            job: job(&job_id, "p-pre", JobKind::StopServers, 0, tasks),
+            new_servers: Vec::new(),
+            preconditions: ids
+                .into_iter()
+                .map(|server_id| Precondition {
+                    server_id,
+                    allowed_vm_states: &[VmState::Active],
+                })
+                .collect(),
+        }
+    };
+    // Busy: the create job still holds it.
+    let busy = stop(vec![server_id.clone()]);
+    let busy_id = busy.job.id.clone();
+    let result = store.job_insert(busy).await;
+    assert!(
+        matches!(&result, Err(JobInsertError::Rejected(Rejection::ServerBusy { job_id, .. })) if *job_id == created.id),
+        "{result:?}"
+    );
+    assert!(
+        store
+            .job_get("p-pre", &busy_id)
+            .await
+            .expect("readable")
+            .is_none(),
+        "no trace"
+    );
+
+    finish(store, &created, 10).await;
+    let accepted = stop(vec![server_id.clone()]);
+    let accepted_job = insert_ok(store, accepted).await;
+    // Not found: one unknown id rejects the whole batch, and the known server is not taken.
+    let result = store
+        .job_insert(stop(vec![server_id.clone(), "nope".to_owned()]))
+        .await;
+    assert!(
+        matches!(
+            result,
+            Err(JobInsertError::Rejected(Rejection::ServerBusy { .. }))
+        ),
+        "{result:?}"
+    );
+    finish(store, &accepted_job, 20).await; // server is ACTIVE again (finish settles it so)
+
+    let stopped = ServerPatch {
+        vm_state: Some(VmState::Stopped),
+        power_state: Some(power_state::SHUTDOWN),
+        ..ServerPatch::default()
+    };
+    let stop_job = insert_ok(store, stop(vec![server_id.clone()])).await;
+    store
+        .task_advance(vec![step(
+            &stop_job.tasks[0],
+            JobStatus::Success,
+            vec![stopped],
+            30,
+        )])
+        .await
+        .expect("writes");
+    // Wrong state: stopping a stopped server.
+    let result = store.job_insert(stop(vec![server_id.clone()])).await;
+    assert!(
+        matches!(
+            &result,
+            Err(JobInsertError::Rejected(Rejection::ServerWrongState {
+                status: "SHUTOFF",
+                ..
+            }))
+        ),
+        "{result:?}"
+    );
+    let unknown = stop(vec!["11111111-2222-3333-4444-555555555555".to_owned()]);
+    let result = store.job_insert(unknown).await;
+    assert!(
+        matches!(
+            result,
+            Err(JobInsertError::Rejected(Rejection::ServerNotFound { .. }))
+        ),
+        "{result:?}"
+    );
+    let server = store
+        .server_get("p-pre", &server_id)
+        .await
+        .expect("readable")
+        .expect("exists");
+    assert_eq!(server.busy_job_id, None, "rejections take no server");
+}
+
+async fn deleting_removes_the_server(store: &dyn Store) {
+    let created = insert_ok(store, create_job_insert("p-del", 1, 0)).await;
+    finish(store, &created, 1).await;
+    let server_id = created.tasks[0].server_id.clone();
+    let job_id = new_job_id();
+    let operation = Operation::DeleteServer {
+        delete_volume: false,
+        delete_publicip: None,
+    };
+    let delete = JobInsert {
+        job: job(
+            &job_id,
+            "p-del",
+            JobKind::DeleteServers,
+            2,
+            vec![task(&job_id, 0, &server_id, operation, 2)],
+        ),
+        new_servers: Vec::new(),
+        preconditions: vec![Precondition {
+            server_id: server_id.clone(),
+            allowed_vm_states: &[VmState::Active],
+        }],
+    };
+    let delete_job = insert_ok(store, delete).await;
+    let gone = ServerPatch {
+        remove: true,
+        ..settle(VmState::Deleted, power_state::NOSTATE)
+    };
+    store
+        .task_advance(vec![step(
+            &delete_job.tasks[0],
+            JobStatus::Success,
+            vec![gone],
+            3,
+        )])
+        .await
+        .expect("writes");
+    assert_eq!(reread(store, &delete_job).await.status, JobStatus::Success);
+    assert!(store
+        .server_get("p-del", &server_id)
+        .await
+        .expect("readable")
+        .is_none());
+}
+
+async fn server_lists_filter_and_page(store: &dyn Store) {
+    let mut insert = create_job_insert("p-list", 3, 0);
+    insert.new_servers[0].name = "web-a".into();
+    insert.new_servers[1].name = "web-b".into();
+    insert.new_servers[2].name = "db".into();
+    insert.new_servers[2].flavor_id = "c7.large.2".into();
+    let job = insert_ok(store, insert).await;
+    let query = |name: Option<&str>, statuses: Vec<ServerStatus>, limit, offset| ServerQuery {
+        project_id: "p-list".into(),
+        name: name.map(str::to_owned),
+        flavor_id: None,
+        statuses,
+        limit,
+        offset,
+    };
+    let all = store
+        .server_list(query(None, vec![], 10, 0))
+        .await
+        .expect("lists");
+    assert_eq!(all.total, 3);
+    assert_eq!(
+        all.servers
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect::<Vec<_>>(),
+        ["db", "web-b", "web-a"],
+        "newest first"
+    );
+    let page = store
+        .server_list(query(Some("web"), vec![], 1, 1))
+        .await
+        .expect("lists");
+    assert_eq!((page.total, page.servers.len()), (2, 1));
+    assert_eq!(page.servers[0].name, "web-a");
+    let fuzzy = store
+        .server_list(query(Some("w.b-"), vec![], 10, 0))
+        .await
+        .expect("lists");
+    assert_eq!(fuzzy.total, 2, "'.' matches any one character");
+    let flavored = store
+        .server_list(ServerQuery {
+            flavor_id: Some("c7.large.2".into()),
+            ..query(None, vec![], 10, 0)
+        })
+        .await
+        .expect("lists");
+    assert_eq!(
+        flavored
+            .servers
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect::<Vec<_>>(),
+        ["db"]
+    );
+    let building = store
+        .server_list(query(None, vec![ServerStatus::Build], 10, 0))
+        .await
+        .expect("lists");
+    assert_eq!(building.total, 3);
+    finish(store, &job, 5).await;
+    let active = store
+        .server_list(query(
+            None,
+            ServerStatus::Active.filter_matches().to_vec(),
+            10,
+            0,
+        ))
+        .await
+        .expect("lists");
+    assert_eq!(active.total, 3);
+    let shutoff = store
+        .server_list(query(None, vec![ServerStatus::Shutoff], 10, 0))
+        .await
+        .expect("lists");
+    assert_eq!(shutoff.total, 0);
+}
+
+async fn purge_removes_only_jobs_finished_before_the_cutoff(store: &dyn Store) {
+    let old = insert_ok(store, create_job_insert("p-purge", 1, 0)).await;
+    finish(store, &old, 100).await;
+    let recent = insert_ok(store, create_job_insert("p-purge", 1, 0)).await;
+    finish(store, &recent, 300).await;
+    let running = insert_ok(store, create_job_insert("p-purge", 1, 0)).await;
+    let purged = store.job_purge(200).await.expect("purges");
+    assert!(purged >= 1);
+    assert!(store
+        .job_get("p-purge", &old.id)
+        .await
+        .expect("readable")
+        .is_none());
+    assert!(store
+        .job_get("p-purge", &recent.id)
+        .await
+        .expect("readable")
+        .is_some());
+    assert!(
+        store
+            .job_get("p-purge", &running.id)
+            .await
+            .expect("readable")
+            .is_some(),
+        "unfinished jobs stay"
+    );
+    finish(store, &running, 400).await;
+}

@@ -1,0 +1,77 @@
+//! Storage backends for the ecsd engine, behind `engine::store::Store`.
+//!
+//! [`sqlite`] is the default, single-node backend. The backend is chosen once, at start, from the
+//! database URL ([`open`]); a PostgreSQL backend for several nodes will sit beside it and pass the
+//! same conformance suite (`conformance`, run by each backend's tests).
+
+use engine::store::{Store, StoreError};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+pub mod sqlite;
+
+#[cfg(test)]
+mod conformance;
+
+/// A parsed `--database` URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    /// `sqlite://PATH` (relative or absolute; `sqlite:///abs/path` also works).
+    Sqlite(PathBuf),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DatabaseUrlError {
+    #[error(
+        "unsupported database URL {0:?}: use sqlite://PATH (postgres:// is not supported yet)"
+    )]
+    Unsupported(String),
+    #[error("the database URL {0:?} has no path")]
+    NoPath(String),
+}
+
+impl DatabaseUrl {
+    pub fn parse(url: &str) -> Result<Self, DatabaseUrlError> {
+        if let Some(path) = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+        {
+            if path.is_empty() {
+                return Err(DatabaseUrlError::NoPath(url.to_owned()));
+            }
+            return Ok(DatabaseUrl::Sqlite(PathBuf::from(path)));
+        }
+        Err(DatabaseUrlError::Unsupported(url.to_owned()))
+    }
+}
+
+/// Opens the backend that `url` names.
+pub fn open(url: &DatabaseUrl) -> Result<Arc<dyn Store>, StoreError> {
+    match url {
+        DatabaseUrl::Sqlite(path) => Ok(Arc::new(sqlite::SqliteStore::open(path)?)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_urls_parse_relative_and_absolute_paths() {
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://ecsd-data/ecsd.db").ok(),
+            Some(DatabaseUrl::Sqlite("ecsd-data/ecsd.db".into()))
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite:///tmp/x.db").ok(),
+            Some(DatabaseUrl::Sqlite("/tmp/x.db".into()))
+        );
+    }
+
+    #[test]
+    fn other_schemes_are_refused_with_a_clear_message() {
+        let error = DatabaseUrl::parse("postgres://localhost/ecsd").err();
+        assert!(error.is_some_and(|e| e.to_string().contains("postgres:// is not supported yet")));
+        assert!(DatabaseUrl::parse("sqlite://").is_err());
+    }
+}

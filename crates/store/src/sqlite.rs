@@ -1,0 +1,1074 @@
+//! The SQLite backend: one file, WAL mode, `synchronous=FULL`, group commit.
+//!
+//! All writes go through one writer thread that owns the only writing connection. It takes every
+//! command waiting in its queue, applies each inside its own savepoint of one transaction, commits
+//! once (one fsync for the whole group), and only then answers each caller. So "acknowledged"
+//! always means "on disk", and the cost of the fsync is shared by every request that arrived while
+//! the previous commit was running. Reads use a small pool of read-only connections and never
+//! wait for the writer (WAL readers see the last commit).
+//!
+//! A lock file next to the database keeps a second ecsd process off the same file: this backend
+//! is single-node, so the engine that owns the file is the only one running tasks.
+
+use engine::compute::{Operation, ServerPatch};
+use engine::job::{JobKind, JobRecord, JobStatus, TaskRecord};
+use engine::server::{
+    PowerTriple, ServerDoc, ServerFault, ServerRecord, ServerStatus, TaskState, VmState,
+};
+use engine::store::{
+    BoxFuture, JobInsert, JobInsertError, Rejection, ServerPage, ServerQuery, Store, StoreError,
+    TaskAdvance, TaskClaim,
+};
+use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
+use std::collections::BTreeSet;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Mutex};
+use tokio::sync::oneshot;
+
+/// The most commands one commit takes; bounds the latency a single group can add.
+const MAX_GROUP: usize = 512;
+const READERS: usize = 4;
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS jobs (
+    id          TEXT PRIMARY KEY,
+    project_id  TEXT NOT NULL,
+    job_type    TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    begin_time  INTEGER NOT NULL,
+    end_time    INTEGER,
+    error_code  TEXT,
+    fail_reason TEXT
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS jobs_finished ON jobs (end_time) WHERE end_time IS NOT NULL;
+
+CREATE TABLE IF NOT EXISTS tasks (
+    id          TEXT PRIMARY KEY,
+    job_id      TEXT NOT NULL,
+    idx         INTEGER NOT NULL,
+    server_id   TEXT NOT NULL,
+    operation   TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    step        INTEGER NOT NULL,
+    -- NULL once the task is finished, so the due index only holds live tasks.
+    next_run_at INTEGER,
+    begin_time  INTEGER NOT NULL,
+    end_time    INTEGER,
+    error_code  TEXT,
+    fail_reason TEXT
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX IF NOT EXISTS tasks_by_job ON tasks (job_id, idx);
+CREATE INDEX IF NOT EXISTS tasks_due ON tasks (next_run_at) WHERE next_run_at IS NOT NULL;
+
+CREATE TABLE IF NOT EXISTS servers (
+    seq         INTEGER PRIMARY KEY,
+    id          TEXT NOT NULL UNIQUE,
+    project_id  TEXT NOT NULL,
+    name        TEXT NOT NULL,
+    flavor_id   TEXT NOT NULL,
+    -- Derived from vm_state and task_state on every write; kept only to filter lists.
+    status      TEXT NOT NULL,
+    vm_state    TEXT NOT NULL,
+    task_state  TEXT,
+    power_state INTEGER NOT NULL,
+    progress    INTEGER NOT NULL,
+    busy_job_id TEXT,
+    created_at  INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL,
+    launched_at INTEGER,
+    fault       TEXT,
+    doc         TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS servers_by_project ON servers (project_id, seq);
+"#;
+
+type Reply<T> = oneshot::Sender<T>;
+
+enum WriteCommand {
+    JobInsert(Box<JobInsert>, Reply<Result<(), JobInsertError>>),
+    TaskAdvance(Vec<TaskAdvance>, Reply<Result<usize, StoreError>>),
+    JobPurge(i64, Reply<Result<u64, StoreError>>),
+}
+
+#[derive(Debug)]
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: Mutex<Option<mpsc::Sender<WriteCommand>>>,
+    writer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
+    /// Held for the life of the store: the lock that keeps other processes off the file.
+    _lock: File,
+}
+
+fn backend(error: rusqlite::Error) -> StoreError {
+    StoreError::Backend(error.to_string())
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path`.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        if let Some(parent) = path
+            .parent()
+            .filter(|parent| !parent.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(parent).map_err(|error| {
+                StoreError::Backend(format!("cannot create {}: {error}", parent.display()))
+            })?;
+        }
+        let lock_path = path.with_extension("lock");
+        let lock = File::create(&lock_path).map_err(|error| {
+            StoreError::Backend(format!("cannot create {}: {error}", lock_path.display()))
+        })?;
+        lock.try_lock().map_err(|_| {
+            StoreError::Backend(format!(
+                "{} is in use by another ecsd process (lock {} is held)",
+                path.display(),
+                lock_path.display()
+            ))
+        })?;
+
+        let writer_connection = Connection::open(path).map_err(backend)?;
+        writer_connection
+            .execute_batch(
+                "PRAGMA journal_mode = WAL;
+                 PRAGMA synchronous = FULL;
+                 PRAGMA busy_timeout = 5000;",
+            )
+            .map_err(backend)?;
+        writer_connection.execute_batch(SCHEMA).map_err(backend)?;
+
+        let readers = (0..READERS)
+            .map(|_| {
+                let connection = Connection::open(path).map_err(backend)?;
+                connection
+                    .execute_batch("PRAGMA query_only = ON; PRAGMA busy_timeout = 5000;")
+                    .map_err(backend)?;
+                Ok(Mutex::new(connection))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+
+        let (sender, receiver) = mpsc::channel();
+        let writer_thread = std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || write_loop(writer_connection, receiver))
+            .map_err(|error| StoreError::Backend(format!("cannot start the writer: {error}")))?;
+        Ok(Self {
+            path: path.to_owned(),
+            writer: Mutex::new(Some(sender)),
+            writer_thread: Mutex::new(Some(writer_thread)),
+            readers,
+            next_reader: AtomicUsize::new(0),
+            _lock: lock,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Finishes the queued writes and stops the writer. Later writes fail with `Closed`.
+    pub fn close(&self) {
+        self.writer.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(thread) = self
+            .writer_thread
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
+            let _ = thread.join();
+        }
+    }
+
+    fn send(&self, command: WriteCommand) -> Result<(), StoreError> {
+        let writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        match writer.as_ref() {
+            Some(sender) => sender.send(command).map_err(|_| StoreError::Closed),
+            None => Err(StoreError::Closed),
+        }
+    }
+
+    /// Runs `read` on a free reader connection (or waits for one).
+    fn read<T>(
+        &self,
+        read: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
+        for offset in 0..self.readers.len() {
+            if let Ok(connection) = self.readers[(start + offset) % self.readers.len()].try_lock() {
+                return read(&connection);
+            }
+        }
+        let connection = self.readers[start % self.readers.len()]
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        read(&connection)
+    }
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+async fn reply<T>(receiver: oneshot::Receiver<T>) -> Result<T, StoreError> {
+    receiver.await.map_err(|_| StoreError::Closed)
+}
+
+impl Store for SqliteStore {
+    fn job_insert(&self, insert: JobInsert) -> BoxFuture<'_, Result<(), JobInsertError>> {
+        let (sender, receiver) = oneshot::channel();
+        let sent = self.send(WriteCommand::JobInsert(Box::new(insert), sender));
+        Box::pin(async move {
+            sent?;
+            reply(receiver).await?
+        })
+    }
+
+    fn job_get<'a>(
+        &'a self,
+        project_id: &'a str,
+        job_id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<JobRecord>, StoreError>> {
+        Box::pin(std::future::ready(
+            self.read(|connection| read_job(connection, project_id, job_id)),
+        ))
+    }
+
+    fn task_claim_due(
+        &self,
+        claim: TaskClaim,
+    ) -> BoxFuture<'_, Result<Vec<TaskRecord>, StoreError>> {
+        Box::pin(std::future::ready(self.read(|connection| {
+            let mut statement = connection
+                .prepare_cached(&format!(
+                    "SELECT {TASK_COLUMNS} FROM tasks
+                     WHERE next_run_at IS NOT NULL AND next_run_at <= ?1
+                     ORDER BY next_run_at LIMIT ?2"
+                ))
+                .map_err(backend)?;
+            let rows = statement
+                .query_map(params![claim.now, claim.limit as i64], task_from_row)
+                .map_err(backend)?;
+            rows.map(|row| row.map_err(backend)?).collect()
+        })))
+    }
+
+    fn task_next_due(&self) -> BoxFuture<'_, Result<Option<i64>, StoreError>> {
+        Box::pin(std::future::ready(self.read(|connection| {
+            connection
+                .prepare_cached("SELECT min(next_run_at) FROM tasks WHERE next_run_at IS NOT NULL")
+                .map_err(backend)?
+                .query_row([], |row| row.get::<_, Option<i64>>(0))
+                .map_err(backend)
+        })))
+    }
+
+    fn task_advance(&self, advances: Vec<TaskAdvance>) -> BoxFuture<'_, Result<usize, StoreError>> {
+        let (sender, receiver) = oneshot::channel();
+        let sent = self.send(WriteCommand::TaskAdvance(advances, sender));
+        Box::pin(async move {
+            sent?;
+            reply(receiver).await?
+        })
+    }
+
+    fn server_get<'a>(
+        &'a self,
+        project_id: &'a str,
+        server_id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<ServerRecord>, StoreError>> {
+        Box::pin(std::future::ready(self.read(|connection| {
+            let mut statement = connection
+                .prepare_cached(&format!(
+                    "SELECT {SERVER_COLUMNS} FROM servers WHERE id = ?1 AND project_id = ?2"
+                ))
+                .map_err(backend)?;
+            let server = statement
+                .query_row(params![server_id, project_id], raw_server_from_row)
+                .optional()
+                .map_err(backend)?;
+            server.map(RawServer::decode).transpose()
+        })))
+    }
+
+    fn server_list(&self, query: ServerQuery) -> BoxFuture<'_, Result<ServerPage, StoreError>> {
+        Box::pin(std::future::ready(
+            self.read(|connection| list_servers(connection, &query)),
+        ))
+    }
+
+    fn job_purge(&self, finished_before: i64) -> BoxFuture<'_, Result<u64, StoreError>> {
+        let (sender, receiver) = oneshot::channel();
+        let sent = self.send(WriteCommand::JobPurge(finished_before, sender));
+        Box::pin(async move {
+            sent?;
+            reply(receiver).await?
+        })
+    }
+
+    fn job_count_unfinished(&self) -> BoxFuture<'_, Result<u64, StoreError>> {
+        Box::pin(std::future::ready(self.read(|connection| {
+            connection
+                .query_row(
+                    "SELECT count(*) FROM jobs WHERE end_time IS NULL",
+                    [],
+                    |row| row.get::<_, i64>(0),
+                )
+                .map(|count| count as u64)
+                .map_err(backend)
+        })))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The writer thread.
+
+fn write_loop(mut connection: Connection, receiver: mpsc::Receiver<WriteCommand>) {
+    while let Ok(first) = receiver.recv() {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match receiver.try_recv() {
+                Ok(command) => group.push(command),
+                Err(_) => break,
+            }
+        }
+        write_group(&mut connection, group);
+    }
+    // The queue is closed: checkpoint so the next start opens a small WAL.
+    let _ = connection.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);");
+}
+
+/// The result of one command inside a group, held until the group's commit is known.
+enum Outcome {
+    JobInsert(
+        Reply<Result<(), JobInsertError>>,
+        Result<(), JobInsertError>,
+    ),
+    TaskAdvance(Reply<Result<usize, StoreError>>, Result<usize, StoreError>),
+    JobPurge(Reply<Result<u64, StoreError>>, Result<u64, StoreError>),
+}
+
+fn write_group(connection: &mut Connection, group: Vec<WriteCommand>) {
+    let transaction = match connection.transaction_with_behavior(TransactionBehavior::Immediate) {
+        Ok(transaction) => transaction,
+        Err(error) => {
+            let message = error.to_string();
+            for command in group {
+                fail_command(command, &message);
+            }
+            return;
+        }
+    };
+    let mut outcomes = Vec::with_capacity(group.len());
+    let mut transaction = transaction;
+
+    for command in group {
+        // Each command in its own savepoint: a rejected job leaves no trace, and the others in
+        // the group still commit.
+        let outcome = match transaction.savepoint() {
+            Err(error) => match command {
+                WriteCommand::JobInsert(_, reply) => {
+                    Outcome::JobInsert(reply, Err(JobInsertError::Store(backend(error))))
+                }
+                WriteCommand::TaskAdvance(_, reply) => {
+                    Outcome::TaskAdvance(reply, Err(backend(error)))
+                }
+                WriteCommand::JobPurge(_, reply) => Outcome::JobPurge(reply, Err(backend(error))),
+            },
+            Ok(mut savepoint) => {
+                let outcome = match command {
+                    WriteCommand::JobInsert(insert, reply) => {
+                        Outcome::JobInsert(reply, insert_job(&savepoint, &insert))
+                    }
+                    WriteCommand::TaskAdvance(advances, reply) => {
+                        Outcome::TaskAdvance(reply, advance_tasks(&savepoint, &advances))
+                    }
+                    WriteCommand::JobPurge(before, reply) => {
+                        Outcome::JobPurge(reply, purge_jobs(&savepoint, before))
+                    }
+                };
+                let succeeded = match &outcome {
+                    Outcome::JobInsert(_, result) => result.is_ok(),
+                    Outcome::TaskAdvance(_, result) => result.is_ok(),
+                    Outcome::JobPurge(_, result) => result.is_ok(),
+                };
+                let finished = if succeeded {
+                    savepoint.commit()
+                } else {
+                    savepoint.rollback().and_then(|()| savepoint.commit())
+                };
+                match finished {
+                    Ok(()) => outcome,
+                    Err(error) => fail_outcome(outcome, &error.to_string()),
+                }
+            }
+        };
+        outcomes.push(outcome);
+    }
+    match transaction.commit() {
+        Ok(()) => {
+            for outcome in outcomes {
+                match outcome {
+                    Outcome::JobInsert(reply, result) => {
+                        let _ = reply.send(result);
+                    }
+                    Outcome::TaskAdvance(reply, result) => {
+                        let _ = reply.send(result);
+                    }
+                    Outcome::JobPurge(reply, result) => {
+                        let _ = reply.send(result);
+                    }
+                }
+            }
+        }
+        Err(error) => {
+            tracing::error!(error = %error, "commit failed; the whole group is refused");
+            let message = error.to_string();
+            for outcome in outcomes {
+                let _ = fail_outcome(outcome, &message);
+            }
+        }
+    }
+}
+
+fn fail_command(command: WriteCommand, message: &str) {
+    let error = || StoreError::Backend(message.to_owned());
+    match command {
+        WriteCommand::JobInsert(_, reply) => {
+            let _ = reply.send(Err(JobInsertError::Store(error())));
+        }
+        WriteCommand::TaskAdvance(_, reply) => {
+            let _ = reply.send(Err(error()));
+        }
+        WriteCommand::JobPurge(_, reply) => {
+            let _ = reply.send(Err(error()));
+        }
+    }
+}
+
+/// Answers the caller with an error now (used when its outcome can no longer commit).
+fn fail_outcome(outcome: Outcome, message: &str) -> Outcome {
+    let error = || StoreError::Backend(message.to_owned());
+    match outcome {
+        Outcome::JobInsert(reply, _) => {
+            Outcome::JobInsert(reply, Err(JobInsertError::Store(error())))
+        }
+        Outcome::TaskAdvance(reply, _) => Outcome::TaskAdvance(reply, Err(error())),
+        Outcome::JobPurge(reply, _) => Outcome::JobPurge(reply, Err(error())),
+    }
+}
+
+fn insert_job(connection: &Connection, insert: &JobInsert) -> Result<(), JobInsertError> {
+    let job = &insert.job;
+    for precondition in &insert.preconditions {
+        let found = connection
+            .prepare_cached(
+                "SELECT vm_state, task_state, busy_job_id FROM servers WHERE id = ?1 AND project_id = ?2",
+            )
+            .map_err(backend)?
+            .query_row(params![precondition.server_id, job.project_id], |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, Option<String>>(1)?,
+                    row.get::<_, Option<String>>(2)?,
+                ))
+            })
+            .optional()
+            .map_err(backend)?;
+        let Some((vm_state, task_state, busy_job_id)) = found else {
+            return Err(Rejection::ServerNotFound {
+                server_id: precondition.server_id.clone(),
+            }
+            .into());
+        };
+        if let Some(job_id) = busy_job_id {
+            return Err(Rejection::ServerBusy {
+                server_id: precondition.server_id.clone(),
+                job_id,
+            }
+            .into());
+        }
+        let vm_state = parse_vm_state(&vm_state)?;
+        let task_state = task_state.as_deref().map(parse_task_state).transpose()?;
+        if task_state.is_some() || !precondition.allowed_vm_states.contains(&vm_state) {
+            return Err(Rejection::ServerWrongState {
+                server_id: precondition.server_id.clone(),
+                status: ServerStatus::derive(vm_state, task_state).as_str(),
+            }
+            .into());
+        }
+        connection
+            .prepare_cached("UPDATE servers SET busy_job_id = ?1 WHERE id = ?2")
+            .map_err(backend)?
+            .execute(params![job.id, precondition.server_id])
+            .map_err(backend)?;
+    }
+
+    connection
+        .prepare_cached(
+            "INSERT INTO jobs (id, project_id, job_type, status, begin_time, end_time, error_code, fail_reason)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )
+        .map_err(backend)?
+        .execute(params![
+            job.id,
+            job.project_id,
+            job.kind.job_type(),
+            job.status.as_str(),
+            job.begin_time,
+            job.end_time,
+            job.error_code,
+            job.fail_reason
+        ])
+        .map_err(backend)?;
+    let mut insert_task = connection
+        .prepare_cached(
+            "INSERT INTO tasks (id, job_id, idx, server_id, operation, status, step, next_run_at,
+                                begin_time, end_time, error_code, fail_reason)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        )
+        .map_err(backend)?;
+    for task in &job.tasks {
+        let operation = serde_json::to_string(&task.operation)
+            .map_err(|error| StoreError::Backend(error.to_string()))?;
+        let next_run_at = (!task.status.is_terminal()).then_some(task.next_run_at);
+        insert_task
+            .execute(params![
+                task.id,
+                task.job_id,
+                task.index,
+                task.server_id,
+                operation,
+                task.status.as_str(),
+                task.step,
+                next_run_at,
+                task.begin_time,
+                task.end_time,
+                task.error_code,
+                task.fail_reason
+            ])
+            .map_err(backend)?;
+    }
+    let mut insert_server = connection
+        .prepare_cached(
+            "INSERT INTO servers (id, project_id, name, flavor_id, status, vm_state, task_state,
+                                  power_state, progress, busy_job_id, created_at, updated_at,
+                                  launched_at, fault, doc)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+        )
+        .map_err(backend)?;
+    for server in &insert.new_servers {
+        let doc = serde_json::to_string(&server.doc)
+            .map_err(|error| StoreError::Backend(error.to_string()))?;
+        let fault = server
+            .fault
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(|error| StoreError::Backend(error.to_string()))?;
+        insert_server
+            .execute(params![
+                server.id,
+                server.project_id,
+                server.name,
+                server.flavor_id,
+                server.state.status().as_str(),
+                server.state.vm_state.as_str(),
+                server.state.task_state.map(TaskState::as_str),
+                server.state.power_state,
+                server.progress,
+                server.busy_job_id,
+                server.created_at,
+                server.updated_at,
+                server.launched_at,
+                fault,
+                doc
+            ])
+            .map_err(backend)?;
+    }
+    Ok(())
+}
+
+fn advance_tasks(connection: &Connection, advances: &[TaskAdvance]) -> Result<usize, StoreError> {
+    let mut applied = 0;
+    let mut touched_jobs = BTreeSet::new();
+    for advance in advances {
+        let next_run_at = (!advance.status.is_terminal()).then_some(advance.next_run_at);
+        // Fencing: only the holder of the step the advance was computed from may write it.
+        let changed = connection
+            .prepare_cached(
+                "UPDATE tasks SET step = ?1, status = ?2, next_run_at = ?3, end_time = ?4,
+                                  error_code = ?5, fail_reason = ?6
+                 WHERE id = ?7 AND step = ?8 AND next_run_at IS NOT NULL",
+            )
+            .map_err(backend)?
+            .execute(params![
+                advance.new_step,
+                advance.status.as_str(),
+                next_run_at,
+                advance.end_time,
+                advance.error_code,
+                advance.fail_reason,
+                advance.task_id,
+                advance.expected_step
+            ])
+            .map_err(backend)?;
+        if changed == 0 {
+            continue;
+        }
+        applied += 1;
+        touched_jobs.insert(advance.job_id.as_str());
+        patch_server(connection, advance)?;
+    }
+    for job_id in touched_jobs {
+        refresh_job_status(connection, job_id)?;
+    }
+    Ok(applied)
+}
+
+/// Applies the advance's patches to its server, and frees the server when the task is done.
+fn patch_server(connection: &Connection, advance: &TaskAdvance) -> Result<(), StoreError> {
+    let current = connection
+        .prepare_cached("SELECT vm_state, task_state, power_state, progress, launched_at FROM servers WHERE id = ?1")
+        .map_err(backend)?
+        .query_row([&advance.server_id], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, Option<String>>(1)?,
+                row.get::<_, i64>(2)?,
+                row.get::<_, i64>(3)?,
+                row.get::<_, Option<i64>>(4)?,
+            ))
+        })
+        .optional()
+        .map_err(backend)?;
+    let Some((vm_state, task_state, power_state, mut progress, mut launched_at)) = current else {
+        // The server is already gone (a delete step was replayed): nothing left to patch.
+        return Ok(());
+    };
+    let mut state = PowerTriple {
+        vm_state: parse_vm_state(&vm_state)?,
+        task_state: task_state.as_deref().map(parse_task_state).transpose()?,
+        power_state,
+    };
+    let mut fault = None;
+    let mut remove = false;
+    for patch in &advance.patches {
+        apply_patch(&mut state, patch);
+        progress = patch.progress.unwrap_or(progress);
+        if patch.mark_launched {
+            launched_at = Some(advance.now);
+        }
+        if let Some(new_fault) = &patch.fault {
+            fault = Some(
+                serde_json::to_string(new_fault)
+                    .map_err(|error| StoreError::Backend(error.to_string()))?,
+            );
+        }
+        remove |= patch.remove;
+    }
+    if remove && advance.status == JobStatus::Success {
+        connection
+            .prepare_cached("DELETE FROM servers WHERE id = ?1")
+            .map_err(backend)?
+            .execute([&advance.server_id])
+            .map_err(backend)?;
+        return Ok(());
+    }
+    let release = advance.status.is_terminal();
+    connection
+        .prepare_cached(
+            "UPDATE servers SET status = ?1, vm_state = ?2, task_state = ?3, power_state = ?4,
+                    progress = ?5, launched_at = ?6, updated_at = ?7,
+                    fault = coalesce(?8, fault),
+                    busy_job_id = CASE WHEN ?9 AND busy_job_id = ?10 THEN NULL ELSE busy_job_id END
+             WHERE id = ?11",
+        )
+        .map_err(backend)?
+        .execute(params![
+            state.status().as_str(),
+            state.vm_state.as_str(),
+            state.task_state.map(TaskState::as_str),
+            state.power_state,
+            progress,
+            launched_at,
+            advance.now,
+            fault,
+            release,
+            advance.job_id,
+            advance.server_id
+        ])
+        .map_err(backend)?;
+    Ok(())
+}
+
+fn apply_patch(state: &mut PowerTriple, patch: &ServerPatch) {
+    if let Some(vm_state) = patch.vm_state {
+        state.vm_state = vm_state;
+    }
+    if let Some(task_state) = patch.task_state {
+        state.task_state = task_state;
+    }
+    if let Some(power_state) = patch.power_state {
+        state.power_state = power_state;
+    }
+}
+
+/// Recomputes a job's status from its tasks; on the first terminal status, stamps its end and,
+/// on failure, the first failed task's code and reason.
+fn refresh_job_status(connection: &Connection, job_id: &str) -> Result<(), StoreError> {
+    let mut statement = connection
+        .prepare_cached("SELECT status, end_time, error_code, fail_reason FROM tasks WHERE job_id = ?1 ORDER BY idx")
+        .map_err(backend)?;
+    let rows = statement
+        .query_map([job_id], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, Option<i64>>(1)?,
+                row.get::<_, Option<String>>(2)?,
+                row.get::<_, Option<String>>(3)?,
+            ))
+        })
+        .map_err(backend)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(backend)?;
+    let mut statuses = Vec::with_capacity(rows.len());
+    for (status, ..) in &rows {
+        statuses.push(parse_job_status(status)?);
+    }
+    let status = JobStatus::of_tasks(statuses.iter().copied());
+    let end_time = status
+        .is_terminal()
+        .then(|| rows.iter().filter_map(|row| row.1).max())
+        .flatten();
+    let first_failure = rows
+        .iter()
+        .zip(&statuses)
+        .find(|(_, status)| **status == JobStatus::Fail)
+        .map(|(row, _)| (row.2.clone(), row.3.clone()));
+    let (error_code, fail_reason) = match (status, first_failure) {
+        (JobStatus::Fail, Some((code, reason))) => (code, reason),
+        _ => (None, None),
+    };
+    connection
+        .prepare_cached(
+            "UPDATE jobs SET status = ?1, end_time = ?2, error_code = ?3, fail_reason = ?4 WHERE id = ?5",
+        )
+        .map_err(backend)?
+        .execute(params![status.as_str(), end_time, error_code, fail_reason, job_id])
+        .map_err(backend)?;
+    Ok(())
+}
+
+fn purge_jobs(connection: &Connection, finished_before: i64) -> Result<u64, StoreError> {
+    connection
+        .prepare_cached(
+            "DELETE FROM tasks WHERE job_id IN
+                (SELECT id FROM jobs WHERE end_time IS NOT NULL AND end_time < ?1)",
+        )
+        .map_err(backend)?
+        .execute([finished_before])
+        .map_err(backend)?;
+    let purged = connection
+        .prepare_cached("DELETE FROM jobs WHERE end_time IS NOT NULL AND end_time < ?1")
+        .map_err(backend)?
+        .execute([finished_before])
+        .map_err(backend)?;
+    Ok(purged as u64)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reads.
+
+const TASK_COLUMNS: &str = "id, job_id, idx, server_id, operation, status, step, next_run_at,
+                            begin_time, end_time, error_code, fail_reason";
+
+fn task_from_row(row: &Row<'_>) -> rusqlite::Result<Result<TaskRecord, StoreError>> {
+    let id: String = row.get(0)?;
+    let operation: String = row.get(4)?;
+    let status: String = row.get(5)?;
+    let next_run_at: Option<i64> = row.get(7)?;
+    let operation = match serde_json::from_str::<Operation>(&operation) {
+        Ok(operation) => operation,
+        Err(error) => return Ok(Err(StoreError::Corrupt(format!("task {id}: {error}")))),
+    };
+    let status = match parse_job_status(&status) {
+        Ok(status) => status,
+        Err(error) => return Ok(Err(error)),
+    };
+    Ok(Ok(TaskRecord {
+        id,
+        job_id: row.get(1)?,
+        index: row.get(2)?,
+        server_id: row.get(3)?,
+        operation,
+        status,
+        step: row.get(6)?,
+        next_run_at: next_run_at.unwrap_or_default(),
+        begin_time: row.get(8)?,
+        end_time: row.get(9)?,
+        error_code: row.get(10)?,
+        fail_reason: row.get(11)?,
+    }))
+}
+
+fn read_job(
+    connection: &Connection,
+    project_id: &str,
+    job_id: &str,
+) -> Result<Option<JobRecord>, StoreError> {
+    let job = connection
+        .prepare_cached(
+            "SELECT job_type, status, begin_time, end_time, error_code, fail_reason
+             FROM jobs WHERE id = ?1 AND project_id = ?2",
+        )
+        .map_err(backend)?
+        .query_row(params![job_id, project_id], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, i64>(2)?,
+                row.get::<_, Option<i64>>(3)?,
+                row.get::<_, Option<String>>(4)?,
+                row.get::<_, Option<String>>(5)?,
+            ))
+        })
+        .optional()
+        .map_err(backend)?;
+    let Some((job_type, status, begin_time, end_time, error_code, fail_reason)) = job else {
+        return Ok(None);
+    };
+    let mut statement = connection
+        .prepare_cached(&format!(
+            "SELECT {TASK_COLUMNS} FROM tasks WHERE job_id = ?1 ORDER BY idx"
+        ))
+        .map_err(backend)?;
+    let tasks = statement
+        .query_map([job_id], task_from_row)
+        .map_err(backend)?
+        .map(|row| row.map_err(backend)?)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Some(JobRecord {
+        id: job_id.to_owned(),
+        project_id: project_id.to_owned(),
+        kind: JobKind::from_job_type(&job_type)
+            .ok_or_else(|| StoreError::Corrupt(format!("job {job_id}: unknown type {job_type}")))?,
+        status: parse_job_status(&status)?,
+        begin_time,
+        end_time,
+        error_code,
+        fail_reason,
+        tasks,
+    }))
+}
+
+const SERVER_COLUMNS: &str = "id, project_id, name, flavor_id, vm_state, task_state, power_state,
+                              progress, busy_job_id, created_at, updated_at, launched_at, fault, doc";
+
+/// A server row before its text columns are parsed (parsing errors are ours, not SQLite's).
+struct RawServer {
+    id: String,
+    project_id: String,
+    name: String,
+    flavor_id: String,
+    vm_state: String,
+    task_state: Option<String>,
+    power_state: i64,
+    progress: i64,
+    busy_job_id: Option<String>,
+    created_at: i64,
+    updated_at: i64,
+    launched_at: Option<i64>,
+    fault: Option<String>,
+    doc: String,
+}
+
+fn raw_server_from_row(row: &Row<'_>) -> rusqlite::Result<RawServer> {
+    Ok(RawServer {
+        id: row.get(0)?,
+        project_id: row.get(1)?,
+        name: row.get(2)?,
+        flavor_id: row.get(3)?,
+        vm_state: row.get(4)?,
+        task_state: row.get(5)?,
+        power_state: row.get(6)?,
+        progress: row.get(7)?,
+        busy_job_id: row.get(8)?,
+        created_at: row.get(9)?,
+        updated_at: row.get(10)?,
+        launched_at: row.get(11)?,
+        fault: row.get(12)?,
+        doc: row.get(13)?,
+    })
+}
+
+impl RawServer {
+    fn decode(self) -> Result<ServerRecord, StoreError> {
+        let corrupt = |what: &str, error: serde_json::Error| {
+            StoreError::Corrupt(format!("server {}: {what}: {error}", self.id))
+        };
+        let doc: ServerDoc =
+            serde_json::from_str(&self.doc).map_err(|error| corrupt("doc", error))?;
+        let fault: Option<ServerFault> = self
+            .fault
+            .as_deref()
+            .map(serde_json::from_str)
+            .transpose()
+            .map_err(|error| corrupt("fault", error))?;
+        Ok(ServerRecord {
+            state: PowerTriple {
+                vm_state: parse_vm_state(&self.vm_state)?,
+                task_state: self
+                    .task_state
+                    .as_deref()
+                    .map(parse_task_state)
+                    .transpose()?,
+                power_state: self.power_state,
+            },
+            id: self.id,
+            project_id: self.project_id,
+            name: self.name,
+            flavor_id: self.flavor_id,
+            progress: self.progress,
+            busy_job_id: self.busy_job_id,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            launched_at: self.launched_at,
+            fault,
+            doc,
+        })
+    }
+}
+
+/// Turns the fuzzy name filter into a LIKE pattern: a substring in which `.` matches any one
+/// character (`listing_details_about_ecss.rst`).
+fn name_pattern(name: &str) -> String {
+    let mut pattern = String::from("%");
+    for character in name.chars() {
+        match character {
+            '.' => pattern.push('_'),
+            '%' | '_' | '\\' => {
+                pattern.push('\\');
+                pattern.push(character);
+            }
+            other => pattern.push(other),
+        }
+    }
+    pattern.push('%');
+    pattern
+}
+
+fn list_servers(connection: &Connection, query: &ServerQuery) -> Result<ServerPage, StoreError> {
+    let mut conditions = vec!["project_id = ?".to_owned()];
+    let mut values: Vec<rusqlite::types::Value> = vec![query.project_id.clone().into()];
+    if let Some(name) = &query.name {
+        conditions.push("name LIKE ? ESCAPE '\\'".to_owned());
+        values.push(name_pattern(name).into());
+    }
+    if let Some(flavor_id) = &query.flavor_id {
+        conditions.push("flavor_id = ?".to_owned());
+        values.push(flavor_id.clone().into());
+    }
+    if !query.statuses.is_empty() {
+        conditions.push(format!(
+            "status IN ({})",
+            vec!["?"; query.statuses.len()].join(", ")
+        ));
+        values.extend(
+            query
+                .statuses
+                .iter()
+                .map(|status| status.as_str().to_owned().into()),
+        );
+    }
+    let filter = conditions.join(" AND ");
+    let total: i64 = connection
+        .prepare_cached(&format!("SELECT count(*) FROM servers WHERE {filter}"))
+        .map_err(backend)?
+        .query_row(rusqlite::params_from_iter(values.iter()), |row| row.get(0))
+        .map_err(backend)?;
+    let mut page_values = values;
+    page_values.push(i64::from(query.limit).into());
+    page_values.push((query.offset.min(i64::MAX as u64) as i64).into());
+    let mut statement = connection
+        .prepare_cached(&format!(
+            "SELECT {SERVER_COLUMNS} FROM servers WHERE {filter} ORDER BY seq DESC LIMIT ? OFFSET ?"
+        ))
+        .map_err(backend)?;
+    let servers = statement
+        .query_map(
+            rusqlite::params_from_iter(page_values.iter()),
+            raw_server_from_row,
+        )
+        .map_err(backend)?
+        .map(|row| row.map_err(backend).and_then(RawServer::decode))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(ServerPage {
+        total: total as u64,
+        servers,
+    })
+}
+
+fn parse_job_status(text: &str) -> Result<JobStatus, StoreError> {
+    JobStatus::parse(text)
+        .ok_or_else(|| StoreError::Corrupt(format!("unknown job status {text:?}")))
+}
+
+fn parse_vm_state(text: &str) -> Result<VmState, StoreError> {
+    VmState::parse(text).ok_or_else(|| StoreError::Corrupt(format!("unknown vm_state {text:?}")))
+}
+
+fn parse_task_state(text: &str) -> Result<TaskState, StoreError> {
+    TaskState::parse(text)
+        .ok_or_else(|| StoreError::Corrupt(format!("unknown task_state {text:?}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn name_filter_is_a_substring_where_dot_matches_any_character() {
+        assert_eq!(name_pattern("web"), "%web%");
+        assert_eq!(name_pattern("a.c"), "%a_c%");
+        assert_eq!(name_pattern("50%_x"), "%50\\%\\_x%");
+    }
+
+    #[tokio::test]
+    async fn sqlite_passes_the_conformance_suite() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store =
+            std::sync::Arc::new(SqliteStore::open(&dir.path().join("ecsd.db")).expect("opens"));
+        crate::conformance::exercise(store).await;
+    }
+
+    #[test]
+    fn a_second_store_on_the_same_file_is_refused() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("ecsd.db");
+        let _first = SqliteStore::open(&path).expect("opens");
+        let second = SqliteStore::open(&path);
+        assert!(matches!(second, Err(StoreError::Backend(message)) if message.contains("in use")));
+    }
+
+    #[tokio::test]
+    async fn jobs_survive_closing_and_reopening_the_file() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("ecsd.db");
+        let job_id = {
+            let store = SqliteStore::open(&path).expect("opens");
+            let insert = crate::conformance::create_job_insert("p1", 1, 0);
+            let job_id = insert.job.id.clone();
+            store.job_insert(insert).await.expect("inserted");
+            store.close();
+            job_id
+        };
+        let store = SqliteStore::open(&path).expect("reopens");
+        let job = store.job_get("p1", &job_id).await.expect("reads");
+        assert_eq!(job.map(|job| job.tasks.len()), Some(1));
+    }
+}
