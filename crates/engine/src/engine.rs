@@ -449,7 +449,10 @@ impl Engine {
         }
     }
 
-    /// Computes the task's next steps: all that are due without delay, or a failure.
+    /// Computes the task's next steps: every step due by `now`, or up to a failure. Each step is
+    /// due its delay after the previous step was *due* (not after it ran), so an engine that is
+    /// behind (after a restart, or a test that moves the clock) catches up in one write, and the
+    /// schedule does not drift with the engine's own latency.
     fn advance(&self, task: &TaskRecord, now: i64) -> TaskAdvance {
         let phases = task
             .operation
@@ -469,6 +472,7 @@ impl Engine {
             patches: Vec::new(),
             now,
         };
+        let mut due = task.next_run_at;
         loop {
             let Some(phase) = phases.get(step) else {
                 // Every phase is applied (only reachable if a crash hit between the last step and
@@ -503,11 +507,13 @@ impl Engine {
                     advance.end_time = Some(now);
                     break;
                 }
-                Some(next) if next.delay > Duration::ZERO => {
-                    advance.next_run_at = now + next.delay.whole_milliseconds() as i64;
-                    break;
+                Some(next) => {
+                    due += next.delay.whole_milliseconds() as i64;
+                    if due > now {
+                        advance.next_run_at = due;
+                        break;
+                    }
                 }
-                Some(_) => {}
             }
         }
         advance

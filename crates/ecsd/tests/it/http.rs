@@ -1,0 +1,641 @@
+//! The HTTP surface in-process (`Router::oneshot`): wire shapes and every error path.
+
+use crate::support::{config, create_body, Harness, PROJECT};
+use api::AppState;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use engine::compute::LatencyProfile;
+use engine::flavors::FlavorCatalogue;
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use tower::ServiceExt;
+
+struct Api {
+    harness: Harness,
+    router: axum::Router,
+}
+
+impl Api {
+    fn new(latency: LatencyProfile) -> Self {
+        Self::with_body_limit(latency, api::DEFAULT_MAX_BODY_BYTES)
+    }
+
+    fn with_body_limit(latency: LatencyProfile, max_body_bytes: usize) -> Self {
+        let harness = Harness::new(config(latency));
+        let router = api::router(AppState {
+            engine: harness.engine.clone(),
+            flavors: Arc::new(FlavorCatalogue::builtin()),
+            max_body_bytes,
+        });
+        Self { harness, router }
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        content_type: Option<&str>,
+        body: impl Into<Body>,
+    ) -> (StatusCode, Value) {
+        let mut request = Request::builder().method(method).uri(path);
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        let response = self
+            .router
+            .clone()
+            .oneshot(request.body(body.into()).expect("request"))
+            .await
+            .expect("infallible");
+        let status = response.status();
+        let request_id = response
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        assert_eq!(
+            request_id.len(),
+            32,
+            "every response carries an X-Request-Id"
+        );
+        assert_eq!(
+            response
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok()),
+            Some("application/json"),
+            "every response is JSON"
+        );
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        let value = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&bytes)));
+        (status, value)
+    }
+
+    async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.send(Method::GET, path, None, Body::empty()).await
+    }
+
+    async fn post(&self, path: &str, body: &Value) -> (StatusCode, Value) {
+        self.send(
+            Method::POST,
+            path,
+            Some("application/json;charset=utf-8"),
+            body.to_string(),
+        )
+        .await
+    }
+
+    async fn create(&self, name: &str, count: u32) -> Value {
+        let (status, body) = self
+            .post(
+                &format!("/v1/{PROJECT}/cloudservers"),
+                &create_body(name, count),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body
+    }
+}
+
+fn is_job_time(value: &Value) -> bool {
+    let Some(text) = value.as_str() else {
+        return false;
+    };
+    let bytes = text.as_bytes();
+    text.len() == 24
+        && text.ends_with('Z')
+        && bytes[10] == b'T'
+        && bytes[19] == b'.'
+        && time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).is_ok()
+}
+
+/// Asserts an error answer: status, code, and that the details name `detail_fragment`.
+fn assert_error(
+    answer: &(StatusCode, Value),
+    status: StatusCode,
+    code: &str,
+    detail_fragment: &str,
+) {
+    let (actual_status, body) = answer;
+    assert_eq!(*actual_status, status, "{body}");
+    assert_eq!(body["error"]["code"], code, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+    let details = body["error"]["details"]
+        .as_array()
+        .expect("details is an array");
+    assert!(
+        details.iter().any(|d| d["code"] == code
+            && d["message"]
+                .as_str()
+                .is_some_and(|m| m.contains(detail_fragment))),
+        "details should mention {detail_fragment:?}: {body}"
+    );
+}
+
+#[tokio::test]
+async fn a_create_answers_job_id_and_server_ids_and_the_job_has_every_documented_field() {
+    let api = Api::new(LatencyProfile::Instant);
+    let created = api.create("web", 2).await;
+    let job_id = created["job_id"].as_str().expect("job_id");
+    assert!(engine::job::is_job_id(job_id), "{job_id}");
+    let server_ids: Vec<&str> = created["serverIds"]
+        .as_array()
+        .expect("serverIds")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(server_ids.len(), 2);
+
+    let (status, job) = api.get(&format!("/v1/{PROJECT}/jobs/{job_id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(job["status"], "INIT");
+    assert_eq!(job["job_type"], "createServer");
+    assert!(is_job_time(&job["begin_time"]), "{job}");
+    assert_eq!(job["end_time"], Value::Null);
+    assert_eq!(
+        (job["error_code"].clone(), job["fail_reason"].clone()),
+        (Value::Null, Value::Null)
+    );
+    assert_eq!(job["entities"]["sub_jobs_total"], 2);
+    assert_eq!(
+        job["entities"]["sub_jobs"][0]["job_type"],
+        "createSingleServer"
+    );
+    assert_eq!(
+        job["entities"]["sub_jobs"][0]["entities"]["server_id"],
+        server_ids[0]
+    );
+    assert!(
+        job.get("message").is_none() && job.get("code").is_none(),
+        "no query-error fields on success"
+    );
+
+    api.harness.drain().await;
+    let (_, job) = api.get(&format!("/v1/{PROJECT}/jobs/{job_id}")).await;
+    assert_eq!(job["status"], "SUCCESS");
+    assert!(is_job_time(&job["end_time"]), "{job}");
+    for sub_job in job["entities"]["sub_jobs"].as_array().expect("sub_jobs") {
+        assert_eq!(sub_job["status"], "SUCCESS");
+        assert!(engine::job::is_job_id(
+            sub_job["job_id"].as_str().expect("id")
+        ));
+        assert_ne!(sub_job["job_id"], job["job_id"]);
+        assert!(is_job_time(&sub_job["begin_time"]) && is_job_time(&sub_job["end_time"]));
+        assert_eq!(sub_job["error_code"], Value::Null);
+    }
+
+    let (status, server) = api
+        .get(&format!("/v1/{PROJECT}/cloudservers/{}", server_ids[1]))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let server = &server["server"];
+    assert_eq!(server["name"], "web-0001");
+    assert_eq!(server["status"], "ACTIVE");
+    assert_eq!(server["OS-EXT-STS:vm_state"], "active");
+    assert_eq!(server["OS-EXT-STS:power_state"], 1);
+    assert_eq!(server["flavor"]["id"], "s6.small.1");
+    assert!(server["flavor"]["vcpus"].is_string() && server["flavor"]["ram"].is_string());
+    assert_eq!(server["tenant_id"], PROJECT);
+    assert_eq!(
+        server["image"]["id"],
+        "1ce5800f-6fbc-4bb0-a0e5-0d7b5f4c4c4e"
+    );
+    assert!(server["addresses"].is_object());
+    let port = &server["addresses"]["3b6a2f3e-6a0c-4c1d-9d7e-2f1b5f7b0a11"][0];
+    assert!(port["OS-EXT-IPS:port_id"].is_string() && port["addr"].is_string());
+    assert_eq!(
+        server["os-extended-volumes:volumes_attached"][0]["device"],
+        "/dev/vda"
+    );
+    assert_eq!(
+        server["os-extended-volumes:volumes_attached"][0]["bootIndex"],
+        "0"
+    );
+    assert_eq!(
+        server["metadata"]["vpc_id"],
+        "3b6a2f3e-6a0c-4c1d-9d7e-2f1b5f7b0a11"
+    );
+    assert_eq!(server["locked"], false);
+    assert!(server["created"]
+        .as_str()
+        .is_some_and(|c| c.len() == 20 && c.ends_with('Z')));
+}
+
+#[tokio::test]
+async fn the_sdk_v1_1_create_path_works_like_v1() {
+    let api = Api::new(LatencyProfile::Instant);
+    let (status, body) = api
+        .post(
+            &format!("/v1.1/{PROJECT}/cloudservers"),
+            &create_body("v11", 1),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["serverIds"].as_array().map(Vec::len), Some(1));
+}
+
+#[tokio::test]
+async fn dry_run_answers_202_and_creates_nothing() {
+    let api = Api::new(LatencyProfile::Instant);
+    let mut body = create_body("dry", 3);
+    body["dry_run"] = json!(true);
+    let (status, answer) = api
+        .post(&format!("/v1/{PROJECT}/cloudservers"), &body)
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+    let (_, list) = api.get(&format!("/v1/{PROJECT}/cloudservers/detail")).await;
+    assert_eq!(list["count"], 0);
+    // A dry run still checks: an unknown flavor fails it.
+    body["server"]["flavorRef"] = json!("x9.huge.1");
+    let answer = api
+        .post(&format!("/v1/{PROJECT}/cloudservers"), &body)
+        .await;
+    assert_error(&answer, StatusCode::BAD_REQUEST, "Ecs.0029", "x9.huge.1");
+}
+
+#[tokio::test]
+async fn batch_actions_answer_a_job_and_check_states_at_submission() {
+    let api = Api::new(LatencyProfile::Instant);
+    let created = api.create("act", 2).await;
+    api.harness.drain().await;
+    let servers: Vec<Value> = created["serverIds"]
+        .as_array()
+        .expect("ids")
+        .iter()
+        .map(|id| json!({ "id": id }))
+        .collect();
+    let action = format!("/v1/{PROJECT}/cloudservers/action");
+
+    let answer = api
+        .post(&action, &json!({ "os-start": { "servers": servers } }))
+        .await;
+    assert_error(&answer, StatusCode::BAD_REQUEST, "Ecs.0100", "ACTIVE");
+
+    let (status, stop) = api
+        .post(
+            &action,
+            &json!({ "os-stop": { "servers": servers, "type": "HARD" } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{stop}");
+    api.harness.drain().await;
+    let (_, job) = api
+        .get(&format!(
+            "/v1/{PROJECT}/jobs/{}",
+            stop["job_id"].as_str().expect("id")
+        ))
+        .await;
+    assert_eq!(
+        (job["job_type"].as_str(), job["status"].as_str()),
+        (Some("batchStopServers"), Some("SUCCESS"))
+    );
+    assert_eq!(job["entities"]["sub_jobs"][1]["job_type"], "stopServer");
+
+    let (status, list) = api
+        .get(&format!("/v1/{PROJECT}/cloudservers/detail?status=SHUTOFF"))
+        .await;
+    assert_eq!((status, list["count"].clone()), (StatusCode::OK, json!(2)));
+
+    let (status, deleted) = api
+        .post(
+            &format!("/v1/{PROJECT}/cloudservers/delete"),
+            &json!({ "servers": servers, "delete_volume": true }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{deleted}");
+    api.harness.drain().await;
+    let answer = api
+        .get(&format!(
+            "/v1/{PROJECT}/cloudservers/{}",
+            servers[0]["id"].as_str().expect("id")
+        ))
+        .await;
+    assert_error(&answer, StatusCode::NOT_FOUND, "Ecs.0114", "does not exist");
+}
+
+#[tokio::test]
+async fn list_pages_by_page_number_and_filters_by_name() {
+    let api = Api::new(LatencyProfile::Instant);
+    api.create("alpha", 3).await;
+    api.create("beta", 2).await;
+    let (_, page) = api
+        .get(&format!(
+            "/v1/{PROJECT}/cloudservers/detail?limit=2&offset=2&name=alpha"
+        ))
+        .await;
+    assert_eq!(page["count"], 3);
+    let names: Vec<&str> = page["servers"]
+        .as_array()
+        .expect("servers")
+        .iter()
+        .filter_map(|s| s["name"].as_str())
+        .collect();
+    assert_eq!(names, ["alpha-0000"], "page 2 of 2-per-page, newest first");
+    let (_, first) = api
+        .get(&format!(
+            "/v1/{PROJECT}/cloudservers/detail?offset=0&limit=2"
+        ))
+        .await;
+    assert_eq!(
+        first["servers"].as_array().map(Vec::len),
+        Some(2),
+        "offset 0 means page 1"
+    );
+}
+
+#[tokio::test]
+async fn another_projects_jobs_and_servers_are_invisible() {
+    let api = Api::new(LatencyProfile::Instant);
+    let created = api.create("mine", 1).await;
+    let other = "fedcba9876543210fedcba9876543210";
+    let answer = api
+        .get(&format!(
+            "/v1/{other}/jobs/{}",
+            created["job_id"].as_str().expect("id")
+        ))
+        .await;
+    assert_error(
+        &answer,
+        StatusCode::BAD_REQUEST,
+        "Common.0011",
+        "not a valid job ID",
+    );
+    let answer = api
+        .get(&format!(
+            "/v1/{other}/cloudservers/{}",
+            created["serverIds"][0].as_str().expect("id")
+        ))
+        .await;
+    assert_error(&answer, StatusCode::NOT_FOUND, "Ecs.0114", "does not exist");
+    let (_, list) = api.get(&format!("/v1/{other}/cloudservers/detail")).await;
+    assert_eq!(list["count"], 0);
+}
+
+#[tokio::test]
+async fn every_error_path_answers_the_envelope_with_a_documented_code() {
+    let api = Api::new(LatencyProfile::Instant);
+    let create = format!("/v1/{PROJECT}/cloudservers");
+    let action = format!("/v1/{PROJECT}/cloudservers/action");
+    let json_type = Some("application/json");
+    let unknown_server = json!({ "id": "7d9b6c02-0000-4000-8000-000000000000" });
+
+    assert_error(
+        &api.get(&format!("/v1/{PROJECT}/nothing-here")).await,
+        StatusCode::NOT_FOUND,
+        "Ecsd.0404",
+        "nothing-here",
+    );
+    assert_error(
+        &api.get("/").await,
+        StatusCode::NOT_FOUND,
+        "Ecsd.0404",
+        "GET /",
+    );
+    assert_error(
+        &api.send(
+            Method::DELETE,
+            &format!("/v1/{PROJECT}/jobs/0123"),
+            None,
+            Body::empty(),
+        )
+        .await,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "Ecsd.0405",
+        "DELETE",
+    );
+    assert_error(
+        &api.send(Method::POST, &create, json_type, "{\"server\": ")
+            .await,
+        StatusCode::BAD_REQUEST,
+        "Ecs.0005",
+        "malformed JSON",
+    );
+    assert_error(
+        &api.send(Method::POST, &create, json_type, "").await,
+        StatusCode::BAD_REQUEST,
+        "Common.0002",
+        "empty",
+    );
+    assert_error(
+        &api.send(Method::POST, &create, Some("text/plain"), "{}")
+            .await,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "Ecsd.0415",
+        "text/plain",
+    );
+
+    let mut body = create_body("bad", 1);
+    body["server"]
+        .as_object_mut()
+        .expect("object")
+        .remove("flavorRef");
+    assert_error(
+        &api.post(&create, &body).await,
+        StatusCode::BAD_REQUEST,
+        "Ecs.0005",
+        "missing field `flavorRef`",
+    );
+    let mut body = create_body("bad", 1);
+    body["server"]["count"] = json!("two");
+    assert_error(
+        &api.post(&create, &body).await,
+        StatusCode::BAD_REQUEST,
+        "Ecs.0005",
+        "server.count",
+    );
+    let mut body = create_body("bad", 1);
+    body["server"]["nics"] = json!([{ "subnet_id": 7 }]);
+    assert_error(
+        &api.post(&create, &body).await,
+        StatusCode::BAD_REQUEST,
+        "Ecs.0005",
+        "server.nics[0].subnet_id",
+    );
+    let mut body = create_body("bad", 1);
+    body["server"]["imageRef"] = json!("not-a-uuid");
+    assert_error(
+        &api.post(&create, &body).await,
+        StatusCode::BAD_REQUEST,
+        "Ecs.0005",
+        "server.imageRef",
+    );
+    assert_error(
+        &api.post(&create, &create_body("bad", 101)).await,
+        StatusCode::BAD_REQUEST,
+        "Ecs.0913",
+        "101",
+    );
+    assert_error(
+        &api.post(&create, &create_body("bad name", 1)).await,
+        StatusCode::BAD_REQUEST,
+        "Ecs.0915",
+        "' '",
+    );
+    let mut body = create_body("bad", 1);
+    body["server"]["flavorRef"] = json!("nope.flavor");
+    assert_error(
+        &api.post(&create, &body).await,
+        StatusCode::BAD_REQUEST,
+        "Ecs.0029",
+        "nope.flavor",
+    );
+
+    assert_error(
+        &api.get(&format!("/v1/{PROJECT}/jobs/xyz")).await,
+        StatusCode::BAD_REQUEST,
+        "Common.0011",
+        "xyz",
+    );
+    assert_error(
+        &api.get(&format!(
+            "/v1/{PROJECT}/jobs/0123456789abcdef0123456789abcdef"
+        ))
+        .await,
+        StatusCode::BAD_REQUEST,
+        "Common.0011",
+        "0123456789abcdef0123456789abcdef",
+    );
+    assert_error(
+        &api.get(&format!("/v1/{PROJECT}/cloudservers/not-a-uuid"))
+            .await,
+        StatusCode::BAD_REQUEST,
+        "Ecs.0005",
+        "server_id",
+    );
+    assert_error(
+        &api.get("/v1/%7Bproject_id%7D/cloudservers/detail").await,
+        StatusCode::BAD_REQUEST,
+        "Ecs.0005",
+        "project_id",
+    );
+    assert_error(
+        &api.get(&format!("/v1/{PROJECT}/cloudservers/detail?limit=5000"))
+            .await,
+        StatusCode::BAD_REQUEST,
+        "Ecs.0005",
+        "limit",
+    );
+    assert_error(
+        &api.get(&format!("/v1/{PROJECT}/cloudservers/detail?status=SLEEPY"))
+            .await,
+        StatusCode::BAD_REQUEST,
+        "Ecs.0005",
+        "SLEEPY",
+    );
+
+    let servers = json!([unknown_server]);
+    assert_error(
+        &api.post(&action, &json!({ "os-stop": { "servers": servers } }))
+            .await,
+        StatusCode::NOT_FOUND,
+        "Ecs.0114",
+        "does not exist",
+    );
+    assert_error(
+        &api.post(
+            &action,
+            &json!({ "os-stop": { "servers": servers }, "os-start": { "servers": servers } }),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "Ecs.0005",
+        "exactly one",
+    );
+    assert_error(
+        &api.post(&action, &json!({ "reboot": { "servers": servers } }))
+            .await,
+        StatusCode::BAD_REQUEST,
+        "Ecs.0005",
+        "reboot.type",
+    );
+    assert_error(
+        &api.post(
+            &action,
+            &json!({ "os-stop": { "servers": servers, "typ": "HARD" } }),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "Ecs.0005",
+        "unknown field `typ`",
+    );
+    let many: Vec<Value> = (0..1001)
+        .map(|i| json!({ "id": format!("7d9b6c02-0000-4000-8000-{i:012}") }))
+        .collect();
+    assert_error(
+        &api.post(&action, &json!({ "os-start": { "servers": many } }))
+            .await,
+        StatusCode::BAD_REQUEST,
+        "Ecs.0118",
+        "1001",
+    );
+    assert_error(
+        &api.post(
+            &format!("/v1/{PROJECT}/cloudservers/delete"),
+            &json!({ "servers": [] }),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "Ecs.0005",
+        "at least one",
+    );
+}
+
+#[tokio::test]
+async fn oversized_bodies_get_413() {
+    let api = Api::with_body_limit(LatencyProfile::Instant, 512);
+    let mut body = create_body("big", 1);
+    body["server"]["description"] = json!("x".repeat(1024));
+    let answer = api
+        .post(&format!("/v1/{PROJECT}/cloudservers"), &body)
+        .await;
+    assert_error(
+        &answer,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "Ecsd.0413",
+        "512 bytes",
+    );
+}
+
+#[tokio::test]
+async fn flavors_list_the_catalogue_and_filter_by_zone() {
+    let api = Api::new(LatencyProfile::Instant);
+    let (status, body) = api
+        .get(&format!("/v1/{PROJECT}/cloudservers/flavors"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let flavors = body["flavors"].as_array().expect("flavors");
+    let small = flavors
+        .iter()
+        .find(|f| f["id"] == "s6.small.1")
+        .expect("s6.small.1");
+    assert_eq!(
+        (small["vcpus"].clone(), small["ram"].clone()),
+        (json!("1"), json!(1024))
+    );
+    let (status, zoned) = api
+        .get(&format!(
+            "/v1/{PROJECT}/cloudservers/flavors?availability_zone=eu-de-02"
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!zoned["flavors"].as_array().expect("flavors").is_empty());
+    let answer = api
+        .get(&format!(
+            "/v1/{PROJECT}/cloudservers/flavors?availability_zone=mars-01"
+        ))
+        .await;
+    assert_error(&answer, StatusCode::BAD_REQUEST, "Ecs.0005", "mars-01");
+}

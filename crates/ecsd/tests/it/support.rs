@@ -1,0 +1,117 @@
+//! Shared fixtures.
+
+use engine::clock::{Clock, ManualClock};
+use engine::engine::{CreateServers, FaultInjector, NicRequest, VolumeRequest};
+use engine::flavors::FlavorCatalogue;
+use engine::server::FlavorRef;
+use engine::{Engine, EngineConfig};
+use std::sync::Arc;
+use store::sqlite::SqliteStore;
+use time::macros::datetime;
+
+pub const PROJECT: &str = "0123456789abcdef0123456789abcdef";
+
+/// An engine over a fresh SQLite file, on a manual clock.
+pub struct Harness {
+    pub engine: Arc<Engine>,
+    pub clock: ManualClock,
+    pub store: Arc<SqliteStore>,
+    pub _dir: tempfile::TempDir,
+}
+
+impl Harness {
+    pub fn new(config: EngineConfig) -> Self {
+        Self::with_faults(config, None)
+    }
+
+    pub fn with_faults(config: EngineConfig, faults: Option<Arc<dyn FaultInjector>>) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Arc::new(SqliteStore::open(&dir.path().join("ecsd.db")).expect("store opens"));
+        let clock = ManualClock::new(datetime!(2026-01-01 12:00 UTC));
+        let engine = Self::engine_over(store.clone(), clock.clone(), config, faults);
+        Self {
+            engine,
+            clock,
+            store,
+            _dir: dir,
+        }
+    }
+
+    pub fn engine_over(
+        store: Arc<SqliteStore>,
+        clock: ManualClock,
+        config: EngineConfig,
+        faults: Option<Arc<dyn FaultInjector>>,
+    ) -> Arc<Engine> {
+        let clock: Arc<dyn Clock> = Arc::new(clock);
+        let mut engine = Engine::new(store, clock, config);
+        if let Some(faults) = faults {
+            engine = engine.with_faults(faults);
+        }
+        Arc::new(engine)
+    }
+
+    /// Runs every step that is due now, until nothing is.
+    pub async fn drain(&self) -> usize {
+        let mut advanced = 0;
+        while let engine::engine::RunOutcome::Ran(count) =
+            self.engine.run_once().await.expect("engine step")
+        {
+            advanced += count;
+        }
+        advanced
+    }
+
+    pub fn advance_ms(&self, ms: i64) {
+        self.clock.advance(time::Duration::milliseconds(ms));
+    }
+}
+
+pub fn config(latency: engine::compute::LatencyProfile) -> EngineConfig {
+    EngineConfig {
+        latency,
+        ..EngineConfig::default()
+    }
+}
+
+pub fn create_request(name: &str, count: u32) -> CreateServers {
+    let catalogue = FlavorCatalogue::builtin();
+    let flavor = catalogue.get("s6.small.1").expect("s6.small.1 is built in");
+    CreateServers {
+        name: name.to_owned(),
+        count,
+        flavor: FlavorRef {
+            id: flavor.id.clone(),
+            name: flavor.name.clone(),
+            vcpus: flavor.vcpus.clone(),
+            ram: flavor.ram,
+            disk: flavor.disk.clone(),
+        },
+        image_id: "1ce5800f-6fbc-4bb0-a0e5-0d7b5f4c4c4e".into(),
+        vpc_id: "3b6a2f3e-6a0c-4c1d-9d7e-2f1b5f7b0a11".into(),
+        nics: vec![NicRequest {
+            subnet_id: "5e0f2e8a-7c1f-4d8e-9f42-4b2d6e8b1c33".into(),
+            ip_address: None,
+        }],
+        root_volume: VolumeRequest {
+            volume_type: "SSD".into(),
+            size_gib: None,
+        },
+        ..CreateServers::default()
+    }
+}
+
+/// The body of a valid create request, as a client sends it.
+pub fn create_body(name: &str, count: u32) -> serde_json::Value {
+    serde_json::json!({
+        "server": {
+            "imageRef": "1ce5800f-6fbc-4bb0-a0e5-0d7b5f4c4c4e",
+            "flavorRef": "s6.small.1",
+            "name": name,
+            "count": count,
+            "vpcid": "3b6a2f3e-6a0c-4c1d-9d7e-2f1b5f7b0a11",
+            "nics": [{"subnet_id": "5e0f2e8a-7c1f-4d8e-9f42-4b2d6e8b1c33"}],
+            "root_volume": {"volumetype": "SSD"}
+        }
+    })
+}
