@@ -167,6 +167,9 @@ fn the_binary_serves_a_full_lifecycle() {
     );
 }
 
+/// A create job the server answered: (server name, job id, server ids).
+type Acknowledged = (String, String, Vec<String>);
+
 /// Start, submit jobs from a client that keeps going, `kill -9` mid-flight, start again: every
 /// acknowledged job reaches a terminal state, and every acknowledged server exists exactly once.
 /// The crashed run uses the realistic profile, so every acknowledged job is unfinished at the
@@ -176,8 +179,7 @@ fn acknowledged_jobs_survive_kill_9_and_no_server_is_created_twice() {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut ecsd = Ecsd::start(dir.path(), "realistic");
     let base = ecsd.base.clone();
-    let acknowledged: Arc<Mutex<Vec<(String, String, Vec<String>)>>> =
-        Arc::new(Mutex::new(Vec::new()));
+    let acknowledged: Arc<Mutex<Vec<Acknowledged>>> = Arc::new(Mutex::new(Vec::new()));
     let submitter = {
         let acknowledged = acknowledged.clone();
         std::thread::spawn(move || {
