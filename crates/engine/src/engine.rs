@@ -17,6 +17,7 @@ use crate::store::{
     TaskAdvance, TaskClaim,
 };
 use std::collections::{BTreeMap, HashSet};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use time::Duration;
 use tokio::sync::{watch, Notify};
@@ -194,8 +195,11 @@ pub struct Engine {
     clock: Arc<dyn Clock>,
     faults: Arc<dyn FaultInjector>,
     config: EngineConfig,
-    /// Pinged after every accepted job so the run loop need not poll.
+    /// Pinged when an accepted job is due before the run loop's planned wake-up.
     wakeup: Notify,
+    /// When the sleeping run loop will wake by itself (unix ms); `i64::MAX` while it runs.
+    /// Submissions due later need not wake it: under load that saves a claim query per request.
+    planned_wake: AtomicI64,
 }
 
 impl Engine {
@@ -206,6 +210,7 @@ impl Engine {
             faults: Arc::new(NoFaults),
             config,
             wakeup: Notify::new(),
+            planned_wake: AtomicI64::new(i64::MAX),
         }
     }
 
@@ -229,21 +234,22 @@ impl Engine {
         project_id: &str,
         request: CreateServers,
     ) -> Result<Accepted, SubmitError> {
-        let now = to_unix_ms(self.clock.now());
-        let job_id = new_job_id();
+        let at = self.clock.now();
+        let now = to_unix_ms(at);
+        let job_id = new_job_id(at);
         let kind = JobKind::CreateServers;
         let count = request.count.max(1);
-        let reservation_id = format!("r-{}", &new_job_id()[..8]);
+        let reservation_id = format!("r-{}", &new_job_id(at)[24..]);
         let mut new_servers = Vec::with_capacity(count as usize);
         let mut tasks = Vec::with_capacity(count as usize);
         for index in 0..count {
-            let server_id = new_server_id();
+            let server_id = new_server_id(at);
             let name = if count > 1 {
                 format!("{}-{index:04}", request.name)
             } else {
                 request.name.clone()
             };
-            let doc = self.server_doc(&request, &server_id, &name, &reservation_id, index);
+            let doc = self.server_doc(&request, &server_id, &name, &reservation_id, index, at);
             new_servers.push(ServerRecord {
                 id: server_id.clone(),
                 project_id: project_id.to_owned(),
@@ -267,7 +273,7 @@ impl Engine {
                 i64::from(index),
                 server_id,
                 Operation::CreateServer,
-                now,
+                at,
             ));
         }
         let server_ids = new_servers.iter().map(|server| server.id.clone()).collect();
@@ -276,8 +282,7 @@ impl Engine {
             new_servers,
             preconditions: Vec::new(),
         };
-        self.store.job_insert(insert).await?;
-        self.wakeup.notify_one();
+        self.accept(insert).await?;
         Ok(Accepted { job_id, server_ids })
     }
 
@@ -289,8 +294,9 @@ impl Engine {
         action: ServerAction,
         server_ids: &[String],
     ) -> Result<Accepted, SubmitError> {
-        let now = to_unix_ms(self.clock.now());
-        let job_id = new_job_id();
+        let at = self.clock.now();
+        let now = to_unix_ms(at);
+        let job_id = new_job_id(at);
         let mut seen = HashSet::new();
         let unique: Vec<&String> = server_ids
             .iter()
@@ -301,7 +307,7 @@ impl Engine {
             .iter()
             .enumerate()
             .map(|(index, server_id)| {
-                self.new_task(&job_id, index as i64, (*server_id).clone(), operation, now)
+                self.new_task(&job_id, index as i64, (*server_id).clone(), operation, at)
             })
             .collect();
         let preconditions = unique
@@ -316,12 +322,21 @@ impl Engine {
             new_servers: Vec::new(),
             preconditions,
         };
-        self.store.job_insert(insert).await?;
-        self.wakeup.notify_one();
+        self.accept(insert).await?;
         Ok(Accepted {
             job_id,
             server_ids: Vec::new(),
         })
+    }
+
+    /// Stores the job durably, then wakes the run loop if the job is due before it would wake.
+    async fn accept(&self, insert: JobInsert) -> Result<(), SubmitError> {
+        let first_due = insert.job.tasks.iter().map(|task| task.next_run_at).min();
+        self.store.job_insert(insert).await?;
+        if first_due.is_some_and(|due| due < self.planned_wake.load(Ordering::Acquire)) {
+            self.wakeup.notify_one();
+        }
+        Ok(())
     }
 
     pub async fn job(
@@ -386,6 +401,8 @@ impl Engine {
                 }
                 next_purge = self.clock.now() + Duration::minutes(1);
             }
+            // Running: any submission may be due before the next claim, so all of them ping.
+            self.planned_wake.store(i64::MAX, Ordering::Release);
             let idle_for = match self.run_once().await {
                 Ok(RunOutcome::Ran(_)) => {
                     tokio::task::yield_now().await;
@@ -397,6 +414,10 @@ impl Engine {
                     std::time::Duration::from_secs(1)
                 }
             };
+            // A job accepted between the next-due read above and this store saw `i64::MAX` and
+            // pinged, so the sleep below returns at once: no job waits past its due time.
+            let wake_at = to_unix_ms(self.clock.now()) + idle_for.as_millis() as i64;
+            self.planned_wake.store(wake_at, Ordering::Release);
             tokio::select! {
                 _ = tokio::time::sleep(idle_for) => {}
                 _ = self.wakeup.notified() => {}
@@ -426,9 +447,10 @@ impl Engine {
         index: i64,
         server_id: String,
         operation: Operation,
-        now: i64,
+        at: time::OffsetDateTime,
     ) -> TaskRecord {
-        let id = new_job_id();
+        let now = to_unix_ms(at);
+        let id = new_job_id(at);
         let first_delay = operation
             .phases(self.config.latency, seed_of(&id))
             .first()
@@ -526,6 +548,7 @@ impl Engine {
         name: &str,
         reservation_id: &str,
         index: u32,
+        at: time::OffsetDateTime,
     ) -> ServerDoc {
         let seed = seed_of(server_id);
         let nics = request
@@ -535,7 +558,7 @@ impl Engine {
             .map(|(position, nic)| {
                 let nic_seed = seed.rotate_left(position as u32 * 8);
                 Nic {
-                    port_id: new_server_id(),
+                    port_id: new_server_id(at),
                     subnet_id: nic.subnet_id.clone(),
                     ip_address: nic
                         .ip_address
@@ -548,7 +571,7 @@ impl Engine {
             })
             .collect();
         let mut volumes = vec![Volume {
-            id: new_server_id(),
+            id: new_server_id(at),
             device: "/dev/vda".to_owned(),
             boot_index: Some(0),
             size_gib: request
@@ -561,7 +584,7 @@ impl Engine {
         }];
         for (position, data) in request.data_volumes.iter().enumerate() {
             volumes.push(Volume {
-                id: new_server_id(),
+                id: new_server_id(at),
                 device: format!("/dev/vd{}", device_letter(position + 1)),
                 boot_index: None,
                 size_gib: data.size_gib.unwrap_or(10),
@@ -594,7 +617,7 @@ impl Engine {
             launch_index: i64::from(index),
             scheduler_hints: request.scheduler_hints.clone(),
             public_ip: request.public_ip.map(|delete_on_termination| PublicIp {
-                id: new_server_id(),
+                id: new_server_id(at),
                 address: invented_public_ip(seed),
                 delete_on_termination,
             }),

@@ -26,7 +26,7 @@ pub async fn exercise(store: Arc<dyn Store>) {
 
 /// A create job of `count` servers in `project`, accepted at `now`, due at once.
 pub fn create_job_insert(project: &str, count: usize, now: i64) -> JobInsert {
-    let job_id = new_job_id();
+    let job_id = new_job_id(engine::clock::from_unix_ms(1_000));
     let mut servers = Vec::new();
     let mut tasks = Vec::new();
     for index in 0..count {
@@ -49,7 +49,7 @@ pub fn create_job_insert(project: &str, count: usize, now: i64) -> JobInsert {
 
 fn server_record(project: &str, name: &str, busy_job_id: Option<&str>, now: i64) -> ServerRecord {
     ServerRecord {
-        id: new_server_id(),
+        id: new_server_id(engine::clock::from_unix_ms(1_000)),
         project_id: project.to_owned(),
         name: name.to_owned(),
         flavor_id: "s6.small.1".to_owned(),
@@ -73,7 +73,7 @@ fn server_record(project: &str, name: &str, busy_job_id: Option<&str>, now: i64)
 
 fn task(job_id: &str, index: usize, server_id: &str, operation: Operation, now: i64) -> TaskRecord {
     TaskRecord {
-        id: new_job_id(),
+        id: new_job_id(engine::clock::from_unix_ms(1_000)),
         job_id: job_id.to_owned(),
         index: index as i64,
         server_id: server_id.to_owned(),
@@ -338,7 +338,7 @@ async fn preconditions_reject_without_a_trace(store: &dyn Store) {
     let created = insert_ok(store, create_job_insert("p-pre", 1, 0)).await;
     let server_id = created.tasks[0].server_id.clone();
     let stop = |ids: Vec<String>| {
-        let job_id = new_job_id();
+        let job_id = new_job_id(engine::clock::from_unix_ms(1_000));
         let tasks = ids
             .iter()
             .enumerate()
@@ -437,7 +437,7 @@ async fn deleting_removes_the_server(store: &dyn Store) {
     let created = insert_ok(store, create_job_insert("p-del", 1, 0)).await;
     finish(store, &created, 1).await;
     let server_id = created.tasks[0].server_id.clone();
-    let job_id = new_job_id();
+    let job_id = new_job_id(engine::clock::from_unix_ms(1_000));
     let operation = Operation::DeleteServer {
         delete_volume: false,
         delete_publicip: None,
