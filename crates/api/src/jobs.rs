@@ -5,10 +5,14 @@ use crate::error::ApiError;
 use crate::error_codes;
 use crate::time_format::job_time;
 use crate::{project_from_path, AppState, Path};
+use axum::body::Bytes;
 use axum::extract::State;
-use axum::Json;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use engine::job::{is_job_id, JobRecord, JobStatus, TaskRecord};
 use serde::Serialize;
+use std::collections::HashMap;
+use std::sync::Mutex;
 
 #[derive(Debug, Serialize)]
 pub struct JobView {
@@ -129,15 +133,119 @@ fn unknown_job(job_id: &str) -> ApiError {
 pub async fn job_view(
     State(state): State<AppState>,
     Path((project_id, job_id)): Path<(String, String)>,
-) -> Result<Json<JobView>, ApiError> {
+) -> Result<Response, ApiError> {
     let project_id = project_from_path(&project_id)?;
     if !is_job_id(&job_id) {
         return Err(unknown_job(&job_id));
     }
-    let job = state
-        .engine
-        .job(project_id, &job_id)
-        .await?
-        .ok_or_else(|| unknown_job(&job_id))?;
-    Ok(Json(JobView::from_record(&job)))
+    let body = match state.finished_jobs.get(project_id, &job_id) {
+        Some(body) => body,
+        None => {
+            let job = state
+                .engine
+                .job(project_id, &job_id)
+                .await?
+                .ok_or_else(|| unknown_job(&job_id))?;
+            let body = Bytes::from(
+                serde_json::to_vec(&JobView::from_record(&job)).map_err(ApiError::internal)?,
+            );
+            if job.status.is_terminal() {
+                state
+                    .finished_jobs
+                    .insert(project_id, &job_id, body.clone());
+            }
+            body
+        }
+    };
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+/// The rendered views of recently read finished jobs. A finished job never changes (until it
+/// is purged, which only happens long after it finished), so its view can be served from memory
+/// on every node; clients poll finished jobs again and again. Bounded: two generations of at
+/// most `capacity / 2` entries each; the older generation is dropped when the newer fills.
+#[derive(Debug)]
+pub struct FinishedJobCache {
+    generations: Mutex<Generations>,
+    capacity: usize,
+}
+
+#[derive(Debug, Default)]
+struct Generations {
+    current: HashMap<String, (String, Bytes)>,
+    previous: HashMap<String, (String, Bytes)>,
+}
+
+impl FinishedJobCache {
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            generations: Mutex::new(Generations::default()),
+            capacity: capacity.max(2),
+        }
+    }
+
+    /// The cached view of `job_id`, if it is cached and belongs to `project_id`.
+    pub fn get(&self, project_id: &str, job_id: &str) -> Option<Bytes> {
+        let mut generations = self.generations.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((project, body)) = generations.current.get(job_id) {
+            return (project == project_id).then(|| body.clone());
+        }
+        let (project, body) = generations.previous.remove(job_id)?;
+        let visible = (project == project_id).then(|| body.clone());
+        self.insert_locked(&mut generations, job_id.to_owned(), project, body);
+        visible
+    }
+
+    pub fn insert(&self, project_id: &str, job_id: &str, body: Bytes) {
+        let mut generations = self.generations.lock().unwrap_or_else(|p| p.into_inner());
+        self.insert_locked(
+            &mut generations,
+            job_id.to_owned(),
+            project_id.to_owned(),
+            body,
+        );
+    }
+
+    fn insert_locked(
+        &self,
+        generations: &mut Generations,
+        job_id: String,
+        project_id: String,
+        body: Bytes,
+    ) {
+        if generations.current.len() >= self.capacity / 2 {
+            generations.previous = std::mem::take(&mut generations.current);
+        }
+        generations.current.insert(job_id, (project_id, body));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cache_answers_only_the_owning_project() {
+        let cache = FinishedJobCache::new(8);
+        cache.insert("p1", "j1", Bytes::from_static(b"{}"));
+        assert_eq!(cache.get("p1", "j1").as_deref(), Some(&b"{}"[..]));
+        assert_eq!(cache.get("p2", "j1"), None);
+    }
+
+    #[test]
+    fn the_cache_stays_bounded_and_keeps_what_is_read() {
+        let cache = FinishedJobCache::new(4);
+        for id in ["a", "b"] {
+            cache.insert("p", id, Bytes::from_static(b"x"));
+        }
+        cache.insert("p", "c", Bytes::from_static(b"x")); // a, b become the previous generation
+        assert!(
+            cache.get("p", "a").is_some(),
+            "read back from the previous generation"
+        );
+        cache.insert("p", "d", Bytes::from_static(b"x")); // drops b
+        assert!(cache.get("p", "b").is_none());
+        let generations = cache.generations.lock().expect("lock");
+        assert!(generations.current.len() + generations.previous.len() <= 4);
+    }
 }

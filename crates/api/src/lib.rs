@@ -37,11 +37,26 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 
 pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+/// How many finished job views are kept in memory (about 1 KiB each).
+pub const FINISHED_JOB_CACHE_ENTRIES: usize = 16 * 1024;
+
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub engine: Arc<Engine>,
     pub flavors: Arc<FlavorCatalogue>,
     pub max_body_bytes: usize,
+    pub finished_jobs: Arc<jobs::FinishedJobCache>,
+}
+
+impl AppState {
+    pub fn new(engine: Arc<Engine>, flavors: FlavorCatalogue, max_body_bytes: usize) -> Self {
+        Self {
+            engine,
+            flavors: Arc::new(flavors),
+            max_body_bytes,
+            finished_jobs: Arc::new(jobs::FinishedJobCache::new(FINISHED_JOB_CACHE_ENTRIES)),
+        }
+    }
 }
 
 /// The whole API.

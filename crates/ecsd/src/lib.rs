@@ -136,11 +136,7 @@ impl Server {
             ..EngineConfig::default()
         };
         let engine = Arc::new(Engine::new(store, Arc::new(SystemClock), config));
-        let state = AppState {
-            engine: engine.clone(),
-            flavors: Arc::new(flavors),
-            max_body_bytes: args.max_body_bytes,
-        };
+        let state = AppState::new(engine.clone(), flavors, args.max_body_bytes);
         Ok(Self { engine, state })
     }
 

@@ -90,6 +90,15 @@ pub struct TaskAdvance {
     pub now: i64,
 }
 
+impl TaskAdvance {
+    /// Whether the task's status changes: a task at step 0 is `INIT`, so its first advance
+    /// changes it; later it is `RUNNING` until an advance finishes it. Only such advances can
+    /// change the job's status, so only they need the job's status recomputed.
+    pub fn changes_status(&self) -> bool {
+        self.expected_step == 0 || self.status.is_terminal()
+    }
+}
+
 /// A filtered page of a project's servers, newest first.
 #[derive(Debug, Clone, Default)]
 pub struct ServerQuery {

@@ -188,7 +188,9 @@ impl SqliteStore {
                 "PRAGMA journal_mode = WAL;
                  PRAGMA synchronous = FULL;
                  PRAGMA temp_store = MEMORY;
-                 PRAGMA busy_timeout = 5000;",
+                 PRAGMA busy_timeout = 5000;
+                 PRAGMA cache_size = -32768;
+                 PRAGMA wal_autocheckpoint = 10000;",
             )
             .map_err(backend)?;
         writer_connection.execute_batch(SCHEMA).map_err(backend)?;
@@ -657,7 +659,9 @@ fn advance_tasks(connection: &Connection, advances: &[TaskAdvance]) -> Result<us
             continue;
         }
         applied += 1;
-        touched_jobs.insert(advance.job_id.as_str());
+        if advance.changes_status() {
+            touched_jobs.insert(advance.job_id.as_str());
+        }
         patch_server(connection, advance)?;
     }
     for job_id in touched_jobs {

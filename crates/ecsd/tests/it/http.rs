@@ -8,7 +8,6 @@ use engine::compute::LatencyProfile;
 use engine::flavors::FlavorCatalogue;
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
-use std::sync::Arc;
 use tower::ServiceExt;
 
 struct Api {
@@ -23,11 +22,11 @@ impl Api {
 
     fn with_body_limit(latency: LatencyProfile, max_body_bytes: usize) -> Self {
         let harness = Harness::new(config(latency));
-        let router = api::router(AppState {
-            engine: harness.engine.clone(),
-            flavors: Arc::new(FlavorCatalogue::builtin()),
+        let router = api::router(AppState::new(
+            harness.engine.clone(),
+            FlavorCatalogue::builtin(),
             max_body_bytes,
-        });
+        ));
         Self { harness, router }
     }
 
@@ -382,6 +381,32 @@ async fn another_projects_jobs_and_servers_are_invisible() {
     assert_error(&answer, StatusCode::NOT_FOUND, "Ecs.0114", "does not exist");
     let (_, list) = api.get(&format!("/v1/{other}/cloudservers/detail")).await;
     assert_eq!(list["count"], 0);
+    // Finished: the owner's read puts the view in the finished-job cache; still invisible.
+    api.harness.drain().await;
+    let job_path = |project: &str| {
+        format!(
+            "/v1/{project}/jobs/{}",
+            created["job_id"].as_str().expect("id")
+        )
+    };
+    let (status, job) = api.get(&job_path(PROJECT)).await;
+    assert_eq!(
+        (status, job["status"].as_str()),
+        (StatusCode::OK, Some("SUCCESS"))
+    );
+    let answer = api.get(&job_path(other)).await;
+    assert_error(
+        &answer,
+        StatusCode::BAD_REQUEST,
+        "Common.0011",
+        "not a valid job ID",
+    );
+    let (status, again) = api.get(&job_path(PROJECT)).await;
+    assert_eq!(
+        (status, again),
+        (StatusCode::OK, job),
+        "the cached view is the same view"
+    );
 }
 
 #[tokio::test]
