@@ -483,6 +483,7 @@ impl Engine {
         let mut advance = TaskAdvance {
             task_id: task.id.clone(),
             job_id: task.job_id.clone(),
+            task_index: task.index,
             server_id: task.server_id.clone(),
             expected_step: task.step,
             new_step: task.step,

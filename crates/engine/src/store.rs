@@ -76,6 +76,8 @@ pub struct TaskClaim {
 pub struct TaskAdvance {
     pub task_id: String,
     pub job_id: String,
+    /// The task's position in its job: with `job_id`, its key.
+    pub task_index: i64,
     pub server_id: String,
     pub expected_step: i64,
     pub new_step: i64,

@@ -116,6 +116,7 @@ fn step(task: &TaskRecord, status: JobStatus, patches: Vec<ServerPatch>, now: i6
     TaskAdvance {
         task_id: task.id.clone(),
         job_id: task.job_id.clone(),
+        task_index: task.index,
         server_id: task.server_id.clone(),
         expected_step: task.step,
         new_step: task.step + 1,

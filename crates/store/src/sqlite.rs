@@ -7,6 +7,9 @@
 //! the previous commit was running. Reads use a small pool of read-only connections and never
 //! wait for the writer (WAL readers see the last commit).
 //!
+//! Client writes (accepting jobs) go before engine writes (task steps) when both wait; see
+//! [`write_loop`].
+//!
 //! A lock file next to the database keeps a second ecsd process off the same file: this backend
 //! is single-node, so the engine that owns the file is the only one running tasks.
 
@@ -20,11 +23,12 @@ use engine::store::{
     TaskAdvance, TaskClaim,
 };
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, VecDeque};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Mutex};
+use std::time::Instant;
 use tokio::sync::oneshot;
 
 /// The most commands one commit takes; bounds the latency a single group can add.
@@ -44,10 +48,11 @@ CREATE TABLE IF NOT EXISTS jobs (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS jobs_finished ON jobs (end_time) WHERE end_time IS NOT NULL;
 
+-- Keyed by (job, position): a job's tasks are one range, and a step finds its task by key.
 CREATE TABLE IF NOT EXISTS tasks (
-    id          TEXT PRIMARY KEY,
     job_id      TEXT NOT NULL,
     idx         INTEGER NOT NULL,
+    id          TEXT NOT NULL,
     server_id   TEXT NOT NULL,
     operation   TEXT NOT NULL,
     status      TEXT NOT NULL,
@@ -57,9 +62,9 @@ CREATE TABLE IF NOT EXISTS tasks (
     begin_time  INTEGER NOT NULL,
     end_time    INTEGER,
     error_code  TEXT,
-    fail_reason TEXT
+    fail_reason TEXT,
+    PRIMARY KEY (job_id, idx)
 ) WITHOUT ROWID;
-CREATE UNIQUE INDEX IF NOT EXISTS tasks_by_job ON tasks (job_id, idx);
 CREATE INDEX IF NOT EXISTS tasks_due ON tasks (next_run_at) WHERE next_run_at IS NOT NULL;
 
 CREATE TABLE IF NOT EXISTS servers (
@@ -83,6 +88,32 @@ CREATE TABLE IF NOT EXISTS servers (
 );
 CREATE INDEX IF NOT EXISTS servers_by_project ON servers (project_id, seq);
 "#;
+
+/// The layout of [`SCHEMA`]; stored as `PRAGMA user_version`. A file of another version is
+/// refused rather than misread.
+const SCHEMA_VERSION: i64 = 1;
+
+fn check_schema_version(connection: &Connection, path: &Path) -> Result<(), StoreError> {
+    let version: i64 = connection
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .map_err(backend)?;
+    let empty: bool = connection
+        .query_row("SELECT count(*) = 0 FROM sqlite_master", [], |row| {
+            row.get(0)
+        })
+        .map_err(backend)?;
+    if empty {
+        connection
+            .execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION};"))
+            .map_err(backend)?;
+    } else if version != SCHEMA_VERSION {
+        return Err(StoreError::Backend(format!(
+            "{} has schema version {version}, this ecsd uses {SCHEMA_VERSION}; use a new database file",
+            path.display()
+        )));
+    }
+    Ok(())
+}
 
 /// A write and the caller waiting for its result.
 struct Pending {
@@ -193,6 +224,7 @@ impl SqliteStore {
                  PRAGMA wal_autocheckpoint = 10000;",
             )
             .map_err(backend)?;
+        check_schema_version(&writer_connection, path)?;
         writer_connection.execute_batch(SCHEMA).map_err(backend)?;
 
         let readers = (0..READERS)
@@ -387,19 +419,62 @@ impl Store for SqliteStore {
 // ---------------------------------------------------------------------------------------------
 // The writer thread.
 
+/// How long engine writes may wait behind client writes before they get a turn anyway.
+const MAX_BACKGROUND_WAIT: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// The writer: takes every client write (job acceptance) queued, plus an engine write (task
+/// steps, purges) whenever no client write is waiting or the engine write has waited
+/// [`MAX_BACKGROUND_WAIT`]. Accepting a job is what a client waits on; steps can run a little
+/// late under load, as jobs do on a busy cloud.
 fn write_loop(mut connection: Connection, receiver: mpsc::Receiver<Pending>) {
-    while let Ok(first) = receiver.recv() {
-        let mut group = vec![first];
-        while group.len() < MAX_GROUP {
-            match receiver.try_recv() {
-                Ok(pending) => group.push(pending),
+    let mut background: VecDeque<(Instant, Pending)> = VecDeque::new();
+    let mut open = true;
+    while open || !background.is_empty() {
+        let mut group = Vec::new();
+        if background.is_empty() {
+            match receiver.recv() {
+                Ok(pending) => sort_write(pending, &mut group, &mut background),
                 Err(_) => break,
             }
         }
-        write_group(&mut connection, group);
+        while group.len() < MAX_GROUP {
+            match receiver.try_recv() {
+                Ok(pending) => sort_write(pending, &mut group, &mut background),
+                Err(mpsc::TryRecvError::Empty) => break,
+                Err(mpsc::TryRecvError::Disconnected) => {
+                    open = false;
+                    break;
+                }
+            }
+        }
+        let engine_turn = group.is_empty()
+            || background
+                .front()
+                .is_some_and(|(since, _)| since.elapsed() >= MAX_BACKGROUND_WAIT);
+        if engine_turn {
+            if let Some((_, pending)) = background.pop_front() {
+                group.push(pending);
+            }
+        }
+        if !group.is_empty() {
+            write_group(&mut connection, group);
+        }
     }
     // The queue is closed: checkpoint so the next start opens a small WAL.
     let _ = connection.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);");
+}
+
+fn sort_write(
+    pending: Pending,
+    clients: &mut Vec<Pending>,
+    engine: &mut VecDeque<(Instant, Pending)>,
+) {
+    match pending.command {
+        Command::JobInsert(_) => clients.push(pending),
+        Command::TaskAdvance(_) | Command::JobPurge(_) => {
+            engine.push_back((Instant::now(), pending))
+        }
+    }
 }
 
 /// Why a group's transaction did not commit.
@@ -641,7 +716,7 @@ fn advance_tasks(connection: &Connection, advances: &[TaskAdvance]) -> Result<us
             .prepare_cached(
                 "UPDATE tasks SET step = ?1, status = ?2, next_run_at = ?3, end_time = ?4,
                                   error_code = ?5, fail_reason = ?6
-                 WHERE id = ?7 AND step = ?8 AND next_run_at IS NOT NULL",
+                 WHERE job_id = ?7 AND idx = ?8 AND step = ?9 AND next_run_at IS NOT NULL",
             )
             .map_err(backend)?
             .execute(params![
@@ -651,7 +726,8 @@ fn advance_tasks(connection: &Connection, advances: &[TaskAdvance]) -> Result<us
                 advance.end_time,
                 advance.error_code,
                 advance.fail_reason,
-                advance.task_id,
+                advance.job_id,
+                advance.task_index,
                 advance.expected_step
             ])
             .map_err(backend)?;
@@ -1086,7 +1162,7 @@ mod tests {
         crate::conformance::exercise(store).await;
     }
 
-    /// A group in which one command fails part-way (its job row is written, then a task id
+    /// A group in which one command fails part-way (its job row is written, then a task key
     /// collides): that command alone is undone and refused; the rest of the group commits.
     #[tokio::test]
     async fn a_command_failing_mid_write_is_undone_alone() {
@@ -1094,7 +1170,7 @@ mod tests {
         connection.execute_batch(SCHEMA).expect("schema");
         let first = crate::conformance::create_job_insert("p", 1, 0);
         let mut broken = crate::conformance::create_job_insert("p", 2, 0);
-        broken.job.tasks[1].id = first.job.tasks[0].id.clone();
+        broken.job.tasks[1].index = 0; // collides with its first task's key
         let last = crate::conformance::create_job_insert("p", 1, 0);
         let ids = [
             first.job.id.clone(),
@@ -1128,6 +1204,21 @@ mod tests {
             .map(|id| read_job(&connection, "p", id).expect("reads").is_some())
             .collect();
         assert_eq!(stored, [true, false, true]);
+    }
+
+    #[test]
+    fn a_database_of_another_schema_version_is_refused() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("ecsd.db");
+        SqliteStore::open(&path).expect("creates").close();
+        Connection::open(&path)
+            .and_then(|connection| connection.execute_batch("PRAGMA user_version = 99;"))
+            .expect("sets the version");
+        let reopened = SqliteStore::open(&path);
+        assert!(
+            matches!(&reopened, Err(StoreError::Backend(message)) if message.contains("schema version 99")),
+            "{reopened:?}"
+        );
     }
 
     #[test]
