@@ -38,6 +38,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use clap::{Parser, ValueEnum};
 use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
 use serde_json::{json, Value};
 use tokio::sync::{mpsc, oneshot};
 
@@ -75,7 +76,82 @@ struct JobRecord {
     project_id: String,
     sub_job_id: String,
     server_id: String,
-    created_ms: i64,
+    /// Acceptance time, already in the answer's format.
+    created_at: String,
+}
+
+/// The GET answer: a finished createServer job shaped like the documented
+/// example (ASYNC-OPERATIONS.md §1.4). The reference jobs finish instantly.
+/// Typed and borrowed, so serialising it is one pass with no intermediate
+/// `serde_json::Value` tree: a trivial server would do the same.
+#[derive(Serialize)]
+struct JobView<'a> {
+    status: &'static str,
+    entities: ParentEntities<'a>,
+    job_id: &'a str,
+    job_type: &'static str,
+    begin_time: &'a str,
+    end_time: &'a str,
+    error_code: Option<&'a str>,
+    fail_reason: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct ParentEntities<'a> {
+    sub_jobs_total: usize,
+    sub_jobs: [SubJobView<'a>; 1],
+}
+
+#[derive(Serialize)]
+struct SubJobView<'a> {
+    status: &'static str,
+    entities: SubJobEntities<'a>,
+    job_id: &'a str,
+    job_type: &'static str,
+    begin_time: &'a str,
+    end_time: &'a str,
+    error_code: Option<&'a str>,
+    fail_reason: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct SubJobEntities<'a> {
+    server_id: &'a str,
+}
+
+fn job_view<'a>(job_id: &'a str, r: &'a JobRecord) -> JobView<'a> {
+    let t = r.created_at.as_str();
+    JobView {
+        status: "SUCCESS",
+        entities: ParentEntities {
+            sub_jobs_total: 1,
+            sub_jobs: [SubJobView {
+                status: "SUCCESS",
+                entities: SubJobEntities {
+                    server_id: &r.server_id,
+                },
+                job_id: &r.sub_job_id,
+                job_type: "createSingleServer",
+                begin_time: t,
+                end_time: t,
+                error_code: None,
+                fail_reason: None,
+            }],
+        },
+        job_id,
+        job_type: "createServer",
+        begin_time: t,
+        end_time: t,
+        error_code: None,
+        fail_reason: None,
+    }
+}
+
+#[derive(Serialize)]
+struct Created<'a> {
+    job_id: &'a str,
+    #[serde(rename = "serverIds")]
+    server_ids: [&'a str; 1],
 }
 
 /// A row waiting for the writer thread, with the channel that tells the
@@ -103,15 +179,15 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS jobs (
     sub_job_id TEXT NOT NULL,
     server_id  TEXT NOT NULL,
     body       TEXT NOT NULL,
-    created_ms INTEGER NOT NULL
+    created_at TEXT NOT NULL
 )";
 
 const INSERT_SQL: &str =
-    "INSERT INTO jobs (job_id, project_id, sub_job_id, server_id, body, created_ms)
+    "INSERT INTO jobs (job_id, project_id, sub_job_id, server_id, body, created_at)
     VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 
 const SELECT_SQL: &str =
-    "SELECT project_id, sub_job_id, server_id, created_ms FROM jobs WHERE job_id = ?1";
+    "SELECT project_id, sub_job_id, server_id, created_at FROM jobs WHERE job_id = ?1";
 
 fn open(path: &std::path::Path) -> rusqlite::Result<Connection> {
     let conn = Connection::open(path)?;
@@ -156,7 +232,7 @@ fn commit(conn: &mut Connection, batch: &[Insert]) -> rusqlite::Result<()> {
                 r.sub_job_id,
                 r.server_id,
                 i.body,
-                r.created_ms
+                r.created_at
             ])?;
         }
     }
@@ -189,7 +265,7 @@ impl ReaderPool {
                     project_id: row.get(0)?,
                     sub_job_id: row.get(1)?,
                     server_id: row.get(2)?,
-                    created_ms: row.get(3)?,
+                    created_at: row.get(3)?,
                 })
             })
             .optional();
@@ -230,34 +306,6 @@ fn iso_millis(ms: i64) -> String {
     )
 }
 
-/// A finished createServer job, shaped like the documented example
-/// (ASYNC-OPERATIONS.md §1.4): the reference jobs finish instantly.
-fn job_body(job_id: &str, r: &JobRecord) -> Value {
-    let t = iso_millis(r.created_ms);
-    json!({
-        "status": "SUCCESS",
-        "entities": {
-            "sub_jobs_total": 1,
-            "sub_jobs": [{
-                "status": "SUCCESS",
-                "entities": { "server_id": r.server_id },
-                "job_id": r.sub_job_id,
-                "job_type": "createSingleServer",
-                "begin_time": t,
-                "end_time": t,
-                "error_code": null,
-                "fail_reason": null
-            }]
-        },
-        "job_id": job_id,
-        "job_type": "createServer",
-        "begin_time": t,
-        "end_time": t,
-        "error_code": null,
-        "fail_reason": null
-    })
-}
-
 fn error(status: StatusCode, code: &str, message: &str) -> Response {
     let body = json!({ "error": { "message": message, "code": code, "details": [] } });
     (status, Json(body)).into_response()
@@ -276,7 +324,7 @@ async fn create_server(
         project_id,
         sub_job_id: uuid::Uuid::new_v4().simple().to_string(),
         server_id: uuid::Uuid::new_v4().to_string(),
-        created_ms: now_ms(),
+        created_at: iso_millis(now_ms()),
     };
     let server_id = record.server_id.clone();
     match &*state {
@@ -302,32 +350,36 @@ async fn create_server(
             }
         }
     }
-    Json(json!({ "job_id": job_id, "serverIds": [server_id] })).into_response()
+    Json(Created {
+        job_id: &job_id,
+        server_ids: [&server_id],
+    })
+    .into_response()
 }
 
 async fn show_job(
     State(state): State<AppState>,
     Path((project_id, job_id)): Path<(String, String)>,
 ) -> Response {
-    let record = match &*state {
+    // A job is only visible in the project that created it.
+    let found = match &*state {
         Backend::Memory(jobs) => jobs
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .get(&job_id)
-            .cloned(),
+            .filter(|r| r.project_id == project_id)
+            .map(|r| Json(job_view(&job_id, r)).into_response()),
         Backend::Sqlite { readers, .. } => match readers.lookup(&job_id) {
-            Ok(r) => r,
+            Ok(r) => r
+                .filter(|r| r.project_id == project_id)
+                .map(|r| Json(job_view(&job_id, &r)).into_response()),
             Err(e) => {
                 let msg = e.to_string();
                 return error(StatusCode::INTERNAL_SERVER_ERROR, "Common.0002", &msg);
             }
         },
     };
-    match record {
-        // A job is only visible in the project that created it.
-        Some(r) if r.project_id == project_id => Json(job_body(&job_id, &r)).into_response(),
-        _ => error(StatusCode::BAD_REQUEST, "Common.0011", "invalid job ID"),
-    }
+    found.unwrap_or_else(|| error(StatusCode::BAD_REQUEST, "Common.0011", "invalid job ID"))
 }
 
 #[tokio::main]
