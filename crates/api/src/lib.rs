@@ -14,6 +14,7 @@ pub mod error_codes;
 pub mod flavors;
 pub mod jobs;
 pub mod servers;
+pub mod signature;
 pub mod time_format;
 
 use axum::extract::{FromRequestParts, Request};
