@@ -1775,20 +1775,12 @@ pub const ECSD_UNSUPPORTED_MEDIA_TYPE: ErrorCode = ErrorCode {
     message: "Unsupported media type. The request body must be JSON (application/json).",
 };
 
-/// An unexpected failure inside ecsd (a bug or a storage failure).
-pub const ECSD_INTERNAL: ErrorCode = ErrorCode {
-    code: "Ecsd.0500",
-    status: 500,
-    message: "Internal server error.",
-};
-
 /// ecsd's own codes (prefix `Ecsd.`), kept apart from the reference's [`CATALOGUE`].
 pub static ECSD_CODES: &[ErrorCode] = &[
     ECSD_ROUTE_NOT_FOUND,
     ECSD_METHOD_NOT_ALLOWED,
     ECSD_BODY_TOO_LARGE,
     ECSD_UNSUPPORTED_MEDIA_TYPE,
-    ECSD_INTERNAL,
 ];
 
 /// Finds a code in [`CATALOGUE`] or [`ECSD_CODES`]. The match is exact (case-sensitive):
@@ -1909,7 +1901,8 @@ mod tests {
         for e in CATALOGUE.iter().chain(ECSD_CODES) {
             assert!(seen.insert(e.code), "duplicate code {}", e.code);
         }
-        assert_eq!(seen.len(), 155 + 5);
+        assert_eq!(seen.len(), 155 + ECSD_CODES.len());
+        assert_eq!(ECSD_CODES.len(), 4);
         assert!(ECSD_CODES.iter().all(|e| e.code.starts_with("Ecsd.")));
         assert!(CATALOGUE.iter().all(|e| !e.code.starts_with("Ecsd.")));
         for e in ECSD_CODES {
@@ -1937,10 +1930,7 @@ mod tests {
         assert_eq!(lookup("Common.1503"), Some(&COMMON_1503));
         assert_eq!(lookup("Pdp.0001"), Some(&PDP_0001));
         assert_eq!(lookup("Ecsd.0404"), Some(&ECSD_ROUTE_NOT_FOUND));
-        assert_eq!(
-            lookup("Ecsd.0500").map(|e| e.message),
-            Some("Internal server error.")
-        );
+        assert_eq!(lookup("Ecsd.0500"), None, "internal errors use Common.0001");
         assert_eq!(lookup("Ecs.9999"), None);
         assert_eq!(lookup("ecs.0005"), None);
         assert_eq!(lookup(""), None);

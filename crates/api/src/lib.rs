@@ -62,7 +62,7 @@ impl AppState {
 
 /// The whole API.
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let routes = Router::new()
         .route("/v1/{project_id}/jobs/{job_id}", get(jobs::job_view))
         .route(
             "/v1/{project_id}/cloudservers",
@@ -94,7 +94,14 @@ pub fn router(state: AppState) -> Router {
         )
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .with_state(state)
+        .with_state(state);
+    with_cross_cutting_layers(routes)
+}
+
+/// What every route gets, outermost first: a request id, a trace span, and a panic catcher
+/// that answers 500 in the envelope (the panic message is not sent).
+fn with_cross_cutting_layers(routes: Router) -> Router {
+    routes
         .layer(CatchPanicLayer::custom(
             |_panic: Box<dyn std::any::Any + Send>| {
                 ApiError::internal("a request handler panicked").into_response()
@@ -188,5 +195,45 @@ pub fn project_from_path(project_id: &str) -> Result<&str, ApiError> {
                 "{project_id:?} is not a valid project ID (1 to 64 letters, digits, '-' or '_')"
             ),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    async fn boom() -> &'static str {
+        panic!("secret internal detail")
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_answers_500_in_the_envelope_without_internals() {
+        let routes = Router::new().route("/boom", get(boom));
+        let response = with_cross_cutting_layers(routes)
+            .oneshot(
+                Request::builder()
+                    .uri("/boom")
+                    .body(Body::empty())
+                    .expect("request"),
+            )
+            .await
+            .expect("infallible");
+        assert_eq!(
+            response.status(),
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR
+        );
+        assert!(response.headers().get(&X_REQUEST_ID).is_some());
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        let body: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
+        assert_eq!(body["error"]["code"], "Common.0001");
+        assert!(!body.to_string().contains("secret internal detail"));
     }
 }

@@ -219,14 +219,6 @@ impl Engine {
         self
     }
 
-    pub fn clock(&self) -> &dyn Clock {
-        self.clock.as_ref()
-    }
-
-    pub fn config(&self) -> &EngineConfig {
-        &self.config
-    }
-
     /// Accepts a create job: the servers exist (in `BUILD`) from this moment, so their ids can be
     /// returned and a crash can never build them twice.
     pub async fn create_servers(
