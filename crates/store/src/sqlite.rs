@@ -279,21 +279,29 @@ impl SqliteStore {
         }
     }
 
-    /// Runs `read` on a free reader connection (or waits for one).
+    /// Runs `read` on a free reader connection (or waits for one), inside one read transaction:
+    /// all its statements see the same commit (a job and its tasks, a count and its page).
     fn read<T>(
         &self,
         read: impl FnOnce(&Connection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
+        let in_snapshot = |connection: &Connection| {
+            let snapshot = connection.unchecked_transaction().map_err(backend)?;
+            let result = read(&snapshot);
+            // A read-only transaction: ending it cannot lose anything.
+            drop(snapshot);
+            result
+        };
         let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
         for offset in 0..self.readers.len() {
             if let Ok(connection) = self.readers[(start + offset) % self.readers.len()].try_lock() {
-                return read(&connection);
+                return in_snapshot(&connection);
             }
         }
         let connection = self.readers[start % self.readers.len()]
             .lock()
             .unwrap_or_else(|p| p.into_inner());
-        read(&connection)
+        in_snapshot(&connection)
     }
 }
 
