@@ -266,15 +266,10 @@ pub async fn server_view(
     Path((project_id, server_id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
     let project_id = project_from_path(&project_id)?;
-    if uuid::Uuid::try_parse(&server_id).is_err() {
-        return Err(ApiError::invalid_field(
-            "server_id",
-            format!("{server_id:?} is not a UUID"),
-        ));
-    }
+    let canonical_id = require_uuid("server_id", &server_id)?;
     let server = state
         .engine
-        .server(project_id, &server_id.to_ascii_lowercase())
+        .server(project_id, &canonical_id)
         .await?
         .ok_or_else(|| server_not_found(&server_id))?;
     Ok(Json(json!({ "server": server_json(&server) })))
@@ -348,9 +343,11 @@ fn server_not_found(server_id: &str) -> ApiError {
 // ---------------------------------------------------------------------------------------------
 // Validation.
 
-fn require_uuid(field: &str, value: &str) -> Result<(), ApiError> {
+/// Checks that `value` is a UUID (any form the uuid crate accepts) and returns it in the
+/// canonical lower-case hyphenated form, the form ecsd stores and compares.
+fn require_uuid(field: &str, value: &str) -> Result<String, ApiError> {
     uuid::Uuid::try_parse(value)
-        .map(|_| ())
+        .map(|uuid| uuid.hyphenated().to_string())
         .map_err(|_| ApiError::invalid_field(field, format!("{value:?} is not a UUID")))
 }
 
@@ -371,10 +368,10 @@ fn validate_server_ids(field: &str, servers: &[IdBody]) -> Result<Vec<String>, A
         ));
     }
     let mut ids = Vec::with_capacity(servers.len());
+    let mut seen = std::collections::HashSet::with_capacity(servers.len());
     for (index, server) in servers.iter().enumerate() {
-        require_uuid(&format!("{field}[{index}].id"), &server.id)?;
-        let id = server.id.to_ascii_lowercase();
-        if ids.contains(&id) {
+        let id = require_uuid(&format!("{field}[{index}].id"), &server.id)?;
+        if !seen.insert(id.clone()) {
             return Err(ApiError::invalid_field(
                 &format!("{field}[{index}].id"),
                 format!("server {id} is named twice"),
@@ -485,7 +482,7 @@ fn validate_tag(field: &str, key: &str, value: &str) -> Result<(String, String),
 }
 
 fn validate_create(state: &AppState, server: CreateServerBody) -> Result<CreateServers, ApiError> {
-    require_uuid("server.imageRef", &server.image_ref)?;
+    let image_id = require_uuid("server.imageRef", &server.image_ref)?;
     let flavor = state.flavors.get(&server.flavor_ref).ok_or_else(|| {
         ApiError::new(
             error_codes::ECS_0029,
@@ -506,7 +503,7 @@ fn validate_create(state: &AppState, server: CreateServerBody) -> Result<CreateS
         ));
     }
     validate_name(&server.name, count)?;
-    require_uuid("server.vpcid", &server.vpcid)?;
+    let vpc_id = require_uuid("server.vpcid", &server.vpcid)?;
     if server.nics.is_empty() || server.nics.len() > MAX_NICS {
         return Err(ApiError::invalid_field(
             "server.nics",
@@ -644,8 +641,8 @@ fn validate_create(state: &AppState, server: CreateServerBody) -> Result<CreateS
             ram: flavor.ram,
             disk: flavor.disk.clone(),
         },
-        image_id: server.image_ref.to_ascii_lowercase(),
-        vpc_id: server.vpcid.to_ascii_lowercase(),
+        image_id,
+        vpc_id,
         availability_zone: server.availability_zone,
         nics,
         root_volume,

@@ -664,3 +664,18 @@ async fn flavors_list_the_catalogue_and_filter_by_zone() {
         .await;
     assert_error(&answer, StatusCode::BAD_REQUEST, "Ecs.0005", "mars-01");
 }
+
+#[tokio::test]
+async fn server_ids_are_accepted_in_any_uuid_form() {
+    let api = Api::new(LatencyProfile::Instant);
+    let created = api.create("forms", 1).await;
+    let id = created["serverIds"][0].as_str().expect("id").to_owned();
+    for form in [id.to_uppercase(), id.replace('-', "")] {
+        let (status, body) = api.get(&format!("/v1/{PROJECT}/cloudservers/{form}")).await;
+        assert_eq!(
+            (status, body["server"]["id"].as_str()),
+            (StatusCode::OK, Some(id.as_str())),
+            "{form}"
+        );
+    }
+}
