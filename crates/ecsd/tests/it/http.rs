@@ -10,18 +10,22 @@ use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
-struct Api {
-    harness: Harness,
+/// The router in-process over a [`Harness`]; shared with the client-waiter replays.
+pub(crate) struct Api {
+    pub(crate) harness: Harness,
     router: axum::Router,
 }
 
 impl Api {
-    fn new(latency: LatencyProfile) -> Self {
+    pub(crate) fn new(latency: LatencyProfile) -> Self {
         Self::with_body_limit(latency, api::DEFAULT_MAX_BODY_BYTES)
     }
 
     fn with_body_limit(latency: LatencyProfile, max_body_bytes: usize) -> Self {
-        let harness = Harness::new(config(latency));
+        Self::over(Harness::new(config(latency)), max_body_bytes)
+    }
+
+    pub(crate) fn over(harness: Harness, max_body_bytes: usize) -> Self {
         let router = api::router(AppState::new(
             harness.engine.clone(),
             FlavorCatalogue::builtin(),
@@ -30,7 +34,7 @@ impl Api {
         Self { harness, router }
     }
 
-    async fn send(
+    pub(crate) async fn send(
         &self,
         method: Method,
         path: &str,
@@ -78,11 +82,11 @@ impl Api {
         (status, value)
     }
 
-    async fn get(&self, path: &str) -> (StatusCode, Value) {
+    pub(crate) async fn get(&self, path: &str) -> (StatusCode, Value) {
         self.send(Method::GET, path, None, Body::empty()).await
     }
 
-    async fn post(&self, path: &str, body: &Value) -> (StatusCode, Value) {
+    pub(crate) async fn post(&self, path: &str, body: &Value) -> (StatusCode, Value) {
         self.send(
             Method::POST,
             path,
@@ -92,7 +96,7 @@ impl Api {
         .await
     }
 
-    async fn create(&self, name: &str, count: u32) -> Value {
+    pub(crate) async fn create(&self, name: &str, count: u32) -> Value {
         let (status, body) = self
             .post(
                 &format!("/v1/{PROJECT}/cloudservers"),
