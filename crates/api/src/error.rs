@@ -130,6 +130,10 @@ impl From<Rejection> for ApiError {
                 error_codes::ECS_0100,
                 format!("The ECS {server_id} is {status}, which does not allow this operation."),
             ),
+            Rejection::ClientTokenReused { token } => ApiError::invalid_field(
+                "X-Client-Token",
+                format!("{token:?} was already used for a different request body"),
+            ),
             Rejection::ServerBusy { server_id, job_id } => ApiError::new(
                 error_codes::ECS_0100,
                 format!(

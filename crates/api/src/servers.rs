@@ -17,9 +17,10 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use engine::engine::{CreateServers, NicRequest, ServerAction, VolumeRequest};
 use engine::server::{FlavorRef, ServerRecord, ServerStatus};
-use engine::store::ServerQuery;
+use engine::store::{ClientToken, ServerQuery};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
+use sha2::Digest;
 use std::collections::BTreeMap;
 
 /// Most servers one create request may build (`creating_ecss.rst`, `count`).
@@ -146,11 +147,15 @@ pub async fn server_create(
     let body: CreateBody = parse_json(&headers, &bytes)?;
     let dry_run = body.dry_run;
     let request = validate_create(&state, body.server)?;
+    let client_token = client_token(&headers, &bytes)?;
     if dry_run {
         // `dry_run`: checked, nothing created; 202 as the reference says.
         return Ok((StatusCode::ACCEPTED, Json(json!({}))).into_response());
     }
-    let accepted = state.engine.create_servers(project_id, request).await?;
+    let accepted = state
+        .engine
+        .create_servers(project_id, request, client_token)
+        .await?;
     Ok(
         Json(json!({ "job_id": accepted.job_id, "serverIds": accepted.server_ids }))
             .into_response(),
@@ -331,6 +336,28 @@ pub async fn server_list(
     let found = state.engine.servers(filter).await?;
     let servers: Vec<Value> = found.servers.iter().map(server_json).collect();
     Ok(Json(json!({ "count": found.total, "servers": servers })))
+}
+
+/// The optional `X-Client-Token` (the SDK's `x_client_token`): 1–64 visible ASCII characters.
+/// The request it names is identified by the SHA-256 of the raw body.
+fn client_token(headers: &HeaderMap, body: &[u8]) -> Result<Option<ClientToken>, ApiError> {
+    let Some(value) = headers.get("x-client-token") else {
+        return Ok(None);
+    };
+    let token = value
+        .to_str()
+        .ok()
+        .filter(|token| {
+            (1..=64).contains(&token.len()) && token.bytes().all(|byte| byte.is_ascii_graphic())
+        })
+        .ok_or_else(|| {
+            ApiError::invalid_field("X-Client-Token", "must be 1 to 64 visible ASCII characters")
+        })?;
+    let digest = sha2::Sha256::digest(body);
+    Ok(Some(ClientToken {
+        token: token.to_owned(),
+        request_hash: digest.iter().map(|byte| format!("{byte:02x}")).collect(),
+    }))
 }
 
 fn server_not_found(server_id: &str) -> ApiError {

@@ -13,8 +13,8 @@ use crate::server::{
     VmState, Volume,
 };
 use crate::store::{
-    JobInsert, JobInsertError, Precondition, Rejection, ServerPage, ServerQuery, Store, StoreError,
-    TaskAdvance, TaskClaim,
+    ClientToken, Insertion, JobInsert, JobInsertError, Precondition, Rejection, ServerPage,
+    ServerQuery, Store, StoreError, TaskAdvance, TaskClaim,
 };
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -220,11 +220,13 @@ impl Engine {
     }
 
     /// Accepts a create job: the servers exist (in `BUILD`) from this moment, so their ids can be
-    /// returned and a crash can never build them twice.
+    /// returned and a crash can never build them twice. With a `client_token` seen before for the
+    /// same request, the first job is answered again and nothing new is created.
     pub async fn create_servers(
         &self,
         project_id: &str,
         request: CreateServers,
+        client_token: Option<ClientToken>,
     ) -> Result<Accepted, SubmitError> {
         let at = self.clock.now();
         let now = to_unix_ms(at);
@@ -273,9 +275,12 @@ impl Engine {
             job: new_job(job_id.clone(), project_id, kind, now, tasks),
             new_servers,
             preconditions: Vec::new(),
+            client_token,
         };
-        self.accept(insert).await?;
-        Ok(Accepted { job_id, server_ids })
+        match self.accept(insert).await? {
+            Insertion::Inserted => Ok(Accepted { job_id, server_ids }),
+            Insertion::Replayed { job_id, server_ids } => Ok(Accepted { job_id, server_ids }),
+        }
     }
 
     /// Accepts a batch start, stop, reboot or delete. Every server must exist in the project, be
@@ -313,6 +318,7 @@ impl Engine {
             job: new_job(job_id.clone(), project_id, action.kind(), now, tasks),
             new_servers: Vec::new(),
             preconditions,
+            client_token: None,
         };
         self.accept(insert).await?;
         Ok(Accepted {
@@ -322,13 +328,15 @@ impl Engine {
     }
 
     /// Stores the job durably, then wakes the run loop if the job is due before it would wake.
-    async fn accept(&self, insert: JobInsert) -> Result<(), SubmitError> {
+    async fn accept(&self, insert: JobInsert) -> Result<Insertion, SubmitError> {
         let first_due = insert.job.tasks.iter().map(|task| task.next_run_at).min();
-        self.store.job_insert(insert).await?;
-        if first_due.is_some_and(|due| due < self.planned_wake.load(Ordering::Acquire)) {
+        let insertion = self.store.job_insert(insert).await?;
+        let new_work = insertion == Insertion::Inserted;
+        if new_work && first_due.is_some_and(|due| due < self.planned_wake.load(Ordering::Acquire))
+        {
             self.wakeup.notify_one();
         }
-        Ok(())
+        Ok(insertion)
     }
 
     pub async fn job(

@@ -36,6 +36,8 @@ pub enum Rejection {
     },
     #[error("server {server_id} is busy with job {job_id}")]
     ServerBusy { server_id: String, job_id: String },
+    #[error("the client token {token:?} was already used for a different request")]
+    ClientTokenReused { token: String },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -61,6 +63,29 @@ pub struct JobInsert {
     pub job: JobRecord,
     pub new_servers: Vec<ServerRecord>,
     pub preconditions: Vec<Precondition>,
+    /// Makes the insert idempotent: a request repeated with the same token gets the first one's
+    /// job instead of a new one.
+    pub client_token: Option<ClientToken>,
+}
+
+/// A client's idempotency token (`X-Client-Token`), with a hash of the request it came with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientToken {
+    pub token: String,
+    /// The same token with another request hash is refused, not replayed.
+    pub request_hash: String,
+}
+
+/// What an accepted [`JobInsert`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Insertion {
+    /// The job is stored.
+    Inserted,
+    /// The client token was seen with the same request: nothing stored, this is the first job.
+    Replayed {
+        job_id: String,
+        server_ids: Vec<String>,
+    },
 }
 
 /// Which tasks are due.
@@ -125,7 +150,9 @@ pub struct ServerPage {
 pub trait Store: Send + Sync + std::fmt::Debug {
     /// Atomically checks the preconditions and stores the job, its tasks and its new servers.
     /// Returns only once that is durable.
-    fn job_insert(&self, insert: JobInsert) -> BoxFuture<'_, Result<(), JobInsertError>>;
+    /// A job whose client token was seen before with the same request is not stored again:
+    /// the answer is the first job ([`Insertion::Replayed`]). Tokens are kept as long as jobs.
+    fn job_insert(&self, insert: JobInsert) -> BoxFuture<'_, Result<Insertion, JobInsertError>>;
 
     /// A job of `project_id` with its tasks in order; `None` if absent or another project's.
     fn job_get<'a>(
@@ -155,7 +182,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     fn server_list(&self, query: ServerQuery) -> BoxFuture<'_, Result<ServerPage, StoreError>>;
 
-    /// Deletes finished jobs whose end is before `finished_before` (unix ms); returns how many.
+    /// Deletes finished jobs whose end is before `finished_before` (unix ms), and client tokens
+    /// older than that; returns how many jobs.
     fn job_purge(&self, finished_before: i64) -> BoxFuture<'_, Result<u64, StoreError>>;
 
     /// How many jobs are not finished (for the start-up log and tests).

@@ -7,7 +7,8 @@ use engine::server::{
     power_state, PowerTriple, ServerDoc, ServerRecord, ServerStatus, TaskState, VmState,
 };
 use engine::store::{
-    JobInsert, JobInsertError, Precondition, Rejection, ServerQuery, Store, TaskAdvance, TaskClaim,
+    ClientToken, Insertion, JobInsert, JobInsertError, Precondition, Rejection, ServerQuery, Store,
+    TaskAdvance, TaskClaim,
 };
 use std::sync::Arc;
 
@@ -22,6 +23,7 @@ pub async fn exercise(store: Arc<dyn Store>) {
     deleting_removes_the_server(store.as_ref()).await;
     server_lists_filter_and_page(store.as_ref()).await;
     purge_removes_only_jobs_finished_before_the_cutoff(store.as_ref()).await;
+    a_client_token_replays_its_first_job_and_refuses_another_request(store.as_ref()).await;
 }
 
 /// A create job of `count` servers in `project`, accepted at `now`, due at once.
@@ -44,6 +46,7 @@ pub fn create_job_insert(project: &str, count: usize, now: i64) -> JobInsert {
         job: job(&job_id, project, JobKind::CreateServers, now, tasks),
         new_servers: servers,
         preconditions: Vec::new(),
+        client_token: None,
     }
 }
 
@@ -355,6 +358,7 @@ async fn preconditions_reject_without_a_trace(store: &dyn Store) {
                     allowed_vm_states: &[VmState::Active],
                 })
                 .collect(),
+            client_token: None,
         }
     };
     // Busy: the create job still holds it.
@@ -456,6 +460,7 @@ async fn deleting_removes_the_server(store: &dyn Store) {
             server_id: server_id.clone(),
             allowed_vm_states: &[VmState::Active],
         }],
+        client_token: None,
     };
     let delete_job = insert_ok(store, delete).await;
     let gone = ServerPatch {
@@ -583,4 +588,76 @@ async fn purge_removes_only_jobs_finished_before_the_cutoff(store: &dyn Store) {
         "unfinished jobs stay"
     );
     finish(store, &running, 400).await;
+}
+
+async fn a_client_token_replays_its_first_job_and_refuses_another_request(store: &dyn Store) {
+    let token = |request_hash: &str| {
+        Some(ClientToken {
+            token: "tok-1".into(),
+            request_hash: request_hash.into(),
+        })
+    };
+    let mut first = create_job_insert("p-token", 2, 0);
+    first.client_token = token("hash-a");
+    let first_job = first.job.id.clone();
+    let first_servers: Vec<String> = first
+        .new_servers
+        .iter()
+        .map(|server| server.id.clone())
+        .collect();
+    assert_eq!(
+        store.job_insert(first).await.expect("accepted"),
+        Insertion::Inserted
+    );
+
+    let mut again = create_job_insert("p-token", 2, 0);
+    again.client_token = token("hash-a");
+    let again_job = again.job.id.clone();
+    let replayed = store.job_insert(again).await.expect("accepted");
+    assert_eq!(
+        replayed,
+        Insertion::Replayed {
+            job_id: first_job.clone(),
+            server_ids: first_servers,
+        }
+    );
+    assert!(
+        store
+            .job_get("p-token", &again_job)
+            .await
+            .expect("readable")
+            .is_none(),
+        "nothing new stored"
+    );
+
+    let mut other = create_job_insert("p-token", 1, 0);
+    other.client_token = token("hash-b");
+    let result = store.job_insert(other).await;
+    assert!(
+        matches!(
+            result,
+            Err(JobInsertError::Rejected(
+                Rejection::ClientTokenReused { .. }
+            ))
+        ),
+        "{result:?}"
+    );
+
+    // Tokens are per project.
+    let mut elsewhere = create_job_insert("p-token-2", 1, 0);
+    elsewhere.client_token = token("hash-b");
+    assert_eq!(
+        store.job_insert(elsewhere).await.expect("accepted"),
+        Insertion::Inserted
+    );
+    let job = reread(
+        store,
+        &store
+            .job_get("p-token", &first_job)
+            .await
+            .expect("readable")
+            .expect("exists"),
+    )
+    .await;
+    finish(store, &job, 10).await;
 }

@@ -19,8 +19,8 @@ use engine::server::{
     PowerTriple, ServerDoc, ServerFault, ServerRecord, ServerStatus, TaskState, VmState,
 };
 use engine::store::{
-    BoxFuture, JobInsert, JobInsertError, Rejection, ServerPage, ServerQuery, Store, StoreError,
-    TaskAdvance, TaskClaim,
+    BoxFuture, Insertion, JobInsert, JobInsertError, Rejection, ServerPage, ServerQuery, Store,
+    StoreError, TaskAdvance, TaskClaim,
 };
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 use std::collections::{BTreeSet, VecDeque};
@@ -87,6 +87,17 @@ CREATE TABLE IF NOT EXISTS servers (
     doc         TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS servers_by_project ON servers (project_id, seq);
+
+-- Idempotency tokens (X-Client-Token) and the job each one made.
+CREATE TABLE IF NOT EXISTS client_tokens (
+    project_id   TEXT NOT NULL,
+    token        TEXT NOT NULL,
+    request_hash TEXT NOT NULL,
+    job_id       TEXT NOT NULL,
+    server_ids   TEXT NOT NULL,
+    created_at   INTEGER NOT NULL,
+    PRIMARY KEY (project_id, token)
+) WITHOUT ROWID;
 "#;
 
 /// The layout of [`SCHEMA`]; stored as `PRAGMA user_version`. A file of another version is
@@ -128,14 +139,14 @@ enum Command {
 }
 
 enum Reply {
-    JobInsert(oneshot::Sender<Result<(), JobInsertError>>),
+    JobInsert(oneshot::Sender<Result<Insertion, JobInsertError>>),
     TaskAdvance(oneshot::Sender<Result<usize, StoreError>>),
     JobPurge(oneshot::Sender<Result<u64, StoreError>>),
 }
 
 /// A command's result, held until its group's commit is known.
 enum Done {
-    JobInsert(Result<(), JobInsertError>),
+    JobInsert(Result<Insertion, JobInsertError>),
     TaskAdvance(Result<usize, StoreError>),
     JobPurge(Result<u64, StoreError>),
 }
@@ -316,7 +327,7 @@ async fn reply<T>(receiver: oneshot::Receiver<T>) -> Result<T, StoreError> {
 }
 
 impl Store for SqliteStore {
-    fn job_insert(&self, insert: JobInsert) -> BoxFuture<'_, Result<(), JobInsertError>> {
+    fn job_insert(&self, insert: JobInsert) -> BoxFuture<'_, Result<Insertion, JobInsertError>> {
         let (sender, receiver) = oneshot::channel();
         let sent = self.send(
             Command::JobInsert(Box::new(insert)),
@@ -579,8 +590,37 @@ fn apply(connection: &Connection, command: &Command) -> Done {
     }
 }
 
-fn insert_job(connection: &Connection, insert: &JobInsert) -> Result<(), JobInsertError> {
+fn insert_job(connection: &Connection, insert: &JobInsert) -> Result<Insertion, JobInsertError> {
     let job = &insert.job;
+    if let Some(client_token) = &insert.client_token {
+        let seen = connection
+            .prepare_cached(
+                "SELECT request_hash, job_id, server_ids FROM client_tokens
+                 WHERE project_id = ?1 AND token = ?2",
+            )
+            .map_err(backend)?
+            .query_row(params![job.project_id, client_token.token], |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, String>(2)?,
+                ))
+            })
+            .optional()
+            .map_err(backend)?;
+        if let Some((request_hash, job_id, server_ids)) = seen {
+            if request_hash != client_token.request_hash {
+                return Err(Rejection::ClientTokenReused {
+                    token: client_token.token.clone(),
+                }
+                .into());
+            }
+            let server_ids = serde_json::from_str(&server_ids).map_err(|error| {
+                StoreError::Corrupt(format!("client token of job {job_id}: {error}"))
+            })?;
+            return Ok(Insertion::Replayed { job_id, server_ids });
+        }
+    }
     for precondition in &insert.preconditions {
         let found = connection
             .prepare_cached(
@@ -711,7 +751,31 @@ fn insert_job(connection: &Connection, insert: &JobInsert) -> Result<(), JobInse
             ])
             .map_err(backend)?;
     }
-    Ok(())
+    if let Some(client_token) = &insert.client_token {
+        let server_ids: Vec<&str> = insert
+            .new_servers
+            .iter()
+            .map(|server| server.id.as_str())
+            .collect();
+        let server_ids = serde_json::to_string(&server_ids)
+            .map_err(|error| StoreError::Backend(error.to_string()))?;
+        connection
+            .prepare_cached(
+                "INSERT INTO client_tokens (project_id, token, request_hash, job_id, server_ids, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )
+            .map_err(backend)?
+            .execute(params![
+                job.project_id,
+                client_token.token,
+                client_token.request_hash,
+                job.id,
+                server_ids,
+                job.begin_time
+            ])
+            .map_err(backend)?;
+    }
+    Ok(Insertion::Inserted)
 }
 
 fn advance_tasks(connection: &Connection, advances: &[TaskAdvance]) -> Result<usize, StoreError> {
@@ -899,6 +963,11 @@ fn purge_jobs(connection: &Connection, finished_before: i64) -> Result<u64, Stor
         .map_err(backend)?;
     let purged = connection
         .prepare_cached("DELETE FROM jobs WHERE end_time IS NOT NULL AND end_time < ?1")
+        .map_err(backend)?
+        .execute([finished_before])
+        .map_err(backend)?;
+    connection
+        .prepare_cached("DELETE FROM client_tokens WHERE created_at < ?1")
         .map_err(backend)?
         .execute([finished_before])
         .map_err(backend)?;

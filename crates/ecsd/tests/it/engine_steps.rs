@@ -32,7 +32,7 @@ async fn a_create_job_walks_init_running_success_on_the_fast_profile() {
     let harness = Harness::new(config(LatencyProfile::Fast));
     let accepted = harness
         .engine
-        .create_servers(PROJECT, create_request("web", 2))
+        .create_servers(PROJECT, create_request("web", 2), None)
         .await
         .expect("accepted");
     let server_id = accepted.server_ids[0].clone();
@@ -90,7 +90,7 @@ async fn the_instant_profile_finishes_a_job_in_one_engine_step() {
     let harness = Harness::new(config(LatencyProfile::Instant));
     let accepted = harness
         .engine
-        .create_servers(PROJECT, create_request("fast", 3))
+        .create_servers(PROJECT, create_request("fast", 3), None)
         .await
         .expect("accepted");
     assert_eq!(
@@ -108,7 +108,7 @@ async fn power_actions_follow_the_status_table() {
     let harness = Harness::new(config(LatencyProfile::Fast));
     let created = harness
         .engine
-        .create_servers(PROJECT, create_request("pwr", 1))
+        .create_servers(PROJECT, create_request("pwr", 1), None)
         .await
         .expect("accepted");
     harness.advance_ms(5_000);
@@ -192,7 +192,7 @@ async fn a_server_takes_one_job_at_a_time() {
     let harness = Harness::new(config(LatencyProfile::Fast));
     let created = harness
         .engine
-        .create_servers(PROJECT, create_request("busy", 1))
+        .create_servers(PROJECT, create_request("busy", 1), None)
         .await
         .expect("accepted");
     let ids = [created.server_ids[0].clone()];
@@ -218,7 +218,7 @@ async fn a_batch_with_one_unknown_server_is_refused_whole() {
     let harness = Harness::new(config(LatencyProfile::Instant));
     let created = harness
         .engine
-        .create_servers(PROJECT, create_request("batch", 1))
+        .create_servers(PROJECT, create_request("batch", 1), None)
         .await
         .expect("accepted");
     harness.drain().await;
@@ -267,7 +267,7 @@ async fn a_partial_failure_fails_the_job_with_the_failed_sub_jobs_code() {
     let harness = Harness::with_faults(config(LatencyProfile::Instant), Some(faults));
     let accepted = harness
         .engine
-        .create_servers(PROJECT, create_request("part", 3))
+        .create_servers(PROJECT, create_request("part", 3), None)
         .await
         .expect("accepted");
     harness.drain().await;
@@ -305,7 +305,7 @@ async fn a_delete_job_removes_the_servers() {
     let harness = Harness::new(config(LatencyProfile::Instant));
     let created = harness
         .engine
-        .create_servers(PROJECT, create_request("gone", 2))
+        .create_servers(PROJECT, create_request("gone", 2), None)
         .await
         .expect("accepted");
     harness.drain().await;
@@ -334,7 +334,7 @@ async fn unfinished_jobs_resume_after_a_restart_without_duplicating_servers() {
     let harness = Harness::new(config(LatencyProfile::Fast));
     let accepted = harness
         .engine
-        .create_servers(PROJECT, create_request("resume", 4))
+        .create_servers(PROJECT, create_request("resume", 4), None)
         .await
         .expect("accepted");
     harness.advance_ms(300);
@@ -391,7 +391,7 @@ async fn finished_jobs_are_purged_after_the_retention_only() {
     });
     let accepted = harness
         .engine
-        .create_servers(PROJECT, create_request("old", 1))
+        .create_servers(PROJECT, create_request("old", 1), None)
         .await
         .expect("accepted");
     harness.drain().await;

@@ -683,3 +683,59 @@ async fn server_ids_are_accepted_in_any_uuid_form() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_repeated_client_token_replays_the_first_create() {
+    let api = Api::new(LatencyProfile::Instant);
+    let path = format!("/v1/{PROJECT}/cloudservers");
+    let send = |token: &'static str, body: Value| {
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri(path.clone())
+            .header("content-type", "application/json")
+            .header("x-client-token", token)
+            .body(Body::from(body.to_string()))
+            .expect("request");
+        let router = api.router.clone();
+        async move {
+            let response = router.oneshot(request).await.expect("infallible");
+            let status = response.status();
+            let bytes = response
+                .into_body()
+                .collect()
+                .await
+                .expect("body")
+                .to_bytes();
+            (
+                status,
+                serde_json::from_slice::<Value>(&bytes).expect("JSON"),
+            )
+        }
+    };
+    let (status, first) = send("retry-42", create_body("idem", 2)).await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    let (status, again) = send("retry-42", create_body("idem", 2)).await;
+    assert_eq!(
+        (status, &again),
+        (StatusCode::OK, &first),
+        "the same job and servers"
+    );
+    let (_, list) = api
+        .get(&format!("/v1/{PROJECT}/cloudservers/detail?name=idem"))
+        .await;
+    assert_eq!(list["count"], 2, "no second set of servers");
+    let answer = send("retry-42", create_body("other", 1)).await;
+    assert_error(
+        &answer,
+        StatusCode::BAD_REQUEST,
+        "Ecs.0005",
+        "X-Client-Token",
+    );
+    let answer = send("", create_body("empty", 1)).await;
+    assert_error(
+        &answer,
+        StatusCode::BAD_REQUEST,
+        "Ecs.0005",
+        "X-Client-Token",
+    );
+}
