@@ -2,9 +2,9 @@
 //! `Authorization` header, canonicalising a request exactly as the SDK does, signing, and
 //! verifying (`../shared/reference/SDK-CLIENT.md`, "AK/SK signature").
 //!
-//! Both directions live here so that the verifier and any client ecsd ships (tests, a future
-//! `ecsd call`) cannot drift apart. Not yet wired into the router: request verification comes
-//! with the identity feature, which also brings accounts, tokens and tenancy.
+//! Both directions live here so that the verifier and the clients ecsd ships (`ecsd call`)
+//! cannot drift apart. Not yet wired into the router: request verification comes with the
+//! identity feature, which also brings accounts, tokens and tenancy.
 
 use axum::http::HeaderMap;
 use hmac::{Hmac, Mac};
@@ -221,6 +221,48 @@ pub fn sign(secret_key: &str, string_to_sign: &str) -> String {
     hex(&mac.finalize().into_bytes())
 }
 
+/// The headers a client signs (all that ecsd's own clients set), in `SignedHeaders` order.
+pub const CLIENT_SIGNED_HEADERS: [&str; 4] = ["content-type", "host", "x-project-id", "x-sdk-date"];
+
+/// The `X-Sdk-Date` value for `at`.
+pub fn sdk_date(at: OffsetDateTime) -> String {
+    at.to_offset(time::UtcOffset::UTC)
+        .format(SDK_DATE)
+        .unwrap_or_default()
+}
+
+/// The `Authorization` header value for a request whose `headers` already hold every name in
+/// `signed_headers` (lower-case, sorted), as the SDK computes it.
+#[allow(clippy::too_many_arguments)]
+pub fn authorization_header(
+    access_key: &str,
+    secret_key: &str,
+    method: &str,
+    raw_path: &str,
+    raw_query: &str,
+    headers: &HeaderMap,
+    signed_headers: &[&str],
+    body: &[u8],
+) -> Result<String, SignatureError> {
+    let sdk_date = headers
+        .get("x-sdk-date")
+        .and_then(|value| value.to_str().ok())
+        .ok_or(SignatureError::BadDate)?;
+    let canonical = canonical_request(
+        method,
+        raw_path,
+        raw_query,
+        headers,
+        signed_headers,
+        &payload_hash(headers, body),
+    )?;
+    Ok(format!(
+        "{ALGORITHM} Access={access_key}, SignedHeaders={}, Signature={}",
+        signed_headers.join(";"),
+        sign(secret_key, &string_to_sign(sdk_date, &canonical))
+    ))
+}
+
 /// Checks `X-Sdk-Date` against `now` (the injected clock), within ± `window`.
 pub fn check_date(
     sdk_date: Option<&str>,
@@ -238,7 +280,6 @@ pub fn check_date(
 }
 
 /// Verifies a request's signature with `secret_key`, comparing in constant time.
-#[allow(clippy::too_many_arguments)]
 pub fn verify(
     secret_key: &str,
     authorization: &Authorization<'_>,
@@ -444,6 +485,59 @@ mod tests {
             ),
             Err(SignatureError::Mismatch),
             "another key's secret"
+        );
+    }
+
+    #[test]
+    fn what_ecsd_signs_it_verifies() {
+        let mut headers = HeaderMap::new();
+        headers.insert("content-type", HeaderValue::from_static("application/json"));
+        headers.insert("host", HeaderValue::from_static("127.0.0.1:8774"));
+        headers.insert("x-project-id", HeaderValue::from_static(PROJECT));
+        let at = OffsetDateTime::from_unix_timestamp(1_735_732_800).expect("time");
+        headers.insert(
+            "x-sdk-date",
+            HeaderValue::from_str(&sdk_date(at)).expect("date"),
+        );
+        assert_eq!(sdk_date(at), "20250101T120000Z");
+        let body = br#"{"os-start":{"servers":[{"id":"x"}]}}"#;
+        let header = authorization_header(
+            AK,
+            SK,
+            "POST",
+            VECTOR_2_PATH,
+            "b=2&a=1",
+            &headers,
+            &CLIENT_SIGNED_HEADERS,
+            body,
+        )
+        .expect("signs");
+        let parsed = parse_authorization(&header).expect("parses");
+        assert_eq!(parsed.access_key, AK);
+        assert_eq!(
+            verify(
+                SK,
+                &parsed,
+                "POST",
+                VECTOR_2_PATH,
+                "a=1&b=2",
+                &headers,
+                body
+            ),
+            Ok(()),
+            "query order is canonical"
+        );
+        assert_eq!(
+            verify(
+                SK,
+                &parsed,
+                "POST",
+                VECTOR_2_PATH,
+                "a=1&b=3",
+                &headers,
+                body
+            ),
+            Err(SignatureError::Mismatch)
         );
     }
 

@@ -31,10 +31,32 @@ pub struct Cli {
     pub command: Command,
 }
 
+pub mod call;
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the ECS API server.
     Serve(ServeArgs),
+    /// Send one signed request to ecsd and print the JSON answer (e.g.
+    /// `ecsd call GET /v1/{project_id}/jobs/JOB_ID`,
+    /// `ecsd call POST /v1/{project_id}/cloudservers --data @body.json --wait`).
+    Call(call::CallArgs),
+}
+
+/// The local account: who `serve` accepts and who `call` signs as.
+#[derive(Debug, Clone, Args)]
+pub struct AccountArgs {
+    /// Access key of the local account.
+    #[arg(long, env = "ECSD_ACCESS_KEY", default_value = DEFAULT_ACCESS_KEY, hide_default_value = true)]
+    pub access_key: String,
+
+    /// Secret key of the local account (never logged).
+    #[arg(long, env = "ECSD_SECRET_KEY", default_value = DEFAULT_SECRET_KEY, hide_default_value = true, hide_env_values = true)]
+    pub secret_key: String,
+
+    /// Project id of the local account.
+    #[arg(long, env = "ECSD_PROJECT_ID", default_value = DEFAULT_PROJECT_ID, hide_default_value = true)]
+    pub project_id: String,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -69,17 +91,8 @@ pub struct ServeArgs {
     #[arg(long, env = "ECSD_MAX_BODY_BYTES", default_value_t = api::DEFAULT_MAX_BODY_BYTES)]
     pub max_body_bytes: usize,
 
-    /// Access key of the local account.
-    #[arg(long, env = "ECSD_ACCESS_KEY", default_value = DEFAULT_ACCESS_KEY, hide_default_value = true)]
-    pub access_key: String,
-
-    /// Secret key of the local account (never logged).
-    #[arg(long, env = "ECSD_SECRET_KEY", default_value = DEFAULT_SECRET_KEY, hide_default_value = true, hide_env_values = true)]
-    pub secret_key: String,
-
-    /// Project id of the local account.
-    #[arg(long, env = "ECSD_PROJECT_ID", default_value = DEFAULT_PROJECT_ID, hide_default_value = true)]
-    pub project_id: String,
+    #[command(flatten)]
+    pub account: AccountArgs,
 }
 
 fn parse_latency(text: &str) -> Result<LatencyProfile, String> {
@@ -177,7 +190,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 }
 
 fn print_banner(args: &ServeArgs, address: SocketAddr) {
-    let secret = if args.secret_key == DEFAULT_SECRET_KEY {
+    let secret = if args.account.secret_key == DEFAULT_SECRET_KEY {
         format!("{DEFAULT_SECRET_KEY} (the documented default)")
     } else {
         "(from ECSD_SECRET_KEY / --secret-key)".to_owned()
@@ -187,8 +200,8 @@ fn print_banner(args: &ServeArgs, address: SocketAddr) {
         env!("CARGO_PKG_VERSION"),
         args.database,
         args.latency.as_str(),
-        args.access_key,
-        args.project_id,
+        args.account.access_key,
+        args.account.project_id,
     );
 }
 
@@ -236,9 +249,19 @@ mod tests {
     #[test]
     fn the_cli_contract_parses_with_its_defaults() {
         let cli = Cli::try_parse_from(["ecsd", "serve"]).expect("parses");
-        let Command::Serve(args) = cli.command;
+        let Command::Serve(args) = cli.command else {
+            panic!("`serve` parses as Serve")
+        };
         assert_eq!(args.listen.to_string(), "127.0.0.1:8774");
         assert_eq!(args.latency, LatencyProfile::Fast);
         assert!(Cli::try_parse_from(["ecsd", "serve", "--latency", "slow"]).is_err());
+        let call =
+            Cli::try_parse_from(["ecsd", "call", "get", "/v1/{project_id}/jobs/x", "--wait"])
+                .expect("parses");
+        let Command::Call(call) = call.command else {
+            panic!("`call` parses as Call")
+        };
+        assert_eq!(call.endpoint, "http://127.0.0.1:8774");
+        assert_eq!(call.account.project_id, DEFAULT_PROJECT_ID);
     }
 }

@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 
 struct Ecsd {
     child: Child,
+    /// `http://host:port`
+    endpoint: String,
     base: String,
     log: Arc<Mutex<Vec<String>>>,
 }
@@ -44,6 +46,7 @@ impl Ecsd {
             .unwrap_or_else(|_| panic!("ecsd did not start: {:?}", log.lock().expect("log")));
         Self {
             child,
+            endpoint: format!("http://{address}"),
             base: format!("http://{address}/v1/{PROJECT}"),
             log,
         }
@@ -267,4 +270,59 @@ fn sigterm_stops_gracefully_and_unfinished_jobs_resume() {
     let ecsd = Ecsd::start(dir.path(), "instant");
     let job = ecsd.wait_job(&job_id, Instant::now() + Duration::from_secs(120));
     assert_eq!(job["status"], "SUCCESS", "{job}");
+}
+
+/// `ecsd call` as a user runs it: the default account, `{project_id}` substituted.
+fn ecsd_call(endpoint: &str, args: &[&str]) -> (Option<i32>, Value) {
+    let output = Command::new(env!("CARGO_BIN_EXE_ecsd"))
+        .arg("call")
+        .args(args)
+        .args(["--endpoint", endpoint])
+        .env_remove("ECSD_ACCESS_KEY")
+        .env_remove("ECSD_SECRET_KEY")
+        .env_remove("ECSD_PROJECT_ID")
+        .output()
+        .expect("ecsd call runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let json = serde_json::from_str(&stdout).unwrap_or(Value::Null);
+    (output.status.code(), json)
+}
+
+#[test]
+fn ecsd_call_signs_sends_and_waits_for_the_job() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ecsd = Ecsd::start(dir.path(), "fast");
+    let body = dir.path().join("body.json");
+    std::fs::write(&body, create_body("called", 2).to_string()).expect("body written");
+    let data = format!("@{}", body.display());
+    let (code, job) = ecsd_call(
+        &ecsd.endpoint,
+        &[
+            "POST",
+            "/v1/{project_id}/cloudservers",
+            "--data",
+            &data,
+            "--wait",
+        ],
+    );
+    assert_eq!(code, Some(0), "{job}");
+    assert_eq!(
+        (job["status"].as_str(), job["job_type"].as_str()),
+        (Some("SUCCESS"), Some("createServer")),
+        "{job}"
+    );
+    assert_eq!(job["entities"]["sub_jobs_total"], 2);
+
+    let (code, answer) = ecsd_call(&ecsd.endpoint, &["GET", "/v1/{project_id}/jobs/not-a-job"]);
+    assert_eq!(
+        (code, answer["error"]["code"].as_str()),
+        (Some(1), Some("Common.0011")),
+        "{answer}"
+    );
+
+    let (code, _) = ecsd_call(
+        "http://127.0.0.1:1",
+        &["GET", "/v1/{project_id}/cloudservers/detail"],
+    );
+    assert_eq!(code, Some(2), "an unreachable ecsd is exit status 2");
 }
