@@ -661,13 +661,7 @@ fn validate_create(state: &AppState, server: CreateServerBody) -> Result<CreateS
     Ok(CreateServers {
         name: server.name,
         count: count as u32,
-        flavor: FlavorRef {
-            id: flavor.id.clone(),
-            name: flavor.name.clone(),
-            vcpus: flavor.vcpus.clone(),
-            ram: flavor.ram,
-            disk: flavor.disk.clone(),
-        },
+        flavor: FlavorRef::from(flavor),
         image_id,
         vpc_id,
         availability_zone: server.availability_zone,

@@ -244,6 +244,26 @@ pub fn authorization_header(
     signed_headers: &[&str],
     body: &[u8],
 ) -> Result<String, SignatureError> {
+    let to_sign =
+        request_string_to_sign(method, raw_path, raw_query, headers, signed_headers, body)?;
+    Ok(format!(
+        "{ALGORITHM} Access={access_key}, SignedHeaders={}, Signature={}",
+        signed_headers.join(";"),
+        sign(secret_key, &to_sign)
+    ))
+}
+
+/// The string to sign for a request as received (or about to be sent): its `X-Sdk-Date`, and
+/// the canonical request over `signed_headers` and the body's hash. Signing and verifying both
+/// start here, so they cannot disagree.
+fn request_string_to_sign(
+    method: &str,
+    raw_path: &str,
+    raw_query: &str,
+    headers: &HeaderMap,
+    signed_headers: &[&str],
+    body: &[u8],
+) -> Result<String, SignatureError> {
     let sdk_date = headers
         .get("x-sdk-date")
         .and_then(|value| value.to_str().ok())
@@ -256,11 +276,7 @@ pub fn authorization_header(
         signed_headers,
         &payload_hash(headers, body),
     )?;
-    Ok(format!(
-        "{ALGORITHM} Access={access_key}, SignedHeaders={}, Signature={}",
-        signed_headers.join(";"),
-        sign(secret_key, &string_to_sign(sdk_date, &canonical))
-    ))
+    Ok(string_to_sign(sdk_date, &canonical))
 }
 
 /// Checks `X-Sdk-Date` against `now` (the injected clock), within ± `window`.
@@ -289,24 +305,20 @@ pub fn verify(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<(), SignatureError> {
-    let sdk_date = headers
-        .get("x-sdk-date")
-        .and_then(|value| value.to_str().ok())
-        .ok_or(SignatureError::BadDate)?;
-    let canonical = canonical_request(
+    let to_sign = request_string_to_sign(
         method,
         raw_path,
         raw_query,
         headers,
         &authorization.signed_headers,
-        &payload_hash(headers, body),
+        body,
     )?;
     let expected: Vec<u8> = (0..authorization.signature.len())
         .step_by(2)
         .filter_map(|at| u8::from_str_radix(&authorization.signature[at..at + 2], 16).ok())
         .collect();
     let mut mac = mac(secret_key);
-    mac.update(string_to_sign(sdk_date, &canonical).as_bytes());
+    mac.update(to_sign.as_bytes());
     mac.verify_slice(&expected)
         .map_err(|_| SignatureError::Mismatch)
 }

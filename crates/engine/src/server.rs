@@ -337,6 +337,18 @@ pub struct FlavorRef {
     pub disk: String,
 }
 
+impl From<&crate::flavors::Flavor> for FlavorRef {
+    fn from(flavor: &crate::flavors::Flavor) -> Self {
+        Self {
+            id: flavor.id.clone(),
+            name: flavor.name.clone(),
+            vcpus: flavor.vcpus.clone(),
+            ram: flavor.ram,
+            disk: flavor.disk.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Nic {
     pub port_id: String,

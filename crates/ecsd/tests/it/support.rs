@@ -80,13 +80,7 @@ pub fn create_request(name: &str, count: u32) -> CreateServers {
     CreateServers {
         name: name.to_owned(),
         count,
-        flavor: FlavorRef {
-            id: flavor.id.clone(),
-            name: flavor.name.clone(),
-            vcpus: flavor.vcpus.clone(),
-            ram: flavor.ram,
-            disk: flavor.disk.clone(),
-        },
+        flavor: FlavorRef::from(flavor),
         image_id: "1ce5800f-6fbc-4bb0-a0e5-0d7b5f4c4c4e".into(),
         vpc_id: "3b6a2f3e-6a0c-4c1d-9d7e-2f1b5f7b0a11".into(),
         nics: vec![NicRequest {
