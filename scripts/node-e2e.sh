@@ -15,7 +15,8 @@
 #   ECSD_JOB_TIMEOUT     seconds a test waits for a job to finish (default 60)
 #   ECSD_NODE_SKIP_AUTH  set to 1 to skip only the wrong-secret-key test (401 APIGW.0301), for
 #                        an ecsd that does not verify signatures; the default runs it
-#   ECSD_NODE_SDK_LOG    set to 1 to let the SDK log its requests (debug, to stderr)
+#   ECSD_NODE_SDK_LOG    set to 1 to let the SDK print its own log to stderr (every error
+#                        response, with the request's headers)
 #   NODE / NPM           node and npm to use (default: node, npm); Node >= 20
 #
 # Runs `npm ci` in tests/node when node_modules does not match package-lock.json (or the node
@@ -76,6 +77,7 @@ fi
 # --- 3. start ecsd on a free port with a fresh data dir --------------------
 DATA_DIR="$(mktemp -d "${TMPDIR:-/tmp}/ecsd-node-e2e.XXXXXX")"
 ECSD_PID=""
+# shellcheck disable=SC2317  # called by the EXIT trap
 cleanup() {
     local rc=$?
     if [[ -n "$ECSD_PID" ]] && kill -0 "$ECSD_PID" 2>/dev/null; then

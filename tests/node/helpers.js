@@ -10,7 +10,8 @@
 //   ECSD_SECRET_KEY    SK of the local account
 //   ECSD_PROJECT_ID    project id of the local account
 //   ECSD_JOB_TIMEOUT   seconds to wait for a job to finish (default 60)
-//   ECSD_NODE_SDK_LOG  set to 1 to let the SDK log (debug, to stderr; includes headers)
+//   ECSD_NODE_SDK_LOG  set to 1 to let the SDK print its own log to stderr (it logs every
+//                      error response with the request's headers)
 
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
@@ -23,12 +24,12 @@ const ecs = require('@huaweicloud/huaweicloud-sdk-ecs');
 
 // The SDK configures log4js at load time to print every error response (the whole axios
 // config, Authorization header included) to stdout. Reconfigure the log4js instance the SDK
-// itself loaded: silent by default, debug to stderr with ECSD_NODE_SDK_LOG=1.
+// itself loaded: silent by default, to stderr with ECSD_NODE_SDK_LOG=1.
 const log4js = require(require.resolve('log4js', {
     paths: [path.dirname(require.resolve('@huaweicloud/huaweicloud-sdk-core'))],
 }));
 log4js.configure({
-    appenders: { stderr: { type: 'stderr' } },
+    appenders: { stderr: { type: 'stderr', layout: { type: 'basic' } } },
     categories: {
         default: { appenders: ['stderr'], level: process.env.ECSD_NODE_SDK_LOG === '1' ? 'debug' : 'off' },
     },
