@@ -135,10 +135,11 @@ def test_no_body_at_all(client):
 
 
 def test_other_project_cannot_see_servers(ecsd_config, server_factory, run_tag):
-    """Requests for a foreign project id must not reach this account's servers."""
+    """The account's keys used on a project that is not the account's: the reference's
+    Common.0018 (project in the URL differs from the credentials'), before anything is read."""
     (sid,) = server_factory.create("e2e-%s-tenancy" % run_tag)
     other = make_client(ecsd_config, project_id="fedcba9876543210fedcba9876543210")
     with pytest.raises(sdk_exc.ClientRequestException) as ei:
         other.show_server(ShowServerRequest(server_id=sid))
-    assert ei.value.status_code in (401, 403, 404), str(ei.value)
+    assert_sdk_error(ei, 400, "Common.0018")
     assert ei.value.request_id, str(ei.value)

@@ -1775,20 +1775,47 @@ pub const ECSD_UNSUPPORTED_MEDIA_TYPE: ErrorCode = ErrorCode {
     message: "Unsupported media type. The request body must be JSON (application/json).",
 };
 
+/// The request's headers are larger than ecsd accepts.
+pub const ECSD_HEADERS_TOO_LARGE: ErrorCode = ErrorCode {
+    code: "Ecsd.0431",
+    status: 431,
+    message: "The request headers are too large.",
+};
+
 /// ecsd's own codes (prefix `Ecsd.`), kept apart from the reference's [`CATALOGUE`].
 pub static ECSD_CODES: &[ErrorCode] = &[
     ECSD_ROUTE_NOT_FOUND,
     ECSD_METHOD_NOT_ALLOWED,
     ECSD_BODY_TOO_LARGE,
     ECSD_UNSUPPORTED_MEDIA_TYPE,
+    ECSD_HEADERS_TOO_LARGE,
 ];
 
-/// Finds a code in [`CATALOGUE`] or [`ECSD_CODES`]. The match is exact (case-sensitive):
+// ---------------------------------------------------------------------------------------------
+// The API gateway's code. On the real cloud, AK/SK signatures are checked by the API gateway in
+// front of ECS, which answers failures with `APIGW.*` codes; the ECS reference has none. ecsd
+// uses the gateway's code for every AK/SK failure (the message says which check failed), and the
+// reference's `Common.0013` for token failures.
+// ---------------------------------------------------------------------------------------------
+
+/// An AK/SK-signed request failed authentication: malformed or unsupported `Authorization`,
+/// unknown access key, missing or stale `X-Sdk-Date`, or a signature that does not match.
+pub const APIGW_0301: ErrorCode = ErrorCode {
+    code: "APIGW.0301",
+    status: 401,
+    message: "Incorrect IAM authentication information.",
+};
+
+/// The gateway's codes ecsd uses, kept apart from the reference's [`CATALOGUE`].
+pub static GATEWAY_CODES: &[ErrorCode] = &[APIGW_0301];
+
+/// Finds a code in [`CATALOGUE`], [`ECSD_CODES`] or [`GATEWAY_CODES`]. The match is exact (case-sensitive):
 /// `"Ecs.0114"` is found, `"ecs.0114"` is not.
 pub fn lookup(code: &str) -> Option<&'static ErrorCode> {
     CATALOGUE
         .iter()
         .chain(ECSD_CODES.iter())
+        .chain(GATEWAY_CODES.iter())
         .find(|entry| entry.code == code)
 }
 
@@ -1883,7 +1910,7 @@ mod tests {
 
     #[test]
     fn messages_are_clean() {
-        for e in CATALOGUE.iter().chain(ECSD_CODES) {
+        for e in CATALOGUE.iter().chain(ECSD_CODES).chain(GATEWAY_CODES) {
             assert!(!e.message.is_empty(), "{} has no message", e.code);
             assert_eq!(e.message, e.message.trim(), "{}", e.code);
             assert!(!e.message.contains('\n'), "{}", e.code);
@@ -1898,11 +1925,10 @@ mod tests {
     #[test]
     fn codes_are_unique_across_both_lists() {
         let mut seen = BTreeSet::new();
-        for e in CATALOGUE.iter().chain(ECSD_CODES) {
+        for e in CATALOGUE.iter().chain(ECSD_CODES).chain(GATEWAY_CODES) {
             assert!(seen.insert(e.code), "duplicate code {}", e.code);
         }
-        assert_eq!(seen.len(), 155 + ECSD_CODES.len());
-        assert_eq!(ECSD_CODES.len(), 4);
+        assert_eq!(seen.len(), 155 + ECSD_CODES.len() + GATEWAY_CODES.len());
         assert!(ECSD_CODES.iter().all(|e| e.code.starts_with("Ecsd.")));
         assert!(CATALOGUE.iter().all(|e| !e.code.starts_with("Ecsd.")));
         for e in ECSD_CODES {
@@ -1930,6 +1956,7 @@ mod tests {
         assert_eq!(lookup("Common.1503"), Some(&COMMON_1503));
         assert_eq!(lookup("Pdp.0001"), Some(&PDP_0001));
         assert_eq!(lookup("Ecsd.0404"), Some(&ECSD_ROUTE_NOT_FOUND));
+        assert_eq!(lookup("APIGW.0301").map(|e| e.status), Some(401));
         assert_eq!(lookup("Ecsd.0500"), None, "internal errors use Common.0001");
         assert_eq!(lookup("Ecs.9999"), None);
         assert_eq!(lookup("ecs.0005"), None);

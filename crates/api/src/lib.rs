@@ -8,14 +8,18 @@
 // The server view is one large `json!` literal.
 #![recursion_limit = "256"]
 
+pub mod accounts;
+pub mod auth;
 pub mod body;
 pub mod error;
 pub mod error_codes;
 pub mod flavors;
 pub mod jobs;
+pub mod rate_limit;
 pub mod servers;
 pub mod signature;
 pub mod time_format;
+pub mod tokens;
 
 use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -47,22 +51,29 @@ pub struct AppState {
     pub flavors: Arc<FlavorCatalogue>,
     pub max_body_bytes: usize,
     pub finished_jobs: Arc<jobs::FinishedJobCache>,
+    pub auth: auth::Auth,
 }
 
 impl AppState {
-    pub fn new(engine: Arc<Engine>, flavors: FlavorCatalogue, max_body_bytes: usize) -> Self {
+    pub fn new(
+        engine: Arc<Engine>,
+        flavors: FlavorCatalogue,
+        max_body_bytes: usize,
+        auth: auth::Auth,
+    ) -> Self {
         Self {
             engine,
             flavors: Arc::new(flavors),
             max_body_bytes,
             finished_jobs: Arc::new(jobs::FinishedJobCache::new(FINISHED_JOB_CACHE_ENTRIES)),
+            auth,
         }
     }
 }
 
-/// The whole API.
+/// The whole API: the ECS routes behind [`auth::authenticate`], and the IAM token route.
 pub fn router(state: AppState) -> Router {
-    let routes = Router::new()
+    let ecs = Router::new()
         .route("/v1/{project_id}/jobs/{job_id}", get(jobs::job_view))
         .route(
             "/v1/{project_id}/cloudservers",
@@ -92,6 +103,13 @@ pub fn router(state: AppState) -> Router {
             "/v1/{project_id}/cloudservers/{server_id}",
             get(servers::server_view),
         )
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        ));
+    let routes = Router::new()
+        .route("/v3/auth/tokens", post(tokens::issue_token))
+        .merge(ecs)
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state);
@@ -179,8 +197,9 @@ where
     }
 }
 
-/// The project id from the path, checked for shape. Until the identity feature lands any
-/// well-formed project id is accepted; its jobs and servers are invisible to other projects.
+/// The project id from the path, checked for shape. Whether the caller may use it was checked
+/// before the handler ran ([`auth::authenticate`]); jobs and servers are stored per project, so
+/// another project's ids are simply not found.
 pub fn project_from_path(project_id: &str) -> Result<&str, ApiError> {
     let well_formed = (1..=64).contains(&project_id.len())
         && project_id

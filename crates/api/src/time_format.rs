@@ -30,6 +30,16 @@ pub fn launch_time(ms: i64) -> String {
     format(ms, LAUNCH_TIME)
 }
 
+/// IAM token times (`expires_at`, `issued_at`): `2026-11-29T22:00:00.000000Z`.
+const TOKEN_TIME: &[FormatItem<'static>] =
+    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z");
+
+pub fn iso8601_micros(at: time::OffsetDateTime) -> String {
+    at.to_offset(time::UtcOffset::UTC)
+        .format(TOKEN_TIME)
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -40,5 +50,9 @@ mod tests {
         assert_eq!(job_time(ms), "2016-04-25T20:04:34.604Z");
         assert_eq!(server_time(ms), "2016-04-25T20:04:34Z");
         assert_eq!(launch_time(ms), "2016-04-25T20:04:34.604000");
+        assert_eq!(
+            iso8601_micros(from_unix_ms(ms)),
+            "2016-04-25T20:04:34.604000Z"
+        );
     }
 }

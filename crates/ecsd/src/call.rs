@@ -42,8 +42,8 @@ pub struct CallArgs {
     pub account: AccountArgs,
 }
 
-/// A signing client for one endpoint and account.
-struct Client {
+/// A signing client for one endpoint and account (also used by the end-to-end tests).
+pub struct Client {
     agent: ureq::Agent,
     /// `http://host:port`
     base: String,
@@ -52,14 +52,15 @@ struct Client {
     account: AccountArgs,
 }
 
-/// An answer: status and body text.
-struct Answer {
-    status: u16,
-    body: String,
+/// An answer: status, `X-Request-Id` and body text.
+pub struct Answer {
+    pub status: u16,
+    pub request_id: Option<String>,
+    pub body: String,
 }
 
 impl Client {
-    fn new(endpoint: &str, account: AccountArgs) -> anyhow::Result<Self> {
+    pub fn new(endpoint: &str, account: AccountArgs) -> anyhow::Result<Self> {
         let Some(rest) = endpoint.strip_prefix("http://") else {
             bail!("the endpoint {endpoint:?} must start with http:// (ecsd serves plain HTTP)");
         };
@@ -77,7 +78,9 @@ impl Client {
         })
     }
 
-    fn send(&self, method: &str, path_and_query: &str, body: &[u8]) -> anyhow::Result<Answer> {
+    /// Sends one signed request; `{project_id}` is not replaced here. An error only when ecsd
+    /// cannot be reached or the answer cannot be read.
+    pub fn send(&self, method: &str, path_and_query: &str, body: &[u8]) -> anyhow::Result<Answer> {
         let (path, query) = path_and_query
             .split_once('?')
             .unwrap_or((path_and_query, ""));
@@ -122,8 +125,13 @@ impl Client {
             }
         };
         let status = response.status();
+        let request_id = response.header("x-request-id").map(str::to_owned);
         let body = response.into_string().context("cannot read the answer")?;
-        Ok(Answer { status, body })
+        Ok(Answer {
+            status,
+            request_id,
+            body,
+        })
     }
 }
 

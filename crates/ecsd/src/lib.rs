@@ -2,6 +2,7 @@
 //! ([`serve`]). `main.rs` only parses and calls; tests call [`serve`] directly or spawn the binary.
 
 use anyhow::Context;
+use api::auth::{Auth, Identity};
 use api::AppState;
 use clap::{Args, Parser, Subcommand};
 use engine::clock::SystemClock;
@@ -32,6 +33,7 @@ pub struct Cli {
 }
 
 pub mod call;
+pub mod config;
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -57,6 +59,42 @@ pub struct AccountArgs {
     /// Project id of the local account.
     #[arg(long, env = "ECSD_PROJECT_ID", default_value = DEFAULT_PROJECT_ID, hide_default_value = true)]
     pub project_id: String,
+}
+
+/// The bootstrap account that `serve` always accepts, beside those of `--config`.
+#[derive(Debug, Clone, Args)]
+pub struct BootstrapIdentityArgs {
+    #[command(flatten)]
+    pub account: AccountArgs,
+
+    /// Domain (account name) of the local account, for token requests.
+    #[arg(long, env = "ECSD_DOMAIN", default_value = "ecsd")]
+    pub domain: String,
+
+    /// IAM user name of the local account, for token requests.
+    #[arg(long, env = "ECSD_USER", default_value = "ecsd")]
+    pub user: String,
+
+    /// Password of that user (never logged).
+    #[arg(long, env = "ECSD_PASSWORD", default_value = config::DEFAULT_PASSWORD, hide_default_value = true, hide_env_values = true)]
+    pub password: String,
+
+    /// Name of the local account's project (token requests scope by name).
+    #[arg(long, env = "ECSD_PROJECT_NAME", default_value = "eu-de")]
+    pub project_name: String,
+
+    /// Region of the local account's project, as the token catalog shows it.
+    #[arg(long, env = "ECSD_REGION", default_value = "eu-de")]
+    pub region: String,
+}
+
+/// Whether requests must be authenticated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AuthMode {
+    /// Every ECS request needs a valid AK/SK signature or token.
+    Verify,
+    /// No checks (loopback only): for load tools that cannot sign.
+    Off,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -91,8 +129,31 @@ pub struct ServeArgs {
     #[arg(long, env = "ECSD_MAX_BODY_BYTES", default_value_t = api::DEFAULT_MAX_BODY_BYTES)]
     pub max_body_bytes: usize,
 
+    /// A TOML file of accounts ([[accounts]] with access_key, secret_key, domain, users and
+    /// projects); see README. The local account from the flags is always there too.
+    #[arg(long, env = "ECSD_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    /// verify: every ECS request must be signed (AK/SK) or carry a token. off: no checks, for
+    /// benchmarks with load tools that cannot sign; refused on a non-loopback address.
+    #[arg(long, env = "ECSD_AUTH", value_enum, default_value = "verify")]
+    pub auth: AuthMode,
+
+    /// Listen on a non-loopback address although an account uses a documented default secret
+    /// key or password.
+    #[arg(long, env = "ECSD_ALLOW_DEFAULT_CREDENTIALS")]
+    pub allow_default_credentials: bool,
+
+    /// Requests per second per access key, for accounts without their own rate_limit (0: none).
+    #[arg(long, env = "ECSD_RATE_LIMIT", default_value_t = api::auth::DEFAULT_RATE_LIMIT)]
+    pub rate_limit: u32,
+
+    /// How long tokens from POST /v3/auth/tokens stay valid, e.g. 24h, 30m.
+    #[arg(long, env = "ECSD_TOKEN_TTL", default_value = "24h", value_parser = parse_duration)]
+    pub token_ttl: time::Duration,
+
     #[command(flatten)]
-    pub account: AccountArgs,
+    pub identity: BootstrapIdentityArgs,
 }
 
 fn parse_latency(text: &str) -> Result<LatencyProfile, String> {
@@ -148,9 +209,43 @@ impl Server {
             job_retention: args.job_retention,
             ..EngineConfig::default()
         };
-        let engine = Arc::new(Engine::new(store, Arc::new(SystemClock), config));
-        let state = AppState::new(engine.clone(), flavors, args.max_body_bytes);
+        let clock: Arc<dyn engine::clock::Clock> = Arc::new(SystemClock);
+        let engine = Arc::new(Engine::new(store, clock.clone(), config));
+        let auth = match args.auth {
+            AuthMode::Off => api::auth::Auth::Off,
+            AuthMode::Verify => {
+                let accounts = config::accounts(&args.identity, args.config.as_deref())?;
+                Auth::Verify(Arc::new(
+                    Identity::new(accounts, clock)
+                        .with_token_ttl(args.token_ttl)
+                        .with_default_rate_limit(args.rate_limit),
+                ))
+            }
+        };
+        let state = AppState::new(engine.clone(), flavors, args.max_body_bytes, auth);
         Ok(Self { engine, state })
+    }
+
+    /// Refuses to serve `address` to the network with no authentication, or with credentials
+    /// anyone can read in the README, unless told to.
+    fn check_exposure(&self, args: &ServeArgs, address: SocketAddr) -> anyhow::Result<()> {
+        if address.ip().is_loopback() {
+            return Ok(());
+        }
+        match &self.state.auth {
+            Auth::Off => anyhow::bail!(
+                "refusing to listen on {address} with --auth off: anyone on the network could use the API; use a loopback address"
+            ),
+            Auth::Verify(identity)
+                if config::uses_default_credentials(&identity.accounts)
+                    && !args.allow_default_credentials =>
+            {
+                anyhow::bail!(
+                    "refusing to listen on {address} with the documented default credentials; set ECSD_SECRET_KEY and ECSD_PASSWORD (and any config account's secrets) to your own, or pass --allow-default-credentials"
+                )
+            }
+            Auth::Verify(_) => Ok(()),
+        }
     }
 
     /// Serves on `listener` until `shutdown` completes: then stops accepting, lets in-flight
@@ -181,27 +276,45 @@ impl Server {
 /// Parses nothing, binds `args.listen`, prints where it listens, and serves until SIGINT/SIGTERM.
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let server = Server::build(&args)?;
+    server.check_exposure(&args, args.listen)?;
     let listener = TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let address = listener.local_addr()?;
-    print_banner(&args, address);
+    print_banner(&args, &server.state.auth, address);
     server.run(listener, shutdown_signal()).await
 }
 
-fn print_banner(args: &ServeArgs, address: SocketAddr) {
-    let secret = if args.account.secret_key == DEFAULT_SECRET_KEY {
+fn print_banner(args: &ServeArgs, auth: &Auth, address: SocketAddr) {
+    let local = &args.identity;
+    let secret = if local.account.secret_key == DEFAULT_SECRET_KEY {
         format!("{DEFAULT_SECRET_KEY} (the documented default)")
     } else {
         "(from ECSD_SECRET_KEY / --secret-key)".to_owned()
     };
+    let password = if local.password == config::DEFAULT_PASSWORD {
+        format!("{} (the documented default)", config::DEFAULT_PASSWORD)
+    } else {
+        "(from ECSD_PASSWORD / --password)".to_owned()
+    };
+    let auth = match auth {
+        Auth::Off => "OFF (--auth off): no credentials are checked".to_owned(),
+        Auth::Verify(identity) => format!(
+            "AK/SK signatures and tokens are verified; {} account(s)",
+            identity.accounts.iter().count()
+        ),
+    };
     eprintln!(
-        "ecsd {} listening on http://{address}\n  database: {}\n  latency:  {}\n  account:  access key {}, secret key {secret}, project {}\n  note:     request signatures are not verified yet; any project id in the path is accepted",
+        "ecsd {} listening on http://{address}\n  database: {}\n  latency:  {}\n  auth:     {auth}\n  account:  access key {}, secret key {secret}, project {} ({}, region {})\n  tokens:   POST http://{address}/v3/auth/tokens as user {} / {password}, domain {}",
         env!("CARGO_PKG_VERSION"),
         args.database,
         args.latency.as_str(),
-        args.account.access_key,
-        args.account.project_id,
+        local.account.access_key,
+        local.account.project_id,
+        local.project_name,
+        local.region,
+        local.user,
+        local.domain,
     );
 }
 
@@ -254,6 +367,9 @@ mod tests {
         };
         assert_eq!(args.listen.to_string(), "127.0.0.1:8774");
         assert_eq!(args.latency, LatencyProfile::Fast);
+        assert_eq!(args.auth, AuthMode::Verify, "verification is on by default");
+        assert_eq!(args.identity.project_name, "eu-de");
+        assert!(Cli::try_parse_from(["ecsd", "serve", "--auth", "maybe"]).is_err());
         assert!(Cli::try_parse_from(["ecsd", "serve", "--latency", "slow"]).is_err());
         let call =
             Cli::try_parse_from(["ecsd", "call", "get", "/v1/{project_id}/jobs/x", "--wait"])

@@ -2,6 +2,7 @@
 //! Polls have deadlines; nothing here asserts on timing.
 
 use crate::support::{create_body, PROJECT};
+use ecsd::call::{Answer, Client};
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -13,18 +14,44 @@ struct Ecsd {
     child: Child,
     /// `http://host:port`
     endpoint: String,
+    /// `/v1/{project_id}`
     base: String,
     log: Arc<Mutex<Vec<String>>>,
+}
+
+/// A client signing as the local account with the documented default keys.
+fn client(endpoint: &str) -> Client {
+    Client::new(
+        endpoint,
+        ecsd::AccountArgs {
+            access_key: ecsd::DEFAULT_ACCESS_KEY.into(),
+            secret_key: ecsd::DEFAULT_SECRET_KEY.into(),
+            project_id: PROJECT.into(),
+        },
+    )
+    .expect("a valid endpoint")
 }
 
 impl Ecsd {
     /// Starts `ecsd serve` on a free port over `dir/ecsd.db`, and waits for its banner.
     fn start(dir: &Path, latency: &str) -> Self {
+        Self::start_with(dir, latency, &[])
+    }
+
+    /// [`Ecsd::start`] with more arguments, and none of the `ECSD_*` account variables of the
+    /// caller's environment.
+    fn start_with(dir: &Path, latency: &str, args: &[&str]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_ecsd"))
             .args(["serve", "--listen", "127.0.0.1:0", "--latency", latency])
             .arg("--database")
             .arg(format!("sqlite://{}", dir.join("ecsd.db").display()))
+            .args(args)
             .env("RUST_LOG", "warn")
+            .env_remove("ECSD_ACCESS_KEY")
+            .env_remove("ECSD_SECRET_KEY")
+            .env_remove("ECSD_PROJECT_ID")
+            .env_remove("ECSD_PASSWORD")
+            .env_remove("ECSD_CONFIG")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -47,7 +74,7 @@ impl Ecsd {
         Self {
             child,
             endpoint: format!("http://{address}"),
-            base: format!("http://{address}/v1/{PROJECT}"),
+            base: format!("/v1/{PROJECT}"),
             log,
         }
     }
@@ -78,15 +105,15 @@ impl Ecsd {
     }
 
     fn get(&self, path: &str) -> (u16, Value) {
-        answer(ureq::get(&format!("{}{path}", self.base)).call())
+        answer(client(&self.endpoint).send("GET", &format!("{}{path}", self.base), b""))
     }
 
     fn post(&self, path: &str, body: &Value) -> (u16, Value) {
-        answer(
-            ureq::post(&format!("{}{path}", self.base))
-                .set("Content-Type", "application/json;charset=utf-8")
-                .send_string(&body.to_string()),
-        )
+        answer(client(&self.endpoint).send(
+            "POST",
+            &format!("{}{path}", self.base),
+            body.to_string().as_bytes(),
+        ))
     }
 
     /// Polls a job until SUCCESS or FAIL, or panics at the deadline.
@@ -110,17 +137,11 @@ impl Drop for Ecsd {
     }
 }
 
-fn answer(result: Result<ureq::Response, ureq::Error>) -> (u16, Value) {
-    let response = match result {
-        Ok(response) => response,
-        Err(ureq::Error::Status(_, response)) => response,
-        Err(error) => panic!("transport error: {error}"),
-    };
-    let status = response.status();
-    assert!(response
-        .header("x-request-id")
-        .is_some_and(|id| !id.is_empty()));
-    let text = response.into_string().expect("body");
+fn answer(result: anyhow::Result<Answer>) -> (u16, Value) {
+    let response = result.unwrap_or_else(|error| panic!("transport error: {error:#}"));
+    let status = response.status;
+    assert!(response.request_id.is_some_and(|id| !id.is_empty()));
+    let text = response.body;
     (
         status,
         serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}")),
@@ -181,18 +202,23 @@ type Acknowledged = (String, String, Vec<String>);
 fn acknowledged_jobs_survive_kill_9_and_no_server_is_created_twice() {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut ecsd = Ecsd::start(dir.path(), "realistic");
-    let base = ecsd.base.clone();
+    let path = format!("{}/cloudservers", ecsd.base);
+    let client = client(&ecsd.endpoint);
     let acknowledged: Arc<Mutex<Vec<Acknowledged>>> = Arc::new(Mutex::new(Vec::new()));
     let submitter = {
         let acknowledged = acknowledged.clone();
         std::thread::spawn(move || {
             for index in 0.. {
                 let name = format!("crash{index}");
-                let result = ureq::post(&format!("{base}/cloudservers"))
-                    .set("Content-Type", "application/json")
-                    .send_string(&create_body(&name, 3).to_string());
-                let Ok(response) = result else { return };
-                let Ok(body) = response.into_json::<Value>() else {
+                let body = create_body(&name, 3).to_string();
+                let Ok(response) = client.send("POST", &path, body.as_bytes()) else {
+                    return;
+                };
+                if response.status != 200 {
+                    // Not acknowledged (e.g. rate-limited): nothing to check for it.
+                    continue;
+                }
+                let Ok(body) = serde_json::from_str::<Value>(&response.body) else {
                     return;
                 };
                 let ids = body["serverIds"]
@@ -325,4 +351,108 @@ fn ecsd_call_signs_sends_and_waits_for_the_job() {
         &["GET", "/v1/{project_id}/cloudservers/detail"],
     );
     assert_eq!(code, Some(2), "an unreachable ecsd is exit status 2");
+}
+
+/// The accounts file as README documents it: a team's keys work on the team's project, and
+/// only there.
+#[test]
+fn accounts_from_the_config_file_sign_for_their_own_projects() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("ecsd.toml");
+    std::fs::write(
+        &config,
+        r#"
+[[accounts]]
+access_key = "TEAMAACCESSKEY000001"
+secret_key = "team-a-secret-key-0000000000000000000001"
+domain = "team-a"
+
+[[accounts.users]]
+name = "alice"
+password = "alice-password"
+
+[[accounts.projects]]
+id = "a0000000000000000000000000000001"
+name = "eu-de_team-a"
+region = "eu-de"
+"#,
+    )
+    .expect("config written");
+    let config = config.display().to_string();
+    let ecsd = Ecsd::start_with(dir.path(), "instant", &["--config", &config]);
+    let team = Client::new(
+        &ecsd.endpoint,
+        ecsd::AccountArgs {
+            access_key: "TEAMAACCESSKEY000001".into(),
+            secret_key: "team-a-secret-key-0000000000000000000001".into(),
+            project_id: "a0000000000000000000000000000001".into(),
+        },
+    )
+    .expect("client");
+    let body = create_body("team", 1).to_string();
+    let created = team
+        .send(
+            "POST",
+            "/v1/a0000000000000000000000000000001/cloudservers",
+            body.as_bytes(),
+        )
+        .expect("answer");
+    assert_eq!(created.status, 200, "{}", created.body);
+    let (status, list) = answer(team.send(
+        "GET",
+        "/v1/a0000000000000000000000000000001/cloudservers/detail",
+        b"",
+    ));
+    assert_eq!((status, list["count"].as_u64()), (200, Some(1)), "{list}");
+    // The team's keys on the local account's project; the local account still works beside.
+    let (status, refused) =
+        answer(team.send("GET", &format!("/v1/{PROJECT}/cloudservers/detail"), b""));
+    assert_eq!(
+        (status, refused["error"]["code"].as_str()),
+        (400, Some("Common.0018")),
+        "{refused}"
+    );
+    let (status, local) = ecsd.get("/cloudservers/detail");
+    assert_eq!((status, local["count"].as_u64()), (200, Some(0)), "{local}");
+}
+
+/// What `ecsd serve` prints and its exit status when it refuses to start.
+fn serve_refusal(args: &[&str]) -> (Option<i32>, String) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let output = Command::new(env!("CARGO_BIN_EXE_ecsd"))
+        .arg("serve")
+        .args(args)
+        .arg("--database")
+        .arg(format!("sqlite://{}", dir.path().join("ecsd.db").display()))
+        .env_remove("ECSD_SECRET_KEY")
+        .env_remove("ECSD_PASSWORD")
+        .env_remove("ECSD_AUTH")
+        .env_remove("ECSD_ALLOW_DEFAULT_CREDENTIALS")
+        .stdin(Stdio::null())
+        .output()
+        .expect("ecsd runs");
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// 192.0.2.1 (TEST-NET-1) is not loopback and not an address of this machine, so nothing is
+/// ever served to a network here: a start that passes the check fails to bind instead.
+#[test]
+fn default_credentials_or_no_auth_are_refused_off_loopback() {
+    let (code, stderr) = serve_refusal(&["--listen", "192.0.2.1:0"]);
+    assert_ne!(code, Some(0));
+    assert!(
+        stderr.contains("documented default credentials")
+            && stderr.contains("--allow-default-credentials"),
+        "{stderr}"
+    );
+    let (code, stderr) = serve_refusal(&["--listen", "192.0.2.1:0", "--auth", "off"]);
+    assert_ne!(code, Some(0));
+    assert!(stderr.contains("--auth off"), "{stderr}");
+    // Told explicitly, the check passes; then binding the foreign address fails.
+    let (code, stderr) = serve_refusal(&["--listen", "192.0.2.1:0", "--allow-default-credentials"]);
+    assert_ne!(code, Some(0));
+    assert!(stderr.contains("cannot listen on 192.0.2.1:0"), "{stderr}");
 }

@@ -1,16 +1,23 @@
 //! The HTTP surface in-process (`Router::oneshot`): wire shapes and every error path.
 
-use crate::support::{config, create_body, Harness, PROJECT};
+use crate::support::{
+    config, create_body, signed_request, test_accounts, Credentials, Harness, LOCAL, OTHER, PROJECT,
+};
+use api::auth::{Auth, Identity};
 use api::AppState;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
+use engine::clock::Clock;
 use engine::compute::LatencyProfile;
 use engine::flavors::FlavorCatalogue;
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
+use std::sync::Arc;
 use tower::ServiceExt;
 
-/// The router in-process over a [`Harness`]; shared with the client-waiter replays.
+/// The router in-process over a [`Harness`], with verification on; shared with the
+/// client-waiter replays and the security tests. Requests are signed as [`LOCAL`] unless a
+/// test says otherwise.
 pub(crate) struct Api {
     pub(crate) harness: Harness,
     router: axum::Router,
@@ -26,29 +33,68 @@ impl Api {
     }
 
     pub(crate) fn over(harness: Harness, max_body_bytes: usize) -> Self {
+        Self::with_identity(harness, max_body_bytes, |identity| identity)
+    }
+
+    /// With the identity settings `adjust` makes (rate limit, token lifetime).
+    pub(crate) fn with_identity(
+        harness: Harness,
+        max_body_bytes: usize,
+        adjust: impl FnOnce(Identity) -> Identity,
+    ) -> Self {
+        let clock: Arc<dyn Clock> = Arc::new(harness.clock.clone());
+        let identity = adjust(Identity::new(test_accounts(), clock));
         let router = api::router(AppState::new(
             harness.engine.clone(),
             FlavorCatalogue::builtin(),
             max_body_bytes,
+            Auth::Verify(Arc::new(identity)),
         ));
         Self { harness, router }
     }
 
+    /// Sends a request signed as [`LOCAL`] at the harness clock's time.
     pub(crate) async fn send(
         &self,
         method: Method,
         path: &str,
         content_type: Option<&str>,
-        body: impl Into<Body>,
+        body: impl AsRef<[u8]>,
     ) -> (StatusCode, Value) {
-        let mut request = Request::builder().method(method).uri(path);
-        if let Some(content_type) = content_type {
-            request = request.header("content-type", content_type);
-        }
+        self.send_as(LOCAL, method, path, content_type, body).await
+    }
+
+    /// Sends a request signed as `who`.
+    pub(crate) async fn send_as(
+        &self,
+        who: Credentials,
+        method: Method,
+        path: &str,
+        content_type: Option<&str>,
+        body: impl AsRef<[u8]>,
+    ) -> (StatusCode, Value) {
+        let request = signed_request(
+            who,
+            self.harness.clock.now(),
+            &method,
+            path,
+            content_type,
+            body.as_ref(),
+        );
+        let (status, _, value) = self.send_request(request).await;
+        (status, value)
+    }
+
+    /// Sends `request` exactly as given and checks what every answer has (an `X-Request-Id`,
+    /// a JSON body).
+    pub(crate) async fn send_request(
+        &self,
+        request: Request<Body>,
+    ) -> (StatusCode, axum::http::HeaderMap, Value) {
         let response = self
             .router
             .clone()
-            .oneshot(request.body(body.into()).expect("request"))
+            .oneshot(request)
             .await
             .expect("infallible");
         let status = response.status();
@@ -71,6 +117,7 @@ impl Api {
             Some("application/json"),
             "every response is JSON"
         );
+        let headers = response.headers().clone();
         let bytes = response
             .into_body()
             .collect()
@@ -79,11 +126,15 @@ impl Api {
             .to_bytes();
         let value = serde_json::from_slice(&bytes)
             .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&bytes)));
-        (status, value)
+        (status, headers, value)
+    }
+
+    pub(crate) async fn get_as(&self, who: Credentials, path: &str) -> (StatusCode, Value) {
+        self.send_as(who, Method::GET, path, None, "").await
     }
 
     pub(crate) async fn get(&self, path: &str) -> (StatusCode, Value) {
-        self.send(Method::GET, path, None, Body::empty()).await
+        self.send(Method::GET, path, None, "").await
     }
 
     pub(crate) async fn post(&self, path: &str, body: &Value) -> (StatusCode, Value) {
@@ -363,12 +414,15 @@ async fn list_pages_by_page_number_and_filters_by_name() {
 async fn another_projects_jobs_and_servers_are_invisible() {
     let api = Api::new(LatencyProfile::Instant);
     let created = api.create("mine", 1).await;
-    let other = "fedcba9876543210fedcba9876543210";
+    let other = OTHER.project;
     let answer = api
-        .get(&format!(
-            "/v1/{other}/jobs/{}",
-            created["job_id"].as_str().expect("id")
-        ))
+        .get_as(
+            OTHER,
+            &format!(
+                "/v1/{other}/jobs/{}",
+                created["job_id"].as_str().expect("id")
+            ),
+        )
         .await;
     assert_error(
         &answer,
@@ -377,13 +431,18 @@ async fn another_projects_jobs_and_servers_are_invisible() {
         "not a valid job ID",
     );
     let answer = api
-        .get(&format!(
-            "/v1/{other}/cloudservers/{}",
-            created["serverIds"][0].as_str().expect("id")
-        ))
+        .get_as(
+            OTHER,
+            &format!(
+                "/v1/{other}/cloudservers/{}",
+                created["serverIds"][0].as_str().expect("id")
+            ),
+        )
         .await;
     assert_error(&answer, StatusCode::NOT_FOUND, "Ecs.0114", "does not exist");
-    let (_, list) = api.get(&format!("/v1/{other}/cloudservers/detail")).await;
+    let (_, list) = api
+        .get_as(OTHER, &format!("/v1/{other}/cloudservers/detail"))
+        .await;
     assert_eq!(list["count"], 0);
     // Finished: the owner's read puts the view in the finished-job cache; still invisible.
     api.harness.drain().await;
@@ -398,7 +457,7 @@ async fn another_projects_jobs_and_servers_are_invisible() {
         (status, job["status"].as_str()),
         (StatusCode::OK, Some("SUCCESS"))
     );
-    let answer = api.get(&job_path(other)).await;
+    let answer = api.get_as(OTHER, &job_path(other)).await;
     assert_error(
         &answer,
         StatusCode::BAD_REQUEST,
@@ -438,7 +497,7 @@ async fn every_error_path_answers_the_envelope_with_a_documented_code() {
             Method::DELETE,
             &format!("/v1/{PROJECT}/jobs/0123"),
             None,
-            Body::empty(),
+            "",
         )
         .await,
         StatusCode::METHOD_NOT_ALLOWED,
@@ -547,8 +606,8 @@ async fn every_error_path_answers_the_envelope_with_a_documented_code() {
     assert_error(
         &api.get("/v1/%7Bproject_id%7D/cloudservers/detail").await,
         StatusCode::BAD_REQUEST,
-        "Ecs.0005",
-        "project_id",
+        "Common.0018",
+        "%7Bproject_id%7D",
     );
     assert_error(
         &api.get(&format!("/v1/{PROJECT}/cloudservers/detail?limit=5000"))
@@ -689,13 +748,18 @@ async fn a_repeated_client_token_replays_the_first_create() {
     let api = Api::new(LatencyProfile::Instant);
     let path = format!("/v1/{PROJECT}/cloudservers");
     let send = |token: &'static str, body: Value| {
-        let request = Request::builder()
-            .method(Method::POST)
-            .uri(path.clone())
-            .header("content-type", "application/json")
-            .header("x-client-token", token)
-            .body(Body::from(body.to_string()))
-            .expect("request");
+        let mut request = signed_request(
+            LOCAL,
+            api.harness.clock.now(),
+            &Method::POST,
+            &path,
+            Some("application/json"),
+            body.to_string().as_bytes(),
+        );
+        request.headers_mut().insert(
+            "x-client-token",
+            axum::http::HeaderValue::from_static(token),
+        );
         let router = api.router.clone();
         async move {
             let response = router.oneshot(request).await.expect("infallible");

@@ -11,6 +11,123 @@ use time::macros::datetime;
 
 pub const PROJECT: &str = "0123456789abcdef0123456789abcdef";
 
+/// Who signs a request in the tests.
+#[derive(Debug, Clone, Copy)]
+pub struct Credentials {
+    pub access_key: &'static str,
+    pub secret_key: &'static str,
+    pub project: &'static str,
+}
+
+/// The local (bootstrap) account, with ecsd's documented defaults.
+pub const LOCAL: Credentials = Credentials {
+    access_key: ecsd::DEFAULT_ACCESS_KEY,
+    secret_key: ecsd::DEFAULT_SECRET_KEY,
+    project: PROJECT,
+};
+
+/// A second tenant, to show that one account cannot see or touch another's.
+pub const OTHER: Credentials = Credentials {
+    access_key: "OTHERACCESSKEY000001",
+    secret_key: "otherSecretKey000000000000000000000000001",
+    project: "fedcba9876543210fedcba9876543210",
+};
+
+/// The `Host` the in-process tests send (and sign).
+pub const HOST: &str = "ecsd.test:8774";
+
+/// The accounts of [`LOCAL`] (domain `ecsd`, user `ecsd`, the default password, project
+/// `eu-de`) and [`OTHER`] (domain `other`, user `bob` / `bob-password`, project `eu-nl_other`).
+pub fn test_accounts() -> api::accounts::Accounts {
+    use api::accounts::{Account, Accounts, Project, Secret, User};
+    let account =
+        |who: Credentials, domain: &str, user: &str, password: &str, name: &str| Account {
+            access_key: who.access_key.into(),
+            secret_key: Secret::new(who.secret_key),
+            domain: domain.into(),
+            users: vec![User {
+                name: user.into(),
+                password: Secret::new(password),
+            }],
+            projects: vec![Project {
+                id: who.project.into(),
+                name: name.into(),
+                region: name.split('_').next().unwrap_or(name).into(),
+            }],
+            rate_limit: None,
+        };
+    Accounts::new(vec![
+        account(
+            LOCAL,
+            "ecsd",
+            "ecsd",
+            ecsd::config::DEFAULT_PASSWORD,
+            "eu-de",
+        ),
+        account(OTHER, "other", "bob", "bob-password", "eu-nl_other"),
+    ])
+    .expect("test accounts are valid")
+}
+
+/// A request signed with SDK-HMAC-SHA256 as the SDKs sign it (`content-type` when there is
+/// one, `host`, `x-project-id`, `x-sdk-date`), dated `at`.
+pub fn signed_request(
+    who: Credentials,
+    at: time::OffsetDateTime,
+    method: &axum::http::Method,
+    path_and_query: &str,
+    content_type: Option<&str>,
+    body: &[u8],
+) -> axum::http::Request<axum::body::Body> {
+    use axum::http::{HeaderMap, HeaderValue};
+    let mut headers = HeaderMap::new();
+    let mut signed = Vec::new();
+    if let Some(content_type) = content_type {
+        headers.insert(
+            "content-type",
+            HeaderValue::from_str(content_type).expect("header"),
+        );
+        signed.push("content-type");
+    }
+    headers.insert("host", HeaderValue::from_static(HOST));
+    headers.insert(
+        "x-project-id",
+        HeaderValue::from_str(who.project).expect("header"),
+    );
+    headers.insert(
+        "x-sdk-date",
+        HeaderValue::from_str(&api::signature::sdk_date(at)).expect("header"),
+    );
+    signed.extend(["host", "x-project-id", "x-sdk-date"]);
+    let (path, query) = path_and_query
+        .split_once('?')
+        .unwrap_or((path_and_query, ""));
+    let authorization = api::signature::authorization_header(
+        who.access_key,
+        who.secret_key,
+        method.as_str(),
+        path,
+        query,
+        &headers,
+        &signed,
+        body,
+    )
+    .expect("signs");
+    headers.insert(
+        "authorization",
+        HeaderValue::from_str(&authorization).expect("header"),
+    );
+    let mut request = axum::http::Request::builder()
+        .method(method.clone())
+        .uri(path_and_query);
+    if let Some(all) = request.headers_mut() {
+        all.extend(headers);
+    }
+    request
+        .body(axum::body::Body::from(body.to_vec()))
+        .expect("request")
+}
+
 /// An engine over a fresh SQLite file, on a manual clock.
 pub struct Harness {
     pub engine: Arc<Engine>,

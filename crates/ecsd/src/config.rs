@@ -1,0 +1,157 @@
+//! The accounts file (`--config` / `ECSD_CONFIG`) and the bootstrap account from the flags.
+//!
+//! ```toml
+//! [[accounts]]
+//! access_key = "TEAMAACCESSKEY000001"
+//! secret_key = "team-a-secret-key-0000000000000000000001"
+//! domain = "team-a"
+//! rate_limit = 50              # requests per second for this key (optional; 0 = none)
+//!
+//! [[accounts.users]]           # IAM users for POST /v3/auth/tokens (optional)
+//! name = "alice"
+//! password = "alice-password"
+//!
+//! [[accounts.projects]]
+//! id = "a0000000000000000000000000000001"
+//! name = "eu-de_team-a"
+//! region = "eu-de"
+//! ```
+//!
+//! The bootstrap account (`--access-key`, `--secret-key`, `--project-id`, `--domain`,
+//! `--user`, `--password`, `--project-name`, `--region`) is always added beside the file's.
+
+use crate::{BootstrapIdentityArgs, DEFAULT_SECRET_KEY};
+use anyhow::Context;
+use api::accounts::{Account, Accounts, Project, Secret, User};
+use serde::Deserialize;
+use std::path::Path;
+
+/// The documented default password of the bootstrap user.
+pub const DEFAULT_PASSWORD: &str = "ecsdLocalPassword01";
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    #[serde(default)]
+    accounts: Vec<Account>,
+}
+
+/// Reads the accounts of a config file.
+pub fn read_accounts(path: &Path) -> anyhow::Result<Vec<Account>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the config file {}", path.display()))?;
+    parse_accounts(&text).with_context(|| format!("in the config file {}", path.display()))
+}
+
+fn parse_accounts(text: &str) -> anyhow::Result<Vec<Account>> {
+    let file: ConfigFile = toml::from_str(text)?;
+    Ok(file.accounts)
+}
+
+/// The account described by the bootstrap flags.
+pub fn bootstrap_account(args: &BootstrapIdentityArgs) -> Account {
+    Account {
+        access_key: args.account.access_key.clone(),
+        secret_key: Secret::new(args.account.secret_key.clone()),
+        domain: args.domain.clone(),
+        users: vec![User {
+            name: args.user.clone(),
+            password: Secret::new(args.password.clone()),
+        }],
+        projects: vec![Project {
+            id: args.account.project_id.clone(),
+            name: args.project_name.clone(),
+            region: args.region.clone(),
+        }],
+        rate_limit: None,
+    }
+}
+
+/// All accounts: the bootstrap one first, then the file's.
+pub fn accounts(args: &BootstrapIdentityArgs, config: Option<&Path>) -> anyhow::Result<Accounts> {
+    let mut all = vec![bootstrap_account(args)];
+    if let Some(path) = config {
+        all.extend(read_accounts(path)?);
+    }
+    Accounts::new(all).context("the accounts are not valid")
+}
+
+/// Whether any account still uses a documented default secret (key or password).
+pub fn uses_default_credentials(accounts: &Accounts) -> bool {
+    accounts.iter().any(|account| {
+        account.secret_key.expose() == DEFAULT_SECRET_KEY
+            || account
+                .users
+                .iter()
+                .any(|user| user.password.expose() == DEFAULT_PASSWORD)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXAMPLE: &str = r#"
+[[accounts]]
+access_key = "TEAMAACCESSKEY000001"
+secret_key = "team-a-secret-key-0000000000000000000001"
+domain = "team-a"
+rate_limit = 50
+
+[[accounts.users]]
+name = "alice"
+password = "alice-password"
+
+[[accounts.projects]]
+id = "a0000000000000000000000000000001"
+name = "eu-de_team-a"
+region = "eu-de"
+
+[[accounts.projects]]
+id = "a0000000000000000000000000000002"
+name = "eu-nl_team-a"
+region = "eu-nl"
+
+[[accounts]]
+access_key = "TEAMBACCESSKEY000001"
+secret_key = "team-b-secret-key-0000000000000000000001"
+domain = "team-b"
+
+[[accounts.projects]]
+id = "b0000000000000000000000000000001"
+name = "eu-de"
+region = "eu-de"
+"#;
+
+    #[test]
+    fn the_documented_shape_parses() {
+        let accounts = parse_accounts(EXAMPLE).expect("parses");
+        assert_eq!(accounts.len(), 2);
+        assert_eq!(accounts[0].access_key, "TEAMAACCESSKEY000001");
+        assert_eq!(accounts[0].projects.len(), 2);
+        assert_eq!(accounts[0].projects[1].region, "eu-nl");
+        assert_eq!(accounts[0].users[0].name, "alice");
+        assert_eq!(accounts[0].rate_limit, Some(50));
+        assert_eq!(accounts[1].rate_limit, None);
+        assert!(accounts[1].users.is_empty());
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_that_name_the_key() {
+        let error = parse_accounts(&EXAMPLE.replace("rate_limit", "ratelimit"))
+            .expect_err("unknown key")
+            .to_string();
+        assert!(error.contains("ratelimit"), "{error}");
+    }
+
+    #[test]
+    fn errors_never_show_secrets() {
+        let text = EXAMPLE.replace("domain = \"team-b\"", "domain = \"team-a\"");
+        let error = format!(
+            "{:?}",
+            Accounts::new(parse_accounts(&text).expect("parses"))
+        );
+        assert!(error.contains("team-a"), "{error}");
+        assert!(!error.contains("secret-key-0000"), "{error}");
+    }
+}

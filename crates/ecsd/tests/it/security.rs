@@ -1,0 +1,595 @@
+//! Identity and tenancy in-process: the mutation matrix over a valid signed request, tenancy
+//! between two accounts, the IAM token flow, the rate limit and the header limit.
+
+use crate::http::Api;
+use crate::support::{config, create_body, signed_request, Harness, HOST, LOCAL, OTHER, PROJECT};
+use axum::body::Body;
+use axum::http::{HeaderValue, Method, Request, StatusCode};
+use engine::clock::Clock;
+use engine::compute::LatencyProfile;
+use serde_json::{json, Value};
+
+/// Asserts status and code of an answer.
+fn refused(answer: &(StatusCode, Value), status: StatusCode, code: &str, what: &str) {
+    let (actual, body) = answer;
+    assert_eq!(*actual, status, "{what}: {body}");
+    assert_eq!(body["error"]["code"], code, "{what}: {body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|message| !message.is_empty()),
+        "{what}: {body}"
+    );
+}
+
+async fn send(api: &Api, request: Request<Body>) -> (StatusCode, Value) {
+    let (status, _, body) = api.send_request(request).await;
+    (status, body)
+}
+
+/// A request rebuilt from its parts with `change` applied to the parts and body.
+fn mutated(
+    request: &Request<Body>,
+    body: &[u8],
+    change: impl FnOnce(&mut axum::http::request::Parts, &mut Vec<u8>),
+) -> Request<Body> {
+    let mut builder = Request::builder()
+        .method(request.method().clone())
+        .uri(request.uri().clone());
+    if let Some(headers) = builder.headers_mut() {
+        *headers = request.headers().clone();
+    }
+    let (mut parts, ()) = builder.body(()).expect("request").into_parts();
+    let mut body = body.to_vec();
+    change(&mut parts, &mut body);
+    Request::from_parts(parts, Body::from(body))
+}
+
+async fn server_count(api: &Api) -> u64 {
+    let (_, list) = api.get(&format!("/v1/{PROJECT}/cloudservers/detail")).await;
+    list["count"].as_u64().expect("count")
+}
+
+#[tokio::test]
+async fn every_mutation_of_a_signed_request_is_refused_and_creates_nothing() {
+    let api = Api::new(LatencyProfile::Instant);
+    let now = api.harness.clock.now();
+    let path = format!("/v1/{PROJECT}/cloudservers");
+    let body = create_body("signed", 1).to_string().into_bytes();
+    let json = Some("application/json;charset=utf-8");
+    let original = || signed_request(LOCAL, now, &Method::POST, &path, json, &body);
+
+    type Mutation = Box<dyn FnOnce(&mut axum::http::request::Parts, &mut Vec<u8>)>;
+    let set = |name: &'static str, value: &'static str| -> Mutation {
+        Box::new(move |parts, _| {
+            parts.headers.insert(name, HeaderValue::from_static(value));
+        })
+    };
+    let drop_header = |name: &'static str| -> Mutation {
+        Box::new(move |parts, _| {
+            parts.headers.remove(name);
+        })
+    };
+    let other_project_path = format!("/v1/{}/cloudservers", OTHER.project);
+    let mutations: Vec<(&str, Mutation)> = vec![
+        (
+            "content-type changed",
+            set("content-type", "application/json"),
+        ),
+        ("host changed", set("host", "evil.test:8774")),
+        (
+            "x-project-id changed",
+            set("x-project-id", "fedcba9876543210fedcba9876543210"),
+        ),
+        ("x-sdk-date changed by a second", {
+            let later = api::signature::sdk_date(now + time::Duration::seconds(1));
+            Box::new(move |parts, _| {
+                parts
+                    .headers
+                    .insert("x-sdk-date", HeaderValue::from_str(&later).expect("header"));
+            })
+        }),
+        ("content-type dropped", drop_header("content-type")),
+        ("host dropped", drop_header("host")),
+        ("x-project-id dropped", drop_header("x-project-id")),
+        ("x-sdk-date dropped", drop_header("x-sdk-date")),
+        (
+            "one body byte changed",
+            Box::new(|_, body| {
+                let at = body.len() / 2;
+                body[at] ^= 0x01;
+            }),
+        ),
+        (
+            "body with a trailing space",
+            Box::new(|_, body| body.push(b' ')),
+        ),
+        ("path changed to another project (replay)", {
+            let path = other_project_path.clone();
+            Box::new(move |parts, _| {
+                parts.uri = path.parse().expect("uri");
+            })
+        }),
+        ("query added", {
+            let path = format!("{path}?dry_run=true");
+            Box::new(move |parts, _| {
+                parts.uri = path.parse().expect("uri");
+            })
+        }),
+        (
+            "unsigned payload claimed",
+            set("x-sdk-content-sha256", "UNSIGNED-PAYLOAD"),
+        ),
+        (
+            "signature's last digit changed",
+            Box::new(|parts, _| {
+                let value = parts.headers["authorization"]
+                    .to_str()
+                    .expect("ascii")
+                    .to_owned();
+                let last = if value.ends_with('0') { '1' } else { '0' };
+                let changed = format!("{}{last}", &value[..value.len() - 1]);
+                parts.headers.insert(
+                    "authorization",
+                    HeaderValue::from_str(&changed).expect("header"),
+                );
+            }),
+        ),
+        (
+            "unsupported algorithm",
+            Box::new(|parts, _| {
+                let value = parts.headers["authorization"]
+                    .to_str()
+                    .expect("ascii")
+                    .replace("SDK-HMAC-SHA256", "SDK-HMAC-SM3");
+                parts.headers.insert(
+                    "authorization",
+                    HeaderValue::from_str(&value).expect("header"),
+                );
+            }),
+        ),
+        (
+            "unknown access key",
+            Box::new(|parts, _| {
+                let value = parts.headers["authorization"]
+                    .to_str()
+                    .expect("ascii")
+                    .replace(LOCAL.access_key, "UNKNOWNACCESSKEY0001");
+                parts.headers.insert(
+                    "authorization",
+                    HeaderValue::from_str(&value).expect("header"),
+                );
+            }),
+        ),
+        (
+            "malformed Authorization",
+            set("authorization", "SDK-HMAC-SHA256 garbage"),
+        ),
+        (
+            "SignedHeaders without host",
+            Box::new(|parts, _| {
+                let value = parts.headers["authorization"]
+                    .to_str()
+                    .expect("ascii")
+                    .replace(";host;", ";");
+                parts.headers.insert(
+                    "authorization",
+                    HeaderValue::from_str(&value).expect("header"),
+                );
+            }),
+        ),
+    ];
+    for (what, mutation) in mutations {
+        let answer = send(&api, mutated(&original(), &body, mutation)).await;
+        refused(&answer, StatusCode::UNAUTHORIZED, "APIGW.0301", what);
+    }
+
+    // Signed correctly, but outside the ±15 minute window, either way.
+    for skew in [time::Duration::minutes(-16), time::Duration::minutes(16)] {
+        let stale = signed_request(LOCAL, now + skew, &Method::POST, &path, json, &body);
+        let answer = send(&api, stale).await;
+        refused(
+            &answer,
+            StatusCode::UNAUTHORIZED,
+            "APIGW.0301",
+            "date outside the window",
+        );
+        assert!(
+            answer.1["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("15 minutes")),
+            "{}",
+            answer.1
+        );
+    }
+    // Within the window is fine: clocks are allowed to differ a little.
+    let skewed = signed_request(
+        LOCAL,
+        now - time::Duration::minutes(14),
+        &Method::GET,
+        &format!("/v1/{PROJECT}/cloudservers/detail"),
+        None,
+        b"",
+    );
+    assert_eq!(send(&api, skewed).await.0, StatusCode::OK);
+
+    // Another key's secret under this access key.
+    let forged = signed_request(
+        crate::support::Credentials {
+            secret_key: OTHER.secret_key,
+            ..LOCAL
+        },
+        now,
+        &Method::POST,
+        &path,
+        json,
+        &body,
+    );
+    refused(
+        &send(&api, forged).await,
+        StatusCode::UNAUTHORIZED,
+        "APIGW.0301",
+        "another key's signature",
+    );
+    // No credentials at all.
+    let bare = Request::builder()
+        .method(Method::POST)
+        .uri(&path)
+        .header("content-type", "application/json")
+        .header("host", HOST)
+        .body(Body::from(body.clone()))
+        .expect("request");
+    refused(
+        &send(&api, bare).await,
+        StatusCode::UNAUTHORIZED,
+        "Common.0013",
+        "no credentials",
+    );
+
+    assert_eq!(
+        server_count(&api).await,
+        0,
+        "no refused request created anything"
+    );
+    // And the original, untouched, works.
+    let (status, accepted) = send(&api, original()).await;
+    assert_eq!(status, StatusCode::OK, "{accepted}");
+    assert_eq!(server_count(&api).await, 1);
+}
+
+#[tokio::test]
+async fn the_query_is_verified_in_canonical_form_whatever_its_order_and_escaping() {
+    let api = Api::new(LatencyProfile::Instant);
+    // As the Node SDK sends it: parameters unsorted, `!*'()` unescaped, space as %20.
+    let (status, body) = api
+        .get(&format!(
+            "/v1/{PROJECT}/cloudservers/detail?name=x!*'()%20y&limit=10"
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["count"], 0);
+}
+
+#[tokio::test]
+async fn a_key_acts_only_on_its_own_projects() {
+    let api = Api::new(LatencyProfile::Instant);
+    let created = api.create("tenant", 1).await;
+    let server = created["serverIds"][0].as_str().expect("id");
+    // OTHER signs correctly, but for LOCAL's project: the reference's Common.0018.
+    for path in [
+        format!("/v1/{PROJECT}/cloudservers/{server}"),
+        format!("/v1/{PROJECT}/cloudservers/detail"),
+        format!(
+            "/v1/{PROJECT}/jobs/{}",
+            created["job_id"].as_str().expect("id")
+        ),
+    ] {
+        refused(
+            &api.get_as(OTHER, &path).await,
+            StatusCode::BAD_REQUEST,
+            "Common.0018",
+            &path,
+        );
+    }
+    let delete = json!({"servers": [{"id": server}]}).to_string();
+    refused(
+        &api.send_as(
+            OTHER,
+            Method::POST,
+            &format!("/v1/{PROJECT}/cloudservers/delete"),
+            Some("application/json"),
+            &delete,
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "Common.0018",
+        "delete in another account's project",
+    );
+    // X-Project-Id must name the path's project even for the owner.
+    let request = signed_request(
+        crate::support::Credentials {
+            project: OTHER.project,
+            ..LOCAL
+        },
+        api.harness.clock.now(),
+        &Method::GET,
+        &format!("/v1/{PROJECT}/cloudservers/detail"),
+        None,
+        b"",
+    );
+    assert_eq!(
+        request.headers()["x-project-id"],
+        OTHER.project,
+        "signed with a foreign X-Project-Id"
+    );
+    refused(
+        &send(&api, request).await,
+        StatusCode::BAD_REQUEST,
+        "Common.0018",
+        "X-Project-Id differs from the path",
+    );
+    // The server is untouched and visible to its owner.
+    let (status, shown) = api
+        .get(&format!("/v1/{PROJECT}/cloudservers/{server}"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{shown}");
+}
+
+/// The body Ansible's `hwc_ecs_instance` (keystoneauth) sends.
+fn password_request(user: &str, password: &str, domain: &str, project: &str) -> String {
+    json!({"auth": {"identity": {"methods": ["password"],
+                                 "password": {"user": {"password": password,
+                                                       "name": user,
+                                                       "domain": {"name": domain}}}},
+                    "scope": {"project": {"name": project}}}})
+    .to_string()
+}
+
+async fn token_request(api: &Api, body: String) -> (StatusCode, axum::http::HeaderMap, Value) {
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri("/v3/auth/tokens")
+        .header("content-type", "application/json")
+        .header("host", HOST)
+        .body(Body::from(body))
+        .expect("request");
+    api.send_request(request).await
+}
+
+fn with_token(method: Method, path: &str, token: &str, body: &str) -> Request<Body> {
+    let mut request = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("x-auth-token", token)
+        .header("accept", "application/json")
+        .header("user-agent", "Huawei-Ansible-MM-ecs");
+    if !body.is_empty() {
+        request = request.header("content-type", "application/json");
+    }
+    request.body(Body::from(body.to_owned())).expect("request")
+}
+
+#[tokio::test]
+async fn password_tokens_work_on_ecs_paths_until_they_expire() {
+    let api = Api::new(LatencyProfile::Instant);
+    let (status, headers, body) = token_request(
+        &api,
+        password_request("ecsd", ecsd::config::DEFAULT_PASSWORD, "ecsd", "eu-de"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let token = headers["x-subject-token"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    let expires_at = body["token"]["expires_at"].as_str().expect("expires_at");
+    assert_eq!(
+        expires_at, "2026-01-02T12:00:00.000000Z",
+        "24 hours from now"
+    );
+    let catalog = &body["token"]["catalog"];
+    let ecs = catalog
+        .as_array()
+        .and_then(|services| services.iter().find(|service| service["type"] == "ecs"))
+        .expect("an ecs service");
+    let endpoint = &ecs["endpoints"][0];
+    assert_eq!(endpoint["interface"], "public");
+    assert_eq!(endpoint["region_id"], "eu-de");
+    assert_eq!(
+        endpoint["url"],
+        format!("http://{HOST}/v1/{PROJECT}"),
+        "the catalog points back at this ecsd, with the project"
+    );
+    assert_eq!(body["token"]["project"]["id"], PROJECT);
+
+    // The token works for reads and writes on its project.
+    let create = create_body("tokened", 1).to_string();
+    let (status, created) = send(
+        &api,
+        with_token(
+            Method::POST,
+            &format!("/v1/{PROJECT}/cloudservers"),
+            &token,
+            &create,
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{created}");
+    let (status, list) = send(
+        &api,
+        with_token(
+            Method::GET,
+            &format!("/v1/{PROJECT}/cloudservers/detail"),
+            &token,
+            "",
+        ),
+    )
+    .await;
+    assert_eq!((status, list["count"].as_u64()), (StatusCode::OK, Some(1)));
+
+    // Not on another project.
+    refused(
+        &send(
+            &api,
+            with_token(
+                Method::GET,
+                &format!("/v1/{}/cloudservers/detail", OTHER.project),
+                &token,
+                "",
+            ),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "Common.0018",
+        "token for another project",
+    );
+    // Tampered and unknown tokens.
+    let mut tampered = token.clone().into_bytes();
+    let at = tampered.len() - 1;
+    tampered[at] = if tampered[at] == b'0' { b'1' } else { b'0' };
+    let tampered = String::from_utf8(tampered).expect("ascii");
+    for bad in [tampered.as_str(), "MIIxyz-not-ours", ""] {
+        refused(
+            &send(
+                &api,
+                with_token(
+                    Method::GET,
+                    &format!("/v1/{PROJECT}/cloudservers/detail"),
+                    bad,
+                    "",
+                ),
+            )
+            .await,
+            StatusCode::UNAUTHORIZED,
+            "Common.0013",
+            bad,
+        );
+    }
+    // Expired: a day later.
+    api.harness.advance_ms(24 * 3600 * 1000);
+    refused(
+        &send(
+            &api,
+            with_token(
+                Method::GET,
+                &format!("/v1/{PROJECT}/cloudservers/detail"),
+                &token,
+                "",
+            ),
+        )
+        .await,
+        StatusCode::UNAUTHORIZED,
+        "Common.0013",
+        "expired token",
+    );
+}
+
+#[tokio::test]
+async fn token_requests_with_wrong_credentials_get_401() {
+    let api = Api::new(LatencyProfile::Instant);
+    let good = ecsd::config::DEFAULT_PASSWORD;
+    for (what, body) in [
+        (
+            "wrong password",
+            password_request("ecsd", "wrong", "ecsd", "eu-de"),
+        ),
+        (
+            "unknown user",
+            password_request("mallory", good, "ecsd", "eu-de"),
+        ),
+        (
+            "unknown domain",
+            password_request("ecsd", good, "nowhere", "eu-de"),
+        ),
+        (
+            "another domain's project",
+            password_request("ecsd", good, "ecsd", "eu-nl_other"),
+        ),
+        (
+            "another domain's password",
+            password_request("bob", good, "other", "eu-nl_other"),
+        ),
+    ] {
+        let (status, headers, body) = token_request(&api, body).await;
+        refused(
+            &(status, body),
+            StatusCode::UNAUTHORIZED,
+            "Common.0013",
+            what,
+        );
+        assert!(headers.get("x-subject-token").is_none(), "{what}");
+    }
+    let (status, _, body) = token_request(&api, "{\"auth\": 1}".into()).await;
+    refused(
+        &(status, body),
+        StatusCode::BAD_REQUEST,
+        "Ecs.0005",
+        "malformed",
+    );
+    // The other tenant gets its own project's token, by project id too.
+    let by_id = json!({"auth": {"identity": {"methods": ["password"],
+        "password": {"user": {"name": "bob", "password": "bob-password", "domain": {"name": "other"}}}},
+        "scope": {"project": {"id": OTHER.project}}}});
+    let (status, _, body) = token_request(&api, by_id.to_string()).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(
+        body["token"]["catalog"][0]["endpoints"][0]["region_id"],
+        "eu-nl"
+    );
+}
+
+#[tokio::test]
+async fn a_key_over_its_rate_gets_429_with_retry_after_and_other_keys_do_not() {
+    let api = Api::with_identity(
+        Harness::new(config(LatencyProfile::Instant)),
+        api::DEFAULT_MAX_BODY_BYTES,
+        |identity| identity.with_default_rate_limit(3),
+    );
+    let path = format!("/v1/{PROJECT}/cloudservers/detail");
+    for _ in 0..3 {
+        assert_eq!(api.get(&path).await.0, StatusCode::OK);
+    }
+    let request = signed_request(
+        LOCAL,
+        api.harness.clock.now(),
+        &Method::GET,
+        &path,
+        None,
+        b"",
+    );
+    let (status, headers, body) = api.send_request(request).await;
+    refused(
+        &(status, body),
+        StatusCode::TOO_MANY_REQUESTS,
+        "Common.1503",
+        "over the rate",
+    );
+    assert_eq!(headers["retry-after"], "1");
+    let other = format!("/v1/{}/cloudservers/detail", OTHER.project);
+    assert_eq!(api.get_as(OTHER, &other).await.0, StatusCode::OK, "per key");
+    api.harness.advance_ms(1000);
+    assert_eq!(api.get(&path).await.0, StatusCode::OK, "the bucket refills");
+}
+
+#[tokio::test]
+async fn oversized_headers_get_431_in_the_envelope() {
+    let api = Api::new(LatencyProfile::Instant);
+    let mut request = signed_request(
+        LOCAL,
+        api.harness.clock.now(),
+        &Method::GET,
+        &format!("/v1/{PROJECT}/cloudservers/detail"),
+        None,
+        b"",
+    );
+    request.headers_mut().insert(
+        "x-padding",
+        HeaderValue::from_str(&"a".repeat(20 * 1024)).expect("header"),
+    );
+    refused(
+        &send(&api, request).await,
+        StatusCode::from_u16(431).expect("status"),
+        "Ecsd.0431",
+        "20 KiB header",
+    );
+}
