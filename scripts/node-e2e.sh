@@ -13,8 +13,6 @@
 #                        of the README; ecsd is started with the same values)
 #   ECSD_READY_TIMEOUT   seconds to wait for ecsd to answer (default 30)
 #   ECSD_JOB_TIMEOUT     seconds a test waits for a job to finish (default 60)
-#   ECSD_NODE_SKIP_AUTH  set to 1 to skip only the wrong-secret-key test (401 APIGW.0301), for
-#                        an ecsd that does not verify signatures; the default runs it
 #   ECSD_NODE_SDK_LOG    set to 1 to let the SDK print its own log to stderr (every error
 #                        response, with the request's headers)
 #   NODE / NPM           node and npm to use (default: node, npm); Node >= 20

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of ecsd: the Rust suites (unit, store conformance, engine on a manual clock,
-# HTTP in-process, the binary end to end with kill -9 recovery), then the end-to-end suite that
-# drives the binary with the official Huawei Cloud Python SDK (installed into .venv/sdk by
-# scripts/sdk-e2e.sh itself). Works on a fresh machine with Rust and Python 3.11.
+# HTTP in-process, security, the binary end to end with kill -9 recovery), then the end-to-end
+# suites that drive the binary with the official Huawei Cloud SDKs: Python (installed into
+# .venv/sdk by scripts/sdk-e2e.sh) and Node.js (npm ci in tests/node by scripts/node-e2e.sh).
+# Works on a fresh machine with Rust, Python 3.11 and Node.js 20.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,3 +13,6 @@ cargo test --workspace --locked
 echo "==> Python SDK end-to-end tests"
 cargo build --locked -p ecsd
 ECSD_BIN="$PWD/target/debug/ecsd" scripts/sdk-e2e.sh
+
+echo "==> Node.js SDK end-to-end tests"
+ECSD_BIN="$PWD/target/debug/ecsd" scripts/node-e2e.sh

@@ -31,7 +31,6 @@ describe('errors through the Node SDK', () => {
 
     it(
         '7. a wrong secret key is refused with 401 APIGW.0301, and a refused create creates nothing',
-        { skip: process.env.ECSD_NODE_SKIP_AUTH === '1' && 'ECSD_NODE_SKIP_AUTH=1' },
         async () => {
             const cfg = config();
             const wrongSk = cfg.sk.slice(0, -1) + (cfg.sk.endsWith('0') ? '1' : '0');
