@@ -13,6 +13,7 @@ pub mod error;
 pub mod error_codes;
 pub mod flavors;
 pub mod jobs;
+pub mod server_jobs;
 pub mod servers;
 pub mod signature;
 pub mod time_format;
@@ -22,7 +23,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderName, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::Router;
 use engine::flavors::FlavorCatalogue;
 use engine::Engine;
@@ -91,6 +92,47 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/v1/{project_id}/cloudservers/{server_id}",
             get(servers::server_view),
+        )
+        .route(
+            "/v1/{project_id}/cloudservers/{server_id}/resize",
+            post(server_jobs::server_resize),
+        )
+        .route(
+            "/v1.1/{project_id}/cloudservers/{server_id}/resize",
+            post(server_jobs::server_resize),
+        )
+        .route(
+            "/v1/{project_id}/cloudservers/{server_id}/migrate",
+            post(server_jobs::server_migrate),
+        )
+        .route(
+            "/v2/{project_id}/cloudservers/{server_id}/reinstallos",
+            post(server_jobs::server_reinstall_os),
+        )
+        .route(
+            "/v2/{project_id}/cloudservers/{server_id}/changeos",
+            post(server_jobs::server_change_os),
+        )
+        .route(
+            "/v1/{project_id}/cloudservers/{server_id}/attachvolume",
+            post(server_jobs::server_attach_volume),
+        )
+        .route(
+            "/v1/{project_id}/cloudservers/{server_id}/detachvolume/{volume_id}",
+            delete(server_jobs::server_detach_volume),
+        )
+        .route(
+            "/v1/{project_id}/cloudservers/{server_id}/nics",
+            post(server_jobs::server_add_nics),
+        )
+        .route(
+            "/v1/{project_id}/cloudservers/{server_id}/nics/delete",
+            post(server_jobs::server_delete_nics),
+        )
+        .route(
+            "/v1/{project_id}/cloudservers/{server_id}/autorecovery",
+            get(server_jobs::server_auto_recovery_view)
+                .put(server_jobs::server_auto_recovery_update),
         )
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
