@@ -5,4 +5,6 @@ mod client_waiters;
 mod e2e;
 mod engine_steps;
 mod http;
+mod operations;
+mod operations_http;
 mod support;
