@@ -154,6 +154,8 @@ pub async fn server_resize(
 
 /// `POST /v1/{project_id}/cloudservers/{server_id}/migrate`: `{"migrate": null}` or
 /// `{"migrate": {}}` moves to the public pool, `{"migrate": {"dedicated_host_id"}}` to a DeH.
+/// A body without `migrate` is taken as `null`: the SDKs drop null fields, so `null` is what
+/// `{}` means when they send it.
 pub async fn server_migrate(
     State(state): State<AppState>,
     Path((project_id, server_id)): Path<(String, String)>,
@@ -164,8 +166,7 @@ pub async fn server_migrate(
     let bytes = read_limited(body, state.max_body_bytes).await?;
     let body: Map<String, Value> = parse_json(&headers, &bytes)?;
     let dedicated_host_id = match body.get("migrate") {
-        None => return Err(ApiError::invalid_field("migrate", "is required")),
-        Some(Value::Null) => None,
+        None | Some(Value::Null) => None,
         Some(Value::Object(migrate)) => match migrate.get("dedicated_host_id") {
             None | Some(Value::Null) => None,
             Some(Value::String(id)) if id.is_empty() => None,
