@@ -92,3 +92,11 @@ def test_deleting_an_unknown_nic_is_refused(client, server):
     with pytest.raises(sdk_exc.ClientRequestException) as ei:
         delete_nics(client, server, [new_uuid()])
     assert_sdk_error(ei, 400, "Ecs.0085")
+
+
+def test_os_interface_lists_the_nics(client, server):
+    from huaweicloudsdkecs.v2 import ListServerInterfacesRequest
+    resp = client.list_server_interfaces(ListServerInterfacesRequest(server_id=server))
+    listed = [(i.port_id, i.fixed_ips[0].ip_address) for i in resp.interface_attachments]
+    assert [(p[0], p[1]) for p in ports(client, server) if p[2] == "fixed"] == listed
+    assert resp.attachable_quantity.free_nic == 12 - len(listed)

@@ -114,3 +114,17 @@ def test_cold_migration_of_a_running_server_is_refused(client, server_factory, r
     with pytest.raises(sdk_exc.ClientRequestException) as ei:
         migrate(client, server_id)
     assert_sdk_error(ei, 400, "Ecs.0100")
+
+
+def test_resize_flavors_lists_the_flavor_family(client, server_factory, run_tag):
+    from huaweicloudsdkecs.v2 import ListResizeFlavorsRequest
+    (server_id,) = server_factory.create("e2e-%s-resizeflavors" % run_tag)
+    resp = client.list_resize_flavors(ListResizeFlavorsRequest(instance_uuid=server_id))
+    ids = [f.id for f in resp.flavors]
+    assert "s6.large.2" in ids and "s6.small.1" not in ids, ids
+    assert all(i.startswith("s6.") for i in ids), ids
+    page = client.list_resize_flavors(ListResizeFlavorsRequest(source_flavor_id="s6.small.1", limit=2))
+    assert [f.id for f in page.flavors] == ids[:2]
+    with pytest.raises(sdk_exc.ClientRequestException) as ei:
+        client.list_resize_flavors(ListResizeFlavorsRequest(source_flavor_id="no.such"))
+    assert_sdk_error(ei, 400, "Ecs.0029")

@@ -87,3 +87,15 @@ def test_detaching_the_system_disk_of_a_running_server_is_refused(client, server
     with pytest.raises(sdk_exc.ClientRequestException) as ei:
         detach(client, server, system_disk)
     assert_sdk_error(ei, 400, "Ecs.0100")
+
+
+def test_block_devices_list_the_disks(client, server):
+    from huaweicloudsdkecs.v2 import ListServerBlockDevicesRequest, ShowServerBlockDeviceRequest
+    resp = client.list_server_block_devices(ListServerBlockDevicesRequest(server_id=server))
+    devices = resp.volume_attachments
+    assert devices[0].boot_index == 0 and devices[0].device == "/dev/vda", devices
+    assert [d.id for d in devices] == [v[0] for v in attached(client, server)]
+    assert all(d.server_id == server and d.bus == "virtio" for d in devices), devices
+    assert resp.attachable_quantity.free_disk == 60 - len(devices)
+    one = client.show_server_block_device(ShowServerBlockDeviceRequest(server_id=server, volume_id=devices[0].id))
+    assert one.volume_attachment.volume_id == devices[0].id

@@ -14,6 +14,7 @@ pub mod error_codes;
 pub mod flavors;
 pub mod jobs;
 pub mod server_jobs;
+pub mod server_reads;
 pub mod servers;
 pub mod signature;
 pub mod time_format;
@@ -128,6 +129,26 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/v1/{project_id}/cloudservers/{server_id}/nics/delete",
             post(server_jobs::server_delete_nics),
+        )
+        .route(
+            "/v1/{project_id}/cloudservers/{server_id}/block_device",
+            get(server_reads::server_block_device_list),
+        )
+        .route(
+            "/v1/{project_id}/cloudservers/{server_id}/block_device/{volume_id}",
+            get(server_reads::server_block_device_view),
+        )
+        .route(
+            "/v1/{project_id}/cloudservers/{server_id}/os-interface",
+            get(server_reads::server_interface_list),
+        )
+        .route(
+            "/v1/{project_id}/cloudservers/resize_flavors",
+            get(server_reads::resize_flavor_list),
+        )
+        .route(
+            "/v2.1/{project_id}/resize_flavors",
+            get(server_reads::resize_flavor_list),
         )
         .route(
             "/v1/{project_id}/cloudservers/{server_id}/autorecovery",

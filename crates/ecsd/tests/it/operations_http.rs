@@ -858,3 +858,189 @@ async fn autorecovery_reads_and_stores_the_string_value() {
         "support_auto_recovery",
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// The reads that show the effects.
+
+#[tokio::test]
+async fn block_device_lists_the_attached_disks_with_integer_boot_indexes() {
+    let api = Api::new(LatencyProfile::Instant);
+    let id = active(&api).await;
+    accepted(
+        &api,
+        api.post(
+            &path(&id, "attachvolume"),
+            &json!({ "volumeAttachment": { "volumeId": VOLUME } }),
+        )
+        .await,
+    )
+    .await;
+    let (status, body) = api.get(&path(&id, "block_device")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let attachments = body["volumeAttachments"].as_array().expect("attachments");
+    assert_eq!(attachments.len(), 2, "{body}");
+    assert_eq!(attachments[0]["bootIndex"], 0);
+    assert_eq!(attachments[0]["device"], "/dev/vda");
+    assert_eq!(attachments[0]["serverId"], id.as_str());
+    assert_eq!(
+        (
+            &attachments[1]["volumeId"],
+            &attachments[1]["id"],
+            &attachments[1]["device"],
+            &attachments[1]["bootIndex"],
+            &attachments[1]["size"],
+            &attachments[1]["bus"]
+        ),
+        (
+            &json!(VOLUME),
+            &json!(VOLUME),
+            &json!("/dev/vdb"),
+            &json!(1),
+            &json!(10),
+            &json!("virtio")
+        )
+    );
+    assert_eq!(body["attachableQuantity"]["free_disk"], 58);
+
+    let (status, one) = api.get(&path(&id, &format!("block_device/{VOLUME}"))).await;
+    assert_eq!(status, StatusCode::OK, "{one}");
+    assert_eq!(one["volumeAttachment"], attachments[1]);
+    let missing = "d3e4f5a6-b7c8-4d9e-8f0a-1b2c3d4e5f6a";
+    assert_error(
+        &api.get(&path(&id, &format!("block_device/{missing}")))
+            .await,
+        StatusCode::BAD_REQUEST,
+        "Ecs.0111",
+        missing,
+    );
+    assert_error(
+        &api.get(&path(UNKNOWN_SERVER, "block_device")).await,
+        StatusCode::NOT_FOUND,
+        "Ecs.0114",
+        UNKNOWN_SERVER,
+    );
+}
+
+#[tokio::test]
+async fn os_interface_lists_every_nic_with_its_fixed_ip() {
+    let api = Api::new(LatencyProfile::Instant);
+    let id = active(&api).await;
+    let done = accepted(
+        &api,
+        api.post(
+            &path(&id, "nics"),
+            &json!({ "nics": [{ "subnet_id": SUBNET, "ip_address": "192.168.33.3" }] }),
+        )
+        .await,
+    )
+    .await;
+    let nic_id = done["entities"]["sub_jobs"][0]["entities"]["nic_id"].clone();
+    let (status, body) = api.get(&path(&id, "os-interface")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let nics = body["interfaceAttachments"]
+        .as_array()
+        .expect("attachments");
+    assert_eq!(nics.len(), 2, "{body}");
+    assert_eq!(nics[1]["port_id"], nic_id);
+    assert_eq!(
+        nics[1]["fixed_ips"],
+        json!([{ "subnet_id": SUBNET, "ip_address": "192.168.33.3" }])
+    );
+    assert_eq!(nics[1]["port_state"], "ACTIVE");
+    assert!(nics[1]["mac_addr"]
+        .as_str()
+        .is_some_and(|mac| mac.starts_with("fa:16:3e:")));
+    assert_eq!(body["attachableQuantity"]["free_nic"], 10);
+}
+
+#[tokio::test]
+async fn resize_flavors_lists_the_family_on_both_paths_sorted_and_paged() {
+    let api = Api::new(LatencyProfile::Instant);
+    let id = active(&api).await;
+    let ids = |body: &Value| -> Vec<String> {
+        body["flavors"]
+            .as_array()
+            .expect("flavors")
+            .iter()
+            .filter_map(|flavor| flavor["id"].as_str().map(str::to_owned))
+            .collect()
+    };
+    let (status, by_server) = api
+        .get(&format!(
+            "/v1/{PROJECT}/cloudservers/resize_flavors?instance_uuid={id}"
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{by_server}");
+    let targets = ids(&by_server);
+    assert!(!targets.is_empty());
+    assert!(
+        targets.iter().all(|flavor| flavor.starts_with("s6.")),
+        "{targets:?}"
+    );
+    assert!(!targets.contains(&"s6.small.1".to_owned()));
+    let mut sorted = targets.clone();
+    sorted.sort();
+    assert_eq!(targets, sorted, "sorted by flavor id by default");
+    let first = &by_server["flavors"][0];
+    assert!(
+        first["vcpus"].is_string() && first["ram"].is_u64(),
+        "{first}"
+    );
+    assert!(first["extra_specs"].is_object(), "{first}");
+
+    let (_, by_id) = api
+        .get(&format!(
+            "/v2.1/{PROJECT}/resize_flavors?source_flavor_id=s6.small.1&limit=2"
+        ))
+        .await;
+    assert_eq!(ids(&by_id), targets[..2]);
+    let (_, next) = api
+        .get(&format!(
+            "/v2.1/{PROJECT}/resize_flavors?source_flavor_id=s6.small.1&limit=2&marker={}",
+            targets[1]
+        ))
+        .await;
+    assert_eq!(ids(&next), targets[2..4]);
+    let (_, by_memory) = api
+        .get(&format!(
+            "/v1/{PROJECT}/cloudservers/resize_flavors?source_flavor_name=s6.small.1&sort_key=memory_mb&sort_dir=desc"
+        ))
+        .await;
+    let rams: Vec<u64> = by_memory["flavors"]
+        .as_array()
+        .expect("flavors")
+        .iter()
+        .filter_map(|flavor| flavor["ram"].as_u64())
+        .collect();
+    assert!(rams.windows(2).all(|pair| pair[0] >= pair[1]), "{rams:?}");
+
+    let base = format!("/v1/{PROJECT}/cloudservers/resize_flavors");
+    assert_error(
+        &api.get(&base).await,
+        StatusCode::BAD_REQUEST,
+        "Ecs.0005",
+        "instance_uuid",
+    );
+    assert_error(
+        &api.get(&format!("{base}?source_flavor_id=nope")).await,
+        StatusCode::BAD_REQUEST,
+        "Ecs.0029",
+        "nope",
+    );
+    assert_error(
+        &api.get(&format!("{base}?instance_uuid={UNKNOWN_SERVER}"))
+            .await,
+        StatusCode::NOT_FOUND,
+        "Ecs.0114",
+        UNKNOWN_SERVER,
+    );
+    assert_error(
+        &api.get(&format!(
+            "{base}?source_flavor_id=s6.small.1&sort_key=price"
+        ))
+        .await,
+        StatusCode::BAD_REQUEST,
+        "Ecs.0005",
+        "sort_key",
+    );
+}
