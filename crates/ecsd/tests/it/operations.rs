@@ -1076,3 +1076,81 @@ async fn auto_recovery_is_stored_as_the_string_given() {
         .await
         .expect("writes"));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Recovery.
+
+#[tokio::test]
+async fn a_restarted_engine_finishes_the_jobs_it_found_without_repeating_an_effect() {
+    let harness = Harness::new(config(LatencyProfile::Fast));
+    let running = active_server(&harness).await;
+    let stopped = stopped_server(&harness).await;
+    let add = submit(
+        &harness,
+        &running,
+        ServerJob::AddNics {
+            nics: vec![nic_request(SUBNET, None), nic_request(SUBNET, None)],
+        },
+    )
+    .await;
+    let resize = submit(
+        &harness,
+        &stopped,
+        ServerJob::Resize {
+            flavor: flavor("s6.large.2"),
+        },
+    )
+    .await;
+    let planned: Vec<String> = job(&harness, &add)
+        .await
+        .tasks
+        .iter()
+        .filter_map(|task| task.operation.nic_id().map(str::to_owned))
+        .collect();
+    harness.advance_ms(120);
+    harness.drain().await;
+    assert_eq!(job(&harness, &add).await.status, JobStatus::Running);
+    assert_eq!(job(&harness, &resize).await.status, JobStatus::Running);
+
+    // "Restart": a new engine over the same file, as in engine_steps.
+    let path = harness.store.path().to_owned();
+    let clock = harness.clock.clone();
+    drop(harness.engine);
+    harness.store.close();
+    drop(harness.store);
+    let store = Arc::new(store::sqlite::SqliteStore::open(&path).expect("reopens"));
+    let engine = Harness::engine_over(store, clock.clone(), config(LatencyProfile::Fast), None);
+    assert_eq!(engine.unfinished_jobs().await.expect("counts"), 2);
+    clock.advance(time::Duration::seconds(5));
+    while let engine::engine::RunOutcome::Ran(_) = engine.run_once().await.expect("step") {}
+    for job_id in [&add, &resize] {
+        let done = engine
+            .job(PROJECT, job_id)
+            .await
+            .expect("readable")
+            .expect("exists");
+        assert_eq!(done.status, JobStatus::Success, "{done:?}");
+    }
+    let with_nics = engine
+        .server(PROJECT, &running)
+        .await
+        .expect("readable")
+        .expect("exists");
+    let ports: Vec<String> = with_nics
+        .doc
+        .nics
+        .iter()
+        .skip(1)
+        .map(|nic| nic.port_id.clone())
+        .collect();
+    assert_eq!(ports, planned, "the planned ports, each once");
+    let resized = engine
+        .server(PROJECT, &stopped)
+        .await
+        .expect("readable")
+        .expect("exists");
+    assert_eq!(
+        (resized.state.status(), resized.doc.flavor.id.as_str()),
+        (ServerStatus::Shutoff, "s6.large.2")
+    );
+}
