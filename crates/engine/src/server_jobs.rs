@@ -135,7 +135,11 @@ impl ServerJob {
                 let mut seed = seed_of(&new_job_id(at));
                 let host = loop {
                     let candidate = match dedicated_host_id {
-                        Some(deh) => format!("deh-{}-{:02x}", &deh[..8.min(deh.len())], seed % 256),
+                        Some(deh) => format!(
+                            "deh-{}-{:02x}",
+                            deh.chars().take(8).collect::<String>(),
+                            seed % 256
+                        ),
                         None => format!("{}-host-{:04x}", doc.availability_zone, seed % 65_536),
                     };
                     if candidate != current {
