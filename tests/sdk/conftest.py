@@ -405,3 +405,24 @@ def server_factory(ecsd_config):
     factory = ServerFactory(client, _wait)
     yield factory
     factory.cleanup()
+
+
+def assert_single_job_succeeded(job, job_type, server_id):
+    """Checks a terminal SUCCESS job on one server: entities.server_id, no sub-jobs."""
+    assert job.status == "SUCCESS", "job failed: %s" % job
+    assert JOB_ID_RE.match(job.job_id or ""), job.job_id
+    assert job.job_type == job_type, job
+    assert job.error_code is None and job.fail_reason is None, job
+    assert TIME_RE.match(job.begin_time or ""), "begin_time %r" % job.begin_time
+    assert TIME_RE.match(job.end_time or ""), "end_time %r" % job.end_time
+    assert job.entities is not None and job.entities.server_id == server_id, job
+    assert not job.entities.sub_jobs, job
+
+
+def stopped_server(server_factory, client, wait_job, name):
+    """One new server, built and stopped; returns its id."""
+    (server_id,) = server_factory.create(name)
+    trace = wait_job(stop_servers(client, [server_id]).job_id)
+    assert trace.final.status == "SUCCESS", trace.final
+    assert show_server(client, server_id).status == "SHUTOFF"
+    return server_id

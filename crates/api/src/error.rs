@@ -140,6 +140,101 @@ impl From<Rejection> for ApiError {
                     "The ECS {server_id} is busy with job {job_id}; retry when that job has finished."
                 ),
             ),
+            Rejection::ServerChanged { server_id } => ApiError::new(
+                error_codes::ECS_0100,
+                format!("The ECS {server_id} is changing; retry in a moment."),
+            ),
+            Rejection::SameFlavor {
+                server_id,
+                flavor_id,
+            } => ApiError::new(
+                error_codes::ECS_0810,
+                format!("The ECS {server_id} already has the flavor {flavor_id}."),
+            ),
+            Rejection::FlavorNotAllowed {
+                server_id,
+                from,
+                to,
+            } => ApiError::new(
+                error_codes::ECS_0009,
+                format!(
+                    "The ECS {server_id} cannot be resized from {from} to {to}: choose a flavor of the same family (GET resize_flavors lists them)."
+                ),
+            ),
+            Rejection::SameDedicatedHost {
+                server_id,
+                dedicated_host_id,
+            } => ApiError::new(
+                error_codes::ECS_0221,
+                format!(
+                    "The ECS {server_id} already runs on the dedicated host {dedicated_host_id}."
+                ),
+            ),
+            Rejection::VolumeAlreadyAttached {
+                volume_id,
+                server_id,
+            } => ApiError::new(
+                error_codes::ECS_0057,
+                format!("The disk {volume_id} is already attached to the ECS {server_id}."),
+            ),
+            Rejection::VolumeInUse {
+                volume_id,
+                server_id,
+            } => ApiError::new(
+                error_codes::ECS_0103,
+                format!(
+                    "The disk {volume_id} is not available: it is attached to the ECS {server_id}."
+                ),
+            ),
+            Rejection::DeviceInUse { server_id, device } => ApiError::invalid_field(
+                "volumeAttachment.device",
+                format!("{device} is already in use on the ECS {server_id}"),
+            ),
+            Rejection::NoFreeDiskSlot { server_id } => ApiError::new(
+                error_codes::ECS_0104,
+                format!("The ECS {server_id} has no free disk slot."),
+            ),
+            Rejection::VolumeNotAttached {
+                volume_id,
+                server_id,
+            } => ApiError::new(
+                error_codes::ECS_0111,
+                format!("The disk {volume_id} is not attached to the ECS {server_id}."),
+            ),
+            Rejection::NoSystemDisk { server_id } => ApiError::new(
+                error_codes::ECS_0105,
+                format!("The ECS {server_id} has no system disk."),
+            ),
+            Rejection::NicNotFound { server_id, port_id } => ApiError::new(
+                error_codes::ECS_0085,
+                format!("The ECS {server_id} has no NIC with the port ID {port_id}."),
+            ),
+            // The page says 403 and names no code; Ecs.0003 is the catalogue's generic 403
+            // ("no permission for this operation").
+            Rejection::PrimaryNic { server_id, port_id } => ApiError::new(
+                error_codes::ECS_0003,
+                format!(
+                    "The NIC {port_id} is the primary NIC of the ECS {server_id}; the primary NIC cannot be deleted."
+                ),
+            ),
+            Rejection::TooManyNics {
+                server_id,
+                count,
+                max,
+            } => ApiError::new(
+                error_codes::ECS_0050,
+                format!("The ECS {server_id} would have {count} NICs; at most {max} are allowed."),
+            ),
+            Rejection::IpInUse {
+                subnet_id,
+                ip_address,
+                server_id,
+            } => ApiError::new(
+                error_codes::ECS_0010,
+                format!(
+                    "The IP address {ip_address} of subnet {subnet_id} is already used by the ECS {server_id}."
+                ),
+            ),
         }
     }
 }

@@ -54,6 +54,9 @@ pub struct SubJobView {
 #[derive(Debug, Serialize)]
 pub struct SubJobEntities {
     pub server_id: String,
+    /// The NIC a NIC sub-job adds or deletes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nic_id: Option<String>,
     /// Why the sub-job failed; only on failed sub-jobs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub errorcode_message: Option<String>,
@@ -61,8 +64,7 @@ pub struct SubJobEntities {
 
 impl JobView {
     pub fn from_record(job: &JobRecord) -> Self {
-        let sub_job_type = job.kind.sub_job_type();
-        let entities = if job.kind.has_sub_jobs() {
+        let entities = if let Some(sub_job_type) = job.kind.sub_job_type() {
             let sub_jobs: Vec<SubJobView> = job
                 .tasks
                 .iter()
@@ -109,6 +111,7 @@ impl SubJobView {
             status: task.status.as_str(),
             entities: SubJobEntities {
                 server_id: task.server_id.clone(),
+                nic_id: task.operation.nic_id().map(str::to_owned),
                 errorcode_message: failed.then(|| task.fail_reason.clone()).flatten(),
             },
             job_id: task.id.clone(),

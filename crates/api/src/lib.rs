@@ -16,6 +16,8 @@ pub mod error_codes;
 pub mod flavors;
 pub mod jobs;
 pub mod rate_limit;
+pub mod server_jobs;
+pub mod server_reads;
 pub mod servers;
 pub mod signature;
 pub mod time_format;
@@ -26,7 +28,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderName, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::Router;
 use engine::flavors::FlavorCatalogue;
 use engine::Engine;
@@ -102,6 +104,67 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/v1/{project_id}/cloudservers/{server_id}",
             get(servers::server_view),
+        )
+        .route(
+            "/v1/{project_id}/cloudservers/{server_id}/resize",
+            post(server_jobs::server_resize),
+        )
+        .route(
+            "/v1.1/{project_id}/cloudservers/{server_id}/resize",
+            post(server_jobs::server_resize),
+        )
+        .route(
+            "/v1/{project_id}/cloudservers/{server_id}/migrate",
+            post(server_jobs::server_migrate),
+        )
+        .route(
+            "/v2/{project_id}/cloudservers/{server_id}/reinstallos",
+            post(server_jobs::server_reinstall_os),
+        )
+        .route(
+            "/v2/{project_id}/cloudservers/{server_id}/changeos",
+            post(server_jobs::server_change_os),
+        )
+        .route(
+            "/v1/{project_id}/cloudservers/{server_id}/attachvolume",
+            post(server_jobs::server_attach_volume),
+        )
+        .route(
+            "/v1/{project_id}/cloudservers/{server_id}/detachvolume/{volume_id}",
+            delete(server_jobs::server_detach_volume),
+        )
+        .route(
+            "/v1/{project_id}/cloudservers/{server_id}/nics",
+            post(server_jobs::server_add_nics),
+        )
+        .route(
+            "/v1/{project_id}/cloudservers/{server_id}/nics/delete",
+            post(server_jobs::server_delete_nics),
+        )
+        .route(
+            "/v1/{project_id}/cloudservers/{server_id}/block_device",
+            get(server_reads::server_block_device_list),
+        )
+        .route(
+            "/v1/{project_id}/cloudservers/{server_id}/block_device/{volume_id}",
+            get(server_reads::server_block_device_view),
+        )
+        .route(
+            "/v1/{project_id}/cloudservers/{server_id}/os-interface",
+            get(server_reads::server_interface_list),
+        )
+        .route(
+            "/v1/{project_id}/cloudservers/resize_flavors",
+            get(server_reads::resize_flavor_list),
+        )
+        .route(
+            "/v2.1/{project_id}/resize_flavors",
+            get(server_reads::resize_flavor_list),
+        )
+        .route(
+            "/v1/{project_id}/cloudservers/{server_id}/autorecovery",
+            get(server_jobs::server_auto_recovery_view)
+                .put(server_jobs::server_auto_recovery_update),
         )
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -79,6 +79,8 @@ struct CreateServerBody {
     description: Option<String>,
     #[serde(rename = "os:scheduler_hints", default)]
     scheduler_hints: BTreeMap<String, Value>,
+    /// Only `support_auto_recovery` is read (the SDK sends a boolean, older clients a string).
+    extendparam: Option<Map<String, Value>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -360,7 +362,7 @@ fn client_token(headers: &HeaderMap, body: &[u8]) -> Result<Option<ClientToken>,
     }))
 }
 
-fn server_not_found(server_id: &str) -> ApiError {
+pub(crate) fn server_not_found(server_id: &str) -> ApiError {
     ApiError::new(
         error_codes::ECS_0114,
         format!("The ECS {server_id} does not exist."),
@@ -372,7 +374,7 @@ fn server_not_found(server_id: &str) -> ApiError {
 
 /// Checks that `value` is a UUID (any form the uuid crate accepts) and returns it in the
 /// canonical lower-case hyphenated form, the form ecsd stores and compares.
-fn require_uuid(field: &str, value: &str) -> Result<String, ApiError> {
+pub(crate) fn require_uuid(field: &str, value: &str) -> Result<String, ApiError> {
     uuid::Uuid::try_parse(value)
         .map(|uuid| uuid.hyphenated().to_string())
         .map_err(|_| ApiError::invalid_field(field, format!("{value:?} is not a UUID")))
@@ -434,7 +436,7 @@ fn validate_name(name: &str, count: i64) -> Result<(), ApiError> {
 }
 
 /// `adminPass`: 8–26 characters with at least three of the four classes (`creating_ecss.rst`).
-fn validate_admin_pass(password: &str) -> Result<(), ApiError> {
+pub(crate) fn validate_admin_pass(field: &str, password: &str) -> Result<(), ApiError> {
     let length = password.chars().count();
     let classes = [
         password.chars().any(|c| c.is_ascii_uppercase()),
@@ -448,7 +450,7 @@ fn validate_admin_pass(password: &str) -> Result<(), ApiError> {
     if !(8..=26).contains(&length) || classes < 3 {
         return Err(ApiError::new(
             error_codes::ECS_0011,
-            "server.adminPass must have 8 to 26 characters and at least three of: upper-case letters, lower-case letters, digits, special characters.",
+            format!("{field} must have 8 to 26 characters and at least three of: upper-case letters, lower-case letters, digits, special characters."),
         ));
     }
     Ok(())
@@ -599,7 +601,7 @@ fn validate_create(state: &AppState, server: CreateServerBody) -> Result<CreateS
         }
     }
     if let Some(password) = &server.admin_pass {
-        validate_admin_pass(password)?;
+        validate_admin_pass("server.adminPass", password)?;
     }
     for (index, group) in server.security_groups.iter().enumerate() {
         require_uuid(&format!("server.security_groups[{index}].id"), &group.id)?;
@@ -651,6 +653,21 @@ fn validate_create(state: &AppState, server: CreateServerBody) -> Result<CreateS
             format!("{} tags given; at most {MAX_TAGS}.", tags.len()),
         ));
     }
+    let auto_recovery = match server
+        .extendparam
+        .as_ref()
+        .and_then(|extend| extend.get("support_auto_recovery"))
+    {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(value)) => *value,
+        Some(Value::String(text)) if text == "true" || text == "false" => text == "true",
+        Some(_) => {
+            return Err(ApiError::invalid_field(
+                "server.extendparam.support_auto_recovery",
+                "must be true or false",
+            ))
+        }
+    };
     let description = server.description.unwrap_or_default();
     if description.chars().count() > 85 || description.contains(['<', '>']) {
         return Err(ApiError::invalid_field(
@@ -681,13 +698,42 @@ fn validate_create(state: &AppState, server: CreateServerBody) -> Result<CreateS
             .publicip
             .map(|public_ip| public_ip.delete_on_termination),
         scheduler_hints: server.scheduler_hints,
+        auto_recovery,
     })
 }
 
 // ---------------------------------------------------------------------------------------------
 // The server view (`data_structure/data_structure_for_querying_details_about_ecss.rst`).
 
-fn server_json(server: &ServerRecord) -> Value {
+/// `OS-EXT-SRV-ATTR:host`: the zone's simulated host until a cold migration names another.
+fn host_name(server: &ServerRecord) -> String {
+    server
+        .doc
+        .host
+        .clone()
+        .unwrap_or_else(|| format!("{}.ecsd", server.doc.availability_zone))
+}
+
+/// `hostId`: 56 hex characters, like Nova's hash of project and host. Servers that never moved
+/// keep the value derived from their id, which earlier ecsd versions showed.
+fn host_id(server: &ServerRecord) -> String {
+    match &server.doc.host {
+        None => format!(
+            "{:056x}",
+            u128::from_str_radix(&server.id.replace('-', ""), 16).unwrap_or_default()
+        ),
+        Some(host) => {
+            let digest = sha2::Sha256::digest(format!("{}{host}", server.project_id));
+            digest
+                .iter()
+                .take(28)
+                .map(|byte| format!("{byte:02x}"))
+                .collect()
+        }
+    }
+}
+
+pub(crate) fn server_json(server: &ServerRecord) -> Value {
     let doc = &server.doc;
     let mut addresses: Vec<Value> = doc
         .nics
@@ -780,7 +826,7 @@ fn server_json(server: &ServerRecord) -> Value {
         "accessIPv6": "",
         "status": server.state.status().as_str(),
         "progress": server.progress,
-        "hostId": format!("{:056x}", u128::from_str_radix(&server.id.replace('-', ""), 16).unwrap_or_default()),
+        "hostId": host_id(server),
         "updated": server_time(server.updated_at),
         "created": server_time(server.created_at),
         "metadata": metadata,
@@ -795,7 +841,7 @@ fn server_json(server: &ServerRecord) -> Value {
         "OS-EXT-STS:task_state": server.state.task_state.map(|state| state.as_str()),
         "OS-EXT-STS:power_state": server.state.power_state,
         "OS-EXT-STS:vm_state": server.state.vm_state.as_str(),
-        "OS-EXT-SRV-ATTR:host": format!("{}.ecsd", doc.availability_zone),
+        "OS-EXT-SRV-ATTR:host": host_name(server),
         "OS-EXT-SRV-ATTR:instance_name": format!("instance-{}", &server.id[..8]),
         "OS-EXT-SRV-ATTR:hypervisor_hostname": "ecsd-simulated",
         "OS-DCF:diskConfig": "MANUAL",
@@ -845,13 +891,13 @@ mod tests {
 
     #[test]
     fn passwords_need_eight_characters_and_three_classes() {
-        assert!(validate_admin_pass("Passw0rd").is_ok());
+        assert!(validate_admin_pass("p", "Passw0rd").is_ok());
         assert_eq!(
-            validate_admin_pass("password1").map_err(|e| e.code.code),
+            validate_admin_pass("p", "password1").map_err(|e| e.code.code),
             Err("Ecs.0011")
         );
         assert_eq!(
-            validate_admin_pass("Pa1!").map_err(|e| e.code.code),
+            validate_admin_pass("p", "Pa1!").map_err(|e| e.code.code),
             Err("Ecs.0011")
         );
     }

@@ -7,12 +7,15 @@
 //! same state again: execution is idempotent by construction.
 
 pub use crate::server::ServerFault;
-use crate::server::{power_state, TaskState, VmState};
+use crate::server::{power_state, DocChange, FlavorRef, Nic, TaskState, VmState, Volume};
 use serde::{Deserialize, Serialize};
 use time::Duration;
 
 /// The work of one task. Stored with the task, so a restarted engine knows what to resume.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// Everything a step needs (the new flavor, the disk's device name, the NIC's port id and
+/// address) is decided at acceptance and stored here, so the steps stay a pure function of
+/// (operation, step).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Operation {
     /// Build the server that submission already recorded (in `BUILD`).
@@ -27,6 +30,34 @@ pub enum Operation {
     },
     RebootServer {
         hard: bool,
+    },
+    /// Change the flavor of a stopped server.
+    ResizeServer {
+        flavor: FlavorRef,
+    },
+    /// Move a stopped server to another host (or dedicated host).
+    MigrateServer {
+        host: String,
+        dedicated_host_id: Option<String>,
+    },
+    /// Rebuild the system disk: from the same image (reinstall) or another one (change OS).
+    RebuildServer {
+        image_id: String,
+        key_name: Option<String>,
+    },
+    AttachVolume {
+        volume: Volume,
+    },
+    DetachVolume {
+        volume_id: String,
+    },
+    /// Add one NIC (one sub-job of an add-NICs job).
+    AddNic {
+        nic: Nic,
+    },
+    /// Remove one NIC (one sub-job of a delete-NICs job).
+    DeleteNic {
+        port_id: String,
     },
 }
 
@@ -75,6 +106,10 @@ pub struct ServerPatch {
     pub fault: Option<ServerFault>,
     /// Remove the server: it is gone and answers 404.
     pub remove: bool,
+    /// Clear the server's `fault` (a successful rebuild of an `ERROR` server).
+    pub clear_fault: bool,
+    /// Change the server's document (flavor, host, image, disks, NICs).
+    pub doc: Option<DocChange>,
 }
 
 /// One step of an operation: wait `delay`, then apply `patch`.
@@ -100,10 +135,17 @@ fn settle(vm_state: VmState, power: i64) -> ServerPatch {
     }
 }
 
+fn change_doc(change: DocChange) -> ServerPatch {
+    ServerPatch {
+        doc: Some(change),
+        ..ServerPatch::default()
+    }
+}
+
 impl Operation {
     /// The phases of this operation. `seed` varies the realistic durations per task (±20 %),
     /// deterministically, so a restarted engine computes the same schedule.
-    pub fn phases(self, profile: LatencyProfile, seed: u64) -> Vec<Phase> {
+    pub fn phases(&self, profile: LatencyProfile, seed: u64) -> Vec<Phase> {
         let steps: Vec<(ServerPatch, [i64; 2])> = match self {
             // [fast ms, realistic ms] per phase; the first delay is the time spent in INIT.
             Operation::CreateServer => vec![
@@ -152,11 +194,11 @@ impl Operation {
                 (set_task_state(TaskState::PoweringOff), [120, 2_000]),
                 (
                     settle(VmState::Stopped, power_state::SHUTDOWN),
-                    [300, if hard { 13_000 } else { 20_000 }],
+                    [300, if *hard { 13_000 } else { 20_000 }],
                 ),
             ],
             Operation::RebootServer { hard } => {
-                let (first, second) = if hard {
+                let (first, second) = if *hard {
                     (TaskState::RebootingHard, TaskState::RebootStartedHard)
                 } else {
                     (TaskState::Rebooting, TaskState::RebootStarted)
@@ -175,6 +217,100 @@ impl Operation {
                         ..settle(VmState::Deleted, power_state::NOSTATE)
                     },
                     [300, 12_000],
+                ),
+            ],
+            // The v1 resize confirms itself: it never stops in VERIFY_RESIZE (ASYNC-OPERATIONS.md
+            // §6 row 19) and ends SHUTOFF with the new flavor.
+            Operation::ResizeServer { flavor } => vec![
+                (set_task_state(TaskState::ResizePrep), [120, 2_000]),
+                (set_task_state(TaskState::ResizeMigrating), [100, 10_000]),
+                (set_task_state(TaskState::ResizeMigrated), [100, 8_000]),
+                (set_task_state(TaskState::ResizeFinish), [100, 6_000]),
+                (
+                    ServerPatch {
+                        doc: Some(DocChange::Flavor {
+                            flavor: flavor.clone(),
+                        }),
+                        ..settle(VmState::Stopped, power_state::SHUTDOWN)
+                    },
+                    [150, 4_000],
+                ),
+            ],
+            // No intermediate status is documented; the resize path is ecsd's choice
+            // (ASYNC-OPERATIONS.md §2.2 row 11).
+            Operation::MigrateServer {
+                host,
+                dedicated_host_id,
+            } => vec![
+                (set_task_state(TaskState::ResizePrep), [120, 2_000]),
+                (set_task_state(TaskState::ResizeMigrating), [100, 15_000]),
+                (set_task_state(TaskState::ResizeMigrated), [100, 8_000]),
+                (set_task_state(TaskState::ResizeFinish), [100, 5_000]),
+                (
+                    ServerPatch {
+                        doc: Some(DocChange::Host {
+                            host: host.clone(),
+                            dedicated_host_id: dedicated_host_id.clone(),
+                        }),
+                        ..settle(VmState::Stopped, power_state::SHUTDOWN)
+                    },
+                    [150, 4_000],
+                ),
+            ],
+            Operation::RebuildServer { image_id, key_name } => vec![
+                (set_task_state(TaskState::Rebuilding), [120, 2_000]),
+                (
+                    set_task_state(TaskState::RebuildBlockDeviceMapping),
+                    [150, 12_000],
+                ),
+                (set_task_state(TaskState::RebuildSpawning), [150, 20_000]),
+                (
+                    ServerPatch {
+                        clear_fault: true,
+                        progress: Some(100),
+                        doc: Some(DocChange::Image {
+                            image_id: image_id.clone(),
+                            key_name: key_name.clone(),
+                        }),
+                        ..settle(VmState::Stopped, power_state::SHUTDOWN)
+                    },
+                    [200, 8_000],
+                ),
+            ],
+            // Disk and NIC jobs leave the server's status alone: a first step marks the job
+            // RUNNING, the second makes the change visible.
+            Operation::AttachVolume { volume } => vec![
+                (ServerPatch::default(), [120, 2_000]),
+                (
+                    change_doc(DocChange::AttachVolume {
+                        volume: volume.clone(),
+                    }),
+                    [300, 8_000],
+                ),
+            ],
+            Operation::DetachVolume { volume_id } => vec![
+                (ServerPatch::default(), [120, 2_000]),
+                (
+                    change_doc(DocChange::DetachVolume {
+                        volume_id: volume_id.clone(),
+                    }),
+                    [300, 6_000],
+                ),
+            ],
+            Operation::AddNic { nic } => vec![
+                (ServerPatch::default(), [120, 2_000]),
+                (
+                    change_doc(DocChange::AddNic { nic: nic.clone() }),
+                    [300, 6_000],
+                ),
+            ],
+            Operation::DeleteNic { port_id } => vec![
+                (ServerPatch::default(), [120, 2_000]),
+                (
+                    change_doc(DocChange::RemoveNic {
+                        port_id: port_id.clone(),
+                    }),
+                    [300, 5_000],
                 ),
             ],
         };
@@ -196,13 +332,19 @@ impl Operation {
 
     /// What a failure at any step leaves the server as. A failed create leaves an `ERROR` server
     /// with a `fault`; a failed power action or delete leaves the server as it was before.
-    pub fn failure_patch(self, fault: ServerFault) -> ServerPatch {
+    ///
+    /// A failed resize or migration leaves the server `SHUTOFF` with its old flavor and host; a
+    /// failed rebuild leaves it `ERROR` with a `fault` (from which a new reinstall or change of
+    /// OS may start, as the reference allows); a failed disk or NIC job changes nothing.
+    pub fn failure_patch(&self, fault: ServerFault) -> ServerPatch {
         match self {
             Operation::CreateServer => ServerPatch {
                 fault: Some(fault),
                 ..settle(VmState::Error, power_state::NOSTATE)
             },
-            Operation::StartServer => settle(VmState::Stopped, power_state::SHUTDOWN),
+            Operation::StartServer
+            | Operation::ResizeServer { .. }
+            | Operation::MigrateServer { .. } => settle(VmState::Stopped, power_state::SHUTDOWN),
             Operation::StopServer { .. } | Operation::RebootServer { .. } => {
                 settle(VmState::Active, power_state::RUNNING)
             }
@@ -210,18 +352,42 @@ impl Operation {
                 task_state: Some(None),
                 ..ServerPatch::default()
             },
+            Operation::RebuildServer { .. } => ServerPatch {
+                fault: Some(fault),
+                ..settle(VmState::Error, power_state::SHUTDOWN)
+            },
+            Operation::AttachVolume { .. }
+            | Operation::DetachVolume { .. }
+            | Operation::AddNic { .. }
+            | Operation::DeleteNic { .. } => ServerPatch::default(),
+        }
+    }
+
+    /// The NIC a task acts on (shown as the sub-job's `entities.nic_id`).
+    pub fn nic_id(&self) -> Option<&str> {
+        match self {
+            Operation::AddNic { nic } => Some(&nic.port_id),
+            Operation::DeleteNic { port_id } => Some(port_id),
+            _ => None,
         }
     }
 
     /// The error code a failure of this operation reports, when the fault names none
     /// (`appendix/error_codes.rst`, group H of ASYNC-OPERATIONS.md §4.3).
-    pub fn default_error_code(self) -> &'static str {
+    pub fn default_error_code(&self) -> &'static str {
         match self {
             Operation::CreateServer => "Ecs.0204",
             Operation::DeleteServer { .. } => "Ecs.0501",
             Operation::StartServer => "Ecs.0226",
             Operation::StopServer { .. } => "Ecs.0611",
             Operation::RebootServer { .. } => "Ecs.0227",
+            Operation::ResizeServer { .. } => "Ecs.0207",
+            Operation::MigrateServer { .. } => "Ecs.1001",
+            Operation::RebuildServer { .. } => "Ecs.1002",
+            Operation::AttachVolume { .. } => "Ecs.0205",
+            Operation::DetachVolume { .. } => "Ecs.1002",
+            Operation::AddNic { .. } => "Ecs.0217",
+            Operation::DeleteNic { .. } => "Ecs.0507",
         }
     }
 }
@@ -250,20 +416,58 @@ mod tests {
     use super::*;
     use crate::server::{PowerTriple, ServerStatus};
 
-    const ALL_OPERATIONS: [Operation; 7] = [
-        Operation::CreateServer,
-        Operation::StartServer,
-        Operation::StopServer { hard: false },
-        Operation::StopServer { hard: true },
-        Operation::RebootServer { hard: false },
-        Operation::RebootServer { hard: true },
-        Operation::DeleteServer {
-            delete_volume: false,
-            delete_publicip: None,
-        },
-    ];
+    fn all_operations() -> Vec<Operation> {
+        vec![
+            Operation::CreateServer,
+            Operation::StartServer,
+            Operation::StopServer { hard: false },
+            Operation::StopServer { hard: true },
+            Operation::RebootServer { hard: false },
+            Operation::RebootServer { hard: true },
+            Operation::DeleteServer {
+                delete_volume: false,
+                delete_publicip: None,
+            },
+            Operation::ResizeServer {
+                flavor: FlavorRef::default(),
+            },
+            Operation::MigrateServer {
+                host: "h".into(),
+                dedicated_host_id: None,
+            },
+            Operation::RebuildServer {
+                image_id: "i".into(),
+                key_name: None,
+            },
+            Operation::AttachVolume {
+                volume: Volume {
+                    id: "v".into(),
+                    device: "/dev/vdb".into(),
+                    boot_index: None,
+                    size_gib: 10,
+                    volume_type: "SSD".into(),
+                    delete_on_termination: false,
+                },
+            },
+            Operation::DetachVolume {
+                volume_id: "v".into(),
+            },
+            Operation::AddNic {
+                nic: Nic {
+                    port_id: "p".into(),
+                    subnet_id: "s".into(),
+                    ip_address: "192.168.0.3".into(),
+                    mac_address: "fa:16:3e:00:00:03".into(),
+                    primary: false,
+                },
+            },
+            Operation::DeleteNic {
+                port_id: "p".into(),
+            },
+        ]
+    }
 
-    fn total(operation: Operation, profile: LatencyProfile, seed: u64) -> Duration {
+    fn total(operation: &Operation, profile: LatencyProfile, seed: u64) -> Duration {
         operation
             .phases(profile, seed)
             .iter()
@@ -298,24 +502,27 @@ mod tests {
 
     #[test]
     fn instant_profile_has_no_delays() {
-        for operation in ALL_OPERATIONS {
-            assert_eq!(total(operation, LatencyProfile::Instant, 7), Duration::ZERO);
+        for operation in all_operations() {
+            assert_eq!(
+                total(&operation, LatencyProfile::Instant, 7),
+                Duration::ZERO
+            );
         }
     }
 
     #[test]
     fn fast_profile_shows_each_job_in_init_and_finishes_under_two_seconds() {
-        for operation in ALL_OPERATIONS {
+        for operation in all_operations() {
             let phases = operation.phases(LatencyProfile::Fast, 7);
             assert!(phases[0].delay > Duration::ZERO, "{operation:?} skips INIT");
-            assert!(total(operation, LatencyProfile::Fast, 7) < Duration::seconds(2));
+            assert!(total(&operation, LatencyProfile::Fast, 7) < Duration::seconds(2));
         }
     }
 
     #[test]
     fn realistic_profile_takes_cloud_like_durations() {
         for seed in [1, 2, 3, 99, u64::MAX] {
-            let create = total(Operation::CreateServer, LatencyProfile::Realistic, seed);
+            let create = total(&Operation::CreateServer, LatencyProfile::Realistic, seed);
             assert!(
                 create >= Duration::seconds(20) && create <= Duration::seconds(60),
                 "{create}"
@@ -324,7 +531,7 @@ mod tests {
                 Operation::StartServer,
                 Operation::StopServer { hard: false },
             ] {
-                let took = total(power, LatencyProfile::Realistic, seed);
+                let took = total(&power, LatencyProfile::Realistic, seed);
                 assert!(
                     took >= Duration::seconds(15) && took <= Duration::seconds(35),
                     "{took}"
@@ -386,6 +593,64 @@ mod tests {
     }
 
     #[test]
+    fn resize_and_rebuild_show_their_documented_statuses_and_end_shutoff() {
+        let stopped = PowerTriple {
+            vm_state: VmState::Stopped,
+            task_state: None,
+            power_state: power_state::SHUTDOWN,
+        };
+        let error = PowerTriple {
+            vm_state: VmState::Error,
+            ..stopped
+        };
+        let resize = Operation::ResizeServer {
+            flavor: FlavorRef::default(),
+        };
+        assert_eq!(
+            walk(resize, stopped),
+            ["RESIZE", "RESIZE", "RESIZE", "RESIZE", "SHUTOFF"]
+        );
+        let rebuild = Operation::RebuildServer {
+            image_id: "i".into(),
+            key_name: None,
+        };
+        assert_eq!(
+            walk(rebuild.clone(), stopped),
+            ["REBUILD", "REBUILD", "REBUILD", "SHUTOFF"]
+        );
+        assert_eq!(
+            walk(rebuild, error),
+            ["REBUILD", "REBUILD", "REBUILD", "SHUTOFF"],
+            "a failed rebuild may be retried from ERROR"
+        );
+        let attach = Operation::DetachVolume {
+            volume_id: "v".into(),
+        };
+        assert_eq!(walk(attach, stopped), ["SHUTOFF", "SHUTOFF"]);
+    }
+
+    #[test]
+    fn only_the_last_phase_changes_the_document() {
+        for operation in all_operations() {
+            let phases = operation.phases(LatencyProfile::Fast, 1);
+            let (last, earlier) = phases.split_last().expect("phases");
+            assert!(
+                earlier.iter().all(|phase| phase.patch.doc.is_none()),
+                "{operation:?}"
+            );
+            let changes_doc = !matches!(
+                operation,
+                Operation::CreateServer
+                    | Operation::StartServer
+                    | Operation::StopServer { .. }
+                    | Operation::RebootServer { .. }
+                    | Operation::DeleteServer { .. }
+            );
+            assert_eq!(last.patch.doc.is_some(), changes_doc, "{operation:?}");
+        }
+    }
+
+    #[test]
     fn failed_create_leaves_an_error_server_with_a_fault() {
         let fault = ServerFault {
             code: "Ecs.0204".into(),
@@ -405,7 +670,7 @@ mod tests {
 
     #[test]
     fn operations_round_trip_through_json() {
-        for operation in ALL_OPERATIONS {
+        for operation in all_operations() {
             let text = serde_json::to_string(&operation).expect("serializes");
             assert_eq!(
                 serde_json::from_str::<Operation>(&text).expect("parses"),

@@ -9,12 +9,12 @@ use crate::clock::{to_unix_ms, Clock};
 use crate::compute::{seed_of, LatencyProfile, Operation, ServerFault};
 use crate::job::{new_job_id, new_server_id, JobKind, JobRecord, JobStatus, TaskRecord};
 use crate::server::{
-    power_state, FlavorRef, Nic, PowerTriple, PublicIp, ServerDoc, ServerRecord, TaskState,
-    VmState, Volume,
+    power_state, DocChange, FlavorRef, Nic, PowerTriple, PublicIp, ServerDoc, ServerRecord,
+    TaskState, VmState, Volume,
 };
 use crate::store::{
     ClientToken, Insertion, JobInsert, JobInsertError, Precondition, Rejection, ServerPage,
-    ServerQuery, Store, StoreError, TaskAdvance, TaskClaim,
+    ServerQuery, ServerUpdate, Store, StoreError, TaskAdvance, TaskClaim,
 };
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -88,9 +88,11 @@ pub struct CreateServers {
     /// `Some(delete_on_termination)` when an EIP is to be created with the server.
     pub public_ip: Option<bool>,
     pub scheduler_hints: BTreeMap<String, serde_json::Value>,
+    /// `extendparam.support_auto_recovery`.
+    pub auto_recovery: bool,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NicRequest {
     pub subnet_id: String,
     pub ip_address: Option<String>,
@@ -191,10 +193,10 @@ pub enum RunOutcome {
 
 #[derive(Debug)]
 pub struct Engine {
-    store: Arc<dyn Store>,
-    clock: Arc<dyn Clock>,
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) clock: Arc<dyn Clock>,
     faults: Arc<dyn FaultInjector>,
-    config: EngineConfig,
+    pub(crate) config: EngineConfig,
     /// Pinged when an accepted job is due before the run loop's planned wake-up.
     wakeup: Notify,
     /// When the sleeping run loop will wake by itself (unix ms); `i64::MAX` while it runs.
@@ -275,6 +277,7 @@ impl Engine {
             job: new_job(job_id.clone(), project_id, kind, now, tasks),
             new_servers,
             preconditions: Vec::new(),
+            reservations: Vec::new(),
             client_token,
         };
         match self.accept(insert).await? {
@@ -304,7 +307,13 @@ impl Engine {
             .iter()
             .enumerate()
             .map(|(index, server_id)| {
-                self.new_task(&job_id, index as i64, (*server_id).clone(), operation, at)
+                self.new_task(
+                    &job_id,
+                    index as i64,
+                    (*server_id).clone(),
+                    operation.clone(),
+                    at,
+                )
             })
             .collect();
         let preconditions = unique
@@ -312,12 +321,14 @@ impl Engine {
             .map(|server_id| Precondition {
                 server_id: (*server_id).clone(),
                 allowed_vm_states: action.allowed_vm_states(),
+                unchanged_since: None,
             })
             .collect();
         let insert = JobInsert {
             job: new_job(job_id.clone(), project_id, action.kind(), now, tasks),
             new_servers: Vec::new(),
             preconditions,
+            reservations: Vec::new(),
             client_token: None,
         };
         self.accept(insert).await?;
@@ -328,7 +339,7 @@ impl Engine {
     }
 
     /// Stores the job durably, then wakes the run loop if the job is due before it would wake.
-    async fn accept(&self, insert: JobInsert) -> Result<Insertion, SubmitError> {
+    pub(crate) async fn accept(&self, insert: JobInsert) -> Result<Insertion, SubmitError> {
         let first_due = insert.job.tasks.iter().map(|task| task.next_run_at).min();
         let insertion = self.store.job_insert(insert).await?;
         let new_work = insertion == Insertion::Inserted;
@@ -353,6 +364,24 @@ impl Engine {
         server_id: &str,
     ) -> Result<Option<ServerRecord>, StoreError> {
         self.store.server_get(project_id, server_id).await
+    }
+
+    /// Changes a server's document at once, without a job (settings such as auto-recovery);
+    /// `false` if the project has no such server.
+    pub async fn server_change(
+        &self,
+        project_id: &str,
+        server_id: &str,
+        change: DocChange,
+    ) -> Result<bool, StoreError> {
+        self.store
+            .server_update(ServerUpdate {
+                project_id: project_id.to_owned(),
+                server_id: server_id.to_owned(),
+                change,
+                now: to_unix_ms(self.clock.now()),
+            })
+            .await
     }
 
     pub async fn servers(&self, query: ServerQuery) -> Result<ServerPage, StoreError> {
@@ -441,7 +470,7 @@ impl Engine {
         }
     }
 
-    fn new_task(
+    pub(crate) fn new_task(
         &self,
         job_id: &str,
         index: i64,
@@ -622,11 +651,14 @@ impl Engine {
                 address: invented_public_ip(seed),
                 delete_on_termination,
             }),
+            host: None,
+            dedicated_host_id: None,
+            auto_recovery: request.auto_recovery.then(|| "true".to_owned()),
         }
     }
 }
 
-fn new_job(
+pub(crate) fn new_job(
     id: String,
     project_id: &str,
     kind: JobKind,
@@ -647,7 +679,7 @@ fn new_job(
 }
 
 /// `a`, `b`, … `z`, then `aa`, `ab`… like Linux block devices.
-fn device_letter(mut index: usize) -> String {
+pub(crate) fn device_letter(mut index: usize) -> String {
     let mut letters = Vec::new();
     loop {
         letters.push(b'a' + (index % 26) as u8);
@@ -661,12 +693,12 @@ fn device_letter(mut index: usize) -> String {
 }
 
 /// A private address in 192.168.0.0/16, avoiding .0, .1 (gateway) and .255.
-fn invented_ip(seed: u64) -> String {
+pub(crate) fn invented_ip(seed: u64) -> String {
     format!("192.168.{}.{}", (seed >> 8) % 256, 2 + seed % 253)
 }
 
 /// An OpenStack-style MAC (`fa:16:3e` prefix).
-fn invented_mac(seed: u64) -> String {
+pub(crate) fn invented_mac(seed: u64) -> String {
     let bytes = seed.to_be_bytes();
     format!(
         "fa:16:3e:{:02x}:{:02x}:{:02x}",

@@ -1,8 +1,9 @@
 //! Jobs and their sub-jobs ("tasks").
 //!
 //! A job is what a client polls. It owns one or more tasks: the units the engine executes, each
-//! against one server. A batch job (create, delete, start/stop/reboot) shows its tasks as
-//! `entities.sub_jobs`; a single-target job shows its one task's target as `entities.server_id`.
+//! against one server. A batch job (create, delete, start/stop/reboot, add/delete NICs) shows its
+//! tasks as `entities.sub_jobs`; a single-target job (resize, migrate, reinstall/change OS,
+//! attach/detach disk) shows its one task's target as `entities.server_id`.
 //! The job's status is derived from its tasks' ([`JobStatus::of_tasks`]).
 //! See `docs/state-machine.md` for the diagram.
 
@@ -83,6 +84,14 @@ pub enum JobKind {
     StartServers,
     StopServers,
     RebootServers,
+    ResizeServer,
+    MigrateServer,
+    ReinstallOs,
+    ChangeOs,
+    AttachVolume,
+    DetachVolume,
+    AddNics,
+    DeleteNics,
 }
 
 impl JobKind {
@@ -94,17 +103,33 @@ impl JobKind {
             JobKind::StartServers => "batchStartServers",
             JobKind::StopServers => "batchStopServers",
             JobKind::RebootServers => "batchRebootServers",
+            JobKind::ResizeServer => "resizeServer",
+            JobKind::MigrateServer => "migrateServer",
+            JobKind::ReinstallOs => "reInitOs",
+            JobKind::ChangeOs => "changeOS",
+            JobKind::AttachVolume => "attachVolume",
+            JobKind::DetachVolume => "detachVolume",
+            JobKind::AddNics => "addNics",
+            JobKind::DeleteNics => "deleteNics",
         }
     }
 
-    /// The `job_type` of each sub-job.
-    pub fn sub_job_type(self) -> &'static str {
+    /// The `job_type` of each sub-job; `None` for single-target jobs, which have none.
+    pub fn sub_job_type(self) -> Option<&'static str> {
         match self {
-            JobKind::CreateServers => "createSingleServer",
-            JobKind::DeleteServers => "deleteSingleServer",
-            JobKind::StartServers => "startServer",
-            JobKind::StopServers => "stopServer",
-            JobKind::RebootServers => "rebootServer",
+            JobKind::CreateServers => Some("createSingleServer"),
+            JobKind::DeleteServers => Some("deleteSingleServer"),
+            JobKind::StartServers => Some("startServer"),
+            JobKind::StopServers => Some("stopServer"),
+            JobKind::RebootServers => Some("rebootServer"),
+            JobKind::AddNics => Some("addNic"),
+            JobKind::DeleteNics => Some("deleteNic"),
+            JobKind::ResizeServer
+            | JobKind::MigrateServer
+            | JobKind::ReinstallOs
+            | JobKind::ChangeOs
+            | JobKind::AttachVolume
+            | JobKind::DetachVolume => None,
         }
     }
 
@@ -114,18 +139,27 @@ impl JobKind {
             .find(|kind| kind.job_type() == text)
     }
 
-    pub const ALL: [JobKind; 5] = [
+    pub const ALL: [JobKind; 13] = [
         JobKind::CreateServers,
         JobKind::DeleteServers,
         JobKind::StartServers,
         JobKind::StopServers,
         JobKind::RebootServers,
+        JobKind::ResizeServer,
+        JobKind::MigrateServer,
+        JobKind::ReinstallOs,
+        JobKind::ChangeOs,
+        JobKind::AttachVolume,
+        JobKind::DetachVolume,
+        JobKind::AddNics,
+        JobKind::DeleteNics,
     ];
 
-    /// Whether the job shows its tasks as `sub_jobs` (all current kinds do; disk and single-NIC
-    /// jobs of later features will not).
+    /// Whether the job shows its tasks as `sub_jobs` (batch jobs: one per server or per NIC).
+    /// Single-target jobs (resize, migrate, OS, disks) show `entities.server_id` instead
+    /// (ASYNC-OPERATIONS.md §1.5).
     pub fn has_sub_jobs(self) -> bool {
-        true
+        self.sub_job_type().is_some()
     }
 }
 
@@ -246,11 +280,19 @@ mod tests {
         assert_eq!(
             names,
             [
-                ("createServer", "createSingleServer"),
-                ("deleteVMs", "deleteSingleServer"),
-                ("batchStartServers", "startServer"),
-                ("batchStopServers", "stopServer"),
-                ("batchRebootServers", "rebootServer"),
+                ("createServer", Some("createSingleServer")),
+                ("deleteVMs", Some("deleteSingleServer")),
+                ("batchStartServers", Some("startServer")),
+                ("batchStopServers", Some("stopServer")),
+                ("batchRebootServers", Some("rebootServer")),
+                ("resizeServer", None),
+                ("migrateServer", None),
+                ("reInitOs", None),
+                ("changeOS", None),
+                ("attachVolume", None),
+                ("detachVolume", None),
+                ("addNics", Some("addNic")),
+                ("deleteNics", Some("deleteNic")),
             ]
         );
         for kind in JobKind::ALL {

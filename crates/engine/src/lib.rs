@@ -10,6 +10,8 @@ pub mod engine;
 pub mod flavors;
 pub mod job;
 pub mod server;
+pub mod server_jobs;
 pub mod store;
 
 pub use engine::{Accepted, CreateServers, Engine, EngineConfig, ServerAction, SubmitError};
+pub use server_jobs::ServerJob;

@@ -79,6 +79,20 @@ pub enum TaskState {
     RebootStartedHard,
     #[serde(rename = "deleting")]
     Deleting,
+    #[serde(rename = "resize_prep")]
+    ResizePrep,
+    #[serde(rename = "resize_migrating")]
+    ResizeMigrating,
+    #[serde(rename = "resize_migrated")]
+    ResizeMigrated,
+    #[serde(rename = "resize_finish")]
+    ResizeFinish,
+    #[serde(rename = "rebuilding")]
+    Rebuilding,
+    #[serde(rename = "rebuild_block_device_mapping")]
+    RebuildBlockDeviceMapping,
+    #[serde(rename = "rebuild_spawning")]
+    RebuildSpawning,
 }
 
 impl TaskState {
@@ -95,6 +109,13 @@ impl TaskState {
             TaskState::RebootingHard => "rebooting_hard",
             TaskState::RebootStartedHard => "reboot_started_hard",
             TaskState::Deleting => "deleting",
+            TaskState::ResizePrep => "resize_prep",
+            TaskState::ResizeMigrating => "resize_migrating",
+            TaskState::ResizeMigrated => "resize_migrated",
+            TaskState::ResizeFinish => "resize_finish",
+            TaskState::Rebuilding => "rebuilding",
+            TaskState::RebuildBlockDeviceMapping => "rebuild_block_device_mapping",
+            TaskState::RebuildSpawning => "rebuild_spawning",
         }
     }
 
@@ -106,7 +127,7 @@ impl TaskState {
     }
 }
 
-const ALL_TASK_STATES: [TaskState; 11] = [
+const ALL_TASK_STATES: [TaskState; 18] = [
     TaskState::Scheduling,
     TaskState::BlockDeviceMapping,
     TaskState::Networking,
@@ -118,6 +139,13 @@ const ALL_TASK_STATES: [TaskState; 11] = [
     TaskState::RebootingHard,
     TaskState::RebootStartedHard,
     TaskState::Deleting,
+    TaskState::ResizePrep,
+    TaskState::ResizeMigrating,
+    TaskState::ResizeMigrated,
+    TaskState::ResizeFinish,
+    TaskState::Rebuilding,
+    TaskState::RebuildBlockDeviceMapping,
+    TaskState::RebuildSpawning,
 ];
 
 /// `OS-EXT-STS:power_state`.
@@ -206,7 +234,15 @@ impl ServerStatus {
             (V::Active, None | Some(T::PoweringOff | T::Deleting)) => ServerStatus::Active,
             (V::Active, Some(T::Rebooting | T::RebootStarted)) => ServerStatus::Reboot,
             (V::Active, Some(T::RebootingHard | T::RebootStartedHard)) => ServerStatus::HardReboot,
+            (
+                V::Active | V::Stopped | V::Error,
+                Some(T::Rebuilding | T::RebuildBlockDeviceMapping | T::RebuildSpawning),
+            ) => ServerStatus::Rebuild,
             (V::Stopped, None | Some(T::PoweringOn | T::Deleting)) => ServerStatus::Shutoff,
+            (
+                V::Stopped,
+                Some(T::ResizePrep | T::ResizeMigrating | T::ResizeMigrated | T::ResizeFinish),
+            ) => ServerStatus::Resize,
             (V::Resized, None) => ServerStatus::VerifyResize,
             (V::Error, None | Some(T::Deleting)) => ServerStatus::Error,
             (V::Deleted, None) => ServerStatus::Deleted,
@@ -325,10 +361,97 @@ pub struct ServerDoc {
     pub scheduler_hints: BTreeMap<String, serde_json::Value>,
     #[serde(default)]
     pub public_ip: Option<PublicIp>,
+    /// The simulated host (`OS-EXT-SRV-ATTR:host`); `None` until a cold migration moves the
+    /// server, and the view derives a name from the zone.
+    #[serde(default)]
+    pub host: Option<String>,
+    /// The dedicated host the server runs on, if a cold migration put it on one.
+    #[serde(default)]
+    pub dedicated_host_id: Option<String>,
+    /// `support_auto_recovery`, stored as the string clients send and read (`"true"`/`"false"`).
+    #[serde(default)]
+    pub auto_recovery: Option<String>,
+}
+
+/// A change to a server's document, applied by the last step of a job (or by a synchronous
+/// update). Applying one twice leaves the document as applying it once does, so a replayed step
+/// cannot duplicate a disk or a NIC.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "change", rename_all = "snake_case")]
+pub enum DocChange {
+    /// A resize: the new flavor.
+    Flavor {
+        flavor: FlavorRef,
+    },
+    /// A cold migration: the new host, and the dedicated host (`None` = the public pool).
+    Host {
+        host: String,
+        dedicated_host_id: Option<String>,
+    },
+    /// A reinstall (same image) or change of OS (new image): the system disk is rebuilt.
+    Image {
+        image_id: String,
+        key_name: Option<String>,
+    },
+    AttachVolume {
+        volume: Volume,
+    },
+    DetachVolume {
+        volume_id: String,
+    },
+    AddNic {
+        nic: Nic,
+    },
+    RemoveNic {
+        port_id: String,
+    },
+    AutoRecovery {
+        value: String,
+    },
+}
+
+impl DocChange {
+    pub fn apply(&self, doc: &mut ServerDoc) {
+        match self {
+            DocChange::Flavor { flavor } => doc.flavor = flavor.clone(),
+            DocChange::Host {
+                host,
+                dedicated_host_id,
+            } => {
+                doc.host = Some(host.clone());
+                doc.dedicated_host_id = dedicated_host_id.clone();
+            }
+            DocChange::Image { image_id, key_name } => {
+                doc.image_id = image_id.clone();
+                if key_name.is_some() {
+                    doc.key_name = key_name.clone();
+                }
+            }
+            DocChange::AttachVolume { volume } => {
+                if !doc.volumes.iter().any(|attached| attached.id == volume.id) {
+                    doc.volumes.push(volume.clone());
+                }
+            }
+            DocChange::DetachVolume { volume_id } => {
+                doc.volumes.retain(|attached| attached.id != *volume_id)
+            }
+            DocChange::AddNic { nic } => {
+                if !doc
+                    .nics
+                    .iter()
+                    .any(|present| present.port_id == nic.port_id)
+                {
+                    doc.nics.push(nic.clone());
+                }
+            }
+            DocChange::RemoveNic { port_id } => doc.nics.retain(|nic| nic.port_id != *port_id),
+            DocChange::AutoRecovery { value } => doc.auto_recovery = Some(value.clone()),
+        }
+    }
 }
 
 /// The flavor as it was when the server got it (a copy, so catalogue edits don't rewrite history).
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct FlavorRef {
     pub id: String,
     pub name: String,
@@ -349,7 +472,7 @@ impl From<&crate::flavors::Flavor> for FlavorRef {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Nic {
     pub port_id: String,
     pub subnet_id: String,
@@ -358,7 +481,7 @@ pub struct Nic {
     pub primary: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Volume {
     pub id: String,
     pub device: String,
@@ -397,6 +520,11 @@ mod tests {
             (V::Error, None, S::Error),
             (V::Deleted, None, S::Deleted),
             (V::Resized, None, S::VerifyResize),
+            (V::Stopped, Some(T::ResizePrep), S::Resize),
+            (V::Stopped, Some(T::ResizeFinish), S::Resize),
+            (V::Stopped, Some(T::Rebuilding), S::Rebuild),
+            (V::Error, Some(T::RebuildSpawning), S::Rebuild),
+            (V::Active, Some(T::ResizePrep), S::Unknown),
             (V::Stopped, Some(T::Rebooting), S::Unknown),
             (V::Building, Some(T::PoweringOn), S::Unknown),
         ];
@@ -422,6 +550,43 @@ mod tests {
         for status in ServerStatus::ALL {
             assert_eq!(ServerStatus::parse(status.as_str()), Some(status));
         }
+    }
+
+    #[test]
+    fn doc_changes_apply_once_even_when_replayed() {
+        let volume = Volume {
+            id: "v1".into(),
+            device: "/dev/vdb".into(),
+            boot_index: None,
+            size_gib: 10,
+            volume_type: "SSD".into(),
+            delete_on_termination: false,
+        };
+        let nic = Nic {
+            port_id: "p1".into(),
+            subnet_id: "s".into(),
+            ip_address: "192.168.0.9".into(),
+            mac_address: "fa:16:3e:00:00:01".into(),
+            primary: false,
+        };
+        let mut doc = ServerDoc::default();
+        for _ in 0..2 {
+            DocChange::AttachVolume {
+                volume: volume.clone(),
+            }
+            .apply(&mut doc);
+            DocChange::AddNic { nic: nic.clone() }.apply(&mut doc);
+        }
+        assert_eq!((doc.volumes.len(), doc.nics.len()), (1, 1));
+        DocChange::DetachVolume {
+            volume_id: "v1".into(),
+        }
+        .apply(&mut doc);
+        DocChange::RemoveNic {
+            port_id: "p1".into(),
+        }
+        .apply(&mut doc);
+        assert!(doc.volumes.is_empty() && doc.nics.is_empty());
     }
 
     #[test]

@@ -6,7 +6,7 @@
 
 use crate::compute::ServerPatch;
 use crate::job::{JobRecord, JobStatus, TaskRecord};
-use crate::server::{ServerRecord, ServerStatus, VmState};
+use crate::server::{DocChange, ServerRecord, ServerStatus, VmState};
 use std::future::Future;
 use std::pin::Pin;
 
@@ -38,6 +38,64 @@ pub enum Rejection {
     ServerBusy { server_id: String, job_id: String },
     #[error("the client token {token:?} was already used for a different request")]
     ClientTokenReused { token: String },
+    /// The server changed after the job was planned from it (the engine plans again).
+    #[error("server {server_id} changed while the job was being planned")]
+    ServerChanged { server_id: String },
+    #[error("server {server_id} already has flavor {flavor_id}")]
+    SameFlavor {
+        server_id: String,
+        flavor_id: String,
+    },
+    /// Outside the resize targets of the server's flavor (its family; see `flavors`).
+    #[error("server {server_id} cannot be resized from {from} to {to}")]
+    FlavorNotAllowed {
+        server_id: String,
+        from: String,
+        to: String,
+    },
+    #[error("server {server_id} is already on dedicated host {dedicated_host_id}")]
+    SameDedicatedHost {
+        server_id: String,
+        dedicated_host_id: String,
+    },
+    #[error("volume {volume_id} is already attached to server {server_id}")]
+    VolumeAlreadyAttached {
+        volume_id: String,
+        server_id: String,
+    },
+    /// Attached to (or being attached to) another server.
+    #[error("volume {volume_id} is in use by server {server_id}")]
+    VolumeInUse {
+        volume_id: String,
+        server_id: String,
+    },
+    #[error("device {device} is already in use on server {server_id}")]
+    DeviceInUse { server_id: String, device: String },
+    #[error("server {server_id} has no free disk slot")]
+    NoFreeDiskSlot { server_id: String },
+    #[error("volume {volume_id} is not attached to server {server_id}")]
+    VolumeNotAttached {
+        volume_id: String,
+        server_id: String,
+    },
+    #[error("server {server_id} has no system disk")]
+    NoSystemDisk { server_id: String },
+    #[error("server {server_id} has no NIC with port {port_id}")]
+    NicNotFound { server_id: String, port_id: String },
+    #[error("port {port_id} is the primary NIC of server {server_id}")]
+    PrimaryNic { server_id: String, port_id: String },
+    #[error("server {server_id} would have {count} NICs; at most {max}")]
+    TooManyNics {
+        server_id: String,
+        count: usize,
+        max: usize,
+    },
+    #[error("IP address {ip_address} of subnet {subnet_id} is in use by server {server_id}")]
+    IpInUse {
+        subnet_id: String,
+        ip_address: String,
+        server_id: String,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +112,22 @@ pub struct Precondition {
     pub server_id: String,
     /// The server's `vm_state` must be one of these, with no task state and no job holding it.
     pub allowed_vm_states: &'static [VmState],
+    /// When the job was planned from the server as it was at this `updated_at` (device names,
+    /// NIC ids…), the server must not have changed since; otherwise [`Rejection::ServerChanged`].
+    pub unchanged_since: Option<i64>,
+}
+
+/// A resource that only one server of a project may hold, checked in the accept transaction
+/// against every server's document and every unfinished task.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reservation {
+    /// The volume is attached nowhere and no unfinished job attaches it.
+    Volume { volume_id: String },
+    /// No NIC of the project, present or being added, has this address in this subnet.
+    FixedIp {
+        subnet_id: String,
+        ip_address: String,
+    },
 }
 
 /// A job to accept: its record with all tasks, the servers it creates, and the servers it takes.
@@ -63,6 +137,8 @@ pub struct JobInsert {
     pub job: JobRecord,
     pub new_servers: Vec<ServerRecord>,
     pub preconditions: Vec<Precondition>,
+    /// Resources the job takes (a volume to attach, a fixed IP to give a new NIC).
+    pub reservations: Vec<Reservation>,
     /// Makes the insert idempotent: a request repeated with the same token gets the first one's
     /// job instead of a new one.
     pub client_token: Option<ClientToken>,
@@ -140,6 +216,16 @@ pub struct ServerQuery {
     pub offset: u64,
 }
 
+/// A synchronous change to a server's document (no job): `support_auto_recovery` today.
+#[derive(Debug, Clone)]
+pub struct ServerUpdate {
+    pub project_id: String,
+    pub server_id: String,
+    pub change: DocChange,
+    /// Unix ms: the server's new `updated`.
+    pub now: i64,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct ServerPage {
     /// All servers that match, ignoring limit and offset.
@@ -181,6 +267,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> BoxFuture<'a, Result<Option<ServerRecord>, StoreError>>;
 
     fn server_list(&self, query: ServerQuery) -> BoxFuture<'_, Result<ServerPage, StoreError>>;
+
+    /// Applies a document change to a server of the project, durably; `false` if there is no
+    /// such server. Jobs holding the server are not consulted: only changes no job makes go
+    /// here.
+    fn server_update(&self, update: ServerUpdate) -> BoxFuture<'_, Result<bool, StoreError>>;
 
     /// Deletes finished jobs whose end is before `finished_before` (unix ms), and client tokens
     /// older than that; returns how many jobs.

@@ -4,11 +4,12 @@
 use engine::compute::{Operation, ServerPatch};
 use engine::job::{new_job_id, new_server_id, JobKind, JobRecord, JobStatus, TaskRecord};
 use engine::server::{
-    power_state, PowerTriple, ServerDoc, ServerRecord, ServerStatus, TaskState, VmState,
+    power_state, DocChange, FlavorRef, Nic, PowerTriple, ServerDoc, ServerFault, ServerRecord,
+    ServerStatus, TaskState, VmState, Volume,
 };
 use engine::store::{
-    ClientToken, Insertion, JobInsert, JobInsertError, Precondition, Rejection, ServerQuery, Store,
-    TaskAdvance, TaskClaim,
+    ClientToken, Insertion, JobInsert, JobInsertError, Precondition, Rejection, Reservation,
+    ServerQuery, ServerUpdate, Store, TaskAdvance, TaskClaim,
 };
 use std::sync::Arc;
 
@@ -24,6 +25,11 @@ pub async fn exercise(store: Arc<dyn Store>) {
     server_lists_filter_and_page(store.as_ref()).await;
     purge_removes_only_jobs_finished_before_the_cutoff(store.as_ref()).await;
     a_client_token_replays_its_first_job_and_refuses_another_request(store.as_ref()).await;
+    a_server_changed_since_planning_is_refused(store.as_ref()).await;
+    reservations_refuse_what_another_server_holds_or_is_getting(store.as_ref()).await;
+    document_changes_apply_with_their_step(store.as_ref()).await;
+    several_tasks_on_one_server_free_it_with_the_last(store.as_ref()).await;
+    server_updates_change_only_the_projects_server(store.as_ref()).await;
 }
 
 /// A create job of `count` servers in `project`, accepted at `now`, due at once.
@@ -46,6 +52,7 @@ pub fn create_job_insert(project: &str, count: usize, now: i64) -> JobInsert {
         job: job(&job_id, project, JobKind::CreateServers, now, tasks),
         new_servers: servers,
         preconditions: Vec::new(),
+        reservations: Vec::new(),
         client_token: None,
     }
 }
@@ -356,8 +363,10 @@ async fn preconditions_reject_without_a_trace(store: &dyn Store) {
                 .map(|server_id| Precondition {
                     server_id,
                     allowed_vm_states: &[VmState::Active],
+                    unchanged_since: None,
                 })
                 .collect(),
+            reservations: Vec::new(),
             client_token: None,
         }
     };
@@ -459,7 +468,9 @@ async fn deleting_removes_the_server(store: &dyn Store) {
         preconditions: vec![Precondition {
             server_id: server_id.clone(),
             allowed_vm_states: &[VmState::Active],
+            unchanged_since: None,
         }],
+        reservations: Vec::new(),
         client_token: None,
     };
     let delete_job = insert_ok(store, delete).await;
@@ -660,4 +671,435 @@ async fn a_client_token_replays_its_first_job_and_refuses_another_request(store:
     )
     .await;
     finish(store, &job, 10).await;
+}
+
+/// A created server, run to ACTIVE; returns its id.
+async fn active_server(store: &dyn Store, project: &str, now: i64) -> String {
+    let created = insert_ok(store, create_job_insert(project, 1, now)).await;
+    finish(store, &created, now + 1).await;
+    created.tasks[0].server_id.clone()
+}
+
+async fn server_of(store: &dyn Store, project: &str, server_id: &str) -> ServerRecord {
+    store
+        .server_get(project, server_id)
+        .await
+        .expect("readable")
+        .expect("exists")
+}
+
+/// A job of `kind` on one server with one task per operation, taking the server.
+fn server_job_insert(
+    project: &str,
+    server_id: &str,
+    kind: JobKind,
+    operations: Vec<Operation>,
+    unchanged_since: Option<i64>,
+    reservations: Vec<Reservation>,
+) -> JobInsert {
+    let job_id = new_job_id(engine::clock::from_unix_ms(1_000));
+    let tasks = operations
+        .into_iter()
+        .enumerate()
+        .map(|(index, operation)| task(&job_id, index, server_id, operation, 10))
+        .collect();
+    JobInsert {
+        job: job(&job_id, project, kind, 10, tasks),
+        new_servers: Vec::new(),
+        preconditions: vec![Precondition {
+            server_id: server_id.to_owned(),
+            allowed_vm_states: &[VmState::Active, VmState::Stopped],
+            unchanged_since,
+        }],
+        reservations,
+        client_token: None,
+    }
+}
+
+fn volume(id: &str, device: &str) -> Volume {
+    Volume {
+        id: id.to_owned(),
+        device: device.to_owned(),
+        boot_index: None,
+        size_gib: 10,
+        volume_type: "SSD".to_owned(),
+        delete_on_termination: false,
+    }
+}
+
+fn nic(port_id: &str, ip_address: &str) -> Nic {
+    Nic {
+        port_id: port_id.to_owned(),
+        subnet_id: "subnet-1".to_owned(),
+        ip_address: ip_address.to_owned(),
+        mac_address: "fa:16:3e:00:00:01".to_owned(),
+        primary: false,
+    }
+}
+
+async fn a_server_changed_since_planning_is_refused(store: &dyn Store) {
+    let server_id = active_server(store, "p-changed", 0).await;
+    let read = server_of(store, "p-changed", &server_id).await;
+    let detach = |since| {
+        server_job_insert(
+            "p-changed",
+            &server_id,
+            JobKind::DetachVolume,
+            vec![Operation::DetachVolume {
+                volume_id: "v".to_owned(),
+            }],
+            Some(since),
+            Vec::new(),
+        )
+    };
+    let stale = detach(read.updated_at - 1);
+    let stale_id = stale.job.id.clone();
+    let result = store.job_insert(stale).await;
+    assert!(
+        matches!(
+            &result,
+            Err(JobInsertError::Rejected(Rejection::ServerChanged { .. }))
+        ),
+        "{result:?}"
+    );
+    assert!(store
+        .job_get("p-changed", &stale_id)
+        .await
+        .expect("readable")
+        .is_none());
+    assert_eq!(
+        server_of(store, "p-changed", &server_id).await.busy_job_id,
+        None
+    );
+    insert_ok(store, detach(read.updated_at)).await;
+}
+
+async fn reservations_refuse_what_another_server_holds_or_is_getting(store: &dyn Store) {
+    let holder = active_server(store, "p-reserve", 0).await;
+    let other = active_server(store, "p-reserve", 0).await;
+    let third = active_server(store, "p-reserve", 0).await;
+    // `holder` gets a volume and a NIC through a job, still unfinished.
+    let attach = server_job_insert(
+        "p-reserve",
+        &holder,
+        JobKind::AttachVolume,
+        vec![Operation::AttachVolume {
+            volume: volume("vol-1", "/dev/vdb"),
+        }],
+        None,
+        vec![Reservation::Volume {
+            volume_id: "vol-1".to_owned(),
+        }],
+    );
+    let attach_job = insert_ok(store, attach).await;
+    let volume_elsewhere = server_job_insert(
+        "p-reserve",
+        &other,
+        JobKind::AttachVolume,
+        vec![Operation::AttachVolume {
+            volume: volume("vol-1", "/dev/vdb"),
+        }],
+        None,
+        vec![Reservation::Volume {
+            volume_id: "vol-1".to_owned(),
+        }],
+    );
+    let result = store.job_insert(volume_elsewhere.clone()).await;
+    assert!(
+        matches!(&result, Err(JobInsertError::Rejected(Rejection::VolumeInUse { server_id, .. })) if *server_id == holder),
+        "a volume being attached is taken: {result:?}"
+    );
+    // Attached (the job finished): still taken, now through the server's document.
+    store
+        .task_advance(vec![step(
+            &attach_job.tasks[0],
+            JobStatus::Success,
+            vec![ServerPatch {
+                doc: Some(DocChange::AttachVolume {
+                    volume: volume("vol-1", "/dev/vdb"),
+                }),
+                ..ServerPatch::default()
+            }],
+            20,
+        )])
+        .await
+        .expect("advanced");
+    let result = store.job_insert(volume_elsewhere).await;
+    assert!(
+        matches!(&result, Err(JobInsertError::Rejected(Rejection::VolumeInUse { server_id, .. })) if *server_id == holder),
+        "an attached volume is taken: {result:?}"
+    );
+    // Another project's server may use the same ids.
+    let foreign = active_server(store, "p-reserve-2", 0).await;
+    insert_ok(
+        store,
+        server_job_insert(
+            "p-reserve-2",
+            &foreign,
+            JobKind::AttachVolume,
+            vec![Operation::AttachVolume {
+                volume: volume("vol-1", "/dev/vdb"),
+            }],
+            None,
+            vec![Reservation::Volume {
+                volume_id: "vol-1".to_owned(),
+            }],
+        ),
+    )
+    .await;
+
+    let add_nic = |server_id: &str, port: &str| {
+        server_job_insert(
+            "p-reserve",
+            server_id,
+            JobKind::AddNics,
+            vec![Operation::AddNic {
+                nic: nic(port, "192.168.7.7"),
+            }],
+            None,
+            vec![Reservation::FixedIp {
+                subnet_id: "subnet-1".to_owned(),
+                ip_address: "192.168.7.7".to_owned(),
+            }],
+        )
+    };
+    insert_ok(store, add_nic(&other, "port-1")).await;
+    let result = store.job_insert(add_nic(&third, "port-2")).await;
+    assert!(
+        matches!(&result, Err(JobInsertError::Rejected(Rejection::IpInUse { server_id, .. })) if *server_id == other),
+        "{result:?}"
+    );
+}
+
+async fn document_changes_apply_with_their_step(store: &dyn Store) {
+    let server_id = active_server(store, "p-doc", 0).await;
+    let bigger = FlavorRef {
+        id: "s6.large.2".to_owned(),
+        name: "s6.large.2".to_owned(),
+        vcpus: "2".to_owned(),
+        ram: 4096,
+        disk: "0".to_owned(),
+    };
+    let resize = server_job_insert(
+        "p-doc",
+        &server_id,
+        JobKind::ResizeServer,
+        vec![Operation::ResizeServer {
+            flavor: bigger.clone(),
+        }],
+        None,
+        Vec::new(),
+    );
+    let resize_job = insert_ok(store, resize).await;
+    let running = step(
+        &resize_job.tasks[0],
+        JobStatus::Running,
+        vec![ServerPatch {
+            task_state: Some(Some(TaskState::ResizePrep)),
+            ..ServerPatch::default()
+        }],
+        30,
+    );
+    store.task_advance(vec![running]).await.expect("advanced");
+    let midway = server_of(store, "p-doc", &server_id).await;
+    assert_eq!(
+        midway.state.status(),
+        ServerStatus::Unknown,
+        "active/resize_prep is not in the table"
+    );
+    assert_eq!(
+        midway.doc.flavor.id, "",
+        "the flavor changes only with the last step"
+    );
+    let mut task = resize_job.tasks[0].clone();
+    task.step = 1;
+    let last = step(
+        &task,
+        JobStatus::Success,
+        vec![ServerPatch {
+            doc: Some(DocChange::Flavor {
+                flavor: bigger.clone(),
+            }),
+            clear_fault: true,
+            ..settle(VmState::Stopped, power_state::SHUTDOWN)
+        }],
+        40,
+    );
+    store.task_advance(vec![last]).await.expect("advanced");
+    let done = server_of(store, "p-doc", &server_id).await;
+    assert_eq!(done.doc.flavor, bigger);
+    assert_eq!(
+        done.flavor_id, "s6.large.2",
+        "the flavor column follows the document"
+    );
+    assert_eq!(done.updated_at, 40);
+    let listed = store
+        .server_list(ServerQuery {
+            project_id: "p-doc".to_owned(),
+            flavor_id: Some("s6.large.2".to_owned()),
+            limit: 10,
+            ..ServerQuery::default()
+        })
+        .await
+        .expect("lists");
+    assert_eq!(listed.total, 1);
+
+    // A fault is set by a failure and cleared by a later success.
+    let rebuild = |image: &str| {
+        server_job_insert(
+            "p-doc",
+            &server_id,
+            JobKind::ChangeOs,
+            vec![Operation::RebuildServer {
+                image_id: image.to_owned(),
+                key_name: None,
+            }],
+            None,
+            Vec::new(),
+        )
+    };
+    let failed = insert_ok(store, rebuild("img-2")).await;
+    let fault = ServerFault {
+        code: "Ecs.1002".to_owned(),
+        message: "injected".to_owned(),
+        created: 50,
+    };
+    store
+        .task_advance(vec![step(
+            &failed.tasks[0],
+            JobStatus::Fail,
+            vec![Operation::RebuildServer {
+                image_id: "img-2".to_owned(),
+                key_name: None,
+            }
+            .failure_patch(fault.clone())],
+            50,
+        )])
+        .await
+        .expect("advanced");
+    let broken = server_of(store, "p-doc", &server_id).await;
+    assert_eq!(
+        (broken.state.status(), broken.fault),
+        (ServerStatus::Error, Some(fault))
+    );
+    assert_eq!(
+        broken.doc.image_id, "img",
+        "a failed change of OS keeps the image"
+    );
+    let mut insert = rebuild("img-3");
+    insert.preconditions[0].allowed_vm_states = &[VmState::Error];
+    let retried = insert_ok(store, insert).await;
+    store
+        .task_advance(vec![step(
+            &retried.tasks[0],
+            JobStatus::Success,
+            vec![ServerPatch {
+                doc: Some(DocChange::Image {
+                    image_id: "img-3".to_owned(),
+                    key_name: None,
+                }),
+                clear_fault: true,
+                ..settle(VmState::Stopped, power_state::SHUTDOWN)
+            }],
+            60,
+        )])
+        .await
+        .expect("advanced");
+    let fixed = server_of(store, "p-doc", &server_id).await;
+    assert_eq!(
+        (
+            fixed.state.status(),
+            fixed.fault,
+            fixed.doc.image_id.as_str()
+        ),
+        (ServerStatus::Shutoff, None, "img-3")
+    );
+}
+
+async fn several_tasks_on_one_server_free_it_with_the_last(store: &dyn Store) {
+    let server_id = active_server(store, "p-nics", 0).await;
+    let insert = server_job_insert(
+        "p-nics",
+        &server_id,
+        JobKind::AddNics,
+        vec![
+            Operation::AddNic {
+                nic: nic("port-a", "192.168.1.10"),
+            },
+            Operation::AddNic {
+                nic: nic("port-b", "192.168.1.11"),
+            },
+        ],
+        None,
+        Vec::new(),
+    );
+    let job = insert_ok(store, insert).await;
+    let add = |task: &TaskRecord, port: &str, ip: &str, now| {
+        step(
+            task,
+            JobStatus::Success,
+            vec![ServerPatch {
+                doc: Some(DocChange::AddNic { nic: nic(port, ip) }),
+                ..ServerPatch::default()
+            }],
+            now,
+        )
+    };
+    store
+        .task_advance(vec![add(&job.tasks[0], "port-a", "192.168.1.10", 20)])
+        .await
+        .expect("advanced");
+    let half = server_of(store, "p-nics", &server_id).await;
+    assert_eq!(
+        half.busy_job_id.as_deref(),
+        Some(job.id.as_str()),
+        "one NIC is still being added"
+    );
+    assert_eq!(half.doc.nics.len(), 1);
+    store
+        .task_advance(vec![add(&job.tasks[1], "port-b", "192.168.1.11", 30)])
+        .await
+        .expect("advanced");
+    let done = server_of(store, "p-nics", &server_id).await;
+    assert_eq!(done.busy_job_id, None);
+    let ports: Vec<&str> = done
+        .doc
+        .nics
+        .iter()
+        .map(|nic| nic.port_id.as_str())
+        .collect();
+    assert_eq!(ports, ["port-a", "port-b"]);
+    assert_eq!(reread(store, &job).await.status, JobStatus::Success);
+}
+
+async fn server_updates_change_only_the_projects_server(store: &dyn Store) {
+    let server_id = active_server(store, "p-update", 0).await;
+    let update = |project: &str| ServerUpdate {
+        project_id: project.to_owned(),
+        server_id: server_id.clone(),
+        change: DocChange::AutoRecovery {
+            value: "true".to_owned(),
+        },
+        now: 99,
+    };
+    assert!(!store
+        .server_update(update("p-other"))
+        .await
+        .expect("writes"));
+    assert_eq!(
+        server_of(store, "p-update", &server_id)
+            .await
+            .doc
+            .auto_recovery,
+        None
+    );
+    assert!(store
+        .server_update(update("p-update"))
+        .await
+        .expect("writes"));
+    let updated = server_of(store, "p-update", &server_id).await;
+    assert_eq!(
+        (updated.doc.auto_recovery.as_deref(), updated.updated_at),
+        (Some("true"), 99)
+    );
 }

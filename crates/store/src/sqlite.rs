@@ -19,8 +19,8 @@ use engine::server::{
     PowerTriple, ServerDoc, ServerFault, ServerRecord, ServerStatus, TaskState, VmState,
 };
 use engine::store::{
-    BoxFuture, Insertion, JobInsert, JobInsertError, Rejection, ServerPage, ServerQuery, Store,
-    StoreError, TaskAdvance, TaskClaim,
+    BoxFuture, Insertion, JobInsert, JobInsertError, Rejection, Reservation, ServerPage,
+    ServerQuery, ServerUpdate, Store, StoreError, TaskAdvance, TaskClaim,
 };
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 use std::collections::{BTreeSet, VecDeque};
@@ -136,12 +136,14 @@ enum Command {
     JobInsert(Box<JobInsert>),
     TaskAdvance(Vec<TaskAdvance>),
     JobPurge(i64),
+    ServerUpdate(Box<ServerUpdate>),
 }
 
 enum Reply {
     JobInsert(oneshot::Sender<Result<Insertion, JobInsertError>>),
     TaskAdvance(oneshot::Sender<Result<usize, StoreError>>),
     JobPurge(oneshot::Sender<Result<u64, StoreError>>),
+    ServerUpdate(oneshot::Sender<Result<bool, StoreError>>),
 }
 
 /// A command's result, held until its group's commit is known.
@@ -149,6 +151,7 @@ enum Done {
     JobInsert(Result<Insertion, JobInsertError>),
     TaskAdvance(Result<usize, StoreError>),
     JobPurge(Result<u64, StoreError>),
+    ServerUpdate(Result<bool, StoreError>),
 }
 
 impl Done {
@@ -160,6 +163,7 @@ impl Done {
             Done::JobInsert(Err(JobInsertError::Store(_)))
                 | Done::TaskAdvance(Err(_))
                 | Done::JobPurge(Err(_))
+                | Done::ServerUpdate(Err(_))
         )
     }
 }
@@ -173,6 +177,7 @@ impl Reply {
             (Reply::JobInsert(reply), Done::JobInsert(result)) => drop(reply.send(result)),
             (Reply::TaskAdvance(reply), Done::TaskAdvance(result)) => drop(reply.send(result)),
             (Reply::JobPurge(reply), Done::JobPurge(result)) => drop(reply.send(result)),
+            (Reply::ServerUpdate(reply), Done::ServerUpdate(result)) => drop(reply.send(result)),
             (reply, _) => reply.fail(mismatch()),
         }
     }
@@ -182,6 +187,7 @@ impl Reply {
             Reply::JobInsert(reply) => drop(reply.send(Err(JobInsertError::Store(error)))),
             Reply::TaskAdvance(reply) => drop(reply.send(Err(error))),
             Reply::JobPurge(reply) => drop(reply.send(Err(error))),
+            Reply::ServerUpdate(reply) => drop(reply.send(Err(error))),
         }
     }
 }
@@ -412,6 +418,18 @@ impl Store for SqliteStore {
         ))
     }
 
+    fn server_update(&self, update: ServerUpdate) -> BoxFuture<'_, Result<bool, StoreError>> {
+        let (sender, receiver) = oneshot::channel();
+        let sent = self.send(
+            Command::ServerUpdate(Box::new(update)),
+            Reply::ServerUpdate(sender),
+        );
+        Box::pin(async move {
+            sent?;
+            reply(receiver).await?
+        })
+    }
+
     fn job_purge(&self, finished_before: i64) -> BoxFuture<'_, Result<u64, StoreError>> {
         let (sender, receiver) = oneshot::channel();
         let sent = self.send(Command::JobPurge(finished_before), Reply::JobPurge(sender));
@@ -489,7 +507,7 @@ fn sort_write(
     engine: &mut VecDeque<(Instant, Pending)>,
 ) {
     match pending.command {
-        Command::JobInsert(_) => clients.push(pending),
+        Command::JobInsert(_) | Command::ServerUpdate(_) => clients.push(pending),
         Command::TaskAdvance(_) | Command::JobPurge(_) => {
             engine.push_back((Instant::now(), pending))
         }
@@ -587,7 +605,95 @@ fn apply(connection: &Connection, command: &Command) -> Done {
         Command::JobInsert(insert) => Done::JobInsert(insert_job(connection, insert)),
         Command::TaskAdvance(advances) => Done::TaskAdvance(advance_tasks(connection, advances)),
         Command::JobPurge(before) => Done::JobPurge(purge_jobs(connection, *before)),
+        Command::ServerUpdate(update) => Done::ServerUpdate(update_server(connection, update)),
     }
+}
+
+fn update_server(connection: &Connection, update: &ServerUpdate) -> Result<bool, StoreError> {
+    let doc = connection
+        .prepare_cached("SELECT doc FROM servers WHERE id = ?1 AND project_id = ?2")
+        .map_err(backend)?
+        .query_row(params![update.server_id, update.project_id], |row| {
+            row.get::<_, String>(0)
+        })
+        .optional()
+        .map_err(backend)?;
+    let Some(doc) = doc else {
+        return Ok(false);
+    };
+    let mut doc: ServerDoc = serde_json::from_str(&doc).map_err(|error| {
+        StoreError::Corrupt(format!("server {}: doc: {error}", update.server_id))
+    })?;
+    update.change.apply(&mut doc);
+    write_doc(connection, &update.server_id, &doc, update.now)?;
+    Ok(true)
+}
+
+/// Writes a server's document, with the flavor column kept equal to the document's flavor.
+fn write_doc(
+    connection: &Connection,
+    server_id: &str,
+    doc: &ServerDoc,
+    now: i64,
+) -> Result<(), StoreError> {
+    let text =
+        serde_json::to_string(doc).map_err(|error| StoreError::Backend(error.to_string()))?;
+    connection
+        .prepare_cached(
+            "UPDATE servers SET doc = ?1, flavor_id = ?2, updated_at = ?3 WHERE id = ?4",
+        )
+        .map_err(backend)?
+        .execute(params![text, doc.flavor.id, now, server_id])
+        .map_err(backend)?;
+    Ok(())
+}
+
+/// The server of the project that holds `reservation` (in its document, or through an
+/// unfinished task that will add it), if any.
+fn reservation_holder(
+    connection: &Connection,
+    project_id: &str,
+    reservation: &Reservation,
+) -> Result<Option<String>, StoreError> {
+    let (in_docs, in_tasks, values): (&str, &str, Vec<&str>) = match reservation {
+        Reservation::Volume { volume_id } => (
+            "SELECT s.id FROM servers s, json_each(s.doc, '$.volumes') v
+             WHERE s.project_id = ?1 AND json_extract(v.value, '$.id') = ?2 LIMIT 1",
+            "SELECT t.server_id FROM tasks t JOIN jobs j ON j.id = t.job_id
+             WHERE t.next_run_at IS NOT NULL AND j.project_id = ?1
+               AND json_extract(t.operation, '$.op') = 'attach_volume'
+               AND json_extract(t.operation, '$.volume.id') = ?2 LIMIT 1",
+            vec![volume_id],
+        ),
+        Reservation::FixedIp {
+            subnet_id,
+            ip_address,
+        } => (
+            "SELECT s.id FROM servers s, json_each(s.doc, '$.nics') n
+             WHERE s.project_id = ?1 AND json_extract(n.value, '$.subnet_id') = ?2
+               AND json_extract(n.value, '$.ip_address') = ?3 LIMIT 1",
+            "SELECT t.server_id FROM tasks t JOIN jobs j ON j.id = t.job_id
+             WHERE t.next_run_at IS NOT NULL AND j.project_id = ?1
+               AND json_extract(t.operation, '$.op') = 'add_nic'
+               AND json_extract(t.operation, '$.nic.subnet_id') = ?2
+               AND json_extract(t.operation, '$.nic.ip_address') = ?3 LIMIT 1",
+            vec![subnet_id, ip_address],
+        ),
+    };
+    for query in [in_docs, in_tasks] {
+        let mut bound: Vec<&dyn rusqlite::ToSql> = vec![&project_id];
+        bound.extend(values.iter().map(|value| value as &dyn rusqlite::ToSql));
+        let holder = connection
+            .prepare_cached(query)
+            .map_err(backend)?
+            .query_row(bound.as_slice(), |row| row.get::<_, String>(0))
+            .optional()
+            .map_err(backend)?;
+        if holder.is_some() {
+            return Ok(holder);
+        }
+    }
+    Ok(None)
 }
 
 fn insert_job(connection: &Connection, insert: &JobInsert) -> Result<Insertion, JobInsertError> {
@@ -624,7 +730,7 @@ fn insert_job(connection: &Connection, insert: &JobInsert) -> Result<Insertion, 
     for precondition in &insert.preconditions {
         let found = connection
             .prepare_cached(
-                "SELECT vm_state, task_state, busy_job_id FROM servers WHERE id = ?1 AND project_id = ?2",
+                "SELECT vm_state, task_state, busy_job_id, updated_at FROM servers WHERE id = ?1 AND project_id = ?2",
             )
             .map_err(backend)?
             .query_row(params![precondition.server_id, job.project_id], |row| {
@@ -632,11 +738,12 @@ fn insert_job(connection: &Connection, insert: &JobInsert) -> Result<Insertion, 
                     row.get::<_, String>(0)?,
                     row.get::<_, Option<String>>(1)?,
                     row.get::<_, Option<String>>(2)?,
+                    row.get::<_, i64>(3)?,
                 ))
             })
             .optional()
             .map_err(backend)?;
-        let Some((vm_state, task_state, busy_job_id)) = found else {
+        let Some((vm_state, task_state, busy_job_id, updated_at)) = found else {
             return Err(Rejection::ServerNotFound {
                 server_id: precondition.server_id.clone(),
             }
@@ -655,6 +762,34 @@ fn insert_job(connection: &Connection, insert: &JobInsert) -> Result<Insertion, 
             return Err(Rejection::ServerWrongState {
                 server_id: precondition.server_id.clone(),
                 status: ServerStatus::derive(vm_state, task_state).as_str(),
+            }
+            .into());
+        }
+        if precondition
+            .unchanged_since
+            .is_some_and(|planned_at| planned_at != updated_at)
+        {
+            return Err(Rejection::ServerChanged {
+                server_id: precondition.server_id.clone(),
+            }
+            .into());
+        }
+    }
+    for reservation in &insert.reservations {
+        if let Some(server_id) = reservation_holder(connection, &job.project_id, reservation)? {
+            return Err(match reservation {
+                Reservation::Volume { volume_id } => Rejection::VolumeInUse {
+                    volume_id: volume_id.clone(),
+                    server_id,
+                },
+                Reservation::FixedIp {
+                    subnet_id,
+                    ip_address,
+                } => Rejection::IpInUse {
+                    subnet_id: subnet_id.clone(),
+                    ip_address: ip_address.clone(),
+                    server_id,
+                },
             }
             .into());
         }
@@ -844,7 +979,9 @@ fn patch_server(connection: &Connection, advance: &TaskAdvance) -> Result<(), St
         power_state,
     };
     let mut fault = None;
+    let mut clear_fault = false;
     let mut remove = false;
+    let mut doc_changes = Vec::new();
     for patch in &advance.patches {
         apply_patch(&mut state, patch);
         progress = patch.progress.unwrap_or(progress);
@@ -856,8 +993,28 @@ fn patch_server(connection: &Connection, advance: &TaskAdvance) -> Result<(), St
                 serde_json::to_string(new_fault)
                     .map_err(|error| StoreError::Backend(error.to_string()))?,
             );
+            clear_fault = false;
+        }
+        if patch.clear_fault {
+            fault = None;
+            clear_fault = true;
         }
         remove |= patch.remove;
+        doc_changes.extend(patch.doc.iter());
+    }
+    if !doc_changes.is_empty() && !remove {
+        let doc: String = connection
+            .prepare_cached("SELECT doc FROM servers WHERE id = ?1")
+            .map_err(backend)?
+            .query_row([&advance.server_id], |row| row.get(0))
+            .map_err(backend)?;
+        let mut doc: ServerDoc = serde_json::from_str(&doc).map_err(|error| {
+            StoreError::Corrupt(format!("server {}: doc: {error}", advance.server_id))
+        })?;
+        for change in doc_changes {
+            change.apply(&mut doc);
+        }
+        write_doc(connection, &advance.server_id, &doc, advance.now)?;
     }
     if remove && advance.status == JobStatus::Success {
         connection
@@ -867,13 +1024,19 @@ fn patch_server(connection: &Connection, advance: &TaskAdvance) -> Result<(), St
             .map_err(backend)?;
         return Ok(());
     }
+    // The job frees the server with its last task on it: an add-NICs job has several tasks on
+    // one server, and the server stays held until all of them are finished (this task's row is
+    // already updated, so it no longer counts as unfinished).
     let release = advance.status.is_terminal();
     connection
         .prepare_cached(
             "UPDATE servers SET status = ?1, vm_state = ?2, task_state = ?3, power_state = ?4,
                     progress = ?5, launched_at = ?6, updated_at = ?7,
-                    fault = coalesce(?8, fault),
-                    busy_job_id = CASE WHEN ?9 AND busy_job_id = ?10 THEN NULL ELSE busy_job_id END
+                    fault = CASE WHEN ?12 THEN NULL ELSE coalesce(?8, fault) END,
+                    busy_job_id = CASE WHEN ?9 AND busy_job_id = ?10 AND NOT EXISTS (
+                        SELECT 1 FROM tasks WHERE job_id = ?10 AND server_id = ?11
+                                              AND next_run_at IS NOT NULL
+                    ) THEN NULL ELSE busy_job_id END
              WHERE id = ?11",
         )
         .map_err(backend)?
@@ -888,7 +1051,8 @@ fn patch_server(connection: &Connection, advance: &TaskAdvance) -> Result<(), St
             fault,
             release,
             advance.job_id,
-            advance.server_id
+            advance.server_id,
+            clear_fault
         ])
         .map_err(backend)?;
     Ok(())

@@ -238,3 +238,151 @@ async fn create_bodies_as_the_clients_send_them_are_accepted() {
         "unknown create fields are ignored: {answer}"
     );
 }
+
+/// The jobs on one server, through the same waiters: golangsdk's status rule for all, its
+/// `GetJobEntity("nic_id")` for the NIC jobs (terraform's interface attach reads
+/// `sub_jobs[0].entities.nic_id`), and `entities.server_id` for the single-target jobs.
+#[tokio::test]
+async fn every_server_job_type_satisfies_the_waiters() {
+    let api = Api::new(LatencyProfile::Fast);
+    let created = api.create("tf-ops", 1).await;
+    let Outcome::Done(_) = golangsdk_wait(&api, created["job_id"].as_str().expect("id")).await
+    else {
+        panic!("create failed")
+    };
+    let id = created["serverIds"][0].as_str().expect("id").to_owned();
+    let server = |tail: &str| format!("/v1/{PROJECT}/cloudservers/{id}/{tail}");
+    let v2 = |tail: &str| format!("/v2/{PROJECT}/cloudservers/{id}/{tail}");
+    let volume = "a26887c6-c47b-4654-abb5-dfadf7d3f803";
+
+    // Disks and NICs on the running server (Ansible's update path), then the stopped-only jobs.
+    let (status, accepted) = api
+        .post(
+            &server("nics"),
+            &json!({ "nics": [{ "subnet_id": "5e0f2e8a-7c1f-4d8e-9f42-4b2d6e8b1c33", "ip_address": "192.168.9.9" }] }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{accepted}");
+    let Outcome::Done(job) = golangsdk_wait(&api, accepted["job_id"].as_str().expect("id")).await
+    else {
+        panic!("add NICs failed")
+    };
+    let nic_id = get_job_entity(&job, "nic_id").clone();
+    assert!(nic_id.is_string(), "{job}");
+    let (status, accepted) = api
+        .post(
+            &server("nics/delete"),
+            &json!({ "nics": [{ "id": nic_id }] }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{accepted}");
+    let Outcome::Done(job) = golangsdk_wait(&api, accepted["job_id"].as_str().expect("id")).await
+    else {
+        panic!("delete NICs failed")
+    };
+    assert_eq!(get_job_entity(&job, "nic_id"), &nic_id);
+
+    let single_target = [
+        (
+            server("attachvolume"),
+            json!({ "volumeAttachment": { "volumeId": volume } }),
+            "attachVolume",
+        ),
+        (
+            format!("/v1/{PROJECT}/cloudservers/action"),
+            json!({ "os-stop": { "servers": [{ "id": id }] } }),
+            "batchStopServers",
+        ),
+        (
+            server("resize"),
+            json!({ "resize": { "flavorRef": "s6.medium.2" } }),
+            "resizeServer",
+        ),
+        (
+            server("migrate"),
+            json!({ "migrate": null }),
+            "migrateServer",
+        ),
+        (
+            v2("reinstallos"),
+            json!({ "os-reinstall": { "adminpass": "Passw0rd!" } }),
+            "reInitOs",
+        ),
+        (
+            v2("changeos"),
+            json!({ "os-change": { "imageid": "7d2c9a41-0c5e-4b8e-9f3a-1b2c3d4e5f60" } }),
+            "changeOS",
+        ),
+    ];
+    for (path, body, job_type) in single_target {
+        let (status, accepted) = api.post(&path, &body).await;
+        assert_eq!(status, StatusCode::OK, "{job_type}: {accepted}");
+        let outcome = golangsdk_wait(&api, accepted["job_id"].as_str().expect("id")).await;
+        let Outcome::Done(job) = outcome else {
+            panic!("{job_type}: {outcome:?}")
+        };
+        assert_eq!(job["job_type"], job_type);
+        if job["entities"].get("sub_jobs").is_none() {
+            assert_eq!(job["entities"]["server_id"], id.as_str(), "{job}");
+        }
+    }
+    let (status, accepted) = api
+        .send(
+            axum::http::Method::DELETE,
+            &server(&format!("detachvolume/{volume}")),
+            None,
+            "",
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{accepted}");
+    let Outcome::Done(job) = golangsdk_wait(&api, accepted["job_id"].as_str().expect("id")).await
+    else {
+        panic!("detach failed")
+    };
+    assert_eq!(
+        (
+            job["job_type"].as_str(),
+            job["entities"]["server_id"].as_str()
+        ),
+        (Some("detachVolume"), Some(id.as_str()))
+    );
+}
+
+/// Fails the second step of every NIC addition.
+#[derive(Debug)]
+struct FailNics;
+
+impl FaultInjector for FailNics {
+    fn fault(&self, task: &TaskRecord, step: usize) -> Option<InjectedFault> {
+        (task.operation.nic_id().is_some() && step == 1).then(|| InjectedFault {
+            code: None,
+            reason: "injected: the port could not be bound".to_owned(),
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_failed_nic_job_still_has_the_sub_job_terraform_indexes() {
+    let faults: Arc<dyn FaultInjector> = Arc::new(FailNics);
+    let api = Api::over(
+        Harness::with_faults(config(LatencyProfile::Fast), Some(faults)),
+        api::DEFAULT_MAX_BODY_BYTES,
+    );
+    let created = api.create("tf-nic", 1).await;
+    golangsdk_wait(&api, created["job_id"].as_str().expect("id")).await;
+    let id = created["serverIds"][0].as_str().expect("id");
+    let (status, accepted) = api
+        .post(
+            &format!("/v1/{PROJECT}/cloudservers/{id}/nics"),
+            &json!({ "nics": [{ "subnet_id": "5e0f2e8a-7c1f-4d8e-9f42-4b2d6e8b1c33" }] }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{accepted}");
+    let Outcome::Failed(job) = golangsdk_wait(&api, accepted["job_id"].as_str().expect("id")).await
+    else {
+        panic!("the NIC job should fail")
+    };
+    assert_eq!(job["error_code"], "Ecs.0217", "{job}");
+    assert!(get_job_entity(&job, "nic_id").is_string(), "{job}");
+    assert!(job["entities"]["sub_jobs"][0]["entities"]["errorcode_message"].is_string());
+}

@@ -172,7 +172,7 @@ fn is_job_time(value: &Value) -> bool {
 }
 
 /// Asserts an error answer: status, code, and that the details name `detail_fragment`.
-fn assert_error(
+pub(crate) fn assert_error(
     answer: &(StatusCode, Value),
     status: StatusCode,
     code: &str,

@@ -5,5 +5,7 @@ mod client_waiters;
 mod e2e;
 mod engine_steps;
 mod http;
+mod operations;
+mod operations_http;
 mod security;
 mod support;
