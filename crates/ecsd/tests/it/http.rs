@@ -8,12 +8,15 @@ use engine::compute::LatencyProfile;
 use engine::flavors::FlavorCatalogue;
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
+use std::sync::{Arc, Mutex};
 use tower::ServiceExt;
 
 /// The router in-process over a [`Harness`]; shared with the client-waiter replays.
 pub(crate) struct Api {
     pub(crate) harness: Harness,
     router: axum::Router,
+    /// The route template (`MatchedPath`) of the last request that matched a route.
+    matched_route: Arc<Mutex<Option<String>>>,
 }
 
 impl Api {
@@ -26,12 +29,32 @@ impl Api {
     }
 
     pub(crate) fn over(harness: Harness, max_body_bytes: usize) -> Self {
+        let matched_route = Arc::new(Mutex::new(None));
+        let recorder = matched_route.clone();
+        // `Router::layer` wraps each route, where the router has already set `MatchedPath`.
         let router = api::router(AppState::new(
             harness.engine.clone(),
             FlavorCatalogue::builtin(),
             max_body_bytes,
+        ))
+        .layer(axum::middleware::from_fn(
+            move |request: Request<Body>, next: axum::middleware::Next| {
+                let recorder = recorder.clone();
+                async move {
+                    let route = request
+                        .extensions()
+                        .get::<axum::extract::MatchedPath>()
+                        .map(|path| path.as_str().to_owned());
+                    *recorder.lock().expect("not poisoned") = route;
+                    next.run(request).await
+                }
+            },
         ));
-        Self { harness, router }
+        Self {
+            harness,
+            router,
+            matched_route,
+        }
     }
 
     pub(crate) async fn send(
@@ -80,6 +103,21 @@ impl Api {
         let value = serde_json::from_slice(&bytes)
             .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&bytes)));
         (status, value)
+    }
+
+    /// Sends through [`Api::send`] and also returns the template of the route that answered
+    /// (`/v1/{project_id}/cloudservers/{server_id}`), or `None` if no route matched.
+    pub(crate) async fn send_and_route(
+        &self,
+        method: Method,
+        path: &str,
+        content_type: Option<&str>,
+        body: impl Into<Body>,
+    ) -> (StatusCode, Value, Option<String>) {
+        *self.matched_route.lock().expect("not poisoned") = None;
+        let (status, value) = self.send(method, path, content_type, body).await;
+        let route = self.matched_route.lock().expect("not poisoned").take();
+        (status, value, route)
     }
 
     pub(crate) async fn get(&self, path: &str) -> (StatusCode, Value) {
