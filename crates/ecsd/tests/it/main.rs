@@ -5,4 +5,5 @@ mod client_waiters;
 mod e2e;
 mod engine_steps;
 mod http;
+mod reference;
 mod support;
