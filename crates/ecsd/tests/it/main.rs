@@ -5,6 +5,7 @@ mod client_waiters;
 mod coverage;
 mod e2e;
 mod engine_steps;
+mod fidelity;
 mod http;
 mod reference;
 mod support;
