@@ -52,7 +52,6 @@ use crate::coverage::{self, Routed};
 use crate::http::Api;
 use crate::reference::{self, Page, Part, Row, Table};
 use crate::support::PROJECT;
-use axum::body::Body;
 use axum::http::{Method, StatusCode};
 use engine::compute::LatencyProfile;
 use serde_json::{json, Value};
@@ -271,7 +270,7 @@ async fn check_page(
                 api.send(method, &path, Some("application/json"), body.to_string())
                     .await
             }
-            None => api.send(method, &path, None, Body::empty()).await,
+            None => api.send(method, &path, None, "").await,
         };
         let dry_run = body
             .as_ref()

@@ -112,7 +112,7 @@ impl Api {
         method: Method,
         path: &str,
         content_type: Option<&str>,
-        body: impl Into<Body>,
+        body: &'static str,
     ) -> (StatusCode, Value, Option<String>) {
         *self.matched_route.lock().expect("not poisoned") = None;
         let (status, value) = self.send(method, path, content_type, body).await;
