@@ -34,10 +34,14 @@
 //!   to check (an empty array fails: its elements' fields could not be checked);
 //! - path placeholders: `{project_id}` is the test project; `{server_id}` a server created
 //!   through the API beforehand (stopped first for the pages in [`NEEDS_STOPPED_SERVERS`]);
-//!   `{job_id}` the job of such a create; `{volume_id}` the last volume attached to the server;
+//!   `{job_id}` the job of such a create; `{volume_id}` the last volume attached to the server
+//!   (fixture servers have a system disk and one data disk, so that is the data disk);
 //! - in the body, the ids of `servers[].id` (the batch and delete pages) become that many
 //!   servers created beforehand: the examples' ids do not exist here, and one
 //!   (`616fb98f-46ca-475e-917e-2563e5a8gh21`, deleting_ecss.rst) is not even a UUID;
+//! - in the body of a page with `{server_id}`, the ids of `nics[].id` (the NICs to delete)
+//!   become NICs added to that server through the API first: the example's port does not
+//!   exist, and the primary NIC may not be deleted;
 //! - the per-page values of [`SUBSTITUTIONS`] (each with its reason), where an example value
 //!   contradicts its table or names something ecsd's simulated cloud does not have.
 //!
@@ -51,7 +55,7 @@
 use crate::coverage::{self, Routed};
 use crate::http::Api;
 use crate::reference::{self, Page, Part, Row, Table};
-use crate::support::PROJECT;
+use crate::support::{create_body, PROJECT};
 use axum::http::{Method, StatusCode};
 use engine::compute::LatencyProfile;
 use serde_json::{json, Value};
@@ -86,6 +90,15 @@ const SUBSTITUTIONS: &[(&str, &str, &str, &str)] = &[
         "s6.medium.2",
         "`c3.15xlarge.2` is not in ecsd's flavor catalogue; s6.medium.2 differs from the \
          fixture's s6.small.1",
+    ),
+    // Prepared for the attach page, which is not implemented yet (unused until then).
+    (
+        "apis_recommended/disk_management/attaching_a_disk_to_an_ecs.rst",
+        "/volumeAttachment/device",
+        "/dev/vdc",
+        "on a KVM ECS `/dev/sd*` names become `/dev/vd*`, so the first example's `/dev/sda` is \
+         the system disk's `/dev/vda`, which the table forbids (\"cannot be the same as an \
+         existing one\"); `/dev/vdc` follows the fixture's data disk",
     ),
     (
         "apis_recommended/flavor_management/listing_flavor_details_and_extended_information.rst",
@@ -250,20 +263,26 @@ async fn check_page(
             }
         }
         let stopped = NEEDS_STOPPED_SERVERS.contains(&page.file.as_str());
+        let (path, path_server) = match fill_path(api, &path_and_query, stopped).await {
+            Ok(filled) => filled,
+            Err(problem) => {
+                failures.push(format!("{label}: {problem}; add a rule to SUBSTITUTIONS"));
+                continue;
+            }
+        };
         if let Some(body) = body.as_mut() {
             let wanted = count_server_ids(body);
             if wanted > 0 {
                 let ids = servers(api, wanted, stopped).await;
                 replace_server_ids(body, &mut ids.into_iter());
             }
-        }
-        let path = match fill_path(api, &path_and_query, stopped).await {
-            Ok(path) => path,
-            Err(problem) => {
-                failures.push(format!("{label}: {problem}; add a rule to SUBSTITUTIONS"));
-                continue;
+            if let Some(server_id) = &path_server {
+                if let Err(problem) = replace_nic_ids(api, body, server_id).await {
+                    failures.push(format!("{label}: {problem}"));
+                    continue;
+                }
             }
-        };
+        }
         let method = Method::from_bytes(example.method.as_bytes()).unwrap_or(Method::GET);
         let (status, answer) = match &body {
             Some(body) => {
@@ -560,11 +579,19 @@ fn replace_server_ids(value: &mut Value, ids: &mut impl Iterator<Item = String>)
     }
 }
 
-/// Creates `count` servers through the API and runs their jobs (and a stop, if `stopped`).
+/// Creates `count` servers (one data disk each) through the API and runs their jobs (and a
+/// stop, if `stopped`).
 async fn servers(api: &Api, count: usize, stopped: bool) -> Vec<String> {
-    let created = api
-        .create("fidelity", u32::try_from(count).expect("a few servers"))
+    let mut body = create_body("fidelity", u32::try_from(count).expect("a few servers"));
+    body["server"]["data_volumes"] = json!([{ "volumetype": "SSD", "size": 10 }]);
+    let (status, created) = api
+        .post(&format!("/v1/{PROJECT}/cloudservers"), &body)
         .await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "creating the fixture servers: {created}"
+    );
     api.harness.drain().await;
     let ids: Vec<String> = created["serverIds"]
         .as_array()
@@ -591,10 +618,16 @@ async fn servers(api: &Api, count: usize, stopped: bool) -> Vec<String> {
 }
 
 /// The example's path with its placeholders filled (see the module comment).
-async fn fill_path(api: &Api, path_and_query: &str, stopped: bool) -> Result<String, String> {
+async fn fill_path(
+    api: &Api,
+    path_and_query: &str,
+    stopped: bool,
+) -> Result<(String, Option<String>), String> {
     let mut path = path_and_query.replace("{project_id}", PROJECT);
+    let mut path_server = None;
     if path.contains("{server_id}") || path.contains("{volume_id}") {
         let server_id = servers(api, 1, stopped).await.remove(0);
+        path_server = Some(server_id.clone());
         if path.contains("{volume_id}") {
             let (_, shown) = api
                 .get(&format!("/v1/{PROJECT}/cloudservers/{server_id}"))
@@ -620,8 +653,71 @@ async fn fill_path(api: &Api, path_and_query: &str, stopped: bool) -> Result<Str
             "no rule fills the placeholder {} of {path_and_query}",
             &path[open..=path[open..].find('}').map_or(open, |close| open + close)]
         )),
-        None => Ok(path),
+        None => Ok((path, path_server)),
     }
+}
+
+/// The port ids of the server's NICs, from its `addresses`.
+async fn port_ids(api: &Api, server_id: &str) -> BTreeSet<String> {
+    let (_, shown) = api
+        .get(&format!("/v1/{PROJECT}/cloudservers/{server_id}"))
+        .await;
+    shown["server"]["addresses"]
+        .as_object()
+        .into_iter()
+        .flat_map(|networks| networks.values())
+        .filter_map(Value::as_array)
+        .flatten()
+        .filter_map(|address| address["OS-EXT-IPS:port_id"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// Replaces the `nics[].id` of a body (the NICs to delete) by NICs added to the server
+/// through the API first: the example's port does not exist, and the primary NIC may not be
+/// deleted. Returns an error if the NICs could not be added.
+async fn replace_nic_ids(api: &Api, body: &mut Value, server_id: &str) -> Result<(), String> {
+    let Some(nics) = body.get_mut("nics").and_then(Value::as_array_mut) else {
+        return Ok(());
+    };
+    let wanted = nics.iter().filter(|nic| nic.get("id").is_some()).count();
+    if wanted == 0 {
+        return Ok(());
+    }
+    let before = port_ids(api, server_id).await;
+    let subnet = &create_body("unused", 1)["server"]["nics"][0]["subnet_id"];
+    let added: Vec<Value> = (0..wanted)
+        .map(|_| json!({ "subnet_id": subnet }))
+        .collect();
+    let (status, answer) = api
+        .post(
+            &format!("/v1/{PROJECT}/cloudservers/{server_id}/nics"),
+            &json!({ "nics": added }),
+        )
+        .await;
+    if status != StatusCode::OK {
+        return Err(format!(
+            "adding the NICs to delete answered {status}: {answer}"
+        ));
+    }
+    api.harness.drain().await;
+    let new_ports: Vec<String> = port_ids(api, server_id)
+        .await
+        .difference(&before)
+        .cloned()
+        .collect();
+    if new_ports.len() != wanted {
+        return Err(format!(
+            "added {wanted} NICs, but the server shows {} new ports",
+            new_ports.len()
+        ));
+    }
+    let mut new_ports = new_ports.into_iter();
+    for nic in nics.iter_mut() {
+        if let (Some(slot), Some(port)) = (nic.get_mut("id"), new_ports.next()) {
+            *slot = Value::from(port);
+        }
+    }
+    Ok(())
 }
 
 #[test]
