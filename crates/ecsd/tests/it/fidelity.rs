@@ -45,6 +45,9 @@
 //! - the per-page values of [`SUBSTITUTIONS`] (each with its reason), where an example value
 //!   contradicts its table or names something ecsd's simulated cloud does not have.
 //!
+//! The job of each asynchronous example must end in `SUCCESS` (the engine runs on the
+//! `instant` profile and is drained).
+//!
 //! A create example with `"dry_run": true` answers 202 with nothing to check against the table
 //! (the page: "If the check is successful, the system returns status code 202"), so only its
 //! status is checked.
@@ -311,6 +314,9 @@ async fn check_page(
             continue;
         }
         check_fields(page, &label, top, &answer, "", &null_keys, failures, notes);
+        if page.is_async {
+            check_job_succeeds(api, &label, &answer, failures).await;
+        }
     }
     for (position, (file, pointer, _, _)) in SUBSTITUTIONS.iter().enumerate() {
         if *file == page.file && !used[position] {
@@ -327,6 +333,21 @@ async fn check_page(
                 page.file
             ));
         }
+    }
+}
+
+/// An asynchronous page's example is a valid request, so its job must end in `SUCCESS` ("The
+/// SUCCESS status indicates that the … is successful", on each of those pages).
+async fn check_job_succeeds(api: &Api, label: &str, answer: &Value, failures: &mut Vec<String>) {
+    let Some(job_id) = answer["job_id"].as_str() else {
+        return; // the missing job_id is already reported by the field check
+    };
+    api.harness.drain().await;
+    let (status, job) = api.get(&format!("/v1/{PROJECT}/jobs/{job_id}")).await;
+    if status != StatusCode::OK || job["status"] != "SUCCESS" {
+        failures.push(format!(
+            "{label}: the job {job_id} did not end in SUCCESS: {status} {job}"
+        ));
     }
 }
 
