@@ -12,7 +12,7 @@ use engine::compute::LatencyProfile;
 use engine::flavors::FlavorCatalogue;
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use tower::ServiceExt;
 
 /// The router in-process over a [`Harness`], with verification on; shared with the
@@ -21,6 +21,8 @@ use tower::ServiceExt;
 pub(crate) struct Api {
     pub(crate) harness: Harness,
     router: axum::Router,
+    /// The route template (`MatchedPath`) of the last request that matched a route.
+    matched_route: Arc<Mutex<Option<String>>>,
 }
 
 impl Api {
@@ -44,13 +46,33 @@ impl Api {
     ) -> Self {
         let clock: Arc<dyn Clock> = Arc::new(harness.clock.clone());
         let identity = adjust(Identity::new(test_accounts(), clock));
+        let matched_route = Arc::new(Mutex::new(None));
+        let recorder = matched_route.clone();
         let router = api::router(AppState::new(
             harness.engine.clone(),
             FlavorCatalogue::builtin(),
             max_body_bytes,
             Auth::Verify(Arc::new(identity)),
+        ))
+        // `Router::layer` wraps each route, where the router has already set `MatchedPath`.
+        .layer(axum::middleware::from_fn(
+            move |request: Request<Body>, next: axum::middleware::Next| {
+                let recorder = recorder.clone();
+                async move {
+                    let route = request
+                        .extensions()
+                        .get::<axum::extract::MatchedPath>()
+                        .map(|path| path.as_str().to_owned());
+                    *recorder.lock().expect("not poisoned") = route;
+                    next.run(request).await
+                }
+            },
         ));
-        Self { harness, router }
+        Self {
+            harness,
+            router,
+            matched_route,
+        }
     }
 
     /// Sends a request signed as [`LOCAL`] at the harness clock's time.
@@ -131,6 +153,21 @@ impl Api {
 
     pub(crate) async fn get_as(&self, who: Credentials, path: &str) -> (StatusCode, Value) {
         self.send_as(who, Method::GET, path, None, "").await
+    }
+
+    /// Sends through [`Api::send`] and also returns the template of the route that answered
+    /// (`/v1/{project_id}/cloudservers/{server_id}`), or `None` if no route matched.
+    pub(crate) async fn send_and_route(
+        &self,
+        method: Method,
+        path: &str,
+        content_type: Option<&str>,
+        body: &'static str,
+    ) -> (StatusCode, Value, Option<String>) {
+        *self.matched_route.lock().expect("not poisoned") = None;
+        let (status, value) = self.send(method, path, content_type, body).await;
+        let route = self.matched_route.lock().expect("not poisoned").take();
+        (status, value, route)
     }
 
     pub(crate) async fn get(&self, path: &str) -> (StatusCode, Value) {

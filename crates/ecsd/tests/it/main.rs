@@ -2,10 +2,13 @@
 //! HTTP surface in-process, and the real binary end to end (including `kill -9`).
 
 mod client_waiters;
+mod coverage;
 mod e2e;
 mod engine_steps;
+mod fidelity;
 mod http;
 mod operations;
 mod operations_http;
+mod reference;
 mod security;
 mod support;

@@ -1,0 +1,875 @@
+//! Fidelity: every operation ecsd implements answers its reference page's example requests in
+//! the shape of the page's response parameter tables.
+//!
+//! For each page that `coverage` classifies as implemented (the same probe, so the two cannot
+//! disagree), each code block of "Example Request" is sent through [`Api::send`] as it is, after
+//! the substitutions below, and the answer is checked against the page's "Response" tables: every
+//! field of the first table (the top level) is present with the documented type, and for each
+//! top-level field of type `Object` or `Array of objects`, every field of its own table (found
+//! through the `:ref:` in its description) is present in it, or in every element of the array,
+//! with its type. That is `server.*`, `servers[].*`, `flavors[].*`, `entities.*`.
+//!
+//! **Pages not implemented yet are skipped, and say so** ("skipped, not implemented: …" on
+//! stdout, with `--nocapture`). When a route for them lands, their examples are checked from
+//! then on without any change here; one that needs a substitution the rules below do not cover
+//! fails with a message pointing at [`SUBSTITUTIONS`].
+//!
+//! Types: `String` is a JSON string; `Integer` and `Long` an integer; `Float`, `Double` and
+//! `Number` any number; `Boolean` a boolean; `Object` and `Map<…>` an object; `Array…` and
+//! `List…` an array (`Array of strings`: of strings, `Array of objects`: of objects). A type this
+//! list does not know fails the page, so that a new spelling is looked at, not skipped.
+//!
+//! `null` is allowed for a field only where the reference says it may be null:
+//! - its description says so (it mentions `null`, as `fault`'s "If the ECS status is normal,
+//!   **NULL** is displayed"), or
+//! - the page's example response shows that key as `null` (looked up by key, textually,
+//!   because some example responses are not valid JSON: `querying_details_about_an_ecs.rst`
+//!   misses a comma), or
+//! - it is listed in [`ALLOWED_NULL`], with the reason.
+//!
+//! Every null that was allowed is printed, with the rule that allowed it.
+//!
+//! Substitutions (an example is sent as it is except for these):
+//! - every page starts with one running server in the project, so that a list has an element
+//!   to check (an empty array fails: its elements' fields could not be checked);
+//! - path placeholders: `{project_id}` is the test project; `{server_id}` a server created
+//!   through the API beforehand (stopped first for the pages in [`NEEDS_STOPPED_SERVERS`]);
+//!   `{job_id}` the job of such a create; `{volume_id}` the last volume attached to the server
+//!   (fixture servers have a system disk and one data disk, so that is the data disk);
+//! - in the body, the ids of `servers[].id` (the batch and delete pages) become that many
+//!   servers created beforehand: the examples' ids do not exist here, and one
+//!   (`616fb98f-46ca-475e-917e-2563e5a8gh21`, deleting_ecss.rst) is not even a UUID;
+//! - in the body of a page with `{server_id}`, the ids of `nics[].id` (the NICs to delete)
+//!   become NICs added to that server through the API first: the example's port does not
+//!   exist, and the primary NIC may not be deleted;
+//! - the per-page values of [`SUBSTITUTIONS`] (each with its reason), where an example value
+//!   contradicts its table or names something ecsd's simulated cloud does not have.
+//!
+//! The job of each asynchronous example must end in `SUCCESS` (the engine runs on the
+//! `instant` profile and is drained).
+//!
+//! A create example with `"dry_run": true` answers 202 with nothing to check against the table
+//! (the page: "If the check is successful, the system returns status code 202"), so only its
+//! status is checked.
+//!
+//! Fields a page lists but that are only present in some answers are listed in
+//! [`CONDITIONAL_FIELDS`], with the condition; a stale entry (not in the table) fails.
+
+use crate::coverage::{self, Routed};
+use crate::http::Api;
+use crate::reference::{self, Page, Part, Row, Table};
+use crate::support::{create_body, PROJECT};
+use axum::http::{Method, StatusCode};
+use engine::compute::LatencyProfile;
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+
+/// A value replaced in a page's examples: (page, JSON pointer, replacement, reason). A
+/// pointer starting with `?` replaces a query parameter's value instead.
+const SUBSTITUTIONS: &[(&str, &str, &str, &str)] = &[
+    (
+        "apis_recommended/flavor_management/querying_the_target_flavors_to_which_an_ecs_flavor_can_be_changed.rst",
+        "?source_flavor_id",
+        "s6.small.1",
+        "`c3.xlarge.2` is not in ecsd's flavor catalogue (an unknown flavor is Ecs.0029)",
+    ),
+    (
+        "apis_recommended/lifecycle_management/creating_ecss.rst",
+        "/server/imageRef",
+        "1ce5800f-6fbc-4bb0-a0e5-0d7b5f4c4c4e",
+        "the table asks for an image UUID; the first example's `imageid_123` is a placeholder",
+    ),
+    (
+        "apis_recommended/lifecycle_management/creating_ecss.rst",
+        "/server/flavorRef",
+        "s6.small.1",
+        "`m3.large.8`, `s2.large.2` and `s3.xlarge.2` are not in ecsd's flavor catalogue \
+         (an unknown flavor is Ecs.0029)",
+    ),
+    (
+        "apis_recommended/lifecycle_management/creating_ecss.rst",
+        "/server/availability_zone",
+        "eu-de-01",
+        "`az1-dc1` is not one of ecsd's availability zones",
+    ),
+    // Prepared for the resize page, which is not implemented yet (unused until then).
+    (
+        "apis_recommended/status_management/modifying_the_specifications_of_an_ecs.rst",
+        "/resize/flavorRef",
+        "s6.medium.2",
+        "`c3.15xlarge.2` is not in ecsd's flavor catalogue; s6.medium.2 differs from the \
+         fixture's s6.small.1",
+    ),
+    // Prepared for the attach page, which is not implemented yet (unused until then).
+    (
+        "apis_recommended/disk_management/attaching_a_disk_to_an_ecs.rst",
+        "/volumeAttachment/device",
+        "/dev/vdc",
+        "on a KVM ECS `/dev/sd*` names become `/dev/vd*`, so the first example's `/dev/sda` is \
+         the system disk's `/dev/vda`, which the table forbids (\"cannot be the same as an \
+         existing one\"); `/dev/vdc` follows the fixture's data disk",
+    ),
+    (
+        "apis_recommended/flavor_management/listing_flavor_details_and_extended_information.rst",
+        "?availability_zone",
+        "eu-de-01",
+        "`availability_value` is a placeholder for an AZ name",
+    ),
+];
+
+/// Pages whose servers must be stopped first (the operation requires it).
+const NEEDS_STOPPED_SERVERS: &[&str] = &[
+    "apis_recommended/batch_operations/starting_ecss_in_a_batch.rst",
+    "apis_recommended/status_management/modifying_the_specifications_of_an_ecs.rst",
+    "apis_recommended/status_management/cold_migrating_an_ecs.rst",
+    "apis_recommended/status_management/reinstalling_an_ecs_os_using_an_image_with_cloud-init_installed.rst",
+    "apis_recommended/status_management/changing_an_ecs_os_using_an_image_with_cloud-init_installed.rst",
+];
+
+/// Fields a table lists that are present only in some answers: (page, field, condition).
+const CONDITIONAL_FIELDS: &[(&str, &str, &str)] = &[
+    (
+        "apis_recommended/job_status_management/querying_job_execution_status.rst",
+        "message",
+        "only when the query itself fails, and that answer is the error envelope \
+         (ARCHITECTURE.md; ASYNC-OPERATIONS.md §1.6)",
+    ),
+    (
+        "apis_recommended/job_status_management/querying_job_execution_status.rst",
+        "code",
+        "only when the query itself fails, as `message`",
+    ),
+    (
+        "apis_recommended/job_status_management/querying_job_execution_status.rst",
+        "entities.server_id",
+        "\"If the job is an ECS-related operation\"; a create job has sub_jobs instead \
+         (the page's own example has no entities.server_id)",
+    ),
+    (
+        "apis_recommended/job_status_management/querying_job_execution_status.rst",
+        "entities.nic_id",
+        "\"If the job is a NIC-related operation\"",
+    ),
+];
+
+/// Types where a page's table contradicts both its own example response and the official SDK's
+/// model, which clients decode with: (page, field, the type checked instead, reason).
+const TYPE_OVERRIDES: &[(&str, &str, &str, &str)] = &[
+    (
+        "apis_recommended/flavor_management/querying_the_target_flavors_to_which_an_ecs_flavor_can_be_changed.rst",
+        "flavors.vcpus",
+        "String",
+        "the table says Integer, but the example has \"vcpus\": \"60\" and the Python SDK's \
+         ListResizeFlavorsResult declares vcpus: str",
+    ),
+    (
+        "apis_recommended/flavor_management/querying_the_target_flavors_to_which_an_ecs_flavor_can_be_changed.rst",
+        "flavors.disk",
+        "String",
+        "the table says Integer, but the example has \"disk\": \"0\" and the SDK declares \
+         disk: str",
+    ),
+    (
+        "apis_recommended/flavor_management/querying_the_target_flavors_to_which_an_ecs_flavor_can_be_changed.rst",
+        "flavors.extra_specs",
+        "Object",
+        "the table says Array of objects, but the example is one object of key/value pairs and \
+         the SDK declares extra_specs: FlavorExtraSpec (an object)",
+    ),
+];
+
+/// Nulls allowed where the reference is silent: (page, field, reason).
+const ALLOWED_NULL: &[(&str, &str, &str)] = &[
+    (
+        "apis_recommended/lifecycle_management/querying_details_about_an_ecs.rst",
+        "server.key_name",
+        "the fixture server has no key pair (key_name is optional at create); the reference \
+         does not say what is shown then, and Nova shows null",
+    ),
+    (
+        "apis_recommended/lifecycle_management/listing_details_about_ecss.rst",
+        "servers.key_name",
+        "as server.key_name on querying_details_about_an_ecs.rst",
+    ),
+    (
+        "apis_recommended/lifecycle_management/listing_details_about_ecss.rst",
+        "servers.OS-SRV-USG:terminated_at",
+        "the same server table's example on querying_details_about_an_ecs.rst shows it null \
+         (this page's example leaves the field out)",
+    ),
+    (
+        "apis_recommended/lifecycle_management/listing_details_about_ecss.rst",
+        "servers.OS-EXT-SRV-ATTR:user_data",
+        "the fixture server has no user_data; the same server table's example on \
+         querying_details_about_an_ecs.rst shows it null then",
+    ),
+];
+
+#[tokio::test]
+async fn every_implemented_operation_answers_its_examples_in_the_documented_shape() {
+    let mut pages = reference::pages(Part::Recommended).expect("the reference is readable");
+    pages.extend(reference::pages(Part::Native).expect("the reference is readable"));
+    let mut failures = Vec::new();
+    let mut checked = Vec::new();
+    let mut skipped = 0;
+    let mut notes = BTreeSet::new();
+    for page in pages.iter().filter(|page| !page.uris.is_empty()) {
+        // A fresh ecsd per page: no state carries over from one page to the next.
+        let api = Api::new(LatencyProfile::Instant);
+        let mut implemented = true;
+        for uri in &page.uris {
+            implemented &= coverage::probe(&api, uri).await.0 == Routed::Yes;
+        }
+        if !implemented {
+            println!("skipped, not implemented: {}", page.file);
+            skipped += 1;
+            continue;
+        }
+        let before = failures.len();
+        check_page(&api, page, &mut failures, &mut notes).await;
+        let verdict = if failures.len() == before {
+            "ok"
+        } else {
+            "FAILED"
+        };
+        println!("checked: {} ({verdict})", page.file);
+        checked.push(page.file.as_str());
+    }
+    for note in &notes {
+        println!("allowed: {note}");
+    }
+    println!(
+        "fidelity: {} pages checked, {skipped} skipped as not implemented",
+        checked.len()
+    );
+    for (page, field, _) in CONDITIONAL_FIELDS.iter().chain(ALLOWED_NULL) {
+        assert!(
+            pages.iter().any(|candidate| candidate.file == *page),
+            "fidelity.rs names {page} (for {field}), which is not in the reference"
+        );
+    }
+    assert!(
+        checked.contains(&"apis_recommended/lifecycle_management/creating_ecss.rst"),
+        "create is implemented and must have been checked: {checked:?}"
+    );
+    assert!(
+        failures.is_empty(),
+        "{} fidelity failure(s):\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+/// Sends each example of `page` and checks the answers; problems go to `failures`.
+async fn check_page(
+    api: &Api,
+    page: &Page,
+    failures: &mut Vec<String>,
+    notes: &mut BTreeSet<String>,
+) {
+    let examples = match page.example_requests() {
+        Ok(examples) => examples,
+        Err(problem) => return failures.push(problem),
+    };
+    let tables = page.response_tables();
+    let Some(top) = tables.first() else {
+        return failures.push(format!("{}: no response parameter table found", page.file));
+    };
+    let null_keys = null_keys_in_examples(page);
+    // One server in the project before any example, so that lists have an element to check.
+    servers(api, 1, false).await;
+    let mut used = vec![false; SUBSTITUTIONS.len()];
+    for (index, example) in examples.iter().enumerate() {
+        let label = format!("{} (example {})", page.file, index + 1);
+        let mut body = example.body.clone();
+        let mut path_and_query = example.path_and_query.clone();
+        for (position, (file, pointer, value, _)) in SUBSTITUTIONS.iter().enumerate() {
+            if *file != page.file {
+                continue;
+            }
+            if let Some(parameter) = pointer.strip_prefix('?') {
+                if let Some(replaced) = replace_query_value(&path_and_query, parameter, value) {
+                    path_and_query = replaced;
+                    used[position] = true;
+                }
+            } else if let Some(slot) = body.as_mut().and_then(|body| body.pointer_mut(pointer)) {
+                *slot = Value::from(*value);
+                used[position] = true;
+            }
+        }
+        let stopped = NEEDS_STOPPED_SERVERS.contains(&page.file.as_str());
+        let (path, path_server) = match fill_path(api, &path_and_query, stopped).await {
+            Ok(filled) => filled,
+            Err(problem) => {
+                failures.push(format!("{label}: {problem}; add a rule to SUBSTITUTIONS"));
+                continue;
+            }
+        };
+        if let Some(body) = body.as_mut() {
+            let wanted = count_server_ids(body);
+            if wanted > 0 {
+                let ids = servers(api, wanted, stopped).await;
+                replace_server_ids(body, &mut ids.into_iter());
+            }
+            if let Some(server_id) = &path_server {
+                if let Err(problem) = replace_nic_ids(api, body, server_id).await {
+                    failures.push(format!("{label}: {problem}"));
+                    continue;
+                }
+            }
+        }
+        let method = Method::from_bytes(example.method.as_bytes()).unwrap_or(Method::GET);
+        let (status, answer) = match &body {
+            Some(body) => {
+                api.send(method, &path, Some("application/json"), body.to_string())
+                    .await
+            }
+            None => api.send(method, &path, None, "").await,
+        };
+        let dry_run = body
+            .as_ref()
+            .is_some_and(|body| body["dry_run"] == Value::Bool(true));
+        if dry_run {
+            if status != StatusCode::ACCEPTED {
+                failures.push(format!(
+                    "{label}: a passing dry run answers 202, got {status}: {answer}"
+                ));
+            }
+            continue;
+        }
+        if !status.is_success() {
+            failures.push(format!(
+                "{label}: {} {path} answered {status}: {answer} (if the example is not valid \
+                 here, add a substitution to SUBSTITUTIONS with the reason)",
+                example.method
+            ));
+            continue;
+        }
+        check_fields(page, &label, top, &answer, "", &null_keys, failures, notes);
+        if page.is_async {
+            check_job_succeeds(api, &label, &answer, failures).await;
+        }
+    }
+    for (position, (file, pointer, _, _)) in SUBSTITUTIONS.iter().enumerate() {
+        if *file == page.file && !used[position] {
+            failures.push(format!(
+                "{}: the substitution of {pointer} matches no example (stale?)",
+                page.file
+            ));
+        }
+    }
+    let overridden = TYPE_OVERRIDES
+        .iter()
+        .map(|(file, field, _, reason)| (*file, *field, *reason));
+    for (file, field, _) in CONDITIONAL_FIELDS
+        .iter()
+        .copied()
+        .chain(ALLOWED_NULL.iter().copied())
+        .chain(overridden)
+    {
+        if file == page.file && !table_lists(top, field) {
+            failures.push(format!(
+                "{}: fidelity.rs names the field {field}, which its tables do not list (stale?)",
+                page.file
+            ));
+        }
+    }
+}
+
+/// An asynchronous page's example is a valid request, so its job must end in `SUCCESS` ("The
+/// SUCCESS status indicates that the … is successful", on each of those pages).
+async fn check_job_succeeds(api: &Api, label: &str, answer: &Value, failures: &mut Vec<String>) {
+    let Some(job_id) = answer["job_id"].as_str() else {
+        return; // the missing job_id is already reported by the field check
+    };
+    api.harness.drain().await;
+    let (status, job) = api.get(&format!("/v1/{PROJECT}/jobs/{job_id}")).await;
+    if status != StatusCode::OK || job["status"] != "SUCCESS" {
+        failures.push(format!(
+            "{label}: the job {job_id} did not end in SUCCESS: {status} {job}"
+        ));
+    }
+}
+
+/// Whether `field` (`name` or `name.sub`) is in `top` or one level down.
+fn table_lists(top: &Table, field: &str) -> bool {
+    let (head, rest) = match field.split_once('.') {
+        Some((head, rest)) => (head, Some(rest)),
+        None => (field, None),
+    };
+    top.rows.iter().any(|row| {
+        row.name == head
+            && match rest {
+                None => true,
+                Some(rest) => sub_table(row).is_some_and(|t| t.rows.iter().any(|r| r.name == rest)),
+            }
+    })
+}
+
+/// The table that describes the fields of `row` (an object or array of objects), through the
+/// `:ref:`s of its description.
+fn sub_table(row: &Row) -> Option<&'static Table> {
+    reference::referenced_anchors(&row.description)
+        .iter()
+        .find_map(|anchor| reference::table_by_anchor(anchor))
+}
+
+/// Checks every row of `table` against `object`; descends one level (only from the top).
+#[allow(clippy::too_many_arguments)]
+fn check_fields(
+    page: &Page,
+    label: &str,
+    table: &Table,
+    object: &Value,
+    prefix: &str,
+    null_keys: &BTreeSet<String>,
+    failures: &mut Vec<String>,
+    notes: &mut BTreeSet<String>,
+) {
+    for row in &table.rows {
+        let field = format!("{prefix}{}", row.name);
+        let field_key = field.replace("[]", "");
+        let Some(value) = object.get(&row.name) else {
+            let conditional = CONDITIONAL_FIELDS
+                .iter()
+                .any(|(file, name, _)| *file == page.file && *name == field_key);
+            if !conditional {
+                failures.push(format!(
+                    "{label}: field `{field}` is missing (expected {})",
+                    row.kind
+                ));
+            }
+            continue;
+        };
+        if value.is_null() {
+            match null_allowance(page, row, &field_key, null_keys) {
+                Some(reason) => {
+                    notes.insert(format!("{}: `{field}` null ({reason})", page.file));
+                }
+                None => failures.push(format!(
+                    "{label}: field `{field}` is null, expected {} (the reference does not say \
+                     it may be null)",
+                    row.kind
+                )),
+            }
+            continue;
+        }
+        let kind = match TYPE_OVERRIDES
+            .iter()
+            .find(|(file, name, _, _)| *file == page.file && *name == field_key)
+        {
+            Some((_, _, kind, reason)) => {
+                notes.insert(format!(
+                    "{}: `{field}` checked as {kind} ({reason})",
+                    page.file
+                ));
+                (*kind).to_owned()
+            }
+            None => row.kind.clone(),
+        };
+        match kind_matches(&kind, value) {
+            Ok(true) => {}
+            Ok(false) => failures.push(format!(
+                "{label}: field `{field}`: expected {kind}, got {} ({value})",
+                json_kind(value)
+            )),
+            Err(()) => failures.push(format!(
+                "{label}: field `{field}`: the type {:?} is not one fidelity.rs knows",
+                row.kind
+            )),
+        }
+        if !prefix.is_empty() {
+            continue;
+        }
+        let descends = row.kind == "Object" || row.kind == "Array of objects";
+        if !descends {
+            continue;
+        }
+        let Some(sub) = sub_table(row) else {
+            failures.push(format!(
+                "{label}: cannot find the table that describes `{field}` (its description has \
+                 no :ref: to a parameter table)"
+            ));
+            continue;
+        };
+        match value {
+            Value::Object(_) => check_fields(
+                page,
+                label,
+                sub,
+                value,
+                &format!("{field}."),
+                null_keys,
+                failures,
+                notes,
+            ),
+            Value::Array(items) if items.is_empty() => failures.push(format!(
+                "{label}: `{field}` is an empty array, so `{field}[].*` cannot be checked"
+            )),
+            Value::Array(items) => {
+                for item in items {
+                    check_fields(
+                        page,
+                        label,
+                        sub,
+                        item,
+                        &format!("{field}[]."),
+                        null_keys,
+                        failures,
+                        notes,
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Why `null` is allowed for this field, or `None`.
+fn null_allowance(
+    page: &Page,
+    row: &Row,
+    field: &str,
+    null_keys: &BTreeSet<String>,
+) -> Option<String> {
+    if row.description.to_ascii_lowercase().contains("null") {
+        return Some("its description mentions null".into());
+    }
+    if null_keys.contains(&row.name) {
+        return Some("the page's example response shows it null".into());
+    }
+    ALLOWED_NULL
+        .iter()
+        .find(|(file, name, _)| *file == page.file && *name == field)
+        .map(|(_, _, reason)| (*reason).to_owned())
+}
+
+/// The keys shown as `"key": null` in the page's example responses (textually).
+fn null_keys_in_examples(page: &Page) -> BTreeSet<String> {
+    page.section(&["Example Response"])
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|line| {
+            // The key may itself hold ':' ("OS-EXT-STS:task_state"): split at '":'.
+            let line = line.trim().trim_end_matches(',');
+            let end = line.find("\":")?;
+            let key = line[..end].trim_start_matches('"');
+            (line[end + 2..].trim() == "null" && !key.is_empty()).then(|| key.to_owned())
+        })
+        .collect()
+}
+
+/// `Ok(true)` if `value` has the documented type, `Err` if the type is not known.
+fn kind_matches(kind: &str, value: &Value) -> Result<bool, ()> {
+    let lower = kind.to_ascii_lowercase();
+    let matches = match lower.as_str() {
+        "string" => value.is_string(),
+        "integer" | "long" | "int" => value.is_i64() || value.is_u64(),
+        "float" | "double" | "number" => value.is_number(),
+        "boolean" => value.is_boolean(),
+        "object" => value.is_object(),
+        _ if lower.starts_with("map") => value.is_object(),
+        "array of strings" | "list of strings" => value
+            .as_array()
+            .is_some_and(|items| items.iter().all(Value::is_string)),
+        "array of objects" | "list of objects" => value
+            .as_array()
+            .is_some_and(|items| items.iter().all(Value::is_object)),
+        _ if lower.starts_with("array") || lower.starts_with("list") => value.is_array(),
+        _ => return Err(()),
+    };
+    Ok(matches)
+}
+
+fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "Boolean",
+        Value::Number(number) if number.is_f64() => "Float",
+        Value::Number(_) => "Integer",
+        Value::String(_) => "String",
+        Value::Array(_) => "Array",
+        Value::Object(_) => "Object",
+    }
+}
+
+/// `path?a=b` with the value of `parameter` replaced, or `None` if it has no such parameter.
+fn replace_query_value(path_and_query: &str, parameter: &str, value: &str) -> Option<String> {
+    let (path, query) = path_and_query.split_once('?')?;
+    let mut found = false;
+    let pairs: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((key, _)) if key == parameter => {
+                found = true;
+                format!("{key}={value}")
+            }
+            _ => pair.to_owned(),
+        })
+        .collect();
+    found.then(|| format!("{path}?{}", pairs.join("&")))
+}
+
+/// How many `servers[].id` the body names.
+fn count_server_ids(value: &Value) -> usize {
+    match value {
+        Value::Object(map) => map
+            .iter()
+            .map(|(key, inner)| match (key.as_str(), inner) {
+                ("servers", Value::Array(items)) => {
+                    items.iter().filter(|item| item.get("id").is_some()).count()
+                }
+                _ => count_server_ids(inner),
+            })
+            .sum(),
+        Value::Array(items) => items.iter().map(count_server_ids).sum(),
+        _ => 0,
+    }
+}
+
+fn replace_server_ids(value: &mut Value, ids: &mut impl Iterator<Item = String>) {
+    match value {
+        Value::Object(map) => {
+            for (key, inner) in map.iter_mut() {
+                match (key.as_str(), inner) {
+                    ("servers", Value::Array(items)) => {
+                        for item in items {
+                            if let (Some(slot), Some(id)) = (item.get_mut("id"), ids.next()) {
+                                *slot = Value::from(id);
+                            }
+                        }
+                    }
+                    (_, inner) => replace_server_ids(inner, ids),
+                }
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                replace_server_ids(item, ids);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Creates `count` servers (one data disk each) through the API and runs their jobs (and a
+/// stop, if `stopped`).
+async fn servers(api: &Api, count: usize, stopped: bool) -> Vec<String> {
+    let mut body = create_body("fidelity", u32::try_from(count).expect("a few servers"));
+    body["server"]["data_volumes"] = json!([{ "volumetype": "SSD", "size": 10 }]);
+    let (status, created) = api
+        .post(&format!("/v1/{PROJECT}/cloudservers"), &body)
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "creating the fixture servers: {created}"
+    );
+    api.harness.drain().await;
+    let ids: Vec<String> = created["serverIds"]
+        .as_array()
+        .expect("serverIds")
+        .iter()
+        .filter_map(|id| id.as_str().map(str::to_owned))
+        .collect();
+    if stopped {
+        let servers: Vec<Value> = ids.iter().map(|id| json!({ "id": id })).collect();
+        let (status, body) = api
+            .post(
+                &format!("/v1/{PROJECT}/cloudservers/action"),
+                &json!({ "os-stop": { "servers": servers } }),
+            )
+            .await;
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "stopping the fixture servers: {body}"
+        );
+        api.harness.drain().await;
+    }
+    ids
+}
+
+/// The example's path with its placeholders filled (see the module comment).
+async fn fill_path(
+    api: &Api,
+    path_and_query: &str,
+    stopped: bool,
+) -> Result<(String, Option<String>), String> {
+    let mut path = path_and_query.replace("{project_id}", PROJECT);
+    let mut path_server = None;
+    if path.contains("{server_id}") || path.contains("{volume_id}") {
+        let server_id = servers(api, 1, stopped).await.remove(0);
+        path_server = Some(server_id.clone());
+        if path.contains("{volume_id}") {
+            let (_, shown) = api
+                .get(&format!("/v1/{PROJECT}/cloudservers/{server_id}"))
+                .await;
+            let volume_id = shown["server"]["os-extended-volumes:volumes_attached"]
+                .as_array()
+                .and_then(|volumes| volumes.last())
+                .and_then(|volume| volume["id"].as_str())
+                .ok_or("the fixture server shows no attached volume for {volume_id}")?
+                .to_owned();
+            path = path.replace("{volume_id}", &volume_id);
+        }
+        path = path.replace("{server_id}", &server_id);
+    }
+    if path.contains("{job_id}") {
+        let created = api.create("fidelity-job", 1).await;
+        api.harness.drain().await;
+        let job_id = created["job_id"].as_str().expect("job_id").to_owned();
+        path = path.replace("{job_id}", &job_id);
+    }
+    match path.find('{') {
+        Some(open) => Err(format!(
+            "no rule fills the placeholder {} of {path_and_query}",
+            &path[open..=path[open..].find('}').map_or(open, |close| open + close)]
+        )),
+        None => Ok((path, path_server)),
+    }
+}
+
+/// The port ids of the server's NICs, from its `addresses`.
+async fn port_ids(api: &Api, server_id: &str) -> BTreeSet<String> {
+    let (_, shown) = api
+        .get(&format!("/v1/{PROJECT}/cloudservers/{server_id}"))
+        .await;
+    shown["server"]["addresses"]
+        .as_object()
+        .into_iter()
+        .flat_map(|networks| networks.values())
+        .filter_map(Value::as_array)
+        .flatten()
+        .filter_map(|address| address["OS-EXT-IPS:port_id"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// Replaces the `nics[].id` of a body (the NICs to delete) by NICs added to the server
+/// through the API first: the example's port does not exist, and the primary NIC may not be
+/// deleted. Returns an error if the NICs could not be added.
+async fn replace_nic_ids(api: &Api, body: &mut Value, server_id: &str) -> Result<(), String> {
+    let Some(nics) = body.get_mut("nics").and_then(Value::as_array_mut) else {
+        return Ok(());
+    };
+    let wanted = nics.iter().filter(|nic| nic.get("id").is_some()).count();
+    if wanted == 0 {
+        return Ok(());
+    }
+    let before = port_ids(api, server_id).await;
+    let subnet = &create_body("unused", 1)["server"]["nics"][0]["subnet_id"];
+    let added: Vec<Value> = (0..wanted)
+        .map(|_| json!({ "subnet_id": subnet }))
+        .collect();
+    let (status, answer) = api
+        .post(
+            &format!("/v1/{PROJECT}/cloudservers/{server_id}/nics"),
+            &json!({ "nics": added }),
+        )
+        .await;
+    if status != StatusCode::OK {
+        return Err(format!(
+            "adding the NICs to delete answered {status}: {answer}"
+        ));
+    }
+    api.harness.drain().await;
+    let new_ports: Vec<String> = port_ids(api, server_id)
+        .await
+        .difference(&before)
+        .cloned()
+        .collect();
+    if new_ports.len() != wanted {
+        return Err(format!(
+            "added {wanted} NICs, but the server shows {} new ports",
+            new_ports.len()
+        ));
+    }
+    let mut new_ports = new_ports.into_iter();
+    for nic in nics.iter_mut() {
+        if let (Some(slot), Some(port)) = (nic.get_mut("id"), new_ports.next()) {
+            *slot = Value::from(port);
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn documented_types_are_checked_and_unknown_ones_reported() {
+    assert_eq!(kind_matches("String", &json!("x")), Ok(true));
+    assert_eq!(kind_matches("String", &json!(1)), Ok(false));
+    assert_eq!(kind_matches("Integer", &json!(2)), Ok(true));
+    assert_eq!(kind_matches("Integer", &json!("2")), Ok(false));
+    assert_eq!(kind_matches("Integer", &json!(2.5)), Ok(false));
+    assert_eq!(kind_matches("Float", &json!(1)), Ok(true));
+    assert_eq!(kind_matches("Boolean", &json!("false")), Ok(false));
+    assert_eq!(kind_matches("Map<String,String>", &json!({})), Ok(true));
+    assert_eq!(
+        kind_matches("Array of strings", &json!(["a", 1])),
+        Ok(false)
+    );
+    assert_eq!(kind_matches("Array of objects", &json!([{}])), Ok(true));
+    assert_eq!(kind_matches("Quaternion", &json!(1)), Err(()));
+}
+
+#[test]
+fn a_missing_field_or_a_wrong_type_fails_naming_page_field_and_types() {
+    let pages = reference::pages(Part::Recommended).expect("the reference is readable");
+    let page = pages
+        .iter()
+        .find(|page| {
+            page.file
+                .ends_with("lifecycle_management/deleting_ecss.rst")
+        })
+        .expect("the delete page");
+    let top = page.response_tables().remove(0);
+    let mut failures = Vec::new();
+    let mut notes = BTreeSet::new();
+    let keys = BTreeSet::new();
+    check_fields(
+        page,
+        "delete",
+        &top,
+        &json!({}),
+        "",
+        &keys,
+        &mut failures,
+        &mut notes,
+    );
+    check_fields(
+        page,
+        "delete",
+        &top,
+        &json!({ "job_id": 7 }),
+        "",
+        &keys,
+        &mut failures,
+        &mut notes,
+    );
+    assert_eq!(
+        failures,
+        [
+            "delete: field `job_id` is missing (expected String)",
+            "delete: field `job_id`: expected String, got Integer (7)",
+        ]
+    );
+}
+
+#[test]
+fn example_ids_and_query_values_are_substituted() {
+    let mut body = json!({"os-stop": {"type": "HARD", "servers": [{"id": "a"}, {"id": "b"}]}});
+    assert_eq!(count_server_ids(&body), 2);
+    replace_server_ids(&mut body, &mut ["x".to_owned(), "y".to_owned()].into_iter());
+    assert_eq!(
+        body["os-stop"]["servers"],
+        json!([{"id": "x"}, {"id": "y"}])
+    );
+    assert_eq!(
+        replace_query_value(
+            "/f?availability_zone=availability_value&x=1",
+            "availability_zone",
+            "z"
+        ),
+        Some("/f?availability_zone=z&x=1".to_owned())
+    );
+    assert_eq!(replace_query_value("/f", "availability_zone", "z"), None);
+}
