@@ -1043,3 +1043,94 @@ async fn resize_flavors_lists_the_family_on_both_paths_sorted_and_paged() {
         "sort_key",
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Failed jobs on the wire.
+
+/// Fails the last step of every resize and rebuild.
+#[derive(Debug)]
+struct FailResizeAndRebuild;
+
+impl engine::engine::FaultInjector for FailResizeAndRebuild {
+    fn fault(
+        &self,
+        task: &engine::job::TaskRecord,
+        step: usize,
+    ) -> Option<engine::engine::InjectedFault> {
+        let last = match task.operation {
+            engine::compute::Operation::ResizeServer { .. } => 4,
+            engine::compute::Operation::RebuildServer { .. } => 3,
+            _ => return None,
+        };
+        (step == last).then(|| engine::engine::InjectedFault {
+            code: None,
+            reason: "injected: the host refused".to_owned(),
+        })
+    }
+}
+
+#[tokio::test]
+async fn failed_single_target_jobs_report_their_code_and_leave_the_documented_server() {
+    let faults: std::sync::Arc<dyn engine::engine::FaultInjector> =
+        std::sync::Arc::new(FailResizeAndRebuild);
+    let api = Api::over(
+        crate::support::Harness::with_faults(
+            crate::support::config(LatencyProfile::Instant),
+            Some(faults),
+        ),
+        api::DEFAULT_MAX_BODY_BYTES,
+    );
+    let id = stopped(&api).await;
+    let failed = accepted(
+        &api,
+        api.post(
+            &path(&id, "resize"),
+            &json!({ "resize": { "flavorRef": "s6.large.2" } }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (
+            &failed["status"],
+            &failed["job_type"],
+            &failed["error_code"],
+            &failed["entities"]
+        ),
+        (
+            &json!("FAIL"),
+            &json!("resizeServer"),
+            &json!("Ecs.0207"),
+            &json!({ "server_id": id })
+        )
+    );
+    assert!(failed["fail_reason"]
+        .as_str()
+        .is_some_and(|reason| reason.contains("host refused")));
+    let server = view(&api, &id).await;
+    assert_eq!(
+        (&server["status"], &server["flavor"]["id"], &server["fault"]),
+        (&json!("SHUTOFF"), &json!("s6.small.1"), &Value::Null)
+    );
+
+    let failed = accepted(
+        &api,
+        api.post(
+            &v2_path(&id, "changeos"),
+            &json!({ "os-change": { "imageid": IMAGE } }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (&failed["status"], &failed["error_code"]),
+        (&json!("FAIL"), &json!("Ecs.1002"))
+    );
+    let server = view(&api, &id).await;
+    assert_eq!(server["status"], "ERROR");
+    assert_eq!(server["fault"]["code"], 500);
+    assert!(server["fault"]["message"]
+        .as_str()
+        .is_some_and(|message| message.starts_with("Ecs.1002")));
+    assert_ne!(server["image"]["id"], IMAGE);
+}
