@@ -137,7 +137,7 @@ start_server() {
     SRV_URL=http://127.0.0.1:$PORT
     if [ "$kind" = ecsd ]; then
         taskset -c "$SERVER_CPU" "$ECSD" serve --listen "127.0.0.1:$PORT" \
-            --database "sqlite://$SRV_DIR/ecsd.db" --latency "$arg" --auth off >"$SRV_DIR/server.log" 2>&1 &
+            --database "sqlite://$SRV_DIR/ecsd.db" --latency "$arg" --auth off --max-unfinished-jobs 0 >"$SRV_DIR/server.log" 2>&1 &
         ready_path=/v1/$PROJECT/cloudservers/flavors ready_code=200
     else
         taskset -c "$SERVER_CPU" "$REF" --mode "$arg" --listen "127.0.0.1:$PORT" \

@@ -109,6 +109,12 @@ impl IntoResponse for ApiError {
             axum::http::header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            // Clients back off by it; a handler that knows better overwrites it.
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, HeaderValue::from(1u32));
+        }
         response
     }
 }
@@ -133,6 +139,12 @@ impl From<Rejection> for ApiError {
             Rejection::ClientTokenReused { token } => ApiError::invalid_field(
                 "X-Client-Token",
                 format!("{token:?} was already used for a different request body"),
+            ),
+            Rejection::TooManyUnfinishedJobs { limit } => ApiError::new(
+                error_codes::COMMON_1503,
+                error_codes::COMMON_1503.render(&format!(
+                    "the project already has {limit} unfinished jobs (the limit); retry when some have finished"
+                )),
             ),
             Rejection::ServerBusy { server_id, job_id } => ApiError::new(
                 error_codes::ECS_0100,

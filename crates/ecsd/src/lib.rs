@@ -20,6 +20,9 @@ use tokio::net::TcpListener;
 pub const DEFAULT_ACCESS_KEY: &str = "ECSDLOCALACCESSKEY01";
 pub const DEFAULT_SECRET_KEY: &str = "ecsdLocalSecretKey00000000000000000000001";
 pub const DEFAULT_PROJECT_ID: &str = "0123456789abcdef0123456789abcdef";
+/// The default limit on unfinished jobs per project: far above what a test suite keeps in
+/// flight, low enough that a runaway client cannot queue unbounded work.
+pub const DEFAULT_MAX_UNFINISHED_JOBS: u32 = 1000;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -129,6 +132,11 @@ pub struct ServeArgs {
     #[arg(long, env = "ECSD_MAX_BODY_BYTES", default_value_t = api::DEFAULT_MAX_BODY_BYTES)]
     pub max_body_bytes: usize,
 
+    /// How many unfinished jobs one project may have (0: no limit); more are refused with 429
+    /// Common.1503 until some finish.
+    #[arg(long, env = "ECSD_MAX_UNFINISHED_JOBS", default_value_t = DEFAULT_MAX_UNFINISHED_JOBS)]
+    pub max_unfinished_jobs: u32,
+
     /// A TOML file of accounts ([[accounts]] with access_key, secret_key, domain, users and
     /// projects); see README. The local account from the flags is always there too.
     #[arg(long, env = "ECSD_CONFIG")]
@@ -207,6 +215,8 @@ impl Server {
         let config = EngineConfig {
             latency: args.latency,
             job_retention: args.job_retention,
+            max_unfinished_jobs_per_project: Some(args.max_unfinished_jobs)
+                .filter(|limit| *limit > 0),
             ..EngineConfig::default()
         };
         let clock: Arc<dyn engine::clock::Clock> = Arc::new(SystemClock);

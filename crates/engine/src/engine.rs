@@ -31,6 +31,9 @@ pub struct EngineConfig {
     pub claim_batch: usize,
     /// Servers get this zone when the request names none.
     pub default_availability_zone: String,
+    /// How many unfinished jobs one project may have; a job beyond it is refused at acceptance.
+    /// `None`: no limit.
+    pub max_unfinished_jobs_per_project: Option<u32>,
 }
 
 impl Default for EngineConfig {
@@ -40,6 +43,7 @@ impl Default for EngineConfig {
             job_retention: Duration::hours(24),
             claim_batch: 512,
             default_availability_zone: "eu-de-01".to_owned(),
+            max_unfinished_jobs_per_project: None,
         }
     }
 }
@@ -279,6 +283,7 @@ impl Engine {
             preconditions: Vec::new(),
             reservations: Vec::new(),
             client_token,
+            unfinished_job_limit: None,
         };
         match self.accept(insert).await? {
             Insertion::Inserted => Ok(Accepted { job_id, server_ids }),
@@ -330,6 +335,7 @@ impl Engine {
             preconditions,
             reservations: Vec::new(),
             client_token: None,
+            unfinished_job_limit: None,
         };
         self.accept(insert).await?;
         Ok(Accepted {
@@ -339,7 +345,8 @@ impl Engine {
     }
 
     /// Stores the job durably, then wakes the run loop if the job is due before it would wake.
-    pub(crate) async fn accept(&self, insert: JobInsert) -> Result<Insertion, SubmitError> {
+    pub(crate) async fn accept(&self, mut insert: JobInsert) -> Result<Insertion, SubmitError> {
+        insert.unfinished_job_limit = self.config.max_unfinished_jobs_per_project;
         let first_due = insert.job.tasks.iter().map(|task| task.next_run_at).min();
         let insertion = self.store.job_insert(insert).await?;
         let new_work = insertion == Insertion::Inserted;

@@ -411,6 +411,7 @@ impl Engine {
                 }],
                 reservations: plan.reservations,
                 client_token: None,
+                unfinished_job_limit: None,
             };
             match self.accept(insert).await {
                 Ok(_) => {

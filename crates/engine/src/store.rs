@@ -34,6 +34,8 @@ pub enum Rejection {
         server_id: String,
         status: &'static str,
     },
+    #[error("the project already has {limit} unfinished jobs, the most it may have")]
+    TooManyUnfinishedJobs { limit: u32 },
     #[error("server {server_id} is busy with job {job_id}")]
     ServerBusy { server_id: String, job_id: String },
     #[error("the client token {token:?} was already used for a different request")]
@@ -142,6 +144,9 @@ pub struct JobInsert {
     /// Makes the insert idempotent: a request repeated with the same token gets the first one's
     /// job instead of a new one.
     pub client_token: Option<ClientToken>,
+    /// Refuse ([`Rejection::TooManyUnfinishedJobs`]) if the project already has this many
+    /// unfinished jobs. Set by the engine from its configuration; `None`: no limit.
+    pub unfinished_job_limit: Option<u32>,
 }
 
 /// A client's idempotency token (`X-Client-Token`), with a hash of the request it came with.

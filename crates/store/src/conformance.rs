@@ -30,6 +30,7 @@ pub async fn exercise(store: Arc<dyn Store>) {
     document_changes_apply_with_their_step(store.as_ref()).await;
     several_tasks_on_one_server_free_it_with_the_last(store.as_ref()).await;
     server_updates_change_only_the_projects_server(store.as_ref()).await;
+    the_unfinished_job_limit_counts_only_the_projects_unfinished_jobs(store.as_ref()).await;
 }
 
 /// A create job of `count` servers in `project`, accepted at `now`, due at once.
@@ -54,6 +55,7 @@ pub fn create_job_insert(project: &str, count: usize, now: i64) -> JobInsert {
         preconditions: Vec::new(),
         reservations: Vec::new(),
         client_token: None,
+        unfinished_job_limit: None,
     }
 }
 
@@ -368,6 +370,7 @@ async fn preconditions_reject_without_a_trace(store: &dyn Store) {
                 .collect(),
             reservations: Vec::new(),
             client_token: None,
+            unfinished_job_limit: None,
         }
     };
     // Busy: the create job still holds it.
@@ -472,6 +475,7 @@ async fn deleting_removes_the_server(store: &dyn Store) {
         }],
         reservations: Vec::new(),
         client_token: None,
+        unfinished_job_limit: None,
     };
     let delete_job = insert_ok(store, delete).await;
     let gone = ServerPatch {
@@ -713,6 +717,7 @@ fn server_job_insert(
         }],
         reservations,
         client_token: None,
+        unfinished_job_limit: None,
     }
 }
 
@@ -1102,4 +1107,33 @@ async fn server_updates_change_only_the_projects_server(store: &dyn Store) {
         (updated.doc.auto_recovery.as_deref(), updated.updated_at),
         (Some("true"), 99)
     );
+}
+
+async fn the_unfinished_job_limit_counts_only_the_projects_unfinished_jobs(store: &dyn Store) {
+    let limited = |project: &str| JobInsert {
+        unfinished_job_limit: Some(2),
+        ..create_job_insert(project, 1, 0)
+    };
+    let first = insert_ok(store, limited("p-limit")).await;
+    insert_ok(store, limited("p-limit")).await;
+    let refused = limited("p-limit");
+    let refused_id = refused.job.id.clone();
+    match store.job_insert(refused).await {
+        Err(JobInsertError::Rejected(Rejection::TooManyUnfinishedJobs { limit: 2 })) => {}
+        other => panic!("a third unfinished job must be refused: {other:?}"),
+    }
+    assert!(
+        store
+            .job_get("p-limit", &refused_id)
+            .await
+            .expect("readable")
+            .is_none(),
+        "a refused job leaves no trace"
+    );
+    // Another project has its own count.
+    insert_ok(store, limited("p-limit-other")).await;
+    // A finished job frees its place.
+    finish(store, &first, 10).await;
+    assert_eq!(reread(store, &first).await.status, JobStatus::Success);
+    insert_ok(store, limited("p-limit")).await;
 }

@@ -47,6 +47,9 @@ CREATE TABLE IF NOT EXISTS jobs (
     fail_reason TEXT
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS jobs_finished ON jobs (end_time) WHERE end_time IS NOT NULL;
+-- Unfinished jobs per project, for the per-project limit. Small: only unfinished jobs are in it.
+-- (Created at every open, so databases made before it get it too.)
+CREATE INDEX IF NOT EXISTS jobs_unfinished ON jobs (project_id) WHERE end_time IS NULL;
 
 -- Keyed by (job, position): a job's tasks are one range, and a step finds its task by key.
 CREATE TABLE IF NOT EXISTS tasks (
@@ -725,6 +728,20 @@ fn insert_job(connection: &Connection, insert: &JobInsert) -> Result<Insertion, 
                 StoreError::Corrupt(format!("client token of job {job_id}: {error}"))
             })?;
             return Ok(Insertion::Replayed { job_id, server_ids });
+        }
+    }
+    if let Some(limit) = insert.unfinished_job_limit {
+        // Counts at most `limit` entries of the partial index, whatever the backlog.
+        let unfinished: u32 = connection
+            .prepare_cached(
+                "SELECT count(*) FROM
+                   (SELECT 1 FROM jobs WHERE project_id = ?1 AND end_time IS NULL LIMIT ?2)",
+            )
+            .map_err(backend)?
+            .query_row(params![job.project_id, limit], |row| row.get(0))
+            .map_err(backend)?;
+        if unfinished >= limit {
+            return Err(Rejection::TooManyUnfinishedJobs { limit }.into());
         }
     }
     for precondition in &insert.preconditions {

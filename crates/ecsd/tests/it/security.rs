@@ -593,3 +593,58 @@ async fn oversized_headers_get_431_in_the_envelope() {
         "20 KiB header",
     );
 }
+
+#[tokio::test]
+async fn a_project_over_its_unfinished_job_limit_gets_429_until_jobs_finish() {
+    let api = Api::over(
+        Harness::new(engine::EngineConfig {
+            max_unfinished_jobs_per_project: Some(2),
+            ..config(LatencyProfile::Fast)
+        }),
+        api::DEFAULT_MAX_BODY_BYTES,
+    );
+    let path = format!("/v1/{PROJECT}/cloudservers");
+    api.create("first", 1).await;
+    api.create("second", 1).await;
+    let request = signed_request(
+        LOCAL,
+        api.harness.clock.now(),
+        &Method::POST,
+        &path,
+        Some("application/json"),
+        create_body("third", 1).to_string().as_bytes(),
+    );
+    let (status, headers, body) = api.send_request(request).await;
+    refused(
+        &(status, body.clone()),
+        StatusCode::TOO_MANY_REQUESTS,
+        "Common.1503",
+        "third unfinished job",
+    );
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("2 unfinished jobs")),
+        "{body}"
+    );
+    assert_eq!(headers["retry-after"], "1");
+    let (_, list) = api
+        .get(&format!("/v1/{PROJECT}/cloudservers/detail?name=third"))
+        .await;
+    assert_eq!(list["count"], 0, "the refused create made nothing");
+    // Another project is not held up by this one.
+    let (status, other) = api
+        .send_as(
+            OTHER,
+            Method::POST,
+            &format!("/v1/{}/cloudservers", OTHER.project),
+            Some("application/json"),
+            create_body("elsewhere", 1).to_string(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{other}");
+    // Once the jobs have finished, there is room again.
+    api.harness.advance_ms(60_000);
+    api.harness.drain().await;
+    api.create("third", 1).await;
+}
