@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of ecsd: the Rust suites (unit, store conformance, engine on a manual clock,
 # HTTP in-process, security, the binary end to end with kill -9 recovery), then the end-to-end
-# suites that drive the binary with the official Huawei Cloud SDKs: Python (installed into
-# .venv/sdk by scripts/sdk-e2e.sh) and Node.js (npm ci in tests/node by scripts/node-e2e.sh).
+# suites that drive the binary with real clients: the official Huawei Cloud Python SDK
+# (installed into .venv/sdk by scripts/sdk-e2e.sh), the Node.js SDK (npm ci in tests/node by
+# scripts/node-e2e.sh) and Ansible's hwc_ecs_instance (.venv/ansible, scripts/ansible-e2e.sh).
 # Works on a fresh machine with Rust, Python 3.11 and Node.js 20.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,3 +17,6 @@ ECSD_BIN="$PWD/target/debug/ecsd" scripts/sdk-e2e.sh
 
 echo "==> Node.js SDK end-to-end tests"
 ECSD_BIN="$PWD/target/debug/ecsd" scripts/node-e2e.sh
+
+echo "==> Ansible end-to-end tests"
+ECSD_BIN="$PWD/target/debug/ecsd" scripts/ansible-e2e.sh

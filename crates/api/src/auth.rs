@@ -88,6 +88,45 @@ pub struct Caller {
     pub account: AccountId,
     /// The user, for token callers.
     pub user: Option<String>,
+    /// The project the request acts in: the path's, else the token's, else `X-Project-Id`
+    /// (one of the account's), else the account's only project. `None` when none of these
+    /// names one (an account with several projects and no `X-Project-Id`).
+    pub project_id: Option<String>,
+}
+
+/// The project of a route whose path has none (`/v2.1/servers/{server_id}/…`,
+/// `/v1.0/servers/{server_id}/action`): from the [`Caller`]; with `--auth off`, from
+/// `X-Project-Id`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProjectScope(pub String);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ProjectScope {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        if let Some(caller) = parts.extensions.get::<Caller>() {
+            return caller.project_id.clone().map(ProjectScope).ok_or_else(|| {
+                ApiError::new(
+                    error_codes::COMMON_0018,
+                    "This API has no project in its path and the credentials have several projects: send X-Project-Id.",
+                )
+            });
+        }
+        parts
+            .headers
+            .get("x-project-id")
+            .and_then(|value| value.to_str().ok())
+            .map(|project| ProjectScope(project.to_owned()))
+            .ok_or_else(|| {
+                ApiError::invalid_field(
+                    "X-Project-Id",
+                    "this API has no project in its path; send X-Project-Id",
+                )
+            })
+    }
 }
 
 fn gateway(message: impl Into<String>) -> ApiError {
@@ -98,12 +137,10 @@ fn invalid_token(message: impl Into<String>) -> ApiError {
     ApiError::new(error_codes::COMMON_0013, message)
 }
 
-fn wrong_project(path_project: &str) -> ApiError {
+fn wrong_project(project: &str) -> ApiError {
     ApiError::new(
         error_codes::COMMON_0018,
-        format!(
-            "The project ID in the URL ({path_project}) is not a project of these credentials."
-        ),
+        format!("The project ID {project} (in the URL or X-Project-Id) is not a project of these credentials."),
     )
 }
 
@@ -172,6 +209,7 @@ async fn check(
         let caller = Caller {
             account: claims.account,
             user: Some(claims.user),
+            project_id: Some(claims.project_id),
         };
         (caller, body)
     } else if let Some(authorization) = parts.headers.get(header::AUTHORIZATION) {
@@ -184,22 +222,37 @@ async fn check(
             .map_err(IntoResponse::into_response)?;
         let account = verify_signature(identity, &parts, &authorization, &bytes)
             .map_err(IntoResponse::into_response)?;
-        if let Some(project) = path_project {
-            let owns = identity
-                .accounts
-                .get(account)
-                .is_some_and(|account| account.project(project).is_some());
-            let header_project = parts
-                .headers
-                .get("x-project-id")
-                .map(|value| value.to_str().unwrap_or_default());
-            if !owns || header_project.is_some_and(|header| header != project) {
-                return Err(wrong_project(project).into_response());
+        let header_project = parts
+            .headers
+            .get("x-project-id")
+            .map(|value| value.to_str().unwrap_or_default().to_owned());
+        let owned = identity
+            .accounts
+            .get(account)
+            .map(|account| &account.projects);
+        let owns = |project: &str| owned.is_some_and(|all| all.iter().any(|p| p.id == project));
+        let project_id = match (path_project, header_project) {
+            (Some(project), header) => {
+                if !owns(project) || header.is_some_and(|header| header != project) {
+                    return Err(wrong_project(project).into_response());
+                }
+                Some(project.to_owned())
             }
-        }
+            (None, Some(header)) => {
+                if !owns(&header) {
+                    return Err(wrong_project(&header).into_response());
+                }
+                Some(header)
+            }
+            (None, None) => match owned.map(Vec::as_slice) {
+                Some([only]) => Some(only.id.clone()),
+                _ => None,
+            },
+        };
         let caller = Caller {
             account,
             user: None,
+            project_id,
         };
         (caller, Body::from(bytes))
     } else {

@@ -162,6 +162,18 @@ pub fn router(state: AppState) -> Router {
             get(server_reads::resize_flavor_list),
         )
         .route(
+            "/v2.1/servers/{server_id}/block_device",
+            get(server_reads::server_block_device_list_v21),
+        )
+        .route(
+            "/v2.1/servers/{server_id}/block_device/{volume_id}",
+            get(server_reads::server_block_device_view_v21),
+        )
+        .route(
+            "/v1.0/servers/{server_id}/action",
+            post(server_jobs::server_monitor),
+        )
+        .route(
             "/v1/{project_id}/cloudservers/{server_id}/autorecovery",
             get(server_jobs::server_auto_recovery_view)
                 .put(server_jobs::server_auto_recovery_update),

@@ -1,6 +1,7 @@
 //! Reads that show what the jobs on one server did: its disks (`block_device`), its NICs
 //! (`os-interface`), and the flavors it may be resized to (`resize_flavors`).
 
+use crate::auth::ProjectScope;
 use crate::body::query_pairs;
 use crate::error::ApiError;
 use crate::error_codes;
@@ -53,7 +54,37 @@ pub async fn server_block_device_list(
     State(state): State<AppState>,
     Path((project_id, server_id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    let server = server_of(&state, &project_id, &server_id).await?;
+    block_device_list(&state, &project_id, &server_id).await
+}
+
+/// `GET /v2.1/servers/{server_id}/block_device`
+/// (`disk_management/querying_disk_attachment_of_an_ecs.rst`): the same answer, with the
+/// project taken from the credentials ([`ProjectScope`]).
+pub async fn server_block_device_list_v21(
+    State(state): State<AppState>,
+    ProjectScope(project_id): ProjectScope,
+    Path(server_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    block_device_list(&state, &project_id, &server_id).await
+}
+
+/// `GET /v2.1/servers/{server_id}/block_device/{volume_id}`
+/// (`disk_management/querying_a_single_disk_attached_to_an_ecs.rst`), project from the
+/// credentials.
+pub async fn server_block_device_view_v21(
+    State(state): State<AppState>,
+    ProjectScope(project_id): ProjectScope,
+    Path((server_id, volume_id)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    block_device_view(&state, &project_id, &server_id, &volume_id).await
+}
+
+async fn block_device_list(
+    state: &AppState,
+    project_id: &str,
+    server_id: &str,
+) -> Result<Json<Value>, ApiError> {
+    let server = server_of(state, project_id, server_id).await?;
     let attachments: Vec<Value> = server
         .doc
         .volumes
@@ -75,8 +106,17 @@ pub async fn server_block_device_view(
     State(state): State<AppState>,
     Path((project_id, server_id, volume_id)): Path<(String, String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    let server = server_of(&state, &project_id, &server_id).await?;
-    let canonical_volume = require_uuid("volume_id", &volume_id)?;
+    block_device_view(&state, &project_id, &server_id, &volume_id).await
+}
+
+async fn block_device_view(
+    state: &AppState,
+    project_id: &str,
+    server_id: &str,
+    volume_id: &str,
+) -> Result<Json<Value>, ApiError> {
+    let server = server_of(state, project_id, server_id).await?;
+    let canonical_volume = require_uuid("volume_id", volume_id)?;
     let (position, volume) = server
         .doc
         .volumes

@@ -65,8 +65,15 @@ use serde_json::{json, Value};
 use std::collections::BTreeSet;
 
 /// A value replaced in a page's examples: (page, JSON pointer, replacement, reason). A
-/// pointer starting with `?` replaces a query parameter's value instead.
+/// pointer starting with `?` replaces a query parameter's value instead, and `path:TEXT`
+/// replaces TEXT in the example's path.
 const SUBSTITUTIONS: &[(&str, &str, &str, &str)] = &[
+    (
+        "apis_recommended/disk_management/querying_disk_attachment_of_an_ecs.rst",
+        "path:4d8c3732-a248-40ed-bebc-539a6ffd25c0",
+        "{server_id}",
+        "the example request names a literal server id instead of the `{server_id}` placeholder",
+    ),
     (
         "apis_recommended/flavor_management/querying_the_target_flavors_to_which_an_ecs_flavor_can_be_changed.rst",
         "?source_flavor_id",
@@ -156,6 +163,21 @@ const CONDITIONAL_FIELDS: &[(&str, &str, &str)] = &[
 /// model, which clients decode with: (page, field, the type checked instead, reason).
 const TYPE_OVERRIDES: &[(&str, &str, &str, &str)] = &[
     (
+        "apis_recommended/disk_management/querying_disk_attachment_of_an_ecs.rst",
+        "volumeAttachments.bootIndex",
+        "Integer",
+        "as on querying_a_single_disk_attached_to_an_ecs.rst: the table says Boolean, its text, \
+         its example (0, 1) and the SDK say Integer",
+    ),
+    (
+        "apis_recommended/disk_management/querying_a_single_disk_attached_to_an_ecs.rst",
+        "volumeAttachment.bootIndex",
+        "Integer",
+        "the table says Boolean, but its own text (\"0 indicates the system disk, a non-zero \
+         value a data disk\"), the example (\"bootIndex\": 0) and the SDK's ServerBlockDevice \
+         (boot_index: int) say Integer",
+    ),
+    (
         "apis_recommended/flavor_management/querying_the_target_flavors_to_which_an_ecs_flavor_can_be_changed.rst",
         "flavors.vcpus",
         "String",
@@ -177,6 +199,13 @@ const TYPE_OVERRIDES: &[(&str, &str, &str, &str)] = &[
          the SDK declares extra_specs: FlavorExtraSpec (an object)",
     ),
 ];
+
+/// Pages whose "Response" section is "None": (page, reason). Their examples must answer a 2xx
+/// with `{}` (every ecsd answer is JSON).
+const NO_RESPONSE_BODY: &[(&str, &str)] = &[(
+    "apis_recommended/status_management/adding_an_ecs_to_the_monitoring_list.rst",
+    "the page's Response section says \"None\"",
+)];
 
 /// Nulls allowed where the reference is silent: (page, field, reason).
 const ALLOWED_NULL: &[(&str, &str, &str)] = &[
@@ -272,6 +301,40 @@ async fn check_page(
         Err(problem) => return failures.push(problem),
     };
     let tables = page.response_tables();
+    if let Some((_, reason)) = NO_RESPONSE_BODY.iter().find(|(file, _)| *file == page.file) {
+        if !tables.is_empty() {
+            failures.push(format!(
+                "{}: listed in NO_RESPONSE_BODY but has a response table (stale?)",
+                page.file
+            ));
+        }
+        notes.insert(format!("{}: no response body ({reason})", page.file));
+        for (index, example) in examples.iter().enumerate() {
+            let label = format!("{} (example {})", page.file, index + 1);
+            let (path, _) = match fill_path(api, &example.path_and_query, false).await {
+                Ok(filled) => filled,
+                Err(problem) => {
+                    failures.push(format!("{label}: {problem}"));
+                    continue;
+                }
+            };
+            let method = Method::from_bytes(example.method.as_bytes()).unwrap_or(Method::GET);
+            let body = example
+                .body
+                .as_ref()
+                .map(Value::to_string)
+                .unwrap_or_default();
+            let (status, answer) = api
+                .send(method, &path, Some("application/json"), body)
+                .await;
+            if !status.is_success() || answer != json!({}) {
+                failures.push(format!(
+                    "{label}: expected a 2xx answer with no fields, got {status} {answer}"
+                ));
+            }
+        }
+        return;
+    }
     let Some(top) = tables.first() else {
         return failures.push(format!("{}: no response parameter table found", page.file));
     };
@@ -287,7 +350,12 @@ async fn check_page(
             if *file != page.file {
                 continue;
             }
-            if let Some(parameter) = pointer.strip_prefix('?') {
+            if let Some(text) = pointer.strip_prefix("path:") {
+                if path_and_query.contains(text) {
+                    path_and_query = path_and_query.replace(text, value);
+                    used[position] = true;
+                }
+            } else if let Some(parameter) = pointer.strip_prefix('?') {
                 if let Some(replaced) = replace_query_value(&path_and_query, parameter, value) {
                     path_and_query = replaced;
                     used[position] = true;

@@ -648,3 +648,82 @@ async fn a_project_over_its_unfinished_job_limit_gets_429_until_jobs_finish() {
     api.harness.drain().await;
     api.create("third", 1).await;
 }
+
+#[tokio::test]
+async fn apis_without_a_project_in_the_path_act_in_the_credentials_project() {
+    let api = Api::new(LatencyProfile::Instant);
+    let created = api.create("projectless", 1).await;
+    api.harness.drain().await;
+    let server = created["serverIds"][0].as_str().expect("id");
+    let block_device = format!("/v2.1/servers/{server}/block_device");
+
+    // AK/SK: the signed X-Project-Id names the project.
+    let (status, disks) = api.get(&block_device).await;
+    assert_eq!(status, StatusCode::OK, "{disks}");
+    let system = &disks["volumeAttachments"][0];
+    assert_eq!(system["serverId"], server);
+    let volume = system["volumeId"].as_str().expect("volume id");
+    let (status, one) = api.get(&format!("{block_device}/{volume}")).await;
+    assert_eq!(
+        (status, one["volumeAttachment"]["volumeId"].as_str()),
+        (StatusCode::OK, Some(volume)),
+        "{one}"
+    );
+    // Another tenant does not see it: its credentials' project has no such server.
+    refused(
+        &api.get_as(OTHER, &block_device).await,
+        StatusCode::NOT_FOUND,
+        "Ecs.0114",
+        "another tenant's server",
+    );
+    // Naming a project that is not the account's is refused.
+    let foreign = signed_request(
+        crate::support::Credentials {
+            project: OTHER.project,
+            ..LOCAL
+        },
+        api.harness.clock.now(),
+        &Method::GET,
+        &block_device,
+        None,
+        b"",
+    );
+    refused(
+        &send(&api, foreign).await,
+        StatusCode::BAD_REQUEST,
+        "Common.0018",
+        "X-Project-Id of another account",
+    );
+    // A token: its project.
+    let (_, headers, _) = token_request(
+        &api,
+        password_request("ecsd", ecsd::config::DEFAULT_PASSWORD, "ecsd", "eu-de"),
+    )
+    .await;
+    let token = headers["x-subject-token"].to_str().expect("ascii");
+    let (status, by_token) = send(&api, with_token(Method::GET, &block_device, token, "")).await;
+    assert_eq!((status, &by_token), (StatusCode::OK, &disks));
+
+    // Adding to the monitoring list: the server must exist; the body must be well-formed.
+    let monitor = format!("/v1.0/servers/{server}/action");
+    let json = Some("application/json");
+    let (status, answer) = api
+        .send(Method::POST, &monitor, json, r#"{"monitorMetrics": ""}"#)
+        .await;
+    assert_eq!((status, answer), (StatusCode::OK, json!({})));
+    refused(
+        &api.send(Method::POST, &monitor, json, r#"{"monitorMetrics": 1}"#)
+            .await,
+        StatusCode::BAD_REQUEST,
+        "Ecs.0005",
+        "monitorMetrics not a string",
+    );
+    let unknown = "/v1.0/servers/3b6a2f3e-6a0c-4c1d-9d7e-2f1b5f7b0a11/action";
+    refused(
+        &api.send(Method::POST, unknown, json, r#"{"monitorMetrics": ""}"#)
+            .await,
+        StatusCode::NOT_FOUND,
+        "Ecs.0114",
+        "unknown server",
+    );
+}
