@@ -27,18 +27,13 @@
 # status (non-zero on any failed assertion) and prints ecsd's log when something failed.
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-# A relative $ECSD_BIN is relative to the caller's directory, not the repository root.
-if [[ -n "${ECSD_BIN:-}" && "$ECSD_BIN" != /* ]]; then
-    ECSD_BIN="$PWD/$ECSD_BIN"
-fi
-cd "$ROOT"
+E2E_NAME=ansible-e2e
+# shellcheck source=scripts/lib/e2e.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/e2e.sh"
 
 VENV="$ROOT/.venv/ansible"
 ANSIBLE_DIR="$ROOT/tests/ansible"
-REQ="$ANSIBLE_DIR/requirements.txt"
 PY="$VENV/bin/python"
-READY_TIMEOUT="${ECSD_READY_TIMEOUT:-30}"
 
 # ecsd reads these variables too, so it serves exactly the account the playbook uses.
 export ECSD_USER="${ECSD_USER:-ecsd}"
@@ -47,105 +42,16 @@ export ECSD_DOMAIN="${ECSD_DOMAIN:-ecsd}"
 export ECSD_PROJECT_NAME="${ECSD_PROJECT_NAME:-eu-de}"
 export ECSD_REGION="${ECSD_REGION:-eu-de}"
 export ECSD_PROJECT_ID="${ECSD_PROJECT_ID:-0123456789abcdef0123456789abcdef}"
-export NO_PROXY="127.0.0.1,localhost,::1${NO_PROXY:+,$NO_PROXY}"
-export no_proxy="$NO_PROXY"
-
-log() { printf 'ansible-e2e: %s\n' "$*" >&2; }
 
 # --- 1. the Python venv with the pinned ansible and keystoneauth1 ----------
-if [[ ! -x "$PY" ]] || ! "$PY" -c 'import sys' 2>/dev/null; then
-    log "creating venv $VENV"
-    rm -rf "$VENV"
-    "${PYTHON:-python3}" -m venv "$VENV"
-fi
-STAMP="$VENV/.requirements.sha256"
-want_hash="$( { cat "$REQ"; "$PY" -c 'import sys; print(sys.version)'; } | sha256sum | cut -d' ' -f1)"
-if [[ "$(cat "$STAMP" 2>/dev/null || true)" != "$want_hash" ]]; then
-    log "installing $(basename "$REQ") into $VENV"
-    "$PY" -m pip install --quiet --disable-pip-version-check -r "$REQ"
-    printf '%s\n' "$want_hash" > "$STAMP"
-fi
+e2e_venv "$VENV" "$ANSIBLE_DIR/requirements.txt"
 
 # --- 2. the ecsd binary ----------------------------------------------------
-if [[ -z "${ECSD_BIN:-}" ]]; then
-    log "building ecsd (cargo build -p ecsd)"
-    cargo build -p ecsd
-    ECSD_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/ecsd"
-fi
-if [[ ! -x "$ECSD_BIN" ]]; then
-    log "ecsd binary not found or not executable: $ECSD_BIN"
-    exit 2
-fi
+e2e_binary
 
 # --- 3. start ecsd on a free port with a fresh data dir --------------------
-DATA_DIR="$(mktemp -d "${TMPDIR:-/tmp}/ecsd-ansible-e2e.XXXXXX")"
-ECSD_PID=""
-# shellcheck disable=SC2317  # called by the EXIT trap
-cleanup() {
-    local rc=$?
-    if [[ -n "$ECSD_PID" ]] && kill -0 "$ECSD_PID" 2>/dev/null; then
-        kill "$ECSD_PID" 2>/dev/null || true
-        for _ in $(seq 50); do kill -0 "$ECSD_PID" 2>/dev/null || break; sleep 0.1; done
-        kill -9 "$ECSD_PID" 2>/dev/null || true
-        wait "$ECSD_PID" 2>/dev/null || true
-    fi
-    rm -rf "$DATA_DIR"
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-PORT="$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
-ENDPOINT="http://127.0.0.1:$PORT"
-ECSD_LOG="$DATA_DIR/ecsd.log"
-
-log "starting $ECSD_BIN on 127.0.0.1:$PORT (data in $DATA_DIR)"
-RUST_LOG="${ECSD_RUST_LOG:-info,tower_http=debug}" "$ECSD_BIN" serve --listen "127.0.0.1:$PORT" \
-    --database "sqlite://$DATA_DIR/ecsd.db" --latency fast --auth verify \
-    </dev/null >"$DATA_DIR/ecsd.stdout" 2>"$ECSD_LOG" &
-ECSD_PID=$!
-
-show_log() {
-    log "---- ecsd stderr ($ECSD_LOG) ----"
-    tail -n "${1:-200}" "$ECSD_LOG" >&2 || true
-    log "---- end of ecsd stderr ----"
-}
-
-# Ready when the unsigned flavor list answers (401 while auth is verified, 200 otherwise).
-ready_rc=0
-"$PY" - "$ENDPOINT/v1/$ECSD_PROJECT_ID/cloudservers/flavors" "$ECSD_PID" "$READY_TIMEOUT" <<'EOF' || ready_rc=$?
-import os, sys, time, urllib.error, urllib.request
-url, pid, timeout = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
-opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-deadline = time.monotonic() + timeout
-last = "no answer"
-while time.monotonic() < deadline:
-    try:
-        os.kill(pid, 0)
-    except OSError:
-        print("ansible-e2e: ecsd (pid %d) exited before becoming ready" % pid, file=sys.stderr)
-        sys.exit(3)
-    try:
-        with opener.open(url, timeout=2) as r:
-            if r.status == 200:
-                sys.exit(0)
-            last = "HTTP %d" % r.status
-    except urllib.error.HTTPError as e:
-        if e.code in (401, 403):
-            sys.exit(0)
-        last = "HTTP %d" % e.code
-    except Exception as e:
-        last = repr(e)
-    time.sleep(0.1)
-print("ansible-e2e: ecsd not ready after %ss (last: %s)" % (timeout, last), file=sys.stderr)
-sys.exit(4)
-EOF
-if [[ $ready_rc -ne 0 ]]; then
-    show_log
-    exit 1
-fi
-log "ecsd is ready (pid $ECSD_PID)"
+RUST_LOG="${ECSD_RUST_LOG:-info,tower_http=debug}" e2e_start --auth verify
+ENDPOINT="$ECSD_ENDPOINT"
 
 # --- 4. the playbook ---------------------------------------------------------
 # Keep ansible's own files in the temporary folder, and use only the collections bundled with
@@ -174,6 +80,6 @@ start=$SECONDS
     "$ANSIBLE_DIR/playbook.yml" "$@" || rc=$?
 log "ansible-playbook exited with $rc after $((SECONDS - start)) s"
 if [[ $rc -ne 0 ]]; then
-    show_log 200
+    e2e_show_log 200
 fi
 exit "$rc"

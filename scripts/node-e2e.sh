@@ -21,25 +21,17 @@
 # version changed); exits with the status of `node --test`, non-zero on any failure.
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-# A relative $ECSD_BIN is relative to the caller's directory, not the repository root.
-if [[ -n "${ECSD_BIN:-}" && "$ECSD_BIN" != /* ]]; then
-    ECSD_BIN="$PWD/$ECSD_BIN"
-fi
-cd "$ROOT"
+E2E_NAME=node-e2e
+# shellcheck source=scripts/lib/e2e.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/e2e.sh"
 
 NODE="${NODE:-node}"
 NPM="${NPM:-npm}"
 NODE_DIR="$ROOT/tests/node"
-READY_TIMEOUT="${ECSD_READY_TIMEOUT:-30}"
 
 export ECSD_ACCESS_KEY="${ECSD_ACCESS_KEY:-ECSDLOCALACCESSKEY01}"
 export ECSD_SECRET_KEY="${ECSD_SECRET_KEY:-ecsdLocalSecretKey00000000000000000000001}"
 export ECSD_PROJECT_ID="${ECSD_PROJECT_ID:-0123456789abcdef0123456789abcdef}"
-export NO_PROXY="127.0.0.1,localhost,::1${NO_PROXY:+,$NO_PROXY}"
-export no_proxy="$NO_PROXY"
-
-log() { printf 'node-e2e: %s\n' "$*" >&2; }
 
 # --- 1. node and the pinned SDK ----------------------------------------------
 if ! node_version="$("$NODE" --version 2>/dev/null)"; then
@@ -62,88 +54,10 @@ if [[ "$(cat "$STAMP" 2>/dev/null || true)" != "$want_hash" ]]; then
 fi
 
 # --- 2. the ecsd binary ----------------------------------------------------
-if [[ -z "${ECSD_BIN:-}" ]]; then
-    log "building ecsd (cargo build -p ecsd)"
-    cargo build -p ecsd
-    ECSD_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/ecsd"
-fi
-if [[ ! -x "$ECSD_BIN" ]]; then
-    log "ecsd binary not found or not executable: $ECSD_BIN"
-    exit 2
-fi
+e2e_binary
 
 # --- 3. start ecsd on a free port with a fresh data dir --------------------
-DATA_DIR="$(mktemp -d "${TMPDIR:-/tmp}/ecsd-node-e2e.XXXXXX")"
-ECSD_PID=""
-# shellcheck disable=SC2317  # called by the EXIT trap
-cleanup() {
-    local rc=$?
-    if [[ -n "$ECSD_PID" ]] && kill -0 "$ECSD_PID" 2>/dev/null; then
-        kill "$ECSD_PID" 2>/dev/null || true
-        for _ in $(seq 50); do kill -0 "$ECSD_PID" 2>/dev/null || break; sleep 0.1; done
-        kill -9 "$ECSD_PID" 2>/dev/null || true
-        wait "$ECSD_PID" 2>/dev/null || true
-    fi
-    rm -rf "$DATA_DIR"
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-PORT="$("$NODE" -e '
-const s = require("node:net").createServer();
-s.listen(0, "127.0.0.1", () => { process.stdout.write(String(s.address().port)); s.close(); });
-')"
-export ECSD_ENDPOINT="http://127.0.0.1:$PORT"
-ECSD_LOG="$DATA_DIR/ecsd.log"
-
-log "starting $ECSD_BIN on 127.0.0.1:$PORT (data in $DATA_DIR)"
-"$ECSD_BIN" serve --listen "127.0.0.1:$PORT" --database "sqlite://$DATA_DIR/ecsd.db" --latency fast \
-    </dev/null >"$DATA_DIR/ecsd.stdout" 2>"$ECSD_LOG" &
-ECSD_PID=$!
-
-show_log() {
-    log "---- ecsd stderr ($ECSD_LOG) ----"
-    tail -n "${1:-200}" "$ECSD_LOG" >&2 || true
-    log "---- end of ecsd stderr ----"
-}
-
-# Ready when the flavor list answers 200. A 401/403 also proves it is serving
-# (once signatures are enforced, this unsigned probe is refused).
-ready_rc=0
-"$NODE" - "$ECSD_ENDPOINT/v1/$ECSD_PROJECT_ID/cloudservers/flavors" "$ECSD_PID" "$READY_TIMEOUT" <<'EOF' || ready_rc=$?
-const http = require('node:http');
-const [url, pid, timeout] = [process.argv[2], Number(process.argv[3]), Number(process.argv[4])];
-const deadline = Date.now() + timeout * 1000;
-let last = 'no answer';
-const probe = () => new Promise((resolve) => {
-    const req = http.get(url, { timeout: 2000 }, (res) => { res.resume(); resolve(res.statusCode); });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', (e) => resolve(e.message));
-});
-(async () => {
-    while (Date.now() < deadline) {
-        try {
-            process.kill(pid, 0);
-        } catch {
-            console.error(`node-e2e: ecsd (pid ${pid}) exited before becoming ready`);
-            process.exit(3);
-        }
-        const got = await probe();
-        if (got === 200 || got === 401 || got === 403) process.exit(0);
-        last = typeof got === 'number' ? `HTTP ${got}` : got;
-        await new Promise((r) => setTimeout(r, 100));
-    }
-    console.error(`node-e2e: ecsd not ready after ${timeout}s (last: ${last})`);
-    process.exit(4);
-})();
-EOF
-if [[ $ready_rc -ne 0 ]]; then
-    show_log
-    exit 1
-fi
-log "ecsd is ready (pid $ECSD_PID)"
+e2e_start  # no extra serve arguments
 
 # --- 4. the tests ------------------------------------------------------------
 shopt -s nullglob
@@ -155,6 +69,6 @@ fi
 rc=0
 (cd "$NODE_DIR" && "$NODE" --test --test-reporter=spec "$@" "${tests[@]}") || rc=$?
 if [[ $rc -ne 0 ]]; then
-    show_log 60
+    e2e_show_log 60
 fi
 exit "$rc"
