@@ -65,6 +65,18 @@ async fn every_mutation_of_a_signed_request_is_refused_and_creates_nothing() {
             parts.headers.insert(name, HeaderValue::from_static(value));
         })
     };
+    let edit_authorization = |from: &'static str, to: &'static str| -> Mutation {
+        Box::new(move |parts, _| {
+            let value = parts.headers["authorization"]
+                .to_str()
+                .expect("ascii")
+                .replace(from, to);
+            parts.headers.insert(
+                "authorization",
+                HeaderValue::from_str(&value).expect("header"),
+            );
+        })
+    };
     let drop_header = |name: &'static str| -> Mutation {
         Box::new(move |parts, _| {
             parts.headers.remove(name);
@@ -137,29 +149,11 @@ async fn every_mutation_of_a_signed_request_is_refused_and_creates_nothing() {
         ),
         (
             "unsupported algorithm",
-            Box::new(|parts, _| {
-                let value = parts.headers["authorization"]
-                    .to_str()
-                    .expect("ascii")
-                    .replace("SDK-HMAC-SHA256", "SDK-HMAC-SM3");
-                parts.headers.insert(
-                    "authorization",
-                    HeaderValue::from_str(&value).expect("header"),
-                );
-            }),
+            edit_authorization("SDK-HMAC-SHA256", "SDK-HMAC-SM3"),
         ),
         (
             "unknown access key",
-            Box::new(|parts, _| {
-                let value = parts.headers["authorization"]
-                    .to_str()
-                    .expect("ascii")
-                    .replace(LOCAL.access_key, "UNKNOWNACCESSKEY0001");
-                parts.headers.insert(
-                    "authorization",
-                    HeaderValue::from_str(&value).expect("header"),
-                );
-            }),
+            edit_authorization(LOCAL.access_key, "UNKNOWNACCESSKEY0001"),
         ),
         (
             "malformed Authorization",
@@ -167,16 +161,7 @@ async fn every_mutation_of_a_signed_request_is_refused_and_creates_nothing() {
         ),
         (
             "SignedHeaders without host",
-            Box::new(|parts, _| {
-                let value = parts.headers["authorization"]
-                    .to_str()
-                    .expect("ascii")
-                    .replace(";host;", ";");
-                parts.headers.insert(
-                    "authorization",
-                    HeaderValue::from_str(&value).expect("header"),
-                );
-            }),
+            edit_authorization(";host;", ";"),
         ),
     ];
     for (what, mutation) in mutations {
