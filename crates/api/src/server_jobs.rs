@@ -25,33 +25,33 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 #[derive(Debug, Deserialize)]
-struct ResizeBody {
+pub(crate) struct ResizeBody {
     resize: ResizeOption,
     #[serde(default)]
     dry_run: bool,
 }
 
 #[derive(Debug, Deserialize)]
-struct ResizeOption {
+pub(crate) struct ResizeOption {
     #[serde(rename = "flavorRef")]
     flavor_ref: String,
 }
 
 #[derive(Debug, Deserialize)]
-struct ReinstallBody {
+pub(crate) struct ReinstallBody {
     #[serde(rename = "os-reinstall")]
     reinstall: OsOption,
 }
 
 #[derive(Debug, Deserialize)]
-struct ChangeOsBody {
+pub(crate) struct ChangeOsBody {
     #[serde(rename = "os-change")]
     change: OsOption,
 }
 
 /// The options of `os-reinstall` and `os-change` (the latter also has `imageid`).
 #[derive(Debug, Deserialize)]
-struct OsOption {
+pub(crate) struct OsOption {
     keyname: Option<String>,
     userid: Option<String>,
     adminpass: Option<String>,
@@ -60,7 +60,7 @@ struct OsOption {
 }
 
 #[derive(Debug, Deserialize)]
-struct AttachBody {
+pub(crate) struct AttachBody {
     #[serde(rename = "volumeAttachment")]
     attachment: AttachOption,
     #[serde(default)]
@@ -68,7 +68,7 @@ struct AttachBody {
 }
 
 #[derive(Debug, Deserialize)]
-struct AttachOption {
+pub(crate) struct AttachOption {
     #[serde(rename = "volumeId")]
     volume_id: String,
     device: Option<String>,
@@ -80,12 +80,12 @@ struct AttachOption {
 }
 
 #[derive(Debug, Deserialize)]
-struct AddNicsBody {
+pub(crate) struct AddNicsBody {
     nics: Vec<AddNicOption>,
 }
 
 #[derive(Debug, Deserialize)]
-struct AddNicOption {
+pub(crate) struct AddNicOption {
     subnet_id: String,
     ip_address: Option<String>,
     #[serde(default)]
@@ -93,17 +93,17 @@ struct AddNicOption {
 }
 
 #[derive(Debug, Deserialize)]
-struct IdOption {
+pub(crate) struct IdOption {
     id: String,
 }
 
 #[derive(Debug, Deserialize)]
-struct DeleteNicsBody {
+pub(crate) struct DeleteNicsBody {
     nics: Vec<IdOption>,
 }
 
 #[derive(Debug, Deserialize)]
-struct AutoRecoveryBody {
+pub(crate) struct AutoRecoveryBody {
     support_auto_recovery: Value,
 }
 
@@ -123,16 +123,59 @@ fn target<'a>(project_id: &'a str, server_id: &str) -> Result<(&'a str, String),
     ))
 }
 
-/// `POST /v1/{project_id}/cloudservers/{server_id}/resize` and the SDK's `/v1.1/` path.
-pub async fn server_resize(
-    State(state): State<AppState>,
-    Path((project_id, server_id)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Body,
+/// A request to `/…/{project_id}/cloudservers/{server_id}/…` with a JSON body: the path checked
+/// first (project shape, server id a UUID, made canonical), then the body read within the size
+/// limit and parsed as `B`, each failure an [`ApiError`] naming the field.
+pub(crate) struct OnServer<B> {
+    project_id: String,
+    server_id: String,
+    body: B,
+}
+
+impl<B: serde::de::DeserializeOwned> axum::extract::FromRequest<AppState> for OnServer<B> {
+    type Rejection = ApiError;
+
+    async fn from_request(
+        request: axum::extract::Request,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = request.into_parts();
+        let Path((project_id, server_id)) =
+            <Path<(String, String)> as axum::extract::FromRequestParts<AppState>>::from_request_parts(
+                &mut parts, state,
+            )
+            .await?;
+        let (project_id, server_id) = target(&project_id, &server_id)?;
+        let project_id = project_id.to_owned();
+        let bytes = read_limited(body, state.max_body_bytes).await?;
+        let body = parse_json(&parts.headers, &bytes)?;
+        Ok(Self {
+            project_id,
+            server_id,
+            body,
+        })
+    }
+}
+
+/// Submits `job` on the request's server and answers `{"job_id"}`.
+async fn submit<B>(
+    state: &AppState,
+    request: &OnServer<B>,
+    job: ServerJob,
 ) -> Result<Response, ApiError> {
-    let (project_id, server_id) = target(&project_id, &server_id)?;
-    let bytes = read_limited(body, state.max_body_bytes).await?;
-    let body: ResizeBody = parse_json(&headers, &bytes)?;
+    let accepted = state
+        .engine
+        .server_job(&request.project_id, &request.server_id, job)
+        .await?;
+    Ok(job_answer(accepted.job_id))
+}
+
+/// `POST /v1/{project_id}/cloudservers/{server_id}/resize` and the SDK's `/v1.1/` path.
+pub(crate) async fn server_resize(
+    State(state): State<AppState>,
+    request: OnServer<ResizeBody>,
+) -> Result<Response, ApiError> {
+    let body = &request.body;
     let flavor = state.flavors.get(&body.resize.flavor_ref).ok_or_else(|| {
         ApiError::new(
             error_codes::ECS_0029,
@@ -142,29 +185,21 @@ pub async fn server_resize(
     if body.dry_run {
         return Ok(dry_run_answer());
     }
-    let request = ServerJob::Resize {
+    let job = ServerJob::Resize {
         flavor: FlavorRef::from(flavor),
     };
-    let accepted = state
-        .engine
-        .server_job(project_id, &server_id, request)
-        .await?;
-    Ok(job_answer(accepted.job_id))
+    submit(&state, &request, job).await
 }
 
 /// `POST /v1/{project_id}/cloudservers/{server_id}/migrate`: `{"migrate": null}` or
 /// `{"migrate": {}}` moves to the public pool, `{"migrate": {"dedicated_host_id"}}` to a DeH.
 /// A body without `migrate` is taken as `null`: the SDKs drop null fields, so `null` is what
 /// `{}` means when they send it.
-pub async fn server_migrate(
+pub(crate) async fn server_migrate(
     State(state): State<AppState>,
-    Path((project_id, server_id)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Body,
+    request: OnServer<Map<String, Value>>,
 ) -> Result<Response, ApiError> {
-    let (project_id, server_id) = target(&project_id, &server_id)?;
-    let bytes = read_limited(body, state.max_body_bytes).await?;
-    let body: Map<String, Value> = parse_json(&headers, &bytes)?;
+    let body = &request.body;
     let dedicated_host_id = match body.get("migrate") {
         None | Some(Value::Null) => None,
         Some(Value::Object(migrate)) => match migrate.get("dedicated_host_id") {
@@ -185,15 +220,7 @@ pub async fn server_migrate(
             ))
         }
     };
-    let accepted = state
-        .engine
-        .server_job(
-            project_id,
-            &server_id,
-            ServerJob::Migrate { dedicated_host_id },
-        )
-        .await?;
-    Ok(job_answer(accepted.job_id))
+    submit(&state, &request, ServerJob::Migrate { dedicated_host_id }).await
 }
 
 /// Checks what reinstall and change OS share: `keyname`/`userid` (ASYNC-OPERATIONS.md §6 rows
@@ -237,33 +264,21 @@ fn validate_os_option(
 }
 
 /// `POST /v2/{project_id}/cloudservers/{server_id}/reinstallos`.
-pub async fn server_reinstall_os(
+pub(crate) async fn server_reinstall_os(
     State(state): State<AppState>,
-    Path((project_id, server_id)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Body,
+    request: OnServer<ReinstallBody>,
 ) -> Result<Response, ApiError> {
-    let (project_id, server_id) = target(&project_id, &server_id)?;
-    let bytes = read_limited(body, state.max_body_bytes).await?;
-    let body: ReinstallBody = parse_json(&headers, &bytes)?;
+    let body = &request.body;
     let key_name = validate_os_option("os-reinstall", &body.reinstall, true)?;
-    let accepted = state
-        .engine
-        .server_job(project_id, &server_id, ServerJob::ReinstallOs { key_name })
-        .await?;
-    Ok(job_answer(accepted.job_id))
+    submit(&state, &request, ServerJob::ReinstallOs { key_name }).await
 }
 
 /// `POST /v2/{project_id}/cloudservers/{server_id}/changeos`.
-pub async fn server_change_os(
+pub(crate) async fn server_change_os(
     State(state): State<AppState>,
-    Path((project_id, server_id)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Body,
+    request: OnServer<ChangeOsBody>,
 ) -> Result<Response, ApiError> {
-    let (project_id, server_id) = target(&project_id, &server_id)?;
-    let bytes = read_limited(body, state.max_body_bytes).await?;
-    let body: ChangeOsBody = parse_json(&headers, &bytes)?;
+    let body = &request.body;
     let image_id = body
         .change
         .imageid
@@ -271,30 +286,21 @@ pub async fn server_change_os(
         .ok_or_else(|| ApiError::invalid_field("os-change.imageid", "is required"))?;
     let image_id = require_uuid("os-change.imageid", image_id)?;
     let key_name = validate_os_option("os-change", &body.change, false)?;
-    let accepted = state
-        .engine
-        .server_job(
-            project_id,
-            &server_id,
-            ServerJob::ChangeOs { image_id, key_name },
-        )
-        .await?;
-    Ok(job_answer(accepted.job_id))
+    submit(&state, &request, ServerJob::ChangeOs { image_id, key_name }).await
 }
 
 /// `POST /v1/{project_id}/cloudservers/{server_id}/attachvolume`.
-pub async fn server_attach_volume(
+pub(crate) async fn server_attach_volume(
     State(state): State<AppState>,
-    Path((project_id, server_id)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Body,
+    request: OnServer<AttachBody>,
 ) -> Result<Response, ApiError> {
-    let (project_id, server_id) = target(&project_id, &server_id)?;
-    let bytes = read_limited(body, state.max_body_bytes).await?;
-    let body: AttachBody = parse_json(&headers, &bytes)?;
-    let attachment = body.attachment;
+    let body = &request.body;
+    let attachment = &body.attachment;
     let volume_id = require_uuid("volumeAttachment.volumeId", &attachment.volume_id)?;
-    let device = attachment.device.filter(|device| !device.is_empty());
+    let device = attachment
+        .device
+        .clone()
+        .filter(|device| !device.is_empty());
     if let Some(device) = &device {
         if !is_device_name(device) {
             return Err(ApiError::invalid_field(
@@ -303,7 +309,7 @@ pub async fn server_attach_volume(
             ));
         }
     }
-    match attachment.passthrough {
+    match &attachment.passthrough {
         None | Some(Value::Null | Value::Bool(_)) => {}
         Some(Value::String(text)) if text == "true" || text == "false" => {}
         Some(_) => {
@@ -322,21 +328,20 @@ pub async fn server_attach_volume(
     if body.dry_run {
         return Ok(dry_run_answer());
     }
-    let request = ServerJob::AttachVolume {
+    let job = ServerJob::AttachVolume {
         volume_id,
         device,
-        volume_type: attachment.volume_type.filter(|kind| !kind.is_empty()),
+        volume_type: attachment
+            .volume_type
+            .clone()
+            .filter(|kind| !kind.is_empty()),
     };
-    let accepted = state
-        .engine
-        .server_job(project_id, &server_id, request)
-        .await?;
-    Ok(job_answer(accepted.job_id))
+    submit(&state, &request, job).await
 }
 
 /// `DELETE /v1/{project_id}/cloudservers/{server_id}/detachvolume/{volume_id}?delete_flag=0|1`
 /// (`delete_flag` is in the page's URI table but not its path: ASYNC-OPERATIONS.md §6 row 13).
-pub async fn server_detach_volume(
+pub(crate) async fn server_detach_volume(
     State(state): State<AppState>,
     Path((project_id, server_id, volume_id)): Path<(String, String, String)>,
     RawQuery(query): RawQuery,
@@ -360,15 +365,11 @@ pub async fn server_detach_volume(
 }
 
 /// `POST /v1/{project_id}/cloudservers/{server_id}/nics`: one sub-job per NIC.
-pub async fn server_add_nics(
+pub(crate) async fn server_add_nics(
     State(state): State<AppState>,
-    Path((project_id, server_id)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Body,
+    request: OnServer<AddNicsBody>,
 ) -> Result<Response, ApiError> {
-    let (project_id, server_id) = target(&project_id, &server_id)?;
-    let bytes = read_limited(body, state.max_body_bytes).await?;
-    let body: AddNicsBody = parse_json(&headers, &bytes)?;
+    let body = &request.body;
     if body.nics.is_empty() || body.nics.len() > MAX_NICS {
         return Err(ApiError::invalid_field(
             "nics",
@@ -398,23 +399,15 @@ pub async fn server_add_nics(
             ip_address,
         });
     }
-    let accepted = state
-        .engine
-        .server_job(project_id, &server_id, ServerJob::AddNics { nics })
-        .await?;
-    Ok(job_answer(accepted.job_id))
+    submit(&state, &request, ServerJob::AddNics { nics }).await
 }
 
 /// `POST /v1/{project_id}/cloudservers/{server_id}/nics/delete`: one sub-job per NIC.
-pub async fn server_delete_nics(
+pub(crate) async fn server_delete_nics(
     State(state): State<AppState>,
-    Path((project_id, server_id)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Body,
+    request: OnServer<DeleteNicsBody>,
 ) -> Result<Response, ApiError> {
-    let (project_id, server_id) = target(&project_id, &server_id)?;
-    let bytes = read_limited(body, state.max_body_bytes).await?;
-    let body: DeleteNicsBody = parse_json(&headers, &bytes)?;
+    let body = &request.body;
     if body.nics.is_empty() {
         return Err(ApiError::invalid_field(
             "nics",
@@ -432,16 +425,12 @@ pub async fn server_delete_nics(
         }
         port_ids.push(port_id);
     }
-    let accepted = state
-        .engine
-        .server_job(project_id, &server_id, ServerJob::DeleteNics { port_ids })
-        .await?;
-    Ok(job_answer(accepted.job_id))
+    submit(&state, &request, ServerJob::DeleteNics { port_ids }).await
 }
 
 /// `GET /v1/{project_id}/cloudservers/{server_id}/autorecovery`: `"true"` or `"false"`, a
 /// string (Ansible compares it with the string `"true"`).
-pub async fn server_auto_recovery_view(
+pub(crate) async fn server_auto_recovery_view(
     State(state): State<AppState>,
     Path((project_id, server_id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
@@ -461,15 +450,11 @@ pub async fn server_auto_recovery_view(
 /// `PUT /v1/{project_id}/cloudservers/{server_id}/autorecovery`
 /// `{"support_auto_recovery": "true"|"false"}`; answers 200 with `{}` (every ecsd answer is
 /// JSON; clients accept any 2xx).
-pub async fn server_auto_recovery_update(
+pub(crate) async fn server_auto_recovery_update(
     State(state): State<AppState>,
-    Path((project_id, server_id)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Body,
+    request: OnServer<AutoRecoveryBody>,
 ) -> Result<Json<Value>, ApiError> {
-    let (project_id, canonical_id) = target(&project_id, &server_id)?;
-    let bytes = read_limited(body, state.max_body_bytes).await?;
-    let body: AutoRecoveryBody = parse_json(&headers, &bytes)?;
+    let body = &request.body;
     let value = match &body.support_auto_recovery {
         Value::String(text) if text == "true" || text == "false" => text.clone(),
         Value::Bool(flag) => flag.to_string(),
@@ -482,17 +467,21 @@ pub async fn server_auto_recovery_update(
     };
     let found = state
         .engine
-        .server_change(project_id, &canonical_id, DocChange::AutoRecovery { value })
+        .server_change(
+            &request.project_id,
+            &request.server_id,
+            DocChange::AutoRecovery { value },
+        )
         .await?;
     if !found {
-        return Err(server_not_found(&server_id));
+        return Err(server_not_found(&request.server_id));
     }
     Ok(Json(json!({})))
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct MonitorBody {
+pub(crate) struct MonitorBody {
     // Checked for presence and type only.
     #[serde(rename = "monitorMetrics")]
     _monitor_metrics: String,
@@ -502,7 +491,7 @@ struct MonitorBody {
 /// (`status_management/adding_an_ecs_to_the_monitoring_list.rst`), project from the
 /// credentials. ecsd has no monitoring to feed: the server must exist in the project and the
 /// body must be well-formed; the answer is 200 with `{}` (the page documents no body).
-pub async fn server_monitor(
+pub(crate) async fn server_monitor(
     State(state): State<AppState>,
     crate::auth::ProjectScope(project_id): crate::auth::ProjectScope,
     Path(server_id): Path<String>,
