@@ -80,6 +80,24 @@ impl Identity {
         self.default_rate_limit = per_second;
         self
     }
+
+    /// Takes one request from `key`'s allowance of `rate` per second; over it, `Some` 429
+    /// `Common.1503` answer with `Retry-After`. `who` names the key in the message.
+    pub fn throttle(&self, key: &str, rate: u32, who: &str) -> Option<Response> {
+        let Err(retry_after) = self.limiter.check(key, rate) else {
+            return None;
+        };
+        let mut response = ApiError::new(
+            error_codes::COMMON_1503,
+            error_codes::COMMON_1503
+                .render(&format!("{who} is limited to {rate} requests per second")),
+        )
+        .into_response();
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+        Some(response)
+    }
 }
 
 /// The authenticated caller, for handlers that need to know (e.g. a change-OS `userid` default).
@@ -262,28 +280,11 @@ async fn check(
         .into_response());
     };
 
-    let rate = identity
-        .accounts
-        .get(caller.account)
-        .and_then(|account| account.rate_limit)
-        .unwrap_or(identity.default_rate_limit);
-    let key = identity
-        .accounts
-        .get(caller.account)
-        .map(|account| account.access_key.as_str())
-        .unwrap_or_default();
-    if let Err(retry_after) = identity.limiter.check(key, rate) {
-        let mut response = ApiError::new(
-            error_codes::COMMON_1503,
-            error_codes::COMMON_1503.render(&format!(
-                "this key is limited to {rate} requests per second"
-            )),
-        )
-        .into_response();
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
-        return Err(response);
+    if let Some(account) = identity.accounts.get(caller.account) {
+        let rate = account.rate_limit.unwrap_or(identity.default_rate_limit);
+        if let Some(refusal) = identity.throttle(&account.access_key, rate, "this key") {
+            return Err(refusal);
+        }
     }
     parts.extensions.insert(caller);
     Ok(Request::from_parts(parts, body))

@@ -212,6 +212,14 @@ pub async fn issue_token(
     };
     let user = password.user;
     let domain = user.domain.name.or(user.domain.id).unwrap_or_default();
+    // Password guessing is throttled per domain, at the keys' default rate.
+    if let Some(refusal) = identity.throttle(
+        &format!("iam-domain:{domain}"),
+        identity.default_rate_limit,
+        "token requests for this domain",
+    ) {
+        return Ok(refusal);
+    }
     let wrong = || unauthorized("The user name, password or domain is wrong.");
     let (account_id, account) = identity.accounts.by_domain(&domain).ok_or_else(wrong)?;
     let known = account.user(&user.name).ok_or_else(wrong)?;

@@ -712,3 +712,48 @@ async fn apis_without_a_project_in_the_path_act_in_the_credentials_project() {
         "unknown server",
     );
 }
+
+#[tokio::test]
+async fn password_guessing_is_throttled_per_domain() {
+    let api = Api::with_identity(
+        Harness::new(config(LatencyProfile::Instant)),
+        api::DEFAULT_MAX_BODY_BYTES,
+        |identity| identity.with_default_rate_limit(3),
+    );
+    for attempt in 0..3 {
+        let (status, _, body) =
+            token_request(&api, password_request("ecsd", "guess", "ecsd", "eu-de")).await;
+        assert_eq!(
+            status,
+            StatusCode::UNAUTHORIZED,
+            "attempt {attempt}: {body}"
+        );
+    }
+    let (status, headers, body) = token_request(
+        &api,
+        password_request("ecsd", ecsd::config::DEFAULT_PASSWORD, "ecsd", "eu-de"),
+    )
+    .await;
+    refused(
+        &(status, body),
+        StatusCode::TOO_MANY_REQUESTS,
+        "Common.1503",
+        "fourth try",
+    );
+    assert_eq!(headers["retry-after"], "1");
+    assert!(headers.get("x-subject-token").is_none());
+    // Another domain is not held up; and a second later the right password works.
+    let (status, _, _) = token_request(
+        &api,
+        password_request("bob", "bob-password", "other", "eu-nl_other"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    api.harness.advance_ms(1000);
+    let (status, _, _) = token_request(
+        &api,
+        password_request("ecsd", ecsd::config::DEFAULT_PASSWORD, "ecsd", "eu-de"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+}
