@@ -155,7 +155,7 @@ enum Done {
     TaskAdvance(Result<usize, StoreError>),
     JobPurge(Result<u64, StoreError>),
     ServerUpdate(Result<bool, StoreError>),
-    ServerEdit(Result<ServerRecord, ServerEditError>),
+    ServerEdit(Result<Box<ServerRecord>, ServerEditError>),
 }
 
 impl Done {
@@ -183,7 +183,9 @@ impl Reply {
             (Reply::TaskAdvance(reply), Done::TaskAdvance(result)) => drop(reply.send(result)),
             (Reply::JobPurge(reply), Done::JobPurge(result)) => drop(reply.send(result)),
             (Reply::ServerUpdate(reply), Done::ServerUpdate(result)) => drop(reply.send(result)),
-            (Reply::ServerEdit(reply), Done::ServerEdit(result)) => drop(reply.send(result)),
+            (Reply::ServerEdit(reply), Done::ServerEdit(result)) => {
+                drop(reply.send(result.map(|server| *server)))
+            }
             (reply, _) => reply.fail(mismatch()),
         }
     }
@@ -650,7 +652,7 @@ fn apply(connection: &Connection, command: &Command) -> Done {
         Command::TaskAdvance(advances) => Done::TaskAdvance(advance_tasks(connection, advances)),
         Command::JobPurge(before) => Done::JobPurge(purge_jobs(connection, *before)),
         Command::ServerUpdate(update) => Done::ServerUpdate(update_server(connection, update)),
-        Command::ServerEdit(edit) => Done::ServerEdit(edit_server(connection, edit)),
+        Command::ServerEdit(edit) => Done::ServerEdit(edit_server(connection, edit).map(Box::new)),
     }
 }
 
