@@ -30,7 +30,6 @@ const MAX_CREATE_COUNT: i64 = 100;
 const MAX_BATCH: usize = 1000;
 const MAX_NICS: usize = 12;
 const MAX_DATA_VOLUMES: usize = 59;
-const MAX_TAGS: usize = 10;
 const MAX_METADATA: usize = 10;
 const VOLUME_TYPES: &[&str] = &[
     "SATA", "SAS", "SSD", "GPSSD", "GPSSD2", "ESSD", "ESSD2", "co-p1", "uh-l1",
@@ -498,23 +497,10 @@ fn validate_volume(
 
 /// Tags are `key.value` on input (split at the first `.`); key ≤ 36, value ≤ 43 characters of
 /// letters, digits, `_` and `-` (ASYNC-OPERATIONS.md §2.3 and §6 row 23).
+/// A tag of the create request, with the rules of the tag APIs (`crate::tags`): a tag given
+/// at create is the same tag they read and change.
 fn validate_tag(field: &str, key: &str, value: &str) -> Result<(String, String), ApiError> {
-    let allowed = |text: &str| {
-        text.chars()
-            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-'))
-    };
-    if key.is_empty() || key.chars().count() > 36 || !allowed(key) {
-        return Err(ApiError::invalid_field(
-            field,
-            "tag keys have 1 to 36 letters, digits, '_' or '-'",
-        ));
-    }
-    if value.chars().count() > 43 || !allowed(value) {
-        return Err(ApiError::invalid_field(
-            field,
-            "tag values have up to 43 letters, digits, '_' or '-'",
-        ));
-    }
+    crate::tags::validate_new_tag(field, key, value)?;
     Ok((key.to_owned(), value.to_owned()))
 }
 
@@ -655,10 +641,23 @@ fn validate_create(state: &AppState, server: CreateServerBody) -> Result<CreateS
             &tag.value,
         )?);
     }
-    if tags.len() > MAX_TAGS {
+    let mut keys = std::collections::BTreeSet::new();
+    for (key, _) in &tags {
+        if !keys.insert(key.as_str()) {
+            return Err(ApiError::new(
+                error_codes::ECS_0908,
+                format!("server.tags/server_tags: the tag key {key:?} is given twice."),
+            ));
+        }
+    }
+    if tags.len() > crate::tags::MAX_TAGS {
         return Err(ApiError::new(
             error_codes::ECS_0905,
-            format!("{} tags given; at most {MAX_TAGS}.", tags.len()),
+            format!(
+                "{} tags given; at most {}.",
+                tags.len(),
+                crate::tags::MAX_TAGS
+            ),
         ));
     }
     let auto_recovery = match server

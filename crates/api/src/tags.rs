@@ -72,7 +72,7 @@ fn tag_characters_ok(text: &str) -> bool {
 
 /// A tag of an add request: key 1–36, value 0–43 characters (`Ecs.0906` for a length, `Ecs.0907`
 /// for a character outside letters, digits, `_` and `-`).
-fn validate_new_tag(field: &str, key: &str, value: &str) -> Result<(), ApiError> {
+pub(crate) fn validate_new_tag(field: &str, key: &str, value: &str) -> Result<(), ApiError> {
     let length = key.chars().count();
     if length == 0 || length > MAX_KEY_CHARS {
         return Err(ApiError::new(

@@ -159,6 +159,44 @@ async fn tags_given_at_create_are_the_same_tags_and_count_toward_ten() {
 }
 
 #[tokio::test]
+async fn create_refuses_tags_the_tag_apis_would_refuse() {
+    let api = Api::new(LatencyProfile::Instant);
+    let with = |tags: Value, server_tags: Value| {
+        let mut body = create_body("bad-tags", 1);
+        body["server"]["tags"] = tags;
+        body["server"]["server_tags"] = server_tags;
+        body
+    };
+    let eleven: Vec<Value> = (0..11).map(|i| json!({ "key": format!("k{i}") })).collect();
+    let cases = [
+        (
+            with(json!(["a.1"]), json!([{ "key": "a", "value": "2" }])),
+            "Ecs.0908",
+            "\"a\"",
+        ),
+        (
+            with(json!([]), json!([{ "key": "a b" }])),
+            "Ecs.0907",
+            "server.server_tags[0].key",
+        ),
+        (
+            with(json!(["k.".to_owned() + &"v".repeat(44)]), json!([])),
+            "Ecs.0906",
+            "server.tags[0].value",
+        ),
+        (with(json!([]), Value::from(eleven)), "Ecs.0905", "11 tags"),
+    ];
+    for (body, code, fragment) in cases {
+        let answer = api
+            .post(&format!("/v1/{PROJECT}/cloudservers"), &body)
+            .await;
+        assert_error(&answer, StatusCode::BAD_REQUEST, code, fragment);
+    }
+    let (_, list) = api.get(&format!("/v1/{PROJECT}/cloudservers/detail")).await;
+    assert_eq!(list["count"], 0, "nothing was created: {list}");
+}
+
+#[tokio::test]
 async fn tag_action_errors_use_the_reference_codes() {
     let api = Api::new(LatencyProfile::Instant);
     let id = active(&api, "errs").await;
