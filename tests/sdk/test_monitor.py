@@ -23,7 +23,7 @@ def _register(client, server_id):
 def test_register_server_monitor(client, server_factory, run_tag):
     (sid,) = server_factory.create("e2e-%s-monitor" % run_tag)
     resp = _register(client, sid)
-    assert resp.status_code == 200
+    assert resp.status_code == 204
 
 
 def test_register_server_monitor_unknown_server(client):

@@ -8,7 +8,7 @@
 use crate::error_codes::{self, ErrorCode};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use engine::store::{Rejection, StoreError};
+use engine::store::{Rejection, ServerEditError, StoreError};
 use engine::SubmitError;
 use serde::Serialize;
 
@@ -247,6 +247,23 @@ impl From<Rejection> for ApiError {
                     "The IP address {ip_address} of subnet {subnet_id} is already used by the ECS {server_id}."
                 ),
             ),
+            Rejection::TooManyTags {
+                server_id,
+                count,
+                max,
+            } => ApiError::new(
+                error_codes::ECS_0905,
+                format!("The ECS {server_id} would have {count} tags; at most {max} are allowed."),
+            ),
+        }
+    }
+}
+
+impl From<ServerEditError> for ApiError {
+    fn from(error: ServerEditError) -> Self {
+        match error {
+            ServerEditError::Rejected(rejection) => rejection.into(),
+            ServerEditError::Store(error) => error.into(),
         }
     }
 }

@@ -16,10 +16,12 @@ pub mod error_codes;
 pub mod flavors;
 pub mod jobs;
 pub mod rate_limit;
+pub mod server_edits;
 pub mod server_jobs;
 pub mod server_reads;
 pub mod servers;
 pub mod signature;
+pub mod tags;
 pub mod time_format;
 pub mod tokens;
 
@@ -103,7 +105,43 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/v1/{project_id}/cloudservers/{server_id}",
-            get(servers::server_view),
+            get(servers::server_view).put(server_edits::server_update),
+        )
+        .route(
+            "/v1/{project_id}/cloudservers/tags",
+            get(tags::project_tags_list),
+        )
+        .route(
+            "/v1/{project_id}/cloudservers/{server_id}/tags",
+            get(tags::server_tags_view),
+        )
+        .route(
+            "/v1/{project_id}/cloudservers/{server_id}/tags/action",
+            post(tags::server_tags_action),
+        )
+        .route(
+            "/v1/{project_id}/servers/resource_instances/action",
+            post(tags::servers_by_tag),
+        )
+        .route(
+            "/v1/{project_id}/cloudservers/resource_instances/action",
+            post(tags::servers_by_tag),
+        )
+        .route(
+            "/v1/{project_id}/cloudservers/{server_id}/metadata",
+            post(server_edits::server_metadata_update),
+        )
+        .route(
+            "/v1/{project_id}/cloudservers/{server_id}/metadata/{key}",
+            delete(server_edits::server_metadata_delete),
+        )
+        .route(
+            "/v2.1/{project_id}/servers/{server_id}/metadata/{key}",
+            delete(server_edits::server_metadata_delete),
+        )
+        .route(
+            "/v2/{project_id}/servers/{server_id}/metadata/{key}",
+            delete(server_edits::server_metadata_delete),
         )
         .route(
             "/v1/{project_id}/cloudservers/{server_id}/resize",

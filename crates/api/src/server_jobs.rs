@@ -490,14 +490,14 @@ pub(crate) struct MonitorBody {
 /// `POST /v1.0/servers/{server_id}/action` `{"monitorMetrics": ""}`
 /// (`status_management/adding_an_ecs_to_the_monitoring_list.rst`), project from the
 /// credentials. ecsd has no monitoring to feed: the server must exist in the project and the
-/// body must be well-formed; the answer is 200 with `{}` (the page documents no body).
+/// body must be well-formed; the answer is 204 with no body (the page's response is "None").
 pub(crate) async fn server_monitor(
     State(state): State<AppState>,
     crate::auth::ProjectScope(project_id): crate::auth::ProjectScope,
     Path(server_id): Path<String>,
     headers: HeaderMap,
     body: Body,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let (project_id, canonical_id) = target(&project_id, &server_id)?;
     let bytes = read_limited(body, state.max_body_bytes).await?;
     let _: MonitorBody = parse_json(&headers, &bytes)?;
@@ -506,5 +506,5 @@ pub(crate) async fn server_monitor(
         .server(project_id, &canonical_id)
         .await?
         .ok_or_else(|| server_not_found(&server_id))?;
-    Ok(Json(json!({})))
+    Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -30,7 +30,6 @@ const MAX_CREATE_COUNT: i64 = 100;
 const MAX_BATCH: usize = 1000;
 const MAX_NICS: usize = 12;
 const MAX_DATA_VOLUMES: usize = 59;
-const MAX_TAGS: usize = 10;
 const MAX_METADATA: usize = 10;
 const VOLUME_TYPES: &[&str] = &[
     "SATA", "SAS", "SSD", "GPSSD", "GPSSD2", "ESSD", "ESSD2", "co-p1", "uh-l1",
@@ -283,7 +282,9 @@ pub async fn server_view(
 }
 
 /// `GET /v1/{project_id}/cloudservers/detail`: `offset` is a page number from 1 (0 means 1),
-/// `limit` 1–1000 (default 25), `name` fuzzy, `status` with the documented transitional matches.
+/// `limit` 1–1000 (default 25), `name` fuzzy, `status` with the documented transitional matches,
+/// `tags` (servers with every listed tag) and `not-tags` (servers with none of them), each a
+/// comma-separated list of `key=value` or `key` (any value).
 pub async fn server_list(
     State(state): State<AppState>,
     Path(project_id): Path<String>,
@@ -324,7 +325,13 @@ pub async fn server_list(
                 filter.statuses = status.filter_matches().to_vec();
             }
             "enterprise_project_id" => {}
-            "tags" | "not-tags" | "ip" | "ip_eq" | "reservation_id" | "server_id" | "marker" => {
+            "tags" if !value.is_empty() => {
+                filter.tags = crate::tags::list_tag_filter("tags", &value)?;
+            }
+            "not-tags" if !value.is_empty() => {
+                filter.not_tags = crate::tags::list_tag_filter("not-tags", &value)?;
+            }
+            "ip" | "ip_eq" | "reservation_id" | "server_id" | "marker" => {
                 return Err(ApiError::invalid_field(
                     &key,
                     "this filter is not supported by ecsd yet",
@@ -411,7 +418,7 @@ fn validate_server_ids(field: &str, servers: &[IdBody]) -> Result<Vec<String>, A
     Ok(ids)
 }
 
-fn validate_name(name: &str, count: i64) -> Result<(), ApiError> {
+pub(crate) fn validate_name(name: &str, count: i64) -> Result<(), ApiError> {
     let max = if count > 1 { 59 } else { 128 };
     let length = name.chars().count();
     if length == 0 || length > max {
@@ -490,23 +497,10 @@ fn validate_volume(
 
 /// Tags are `key.value` on input (split at the first `.`); key ≤ 36, value ≤ 43 characters of
 /// letters, digits, `_` and `-` (ASYNC-OPERATIONS.md §2.3 and §6 row 23).
+/// A tag of the create request, with the rules of the tag APIs (`crate::tags`): a tag given
+/// at create is the same tag they read and change.
 fn validate_tag(field: &str, key: &str, value: &str) -> Result<(String, String), ApiError> {
-    let allowed = |text: &str| {
-        text.chars()
-            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-'))
-    };
-    if key.is_empty() || key.chars().count() > 36 || !allowed(key) {
-        return Err(ApiError::invalid_field(
-            field,
-            "tag keys have 1 to 36 letters, digits, '_' or '-'",
-        ));
-    }
-    if value.chars().count() > 43 || !allowed(value) {
-        return Err(ApiError::invalid_field(
-            field,
-            "tag values have up to 43 letters, digits, '_' or '-'",
-        ));
-    }
+    crate::tags::validate_new_tag(field, key, value)?;
     Ok((key.to_owned(), value.to_owned()))
 }
 
@@ -647,10 +641,23 @@ fn validate_create(state: &AppState, server: CreateServerBody) -> Result<CreateS
             &tag.value,
         )?);
     }
-    if tags.len() > MAX_TAGS {
+    let mut keys = std::collections::BTreeSet::new();
+    for (key, _) in &tags {
+        if !keys.insert(key.as_str()) {
+            return Err(ApiError::new(
+                error_codes::ECS_0908,
+                format!("server.tags/server_tags: the tag key {key:?} is given twice."),
+            ));
+        }
+    }
+    if tags.len() > crate::tags::MAX_TAGS {
         return Err(ApiError::new(
             error_codes::ECS_0905,
-            format!("{} tags given; at most {MAX_TAGS}.", tags.len()),
+            format!(
+                "{} tags given; at most {}.",
+                tags.len(),
+                crate::tags::MAX_TAGS
+            ),
         ));
     }
     let auto_recovery = match server
@@ -716,7 +723,7 @@ fn host_name(server: &ServerRecord) -> String {
 
 /// `hostId`: 56 hex characters, like Nova's hash of project and host. Servers that never moved
 /// keep the value derived from their id, which earlier ecsd versions showed.
-fn host_id(server: &ServerRecord) -> String {
+pub(crate) fn host_id(server: &ServerRecord) -> String {
     match &server.doc.host {
         None => format!(
             "{:056x}",
@@ -731,6 +738,32 @@ fn host_id(server: &ServerRecord) -> String {
                 .collect()
         }
     }
+}
+
+/// The `metadata` a server shows: the user's pairs, then the keys the cloud sets itself (a user
+/// key of the same name wins).
+pub(crate) fn metadata_json(server: &ServerRecord) -> Map<String, Value> {
+    let doc = &server.doc;
+    let mut metadata: Map<String, Value> = doc
+        .metadata
+        .iter()
+        .map(|(key, value)| (key.clone(), Value::from(value.as_str())))
+        .collect();
+    for (key, value) in [
+        ("vpc_id", doc.vpc_id.as_str()),
+        ("charging_mode", "0"),
+        ("metering.image_id", doc.image_id.as_str()),
+        ("metering.imagetype", "gold"),
+        ("metering.resourcespeccode", doc.flavor.id.as_str()),
+        ("metering.resourcetype", "1"),
+        ("os_type", "Linux"),
+        ("os_bit", "64"),
+    ] {
+        metadata
+            .entry(key.to_owned())
+            .or_insert_with(|| Value::from(value));
+    }
+    metadata
 }
 
 pub(crate) fn server_json(server: &ServerRecord) -> Value {
@@ -776,25 +809,7 @@ pub(crate) fn server_json(server: &ServerRecord) -> Value {
             })
         })
         .collect();
-    let mut metadata: Map<String, Value> = doc
-        .metadata
-        .iter()
-        .map(|(key, value)| (key.clone(), Value::from(value.as_str())))
-        .collect();
-    for (key, value) in [
-        ("vpc_id", doc.vpc_id.as_str()),
-        ("charging_mode", "0"),
-        ("metering.image_id", doc.image_id.as_str()),
-        ("metering.imagetype", "gold"),
-        ("metering.resourcespeccode", doc.flavor.id.as_str()),
-        ("metering.resourcetype", "1"),
-        ("os_type", "Linux"),
-        ("os_bit", "64"),
-    ] {
-        metadata
-            .entry(key.to_owned())
-            .or_insert_with(|| Value::from(value));
-    }
+    let metadata = metadata_json(server);
     let security_groups: Vec<Value> = if doc.security_group_ids.is_empty() {
         vec![json!({ "id": "00000000-0000-4000-8000-000000000000", "name": "default" })]
     } else {

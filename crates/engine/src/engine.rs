@@ -9,12 +9,13 @@ use crate::clock::{to_unix_ms, Clock};
 use crate::compute::{seed_of, LatencyProfile, Operation, ServerFault};
 use crate::job::{new_job_id, new_server_id, JobKind, JobRecord, JobStatus, TaskRecord};
 use crate::server::{
-    power_state, DocChange, FlavorRef, Nic, PowerTriple, PublicIp, ServerDoc, ServerRecord,
-    TaskState, VmState, Volume,
+    power_state, DocChange, FlavorRef, Nic, PowerTriple, PublicIp, ServerChange, ServerDoc,
+    ServerRecord, TaskState, VmState, Volume,
 };
 use crate::store::{
-    ClientToken, Insertion, JobInsert, JobInsertError, Precondition, Rejection, ServerPage,
-    ServerQuery, ServerUpdate, Store, StoreError, TaskAdvance, TaskClaim,
+    ClientToken, Insertion, JobInsert, JobInsertError, Precondition, Rejection, ServerEdit,
+    ServerEditError, ServerPage, ServerQuery, ServerUpdate, Store, StoreError, TaskAdvance,
+    TaskClaim,
 };
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -389,6 +390,29 @@ impl Engine {
                 now: to_unix_ms(self.clock.now()),
             })
             .await
+    }
+
+    /// Checks and applies a synchronous edit (tags, metadata, name…) now, without a job;
+    /// answers the server as written.
+    pub async fn server_edit(
+        &self,
+        project_id: &str,
+        server_id: &str,
+        change: ServerChange,
+    ) -> Result<ServerRecord, ServerEditError> {
+        self.store
+            .server_edit(ServerEdit {
+                project_id: project_id.to_owned(),
+                server_id: server_id.to_owned(),
+                change,
+                now: to_unix_ms(self.clock.now()),
+            })
+            .await
+    }
+
+    /// The distinct `key=value` tags of the project's servers, sorted.
+    pub async fn tags(&self, project_id: &str) -> Result<Vec<String>, StoreError> {
+        self.store.tag_list(project_id).await
     }
 
     pub async fn servers(&self, query: ServerQuery) -> Result<ServerPage, StoreError> {

@@ -4,6 +4,7 @@
 //! with the table of `appendix/ecs_statuses.rst` ([`ServerStatus::derive`]). Storage may keep a
 //! copy of it for filtering, written from the same function.
 
+use crate::store::Rejection;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -447,6 +448,125 @@ impl DocChange {
             DocChange::RemoveNic { port_id } => doc.nics.retain(|nic| nic.port_id != *port_id),
             DocChange::AutoRecovery { value } => doc.auto_recovery = Some(value.clone()),
         }
+    }
+}
+
+/// The `(key, value)` pairs of a server's tags, stored as `key=value` (keys have no `=`).
+pub fn tag_pairs(tags: &[String]) -> impl Iterator<Item = (&str, &str)> {
+    tags.iter()
+        .map(|tag| tag.split_once('=').unwrap_or((tag.as_str(), "")))
+}
+
+/// A synchronous edit of a server (no job), applied by the store in one transaction after the
+/// checks of [`ServerChange::apply`]. Applying one twice leaves the server as applying it once
+/// does: the tag and metadata APIs are idempotent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServerChange {
+    /// Adds tags; a key already present gets the new value. The server may then hold at most
+    /// `max` tags ([`Rejection::TooManyTags`]).
+    TagsAdd {
+        tags: Vec<(String, String)>,
+        max: usize,
+    },
+    /// Removes the tags with these keys: with a value, only if the tag has that value. Tags
+    /// that are not there are ignored.
+    TagsDelete { tags: Vec<(String, Option<String>)> },
+    /// Sets these metadata keys; the others stay. The server's `vm_state` must be one of
+    /// `allowed_vm_states` ([`Rejection::ServerWrongState`]).
+    MetadataUpdate {
+        metadata: BTreeMap<String, String>,
+        allowed_vm_states: &'static [VmState],
+    },
+    /// Removes one metadata key (absent: nothing to do), with the same state rule.
+    MetadataDelete {
+        key: String,
+        allowed_vm_states: &'static [VmState],
+    },
+    /// `PUT` of the server: what is given replaces what is there.
+    Details {
+        name: Option<String>,
+        description: Option<String>,
+        hostname: Option<String>,
+    },
+}
+
+impl ServerChange {
+    /// Checks the change against the server and applies it, or says why it cannot be.
+    pub fn apply(&self, server: &mut ServerRecord) -> Result<(), Rejection> {
+        let state_allows = |allowed: &[VmState]| {
+            if allowed.contains(&server.state.vm_state) {
+                Ok(())
+            } else {
+                Err(Rejection::ServerWrongState {
+                    server_id: server.id.clone(),
+                    status: server.state.status().as_str(),
+                })
+            }
+        };
+        match self {
+            ServerChange::TagsAdd { tags, max } => {
+                let mut merged: Vec<(String, String)> = tag_pairs(&server.doc.tags)
+                    .map(|(key, value)| (key.to_owned(), value.to_owned()))
+                    .collect();
+                for (key, value) in tags {
+                    match merged.iter_mut().find(|(present, _)| present == key) {
+                        Some(slot) => slot.1 = value.clone(),
+                        None => merged.push((key.clone(), value.clone())),
+                    }
+                }
+                if merged.len() > *max {
+                    return Err(Rejection::TooManyTags {
+                        server_id: server.id.clone(),
+                        count: merged.len(),
+                        max: *max,
+                    });
+                }
+                server.doc.tags = merged
+                    .into_iter()
+                    .map(|(key, value)| format!("{key}={value}"))
+                    .collect();
+            }
+            ServerChange::TagsDelete { tags } => {
+                server.doc.tags.retain(|tag| {
+                    let (key, value) = tag.split_once('=').unwrap_or((tag.as_str(), ""));
+                    !tags.iter().any(|(gone, gone_value)| {
+                        gone == key && gone_value.as_deref().is_none_or(|v| v == value)
+                    })
+                });
+            }
+            ServerChange::MetadataUpdate {
+                metadata,
+                allowed_vm_states,
+            } => {
+                state_allows(allowed_vm_states)?;
+                for (key, value) in metadata {
+                    server.doc.metadata.insert(key.clone(), value.clone());
+                }
+            }
+            ServerChange::MetadataDelete {
+                key,
+                allowed_vm_states,
+            } => {
+                state_allows(allowed_vm_states)?;
+                server.doc.metadata.remove(key);
+            }
+            ServerChange::Details {
+                name,
+                description,
+                hostname,
+            } => {
+                if let Some(name) = name {
+                    server.name = name.clone();
+                }
+                if let Some(description) = description {
+                    server.doc.description = description.clone();
+                }
+                if let Some(hostname) = hostname {
+                    server.doc.hostname = hostname.clone();
+                }
+            }
+        }
+        Ok(())
     }
 }
 

@@ -6,7 +6,7 @@
 
 use crate::compute::ServerPatch;
 use crate::job::{JobRecord, JobStatus, TaskRecord};
-use crate::server::{DocChange, ServerRecord, ServerStatus, VmState};
+use crate::server::{DocChange, ServerChange, ServerRecord, ServerStatus, VmState};
 use std::future::Future;
 use std::pin::Pin;
 
@@ -98,6 +98,21 @@ pub enum Rejection {
         ip_address: String,
         server_id: String,
     },
+    #[error("server {server_id} would have {count} tags; at most {max}")]
+    TooManyTags {
+        server_id: String,
+        count: usize,
+        max: usize,
+    },
+}
+
+/// Why a [`ServerEdit`] was not applied.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerEditError {
+    #[error(transparent)]
+    Rejected(#[from] Rejection),
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -216,9 +231,43 @@ pub struct ServerQuery {
     pub flavor_id: Option<String>,
     /// Servers whose status is any of these (empty = any).
     pub statuses: Vec<ServerStatus>,
+    /// Servers that have every one of these tags.
+    pub tags: Vec<TagMatch>,
+    /// Servers that have none of these tags.
+    pub not_tags: Vec<TagMatch>,
+    /// A literal substring of the name (the tag query's `matches` on `resource_name`).
+    pub name_contains: Option<String>,
     pub limit: u32,
     /// Items to skip.
     pub offset: u64,
+}
+
+/// A tag a server query asks for: its key, and the values any one of which matches (none: any
+/// value, including the empty one).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TagMatch {
+    pub key: String,
+    pub values: Vec<String>,
+}
+
+impl TagMatch {
+    /// Whether a server with these `key=value` tags has this tag.
+    pub fn matches(&self, tags: &[String]) -> bool {
+        crate::server::tag_pairs(tags).any(|(key, value)| {
+            key == self.key && (self.values.is_empty() || self.values.iter().any(|v| v == value))
+        })
+    }
+}
+
+/// A synchronous edit of a server (tags, metadata, name and description), checked against the
+/// server and applied in one transaction by [`ServerChange::apply`].
+#[derive(Debug, Clone)]
+pub struct ServerEdit {
+    pub project_id: String,
+    pub server_id: String,
+    pub change: ServerChange,
+    /// Unix ms: the server's new `updated`.
+    pub now: i64,
 }
 
 /// A synchronous change to a server's document (no job): `support_auto_recovery` today.
@@ -277,6 +326,18 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// such server. Jobs holding the server are not consulted: only changes no job makes go
     /// here.
     fn server_update(&self, update: ServerUpdate) -> BoxFuture<'_, Result<bool, StoreError>>;
+
+    /// Checks and applies a synchronous edit in one durable transaction; answers the server as
+    /// written. A server of another project is [`Rejection::ServerNotFound`]. Jobs holding the
+    /// server are not consulted (the edit's own rules say which states it needs).
+    fn server_edit(&self, edit: ServerEdit)
+        -> BoxFuture<'_, Result<ServerRecord, ServerEditError>>;
+
+    /// The distinct tags (`key=value`) of the project's servers, sorted.
+    fn tag_list<'a>(
+        &'a self,
+        project_id: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<String>, StoreError>>;
 
     /// Deletes finished jobs whose end is before `finished_before` (unix ms), and client tokens
     /// older than that; returns how many jobs.

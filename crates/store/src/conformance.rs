@@ -4,12 +4,13 @@
 use engine::compute::{Operation, ServerPatch};
 use engine::job::{new_job_id, new_server_id, JobKind, JobRecord, JobStatus, TaskRecord};
 use engine::server::{
-    power_state, DocChange, FlavorRef, Nic, PowerTriple, ServerDoc, ServerFault, ServerRecord,
-    ServerStatus, TaskState, VmState, Volume,
+    power_state, DocChange, FlavorRef, Nic, PowerTriple, ServerChange, ServerDoc, ServerFault,
+    ServerRecord, ServerStatus, TaskState, VmState, Volume,
 };
 use engine::store::{
     ClientToken, Insertion, JobInsert, JobInsertError, Precondition, Rejection, Reservation,
-    ServerQuery, ServerUpdate, Store, TaskAdvance, TaskClaim,
+    ServerEdit, ServerEditError, ServerQuery, ServerUpdate, Store, TagMatch, TaskAdvance,
+    TaskClaim,
 };
 use std::sync::Arc;
 
@@ -31,6 +32,9 @@ pub async fn exercise(store: Arc<dyn Store>) {
     several_tasks_on_one_server_free_it_with_the_last(store.as_ref()).await;
     server_updates_change_only_the_projects_server(store.as_ref()).await;
     the_unfinished_job_limit_counts_only_the_projects_unfinished_jobs(store.as_ref()).await;
+    server_edits_check_and_apply_in_one_write(store.as_ref()).await;
+    server_edits_of_metadata_need_an_active_or_stopped_server(store.as_ref()).await;
+    tags_list_per_project_and_filter_server_lists(store.as_ref()).await;
 }
 
 /// A create job of `count` servers in `project`, accepted at `now`, due at once.
@@ -513,6 +517,7 @@ async fn server_lists_filter_and_page(store: &dyn Store) {
         statuses,
         limit,
         offset,
+        ..ServerQuery::default()
     };
     let all = store
         .server_list(query(None, vec![], 10, 0))
@@ -1136,4 +1141,307 @@ async fn the_unfinished_job_limit_counts_only_the_projects_unfinished_jobs(store
     finish(store, &first, 10).await;
     assert_eq!(reread(store, &first).await.status, JobStatus::Success);
     insert_ok(store, limited("p-limit")).await;
+}
+
+async fn edit(
+    store: &dyn Store,
+    project: &str,
+    server_id: &str,
+    change: ServerChange,
+    now: i64,
+) -> Result<ServerRecord, ServerEditError> {
+    store
+        .server_edit(ServerEdit {
+            project_id: project.to_owned(),
+            server_id: server_id.to_owned(),
+            change,
+            now,
+        })
+        .await
+}
+
+fn pairs(tags: &[(&str, &str)]) -> Vec<(String, String)> {
+    tags.iter()
+        .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
+        .collect()
+}
+
+async fn server_edits_check_and_apply_in_one_write(store: &dyn Store) {
+    let server_id = active_server(store, "p-edit", 0).await;
+    let add = |tags: &[(&str, &str)]| ServerChange::TagsAdd {
+        tags: pairs(tags),
+        max: 3,
+    };
+    let edited = edit(
+        store,
+        "p-edit",
+        &server_id,
+        add(&[("a", "1"), ("b", "2")]),
+        10,
+    )
+    .await
+    .expect("adds");
+    assert_eq!(
+        (edited.doc.tags.clone(), edited.updated_at),
+        (vec!["a=1".to_owned(), "b=2".to_owned()], 10)
+    );
+    let again = edit(
+        store,
+        "p-edit",
+        &server_id,
+        add(&[("a", "9"), ("c", "")]),
+        11,
+    )
+    .await
+    .expect("adds");
+    assert_eq!(
+        again.doc.tags,
+        ["a=9", "b=2", "c="],
+        "a key present gets the new value in place"
+    );
+    let too_many = edit(store, "p-edit", &server_id, add(&[("d", "4")]), 12).await;
+    assert!(
+        matches!(
+            too_many,
+            Err(ServerEditError::Rejected(Rejection::TooManyTags {
+                count: 4,
+                max: 3,
+                ..
+            }))
+        ),
+        "{too_many:?}"
+    );
+    let stored = server_of(store, "p-edit", &server_id).await;
+    assert_eq!(
+        (stored.doc.tags.len(), stored.updated_at),
+        (3, 11),
+        "a rejected edit writes nothing"
+    );
+    let delete = |tags: &[(&str, Option<&str>)]| ServerChange::TagsDelete {
+        tags: tags
+            .iter()
+            .map(|(key, value)| ((*key).to_owned(), value.map(str::to_owned)))
+            .collect(),
+    };
+    let kept = edit(store, "p-edit", &server_id, delete(&[("b", Some("x"))]), 13)
+        .await
+        .expect("deletes");
+    assert_eq!(
+        kept.doc.tags.len(),
+        3,
+        "another value of the key is not deleted"
+    );
+    for now in [14, 15] {
+        let deleted = edit(
+            store,
+            "p-edit",
+            &server_id,
+            delete(&[("b", None), ("zz", None), ("c", Some(""))]),
+            now,
+        )
+        .await
+        .expect("deleting is idempotent");
+        assert_eq!(deleted.doc.tags, ["a=9"]);
+    }
+    let renamed = edit(
+        store,
+        "p-edit",
+        &server_id,
+        ServerChange::Details {
+            name: Some("renamed".into()),
+            description: Some("d".into()),
+            hostname: None,
+        },
+        16,
+    )
+    .await
+    .expect("renames");
+    let stored = server_of(store, "p-edit", &server_id).await;
+    assert_eq!(stored, renamed, "the answer is the server as stored");
+    assert_eq!(
+        (stored.name.as_str(), stored.doc.description.as_str()),
+        ("renamed", "d")
+    );
+    let listed = store
+        .server_list(ServerQuery {
+            project_id: "p-edit".into(),
+            name: Some("renamed".into()),
+            limit: 10,
+            ..ServerQuery::default()
+        })
+        .await
+        .expect("lists");
+    assert_eq!(listed.total, 1, "lists filter on the new name");
+    let elsewhere = edit(store, "p-other", &server_id, add(&[("x", "y")]), 17).await;
+    assert!(
+        matches!(
+            elsewhere,
+            Err(ServerEditError::Rejected(Rejection::ServerNotFound { .. }))
+        ),
+        "{elsewhere:?}"
+    );
+    assert_eq!(
+        server_of(store, "p-edit", &server_id).await.doc.tags,
+        ["a=9"]
+    );
+}
+
+async fn server_edits_of_metadata_need_an_active_or_stopped_server(store: &dyn Store) {
+    const ALLOWED: &[VmState] = &[VmState::Active, VmState::Stopped];
+    let building = insert_ok(store, create_job_insert("p-meta", 1, 0)).await;
+    let server_id = building.tasks[0].server_id.clone();
+    let metadata: std::collections::BTreeMap<String, String> =
+        [("k".to_owned(), "v".to_owned())].into();
+    let update = ServerChange::MetadataUpdate {
+        metadata: metadata.clone(),
+        allowed_vm_states: ALLOWED,
+    };
+    let refused = edit(store, "p-meta", &server_id, update.clone(), 1).await;
+    assert!(
+        matches!(
+            refused,
+            Err(ServerEditError::Rejected(Rejection::ServerWrongState {
+                status: "BUILD",
+                ..
+            }))
+        ),
+        "{refused:?}"
+    );
+    let tagged = edit(
+        store,
+        "p-meta",
+        &server_id,
+        ServerChange::TagsAdd {
+            tags: pairs(&[("t", "1")]),
+            max: 10,
+        },
+        2,
+    )
+    .await
+    .expect("tags need no state, and a job holding the server does not stop them");
+    assert_eq!(tagged.busy_job_id.as_deref(), Some(building.id.as_str()));
+    finish(store, &building, 3).await;
+    let updated = edit(store, "p-meta", &server_id, update, 4)
+        .await
+        .expect("updates");
+    assert_eq!(updated.doc.metadata, metadata);
+    let merged = edit(
+        store,
+        "p-meta",
+        &server_id,
+        ServerChange::MetadataUpdate {
+            metadata: [
+                ("k".to_owned(), "w".to_owned()),
+                ("n".to_owned(), "1".to_owned()),
+            ]
+            .into(),
+            allowed_vm_states: ALLOWED,
+        },
+        5,
+    )
+    .await
+    .expect("updates");
+    assert_eq!(merged.doc.metadata.get("k").map(String::as_str), Some("w"));
+    for now in [6, 7] {
+        let deleted = edit(
+            store,
+            "p-meta",
+            &server_id,
+            ServerChange::MetadataDelete {
+                key: "k".into(),
+                allowed_vm_states: ALLOWED,
+            },
+            now,
+        )
+        .await
+        .expect("deleting an absent key is no error");
+        assert_eq!(deleted.doc.metadata.keys().collect::<Vec<_>>(), ["n"]);
+    }
+}
+
+async fn tags_list_per_project_and_filter_server_lists(store: &dyn Store) {
+    let mut insert = create_job_insert("p-tags", 4, 0);
+    let tag_sets: [&[&str]; 4] = [
+        &["env=prod", "team=a"],
+        &["env=dev", "team=a"],
+        &["env="],
+        &[],
+    ];
+    for (server, tags) in insert.new_servers.iter_mut().zip(tag_sets) {
+        server.doc.tags = tags.iter().map(|tag| (*tag).to_owned()).collect();
+    }
+    insert.new_servers[0].name = "web-prod".into();
+    insert.new_servers[1].name = "web-dev".into();
+    insert_ok(store, insert).await;
+    let mut other = create_job_insert("p-tags-other", 1, 0);
+    other.new_servers[0].doc.tags = vec!["secret=x".into()];
+    insert_ok(store, other).await;
+    assert_eq!(
+        store.tag_list("p-tags").await.expect("lists"),
+        ["env=", "env=dev", "env=prod", "team=a"]
+    );
+    assert!(store.tag_list("p-none").await.expect("lists").is_empty());
+    let names = |tags: Vec<TagMatch>, not_tags: Vec<TagMatch>, name_contains: Option<&str>| {
+        let query = ServerQuery {
+            project_id: "p-tags".into(),
+            tags,
+            not_tags,
+            name_contains: name_contains.map(str::to_owned),
+            limit: 10,
+            ..ServerQuery::default()
+        };
+        async move {
+            let page = store.server_list(query).await.expect("lists");
+            let mut names: Vec<String> = page.servers.into_iter().map(|s| s.name).collect();
+            names.sort();
+            assert_eq!(page.total as usize, names.len());
+            names
+        }
+    };
+    let tag = |key: &str, values: &[&str]| TagMatch {
+        key: key.into(),
+        values: values.iter().map(|value| (*value).to_owned()).collect(),
+    };
+    assert_eq!(
+        names(vec![tag("env", &["prod"])], vec![], None).await,
+        ["web-prod"]
+    );
+    assert_eq!(
+        names(vec![tag("env", &["prod", "dev"])], vec![], None).await,
+        ["web-dev", "web-prod"]
+    );
+    assert_eq!(
+        names(vec![tag("env", &[])], vec![], None).await,
+        ["srv-0002", "web-dev", "web-prod"],
+        "any value, the empty one too"
+    );
+    assert_eq!(
+        names(
+            vec![tag("env", &[]), tag("team", &["a"])],
+            vec![tag("env", &["dev"])],
+            None
+        )
+        .await,
+        ["web-prod"]
+    );
+    assert_eq!(
+        names(vec![], vec![tag("team", &[])], None).await,
+        ["srv-0002", "srv-0003"]
+    );
+    assert_eq!(
+        names(vec![], vec![], Some("b-d")).await,
+        ["web-dev"],
+        "a literal substring"
+    );
+    assert_eq!(
+        names(vec![], vec![], Some("w.b")).await,
+        Vec::<String>::new(),
+        "'.' is not a wildcard here"
+    );
+    assert!(
+        names(vec![tag("secret", &[])], vec![], None)
+            .await
+            .is_empty(),
+        "other projects' tags never match"
+    );
 }

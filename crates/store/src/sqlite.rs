@@ -19,8 +19,9 @@ use engine::server::{
     PowerTriple, ServerDoc, ServerFault, ServerRecord, ServerStatus, TaskState, VmState,
 };
 use engine::store::{
-    BoxFuture, Insertion, JobInsert, JobInsertError, Rejection, Reservation, ServerPage,
-    ServerQuery, ServerUpdate, Store, StoreError, TaskAdvance, TaskClaim,
+    BoxFuture, Insertion, JobInsert, JobInsertError, Rejection, Reservation, ServerEdit,
+    ServerEditError, ServerPage, ServerQuery, ServerUpdate, Store, StoreError, TagMatch,
+    TaskAdvance, TaskClaim,
 };
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 use std::collections::{BTreeSet, VecDeque};
@@ -140,6 +141,7 @@ enum Command {
     TaskAdvance(Vec<TaskAdvance>),
     JobPurge(i64),
     ServerUpdate(Box<ServerUpdate>),
+    ServerEdit(Box<ServerEdit>),
 }
 
 enum Reply {
@@ -147,6 +149,7 @@ enum Reply {
     TaskAdvance(oneshot::Sender<Result<usize, StoreError>>),
     JobPurge(oneshot::Sender<Result<u64, StoreError>>),
     ServerUpdate(oneshot::Sender<Result<bool, StoreError>>),
+    ServerEdit(oneshot::Sender<Result<ServerRecord, ServerEditError>>),
 }
 
 /// A command's result, held until its group's commit is known.
@@ -155,6 +158,7 @@ enum Done {
     TaskAdvance(Result<usize, StoreError>),
     JobPurge(Result<u64, StoreError>),
     ServerUpdate(Result<bool, StoreError>),
+    ServerEdit(Result<Box<ServerRecord>, ServerEditError>),
 }
 
 impl Done {
@@ -167,6 +171,7 @@ impl Done {
                 | Done::TaskAdvance(Err(_))
                 | Done::JobPurge(Err(_))
                 | Done::ServerUpdate(Err(_))
+                | Done::ServerEdit(Err(ServerEditError::Store(_)))
         )
     }
 }
@@ -181,6 +186,9 @@ impl Reply {
             (Reply::TaskAdvance(reply), Done::TaskAdvance(result)) => drop(reply.send(result)),
             (Reply::JobPurge(reply), Done::JobPurge(result)) => drop(reply.send(result)),
             (Reply::ServerUpdate(reply), Done::ServerUpdate(result)) => drop(reply.send(result)),
+            (Reply::ServerEdit(reply), Done::ServerEdit(result)) => {
+                drop(reply.send(result.map(|server| *server)))
+            }
             (reply, _) => reply.fail(mismatch()),
         }
     }
@@ -191,6 +199,7 @@ impl Reply {
             Reply::TaskAdvance(reply) => drop(reply.send(Err(error))),
             Reply::JobPurge(reply) => drop(reply.send(Err(error))),
             Reply::ServerUpdate(reply) => drop(reply.send(Err(error))),
+            Reply::ServerEdit(reply) => drop(reply.send(Err(ServerEditError::Store(error)))),
         }
     }
 }
@@ -433,6 +442,41 @@ impl Store for SqliteStore {
         })
     }
 
+    fn server_edit(
+        &self,
+        edit: ServerEdit,
+    ) -> BoxFuture<'_, Result<ServerRecord, ServerEditError>> {
+        let (sender, receiver) = oneshot::channel();
+        let sent = self.send(
+            Command::ServerEdit(Box::new(edit)),
+            Reply::ServerEdit(sender),
+        );
+        Box::pin(async move {
+            sent?;
+            reply(receiver).await?
+        })
+    }
+
+    fn tag_list<'a>(
+        &'a self,
+        project_id: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<String>, StoreError>> {
+        Box::pin(std::future::ready(self.read(|connection| {
+            let mut statement = connection
+                .prepare_cached(
+                    "SELECT DISTINCT t.value FROM servers s, json_each(s.doc, '$.tags') t
+                     WHERE s.project_id = ?1 ORDER BY t.value",
+                )
+                .map_err(backend)?;
+            let tags = statement
+                .query_map(params![project_id], |row| row.get::<_, String>(0))
+                .map_err(backend)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(backend)?;
+            Ok(tags)
+        })))
+    }
+
     fn job_purge(&self, finished_before: i64) -> BoxFuture<'_, Result<u64, StoreError>> {
         let (sender, receiver) = oneshot::channel();
         let sent = self.send(Command::JobPurge(finished_before), Reply::JobPurge(sender));
@@ -510,7 +554,9 @@ fn sort_write(
     engine: &mut VecDeque<(Instant, Pending)>,
 ) {
     match pending.command {
-        Command::JobInsert(_) | Command::ServerUpdate(_) => clients.push(pending),
+        Command::JobInsert(_) | Command::ServerUpdate(_) | Command::ServerEdit(_) => {
+            clients.push(pending)
+        }
         Command::TaskAdvance(_) | Command::JobPurge(_) => {
             engine.push_back((Instant::now(), pending))
         }
@@ -609,7 +655,43 @@ fn apply(connection: &Connection, command: &Command) -> Done {
         Command::TaskAdvance(advances) => Done::TaskAdvance(advance_tasks(connection, advances)),
         Command::JobPurge(before) => Done::JobPurge(purge_jobs(connection, *before)),
         Command::ServerUpdate(update) => Done::ServerUpdate(update_server(connection, update)),
+        Command::ServerEdit(edit) => Done::ServerEdit(edit_server(connection, edit).map(Box::new)),
     }
+}
+
+/// Reads the server in the writer's transaction, checks and applies the edit, and writes the
+/// name and the document back. A rejected edit writes nothing.
+fn edit_server(
+    connection: &Connection,
+    edit: &ServerEdit,
+) -> Result<ServerRecord, ServerEditError> {
+    let raw = connection
+        .prepare_cached(&format!(
+            "SELECT {SERVER_COLUMNS} FROM servers WHERE id = ?1 AND project_id = ?2"
+        ))
+        .map_err(backend)?
+        .query_row(
+            params![edit.server_id, edit.project_id],
+            raw_server_from_row,
+        )
+        .optional()
+        .map_err(backend)?;
+    let Some(raw) = raw else {
+        return Err(Rejection::ServerNotFound {
+            server_id: edit.server_id.clone(),
+        }
+        .into());
+    };
+    let mut server = raw.decode()?;
+    edit.change.apply(&mut server)?;
+    write_doc(connection, &server.id, &server.doc, edit.now)?;
+    connection
+        .prepare_cached("UPDATE servers SET name = ?1 WHERE id = ?2")
+        .map_err(backend)?
+        .execute(params![server.name, server.id])
+        .map_err(backend)?;
+    server.updated_at = edit.now;
+    Ok(server)
 }
 
 fn update_server(connection: &Connection, update: &ServerUpdate) -> Result<bool, StoreError> {
@@ -1336,12 +1418,55 @@ fn name_pattern(name: &str) -> String {
     pattern
 }
 
+/// An SQL condition on a server row that holds when the server has `tag` (its document keeps
+/// tags as `key=value` strings; keys have no `=`), with its parameters.
+fn tag_condition(tag: &TagMatch) -> (String, Vec<rusqlite::types::Value>) {
+    let prefix = format!("{}=", tag.key);
+    if tag.values.is_empty() {
+        (
+            "EXISTS (SELECT 1 FROM json_each(servers.doc, '$.tags') t \
+             WHERE substr(t.value, 1, ?) = ?)"
+                .to_owned(),
+            vec![(prefix.chars().count() as i64).into(), prefix.into()],
+        )
+    } else {
+        let condition = format!(
+            "EXISTS (SELECT 1 FROM json_each(servers.doc, '$.tags') t WHERE t.value IN ({}))",
+            vec!["?"; tag.values.len()].join(", ")
+        );
+        let values = tag
+            .values
+            .iter()
+            .map(|value| format!("{prefix}{value}").into())
+            .collect();
+        (condition, values)
+    }
+}
+
 fn list_servers(connection: &Connection, query: &ServerQuery) -> Result<ServerPage, StoreError> {
     let mut conditions = vec!["project_id = ?".to_owned()];
     let mut values: Vec<rusqlite::types::Value> = vec![query.project_id.clone().into()];
     if let Some(name) = &query.name {
         conditions.push("name LIKE ? ESCAPE '\\'".to_owned());
         values.push(name_pattern(name).into());
+    }
+    if let Some(fragment) = &query.name_contains {
+        conditions.push("instr(name, ?) > 0".to_owned());
+        values.push(fragment.clone().into());
+    }
+    for (tag, wanted) in query
+        .tags
+        .iter()
+        .map(|tag| (tag, true))
+        .chain(query.not_tags.iter().map(|tag| (tag, false)))
+    {
+        let (condition, tag_values) = tag_condition(tag);
+        conditions.push(if wanted {
+            condition
+        } else {
+            format!("NOT {condition}")
+        });
+        values.extend(tag_values);
     }
     if let Some(flavor_id) = &query.flavor_id {
         conditions.push("flavor_id = ?".to_owned());

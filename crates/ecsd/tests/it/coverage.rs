@@ -327,8 +327,8 @@ async fn a_path_taken_by_another_routes_placeholder_is_not_implemented() {
     let limits = uri("GET", "/v1/{project_id}/cloudservers/limits");
     assert_eq!(probe(&api, &limits).await.0, Routed::No);
     // A wrong method and an unknown path are refused by the router.
-    let modify = uri("PUT", "/v1/{project_id}/cloudservers/{server_id}");
-    assert_eq!(probe(&api, &modify).await.0, Routed::No);
+    let wrong_method = uri("DELETE", "/v1/{project_id}/cloudservers/{server_id}");
+    assert_eq!(probe(&api, &wrong_method).await.0, Routed::No);
     let resize = uri(
         "POST",
         "/v1/{project_id}/cloudservers/{server_id}/no-such-action",

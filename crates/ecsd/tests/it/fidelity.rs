@@ -31,11 +31,14 @@
 //!
 //! Substitutions (an example is sent as it is except for these):
 //! - every page starts with one running server in the project, so that a list has an element
-//!   to check (an empty array fails: its elements' fields could not be checked);
+//!   to check (an empty array fails: its elements' fields could not be checked); fixture
+//!   servers carry the tags of the tag pages' examples (`key1=value1`, `key2=value3`) and the
+//!   metadata pair of the metadata pages' (`key=value`), so that tag lists have elements too;
 //! - path placeholders: `{project_id}` is the test project; `{server_id}` a server created
 //!   through the API beforehand (stopped first for the pages in [`NEEDS_STOPPED_SERVERS`]);
 //!   `{job_id}` the job of such a create; `{volume_id}` the last volume attached to the server
-//!   (fixture servers have a system disk and one data disk, so that is the data disk);
+//!   (fixture servers have a system disk and one data disk, so that is the data disk); `{key}`
+//!   (a metadata key) `key`, which fixture servers have;
 //! - in the body, the ids of `servers[].id` (the batch and delete pages) become that many
 //!   servers created beforehand: the examples' ids do not exist here, and one
 //!   (`616fb98f-46ca-475e-917e-2563e5a8gh21`, deleting_ecss.rst) is not even a UUID;
@@ -51,6 +54,14 @@
 //! A create example with `"dry_run": true` answers 202 with nothing to check against the table
 //! (the page: "If the check is successful, the system returns status code 202"), so only its
 //! status is checked.
+//!
+//! A page whose "Response" section is `None` (no table) must answer each example 204 with no
+//! body. A field of type `Object` whose description refers to no table is checked for its type
+//! only if it is listed in [`FREE_FORM_OBJECTS`] (a map of the user's own keys), with the reason;
+//! otherwise the missing table fails the page.
+//!
+//! An example block that lists the same request on several paths, one per line, is one example
+//! per path.
 //!
 //! Fields a page lists but that are only present in some answers are listed in
 //! [`CONDITIONAL_FIELDS`], with the condition; a stale entry (not in the table) fails.
@@ -115,6 +126,18 @@ const SUBSTITUTIONS: &[(&str, &str, &str, &str)] = &[
         "on a KVM ECS `/dev/sd*` names become `/dev/vd*`, so the first example's `/dev/sda` is \
          the system disk's `/dev/vda`, which the table forbids (\"cannot be the same as an \
          existing one\"); `/dev/vdc` follows the fixture's data disk",
+    ),
+    (
+        "apis_recommended/tag_management/querying_ecss_by_tag.rst",
+        "/offset",
+        "0",
+        "the example starts after the first 100 servers; a fidelity project holds a few",
+    ),
+    (
+        "apis_recommended/tag_management/querying_ecss_by_tag.rst",
+        "/matches/0/value",
+        "fidelity",
+        "`ecs_test` names the example's server; the fixture server is named `fidelity`",
     ),
     (
         "apis_recommended/flavor_management/listing_flavor_details_and_extended_information.rst",
@@ -200,11 +223,12 @@ const TYPE_OVERRIDES: &[(&str, &str, &str, &str)] = &[
     ),
 ];
 
-/// Pages whose "Response" section is "None": (page, reason). Their examples must answer a 2xx
-/// with `{}` (every ecsd answer is JSON).
-const NO_RESPONSE_BODY: &[(&str, &str)] = &[(
-    "apis_recommended/status_management/adding_an_ecs_to_the_monitoring_list.rst",
-    "the page's Response section says \"None\"",
+/// Fields of type `Object` without a table of their own, because their keys are the user's:
+/// (page, field, reason). Only their type is checked.
+const FREE_FORM_OBJECTS: &[(&str, &str, &str)] = &[(
+    "apis_recommended/metadata_management/updating_ecs_metadata.rst",
+    "metadata",
+    "\"the user-defined metadata key-value pair\": its keys are whatever the user set",
 )];
 
 /// Nulls allowed where the reference is silent: (page, field, reason).
@@ -289,6 +313,13 @@ async fn every_implemented_operation_answers_its_examples_in_the_documented_shap
     );
 }
 
+/// The "table" of a page whose response is `None`.
+static NO_FIELDS: Table = Table {
+    anchors: Vec::new(),
+    caption: String::new(),
+    rows: Vec::new(),
+};
+
 /// Sends each example of `page` and checks the answers; problems go to `failures`.
 async fn check_page(
     api: &Api,
@@ -301,41 +332,11 @@ async fn check_page(
         Err(problem) => return failures.push(problem),
     };
     let tables = page.response_tables();
-    if let Some((_, reason)) = NO_RESPONSE_BODY.iter().find(|(file, _)| *file == page.file) {
-        if !tables.is_empty() {
-            failures.push(format!(
-                "{}: listed in NO_RESPONSE_BODY but has a response table (stale?)",
-                page.file
-            ));
-        }
-        notes.insert(format!("{}: no response body ({reason})", page.file));
-        for (index, example) in examples.iter().enumerate() {
-            let label = format!("{} (example {})", page.file, index + 1);
-            let (path, _) = match fill_path(api, &example.path_and_query, false).await {
-                Ok(filled) => filled,
-                Err(problem) => {
-                    failures.push(format!("{label}: {problem}"));
-                    continue;
-                }
-            };
-            let method = Method::from_bytes(example.method.as_bytes()).unwrap_or(Method::GET);
-            let body = example
-                .body
-                .as_ref()
-                .map(Value::to_string)
-                .unwrap_or_default();
-            let (status, answer) = api
-                .send(method, &path, Some("application/json"), body)
-                .await;
-            if !status.is_success() || answer != json!({}) {
-                failures.push(format!(
-                    "{label}: expected a 2xx answer with no fields, got {status} {answer}"
-                ));
-            }
-        }
-        return;
-    }
-    let Some(top) = tables.first() else {
+    let no_response = tables.is_empty()
+        && page
+            .section(&["Response"])
+            .is_some_and(|text| text.trim() == "None");
+    let Some(top) = tables.first().or(no_response.then_some(&NO_FIELDS)) else {
         return failures.push(format!("{}: no response parameter table found", page.file));
     };
     let null_keys = null_keys_in_examples(page);
@@ -413,6 +414,15 @@ async fn check_page(
             ));
             continue;
         }
+        if no_response {
+            if (status, &answer) != (StatusCode::NO_CONTENT, &Value::Null) {
+                failures.push(format!(
+                    "{label}: the page's response is None, so 204 with no body; got {status}: \
+                     {answer}"
+                ));
+            }
+            continue;
+        }
         check_fields(page, &label, top, &answer, "", &null_keys, failures, notes);
         if page.is_async {
             check_job_succeeds(api, &label, &answer, failures).await;
@@ -433,6 +443,7 @@ async fn check_page(
         .iter()
         .copied()
         .chain(ALLOWED_NULL.iter().copied())
+        .chain(FREE_FORM_OBJECTS.iter().copied())
         .chain(overridden)
     {
         if file == page.file && !table_lists(top, field) {
@@ -551,6 +562,16 @@ fn check_fields(
         }
         let descends = row.kind == "Object" || row.kind == "Array of objects";
         if !descends {
+            continue;
+        }
+        let free_form = FREE_FORM_OBJECTS
+            .iter()
+            .find(|(file, name, _)| *file == page.file && *name == field_key);
+        if let (Some((_, _, reason)), true) = (free_form, row.kind == "Object") {
+            notes.insert(format!(
+                "{}: `{field}` checked as an object of any keys ({reason})",
+                page.file
+            ));
             continue;
         }
         let Some(sub) = sub_table(row) else {
@@ -725,6 +746,9 @@ fn replace_server_ids(value: &mut Value, ids: &mut impl Iterator<Item = String>)
 async fn servers(api: &Api, count: usize, stopped: bool) -> Vec<String> {
     let mut body = create_body("fidelity", u32::try_from(count).expect("a few servers"));
     body["server"]["data_volumes"] = json!([{ "volumetype": "SSD", "size": 10 }]);
+    body["server"]["server_tags"] =
+        json!([{ "key": "key1", "value": "value1" }, { "key": "key2", "value": "value3" }]);
+    body["server"]["metadata"] = json!({ "key": "value" });
     let (status, created) = api
         .post(&format!("/v1/{PROJECT}/cloudservers"), &body)
         .await;
@@ -783,6 +807,7 @@ async fn fill_path(
         }
         path = path.replace("{server_id}", &server_id);
     }
+    path = path.replace("{key}", "key");
     if path.contains("{job_id}") {
         let created = api.create("fidelity-job", 1).await;
         api.harness.drain().await;

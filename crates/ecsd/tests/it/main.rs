@@ -12,3 +12,4 @@ mod operations_http;
 mod reference;
 mod security;
 mod support;
+mod tags_http;

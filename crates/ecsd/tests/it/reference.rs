@@ -198,18 +198,29 @@ impl Page {
             .ok_or_else(|| format!("{}: no \"Example Request\" section", self.file))?;
         let mut examples = Vec::new();
         for block in code_blocks(&section) {
-            let mut lines = block.lines().skip_while(|line| line.trim().is_empty());
+            let mut lines = block
+                .lines()
+                .skip_while(|line| line.trim().is_empty())
+                .peekable();
             let Some(first) = lines.next() else { continue };
-            let Some((method, target)) = method_and_target(first) else {
+            let Some(request) = method_and_target(first) else {
                 return Err(format!(
                     "{}: an example request starts with {first:?}, not METHOD URL",
                     self.file
                 ));
             };
+            // A block may list the same request on several paths, one per line
+            // (`DELETE /v2/…` then `DELETE /v2.1/…`): each is an example.
+            let mut requests = vec![request];
+            while let Some(request) = lines.peek().and_then(|line| method_and_target(line)) {
+                requests.push(request);
+                lines.next();
+            }
             let rest: String = lines.collect::<Vec<_>>().join("\n");
-            let body = if rest.trim().is_empty() {
+            let body: Option<serde_json::Value> = if rest.trim().is_empty() {
                 None
             } else {
+                let (method, target) = request;
                 Some(serde_json::from_str(rest.trim()).map_err(|e| {
                     format!(
                         "{}: the example body of {method} {target} is not JSON: {e}",
@@ -217,11 +228,13 @@ impl Page {
                     )
                 })?)
             };
-            examples.push(Example {
-                method: method.to_owned(),
-                path_and_query: target.to_owned(),
-                body,
-            });
+            for (method, target) in requests {
+                examples.push(Example {
+                    method: method.to_owned(),
+                    path_and_query: target.to_owned(),
+                    body: body.clone(),
+                });
+            }
         }
         if examples.is_empty() {
             return Err(format!("{}: no example request found", self.file));

@@ -695,7 +695,7 @@ async fn apis_without_a_project_in_the_path_act_in_the_credentials_project() {
     let (status, answer) = api
         .send(Method::POST, &monitor, json, r#"{"monitorMetrics": ""}"#)
         .await;
-    assert_eq!((status, answer), (StatusCode::OK, json!({})));
+    assert_eq!((status, answer), (StatusCode::NO_CONTENT, Value::Null));
     refused(
         &api.send(Method::POST, &monitor, json, r#"{"monitorMetrics": 1}"#)
             .await,
