@@ -448,8 +448,8 @@ pub(crate) async fn server_auto_recovery_view(
 }
 
 /// `PUT /v1/{project_id}/cloudservers/{server_id}/autorecovery`
-/// `{"support_auto_recovery": "true"|"false"}`; answers 200 with `{}` (every ecsd answer is
-/// JSON; clients accept any 2xx).
+/// `{"support_auto_recovery": "true"|"false"}`; answers 200 with `{}` (not a reference API,
+/// so no page asks for a 204; clients accept any 2xx).
 pub(crate) async fn server_auto_recovery_update(
     State(state): State<AppState>,
     request: OnServer<AutoRecoveryBody>,
