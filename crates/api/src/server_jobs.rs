@@ -327,9 +327,10 @@ pub async fn server_attach_volume(
         device,
         volume_type: attachment.volume_type.filter(|kind| !kind.is_empty()),
     };
+    let quotas = state.quotas(project_id);
     let accepted = state
         .engine
-        .server_job(project_id, &server_id, request)
+        .server_job_within(project_id, &server_id, request, &quotas)
         .await?;
     Ok(job_answer(accepted.job_id))
 }
@@ -400,7 +401,12 @@ pub async fn server_add_nics(
     }
     let accepted = state
         .engine
-        .server_job(project_id, &server_id, ServerJob::AddNics { nics })
+        .server_job_within(
+            project_id,
+            &server_id,
+            ServerJob::AddNics { nics },
+            &state.quotas(project_id),
+        )
         .await?;
     Ok(job_answer(accepted.job_id))
 }

@@ -53,6 +53,7 @@ pub fn test_accounts() -> api::accounts::Accounts {
                 id: who.project.into(),
                 name: name.into(),
                 region: name.split('_').next().unwrap_or(name).into(),
+                quotas: Default::default(),
             }],
             rate_limit: None,
         };
