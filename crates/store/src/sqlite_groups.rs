@@ -22,14 +22,16 @@ fn backend(error: rusqlite::Error) -> StoreError {
 /// steps can be renumbered when branches meet; it only adds a table.
 pub(crate) const MIGRATION_SERVER_GROUPS: &str = r#"
 CREATE TABLE IF NOT EXISTS server_groups (
-    id          TEXT PRIMARY KEY,
+    -- Insertion order: lists show groups oldest first, also within one millisecond.
+    seq         INTEGER PRIMARY KEY,
+    id          TEXT NOT NULL UNIQUE,
     project_id  TEXT NOT NULL,
     name        TEXT NOT NULL,
     -- JSON array of strings.
     policies    TEXT NOT NULL,
     created_at  INTEGER NOT NULL
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS server_groups_by_project ON server_groups (project_id, created_at, id);
+);
+CREATE INDEX IF NOT EXISTS server_groups_by_project ON server_groups (project_id, seq);
 "#;
 
 /// What the project's servers hold, plus the disks and NICs unfinished jobs are adding, plus
@@ -288,7 +290,7 @@ pub(crate) fn list_groups(
     let mut statement = connection
         .prepare_cached(
             "SELECT id, project_id, name, policies, created_at FROM server_groups
-             WHERE project_id = ?1 ORDER BY created_at, id",
+             WHERE project_id = ?1 ORDER BY seq",
         )
         .map_err(backend)?;
     let rows = statement
