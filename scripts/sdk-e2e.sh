@@ -9,6 +9,10 @@
 # Environment:
 #   ECSD_BIN          ecsd binary to test (default: build it and use target/debug/ecsd)
 #   ECSD_ACCESS_KEY / ECSD_SECRET_KEY / ECSD_PROJECT_ID   account (test defaults below)
+#   ECSD_QUOTA_ACCESS_KEY / ECSD_QUOTA_SECRET_KEY / ECSD_QUOTA_PROJECT_ID
+#                     a second account, written to an accounts file (--config), whose
+#                     project has small quotas (test_quotas_groups.py); the local account
+#                     keeps none
 #   ECSD_READY_TIMEOUT  seconds to wait for ecsd to answer (default 30)
 #   PYTHON            interpreter used to create the venv (default python3)
 #
@@ -30,6 +34,9 @@ READY_TIMEOUT="${ECSD_READY_TIMEOUT:-30}"
 export ECSD_ACCESS_KEY="${ECSD_ACCESS_KEY:-ECSDTESTACCESSKEY001}"
 export ECSD_SECRET_KEY="${ECSD_SECRET_KEY:-ecsdTestSecretKey0000000000000000000001}"
 export ECSD_PROJECT_ID="${ECSD_PROJECT_ID:-0123456789abcdef0123456789abcdef}"
+export ECSD_QUOTA_ACCESS_KEY="${ECSD_QUOTA_ACCESS_KEY:-ECSDQUOTAACCESSKEY01}"
+export ECSD_QUOTA_SECRET_KEY="${ECSD_QUOTA_SECRET_KEY:-ecsdQuotaSecretKey000000000000000000001}"
+export ECSD_QUOTA_PROJECT_ID="${ECSD_QUOTA_PROJECT_ID:-9a0000000000000000000000000000a9}"
 export NO_PROXY="127.0.0.1,localhost,::1${NO_PROXY:+,$NO_PROXY}"
 export no_proxy="$NO_PROXY"
 
@@ -82,8 +89,28 @@ PORT="$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); pr
 export ECSD_ENDPOINT="http://127.0.0.1:$PORT"
 ECSD_LOG="$DATA_DIR/ecsd.log"
 
+# The quota account: 2 servers, 4 vCPUs, 1 ECS group of at most 1 member.
+cat >"$DATA_DIR/accounts.toml" <<TOML
+[[accounts]]
+access_key = "$ECSD_QUOTA_ACCESS_KEY"
+secret_key = "$ECSD_QUOTA_SECRET_KEY"
+domain = "ecsd-quota"
+
+[[accounts.projects]]
+id = "$ECSD_QUOTA_PROJECT_ID"
+name = "eu-de_quota"
+region = "eu-de"
+
+[accounts.projects.quotas]
+instances = 2
+cores = 4
+server_groups = 1
+server_group_members = 1
+TOML
+
 log "starting $ECSD_BIN on 127.0.0.1:$PORT (data in $DATA_DIR)"
 "$ECSD_BIN" serve --listen "127.0.0.1:$PORT" --database "sqlite://$DATA_DIR/ecsd.db" --latency fast \
+    --config "$DATA_DIR/accounts.toml" \
     </dev/null >"$DATA_DIR/ecsd.stdout" 2>"$ECSD_LOG" &
 ECSD_PID=$!
 
