@@ -288,10 +288,11 @@ impl From<Rejection> for ApiError {
                 "remove_member.instance_uuid",
                 format!("the ECS {server_id} is not in the ECS group {group_id}"),
             ),
-            Rejection::AntiAffinityOnDedicatedHost { server_id } => ApiError::invalid_field(
-                "add_member.instance_uuid",
+            // Adding a server on a DeH to a group, or migrating a member to a DeH.
+            Rejection::AntiAffinityOnDedicatedHost { server_id } => ApiError::new(
+                error_codes::ECS_0005,
                 format!(
-                    "the ECS {server_id} runs on a dedicated host, where the anti-affinity policy is not supported"
+                    "Invalid request: the ECS {server_id} would be in an ECS group on a dedicated host, where the anti-affinity policy is not supported."
                 ),
             ),
         }

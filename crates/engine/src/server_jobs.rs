@@ -132,6 +132,11 @@ impl ServerJob {
                         dedicated_host_id: dedicated_host_id.clone().unwrap_or_default(),
                     });
                 }
+                // Anti-affinity does not apply on dedicated hosts (the create page's
+                // constraint), so a group member stays in the public pool.
+                if dedicated_host_id.is_some() && doc.server_group_id.is_some() {
+                    return Err(Rejection::AntiAffinityOnDedicatedHost { server_id });
+                }
                 let current = doc.host.clone().unwrap_or_default();
                 let mut seed = seed_of(&new_job_id(at));
                 let host = loop {

@@ -638,6 +638,24 @@ async fn anti_affinity_is_refused_on_dedicated_hosts_and_for_unknown_groups() {
         "dedicated host",
     );
     assert!(members(&show_group(&api, &group_id).await).is_empty());
+    // Nor can a member move to one.
+    let member = create(&api, 1, "s6.small.1", Some(&group_id))
+        .await
+        .remove(0);
+    stop(&api, &member).await;
+    let refused = api
+        .post(
+            &format!("/v1/{PROJECT}/cloudservers/{member}/migrate"),
+            &json!({ "migrate": { "dedicated_host_id": DEH } }),
+        )
+        .await;
+    assert_error(
+        &refused,
+        StatusCode::BAD_REQUEST,
+        "Ecs.0005",
+        "dedicated host",
+    );
+    assert_eq!(view(&api, &member).await["status"], "SHUTOFF", "no job");
 }
 
 #[tokio::test]
