@@ -248,6 +248,34 @@ async fn a_create_over_the_instance_quota_is_refused_with_ecs_0001_and_creates_n
 }
 
 #[tokio::test]
+async fn concurrent_creates_never_overshoot_the_quota() {
+    let api = with_quotas(Quotas {
+        instances: Some(3),
+        ..Quotas::default()
+    });
+    // Eight requests in flight together reach the store's writer together (often in one
+    // group commit); the quota is checked per insert inside that transaction.
+    let one = || create_answer(&api, 1, "s6.small.1", None);
+    let answers = tokio::join!(one(), one(), one(), one(), one(), one(), one(), one());
+    let answers = [
+        answers.0, answers.1, answers.2, answers.3, answers.4, answers.5, answers.6, answers.7,
+    ];
+    let accepted = answers
+        .iter()
+        .filter(|(status, _)| *status == StatusCode::OK)
+        .count();
+    assert_eq!(accepted, 3, "{answers:?}");
+    for answer in answers
+        .iter()
+        .filter(|(status, _)| *status != StatusCode::OK)
+    {
+        assert_error(answer, StatusCode::BAD_REQUEST, "Ecs.0001", "instances");
+    }
+    api.harness.drain().await;
+    assert_eq!(server_count(&api).await, 3);
+}
+
+#[tokio::test]
 async fn cores_and_ram_count_the_flavor_and_refuse_with_ecs_0001() {
     let api = with_quotas(Quotas {
         cores: Some(4),
