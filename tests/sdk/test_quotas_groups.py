@@ -207,8 +207,11 @@ def test_servers_created_into_a_group_are_members_on_distinct_hosts(client, wait
     try:
         assert wait_job(resp.job_id).final.status == "SUCCESS"
         assert show_group(client, group.id).members == resp.server_ids
-        hosts = {show_server(client, sid).os_ext_srv_att_rhost for sid in resp.server_ids}
+        servers = [show_server(client, sid) for sid in resp.server_ids]
+        hosts = {server.os_ext_srv_att_rhost for server in servers}
         assert len(hosts) == 2, hosts
+        for server in servers:
+            assert server.osscheduler_hints.group == [group.id], server.osscheduler_hints
     finally:
         wait_job(delete_servers(client, resp.server_ids).job_id)
         assert show_group(client, group.id).members == [], "deleted servers leave the group"

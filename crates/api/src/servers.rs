@@ -707,6 +707,26 @@ fn validate_create(state: &AppState, server: CreateServerBody) -> Result<CreateS
     })
 }
 
+/// `os:scheduler_hints` as the server view shows it: `group`, `tenancy` and
+/// `dedicated_host_id` are arrays of strings there (the data structure page's Table 11, and the
+/// SDK's `ServerSchedulerHints`, which would read a bare string as a list of characters), so a
+/// string given at create is shown as a one-element array. Other keys are shown as given.
+fn scheduler_hints_view(hints: &BTreeMap<String, Value>) -> Value {
+    hints
+        .iter()
+        .map(|(key, value)| {
+            let shown = match (key.as_str(), value) {
+                ("group" | "tenancy" | "dedicated_host_id", Value::String(text)) => {
+                    json!([text])
+                }
+                _ => value.clone(),
+            };
+            (key.clone(), shown)
+        })
+        .collect::<Map<String, Value>>()
+        .into()
+}
+
 /// `os:scheduler_hints.group`: an ECS group's UUID (the store checks it exists in the
 /// project). The data structure page: "The anti-affinity policy is not supported for ECSs
 /// created on a specified DeH", so a group with `tenancy: dedicated` or a `dedicated_host_id`
@@ -881,7 +901,7 @@ pub(crate) fn server_json(server: &ServerRecord) -> Value {
         "OS-EXT-SRV-ATTR:hypervisor_hostname": "ecsd-simulated",
         "OS-DCF:diskConfig": "MANUAL",
         "OS-EXT-AZ:availability_zone": doc.availability_zone,
-        "os:scheduler_hints": doc.scheduler_hints,
+        "os:scheduler_hints": scheduler_hints_view(&doc.scheduler_hints),
         "OS-EXT-SRV-ATTR:root_device_name": "/dev/vda",
         "OS-EXT-SRV-ATTR:ramdisk_id": "",
         "OS-EXT-SRV-ATTR:user_data": null,

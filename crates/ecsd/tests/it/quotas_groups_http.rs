@@ -532,7 +532,8 @@ async fn servers_created_into_a_group_are_members_on_hosts_of_their_own() {
     for id in &ids {
         let server = view(&api, id).await;
         assert_eq!(server["status"], "ACTIVE");
-        assert_eq!(server["os:scheduler_hints"]["group"], json!(group_id));
+        // The view's hints are arrays of strings (the data structure page's Table 11).
+        assert_eq!(server["os:scheduler_hints"]["group"], json!([group_id]));
         hosts.push(host(&server));
     }
     hosts.sort();
