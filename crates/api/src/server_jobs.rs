@@ -145,9 +145,10 @@ pub async fn server_resize(
     let request = ServerJob::Resize {
         flavor: FlavorRef::from(flavor),
     };
+    let quotas = state.quotas(project_id);
     let accepted = state
         .engine
-        .server_job(project_id, &server_id, request)
+        .server_job_within(project_id, &server_id, request, &quotas)
         .await?;
     Ok(job_answer(accepted.job_id))
 }

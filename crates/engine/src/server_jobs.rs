@@ -358,13 +358,19 @@ pub fn is_device_name(device: &str) -> bool {
     })
 }
 
-/// What a job's operations add to the project's usage: a disk per attach, a NIC per add.
-fn operations_demand(operations: &[Operation]) -> Usage {
+/// What a job's operations add to the project's usage: a disk per attach, a NIC per add, and
+/// the vCPUs and memory a resize to a larger flavor adds to `current`'s.
+fn operations_demand(operations: &[Operation], current: &FlavorRef) -> Usage {
+    let vcpus = |flavor: &FlavorRef| flavor.vcpus.trim().parse::<u64>().unwrap_or(0);
     let mut demand = Usage::default();
     for operation in operations {
         match operation {
             Operation::AttachVolume { .. } => demand.volumes += 1,
             Operation::AddNic { .. } => demand.nics += 1,
+            Operation::ResizeServer { flavor } => {
+                demand.cores += vcpus(flavor).saturating_sub(vcpus(current));
+                demand.ram += flavor.ram.saturating_sub(current.ram);
+            }
             _ => {}
         }
     }
@@ -388,8 +394,9 @@ impl Engine {
             .await
     }
 
-    /// [`Engine::server_job`] within the project's quotas: the NICs an add-NICs job adds and
-    /// the disk an attach adds count against them, in the accept transaction.
+    /// [`Engine::server_job`] within the project's quotas: the NICs an add-NICs job adds, the
+    /// disk an attach adds and the vCPUs and memory a resize adds count against them, in the
+    /// accept transaction.
     pub async fn server_job_within(
         &self,
         project_id: &str,
@@ -427,7 +434,7 @@ impl Engine {
             let job_id = new_job_id(at);
             let quota = quotas.limits_servers().then(|| QuotaCheck {
                 quotas: *quotas,
-                demand: operations_demand(&plan.operations),
+                demand: operations_demand(&plan.operations, &server.doc.flavor),
             });
             let tasks = plan
                 .operations

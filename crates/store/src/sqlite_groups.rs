@@ -34,8 +34,8 @@ CREATE TABLE IF NOT EXISTS server_groups (
 CREATE INDEX IF NOT EXISTS server_groups_by_project ON server_groups (project_id, seq);
 "#;
 
-/// What the project's servers hold, plus the disks and NICs unfinished jobs are adding, plus
-/// its groups.
+/// What the project's servers hold, plus the disks, NICs, vCPUs and memory unfinished jobs
+/// (attach, add NIC, resize) are adding, plus its groups.
 pub(crate) fn project_usage(
     connection: &Connection,
     project_id: &str,
@@ -73,6 +73,23 @@ pub(crate) fn project_usage(
             Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?))
         })
         .map_err(backend)?;
+    // A resize changes the document's flavor with its last step: until then, what it adds to
+    // the server's flavor counts as used.
+    let (pending_cores, pending_ram) = connection
+        .prepare_cached(
+            "SELECT coalesce(sum(max(0, CAST(json_extract(t.operation, '$.flavor.vcpus') AS INTEGER)
+                                    - CAST(json_extract(s.doc, '$.flavor.vcpus') AS INTEGER))), 0),
+                    coalesce(sum(max(0, json_extract(t.operation, '$.flavor.ram')
+                                    - json_extract(s.doc, '$.flavor.ram'))), 0)
+             FROM tasks t JOIN jobs j ON j.id = t.job_id JOIN servers s ON s.id = t.server_id
+             WHERE t.next_run_at IS NOT NULL AND j.project_id = ?1
+               AND json_extract(t.operation, '$.op') = 'resize_server'",
+        )
+        .map_err(backend)?
+        .query_row([project_id], |row| {
+            Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?))
+        })
+        .map_err(backend)?;
     let server_groups: i64 = connection
         .prepare_cached("SELECT count(*) FROM server_groups WHERE project_id = ?1")
         .map_err(backend)?
@@ -81,8 +98,8 @@ pub(crate) fn project_usage(
     let count = |value: i64| u64::try_from(value).unwrap_or(0);
     Ok(Usage {
         instances: count(instances),
-        cores: count(cores),
-        ram: count(ram),
+        cores: count(cores + pending_cores),
+        ram: count(ram + pending_ram),
         nics: count(nics + pending_nics),
         volumes: count(volumes + pending_volumes),
         server_groups: count(server_groups),

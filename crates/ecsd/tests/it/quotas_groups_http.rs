@@ -307,6 +307,44 @@ async fn cores_and_ram_count_the_flavor_and_refuse_with_ecs_0001() {
 }
 
 #[tokio::test]
+async fn a_resize_past_the_core_quota_is_refused_with_ecs_0001() {
+    let api = with_quotas(Quotas {
+        cores: Some(4),
+        ..Quotas::default()
+    });
+    // Two servers of 1 vCPU (s6.small.1), stopped.
+    let ids = create(&api, 2, "s6.small.1", None).await;
+    for id in &ids {
+        stop(&api, id).await;
+    }
+    let resize = |id: &str, flavor: &str| {
+        (
+            format!("/v1/{PROJECT}/cloudservers/{id}/resize"),
+            json!({ "resize": { "flavorRef": flavor } }),
+        )
+    };
+    // 1 → 2 vCPUs: 3 in all. Not run yet, but it counts.
+    let (path, body) = resize(&ids[0], "s6.large.2");
+    let (status, body) = api.post(&path, &body).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // 1 → 4 vCPUs would make 6.
+    let (path, body) = resize(&ids[1], "s6.xlarge.2");
+    assert_error(
+        &api.post(&path, &body).await,
+        StatusCode::BAD_REQUEST,
+        "Ecs.0001",
+        "cores",
+    );
+    api.harness.drain().await;
+    assert_eq!(limits(&api).await["totalCoresUsed"], 3);
+    assert_eq!(view(&api, &ids[1]).await["flavor"]["id"], "s6.small.1");
+    // 1 → 2 fits exactly.
+    let (path, body) = resize(&ids[1], "s6.large.2");
+    let (status, body) = api.post(&path, &body).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+#[tokio::test]
 async fn add_nics_over_the_nic_quota_is_refused_with_ecs_0050_and_adds_nothing() {
     let api = with_quotas(Quotas {
         nics: Some(2),

@@ -16,6 +16,7 @@ use engine::store::{JobInsertError, Rejection, Store};
 pub(super) async fn exercise(store: &dyn Store) {
     quotas_refuse_a_create_past_a_limit_and_leave_no_trace(store).await;
     unfinished_attaches_count_against_the_volume_quota(store).await;
+    an_unfinished_resize_counts_what_it_adds(store).await;
     server_groups_are_stored_per_project_within_their_quota(store).await;
     creates_into_a_group_place_members_on_distinct_hosts(store).await;
     members_are_added_and_removed_when_stopped(store).await;
@@ -170,6 +171,39 @@ async fn unfinished_attaches_count_against_the_volume_quota(store: &dyn Store) {
         }
     );
     finish(store, &first, 20).await;
+}
+
+async fn an_unfinished_resize_counts_what_it_adds(store: &dyn Store) {
+    let project = "p-quota-resize";
+    let server_id = active_server(store, project, 0).await;
+    let before = store.project_usage(project).await.expect("readable");
+    let mut bigger = server_of(store, project, &server_id).await.doc.flavor;
+    bigger.vcpus = "4".into();
+    bigger.ram += 2048;
+    let resize = server_job_insert(
+        project,
+        &server_id,
+        JobKind::ResizeServer,
+        vec![Operation::ResizeServer { flavor: bigger }],
+        None,
+        Vec::new(),
+    );
+    let job = insert_ok(store, resize).await;
+    let during = store.project_usage(project).await.expect("readable");
+    assert_eq!(
+        during.cores, 4,
+        "the fixture flavor has no vCPUs: {before:?}"
+    );
+    assert_eq!(during.ram, before.ram + 2048);
+    finish(store, &job, 20).await;
+    assert_eq!(
+        store
+            .project_usage(project)
+            .await
+            .expect("readable")
+            .instances,
+        1
+    );
 }
 
 fn group(project: &str, id: &str, name: &str, created_at: i64) -> ServerGroupRecord {
