@@ -159,8 +159,8 @@ def test_a_group_is_created_shown_listed_and_deleted(client, unique_name):
     after = client.list_server_groups(ListServerGroupsRequest(limit=1000, marker=first.page_info.next_marker))
     assert first.server_groups[0].id not in [g.id for g in after.server_groups]
     assert after.page_info is None, "the last page has no next marker"
-    assert delete_group(client, second.id).status_code == 200
-    assert delete_group(client, group.id).status_code == 200
+    assert delete_group(client, second.id).status_code == 204
+    assert delete_group(client, group.id).status_code == 204
     with pytest.raises(sdk_exc.ClientRequestException) as excinfo:
         show_group(client, group.id)
     assert_sdk_error(excinfo, 400, "Ecs.0313")

@@ -11,7 +11,7 @@ use crate::servers::require_uuid;
 use crate::{project_from_path, AppState, Path};
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use engine::quota::{ServerGroupRecord, ANTI_AFFINITY};
@@ -204,11 +204,12 @@ pub async fn server_group_view(
 }
 
 /// `DELETE /v1/{project_id}/cloudservers/os-server-groups/{server_group_id}`: the page sets no
-/// condition, so a group with members is deleted too (they stay where they are). 200 `{}`.
+/// condition, so a group with members is deleted too (they stay where they are). 204 with no
+/// body: the page's response is "None" (and Nova's, which golangsdk expects, is 204).
 pub async fn server_group_delete(
     State(state): State<AppState>,
     Path((project_id, group_id)): Path<(String, String)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let project_id = project_from_path(&project_id)?;
     let canonical = require_uuid("server_group_id", &group_id)?;
     if !state
@@ -218,7 +219,7 @@ pub async fn server_group_delete(
     {
         return Err(group_not_found(&group_id));
     }
-    Ok(Json(json!({})))
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 #[derive(Debug, Deserialize)]
@@ -236,7 +237,7 @@ struct MemberBody {
 
 /// `POST /v1/{project_id}/cloudservers/os-server-groups/{server_group_id}/action` with
 /// `add_member` (the server must be stopped; it is moved to a host no other member holds) or
-/// `remove_member`. 200 `{}`.
+/// `remove_member`. 200 `{}`: both pages say "Status code 200".
 pub async fn server_group_action(
     State(state): State<AppState>,
     Path((project_id, group_id)): Path<(String, String)>,

@@ -55,7 +55,8 @@
 //! `instant` profile and is drained).
 //!
 //! A page whose "Response" section is `None` (delete an ECS group, add and remove a member) has
-//! no table to check the answer against: only that it succeeds is checked.
+//! no table to check the answer against: it must answer 204 with no body, or 200 where its
+//! example response says "Status code 200" (add and remove a member).
 //!
 //! A create example with `"dry_run": true` answers 202 with nothing to check against the table
 //! (the page: "If the check is successful, the system returns status code 202"), so only its
@@ -372,7 +373,23 @@ async fn check_page(
             continue;
         }
         let Some(top) = top else {
-            continue; // "Response: None": the success is all there is to check
+            // "Response: None": no fields to check. 204 with no body where the page gives no
+            // status, 200 where its example response says "Status code 200" (add and remove
+            // an ECS group member).
+            let says_200 = page
+                .section(&["Example Response"])
+                .is_some_and(|text| text.contains("Status code 200"));
+            let expected = if says_200 {
+                StatusCode::OK
+            } else {
+                StatusCode::NO_CONTENT
+            };
+            if status != expected {
+                failures.push(format!(
+                    "{label}: the page's response is None, so {expected}; got {status}: {answer}"
+                ));
+            }
+            continue;
         };
         check_fields(page, &label, top, &answer, "", &null_keys, failures, notes);
         if page.is_async {

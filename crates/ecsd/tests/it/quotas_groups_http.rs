@@ -453,7 +453,7 @@ async fn a_group_is_created_listed_shown_and_deleted() {
     let (status, body) = api
         .send(Method::DELETE, &group_path(PROJECT, &id), None, "")
         .await;
-    assert_eq!((status, body), (StatusCode::OK, json!({})));
+    assert_eq!((status, body), (StatusCode::NO_CONTENT, Value::Null));
     assert_error(
         &api.get(&group_path(PROJECT, &id)).await,
         StatusCode::BAD_REQUEST,
@@ -650,7 +650,7 @@ async fn members_are_added_when_stopped_and_removed() {
     let (status, _) = api
         .send(Method::DELETE, &group_path(PROJECT, &group_id), None, "")
         .await;
-    assert_eq!(status, StatusCode::OK);
+    assert_eq!(status, StatusCode::NO_CONTENT);
     let other = create_group(&api, "next").await["id"]
         .as_str()
         .expect("id")
