@@ -9,6 +9,10 @@
 # Environment:
 #   ECSD_BIN          ecsd binary to test (default: build it and use target/debug/ecsd)
 #   ECSD_ACCESS_KEY / ECSD_SECRET_KEY / ECSD_PROJECT_ID   account (test defaults below)
+#   ECSD_QUOTA_ACCESS_KEY / ECSD_QUOTA_SECRET_KEY / ECSD_QUOTA_PROJECT_ID
+#                     a second account, written to an accounts file (--config), whose
+#                     project has small quotas (test_quotas_groups.py); the local account
+#                     keeps none
 #   ECSD_READY_TIMEOUT  seconds to wait for ecsd to answer (default 30)
 #   PYTHON            interpreter used to create the venv (default python3)
 #
@@ -25,6 +29,10 @@ PY="$VENV/bin/python"
 export ECSD_ACCESS_KEY="${ECSD_ACCESS_KEY:-ECSDTESTACCESSKEY001}"
 export ECSD_SECRET_KEY="${ECSD_SECRET_KEY:-ecsdTestSecretKey0000000000000000000001}"
 export ECSD_PROJECT_ID="${ECSD_PROJECT_ID:-0123456789abcdef0123456789abcdef}"
+# The quota account (a second account with a small quota; tests/sdk/test_quotas_groups.py).
+export ECSD_QUOTA_ACCESS_KEY="${ECSD_QUOTA_ACCESS_KEY:-ECSDQUOTAACCESSKEY01}"
+export ECSD_QUOTA_SECRET_KEY="${ECSD_QUOTA_SECRET_KEY:-ecsdQuotaSecretKey000000000000000000001}"
+export ECSD_QUOTA_PROJECT_ID="${ECSD_QUOTA_PROJECT_ID:-9a0000000000000000000000000000a9}"
 
 # --- 1. the Python venv with the pinned SDK --------------------------------
 e2e_venv "$VENV" "$ROOT/tests/sdk/requirements.txt"
@@ -33,7 +41,25 @@ e2e_venv "$VENV" "$ROOT/tests/sdk/requirements.txt"
 e2e_binary
 
 # --- 3. start ecsd on a free port with a fresh data dir --------------------
-e2e_start  # no extra serve arguments
+# The quota account: 2 servers, 4 vCPUs, 1 ECS group of at most 1 member.
+cat >"$DATA_DIR/accounts.toml" <<TOML
+[[accounts]]
+access_key = "$ECSD_QUOTA_ACCESS_KEY"
+secret_key = "$ECSD_QUOTA_SECRET_KEY"
+domain = "ecsd-quota"
+
+[[accounts.projects]]
+id = "$ECSD_QUOTA_PROJECT_ID"
+name = "eu-de_quota"
+region = "eu-de"
+
+[accounts.projects.quotas]
+instances = 2
+cores = 4
+server_groups = 1
+server_group_members = 1
+TOML
+e2e_start --config "$DATA_DIR/accounts.toml"
 
 # --- 4. the tests ------------------------------------------------------------
 rc=0

@@ -13,6 +13,10 @@ any ecsd (scripts/sdk-e2e.sh sets all of these):
     ECSD_SECRET_KEY  SK of the local account
     ECSD_PROJECT_ID  project id of the local account
     ECSD_JOB_TIMEOUT seconds to wait for a job to finish (default 60)
+    ECSD_QUOTA_ACCESS_KEY / ECSD_QUOTA_SECRET_KEY / ECSD_QUOTA_PROJECT_ID
+                     a second account whose project has small quotas (the
+                     accounts file scripts/sdk-e2e.sh writes: 2 servers,
+                     4 vCPUs, 1 ECS group of at most 1 member)
 """
 
 import logging
@@ -61,6 +65,9 @@ from huaweicloudsdkecs.v2 import (  # noqa: E402
 DEFAULT_AK = "ECSDTESTACCESSKEY001"
 DEFAULT_SK = "ecsdTestSecretKey0000000000000000000001"
 DEFAULT_PROJECT = "0123456789abcdef0123456789abcdef"
+DEFAULT_QUOTA_AK = "ECSDQUOTAACCESSKEY01"
+DEFAULT_QUOTA_SK = "ecsdQuotaSecretKey000000000000000000001"
+DEFAULT_QUOTA_PROJECT = "9a0000000000000000000000000000a9"
 
 JOB_ID_RE = re.compile(r"^[0-9a-f]{32}$")
 TIME_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
@@ -91,6 +98,9 @@ class EcsdConfig:
         self.sk = os.environ.get("ECSD_SECRET_KEY") or DEFAULT_SK
         self.project_id = os.environ.get("ECSD_PROJECT_ID") or DEFAULT_PROJECT
         self.job_timeout = float(os.environ.get("ECSD_JOB_TIMEOUT") or 60)
+        self.quota_ak = os.environ.get("ECSD_QUOTA_ACCESS_KEY") or DEFAULT_QUOTA_AK
+        self.quota_sk = os.environ.get("ECSD_QUOTA_SECRET_KEY") or DEFAULT_QUOTA_SK
+        self.quota_project_id = os.environ.get("ECSD_QUOTA_PROJECT_ID") or DEFAULT_QUOTA_PROJECT
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,7 @@
 //! account from its flags. Secrets are wrapped in [`Secret`], whose `Debug` never shows them, so
 //! no log line or error can carry one.
 
+use engine::quota::Quotas;
 use serde::Deserialize;
 use std::collections::HashMap;
 
@@ -64,6 +65,9 @@ pub struct Project {
     pub name: String,
     /// The region of the project's ECS endpoint in the token catalog, e.g. `eu-de`.
     pub region: String,
+    /// `[accounts.projects.quotas]`: the project's limits. Absent: no limits.
+    #[serde(default)]
+    pub quotas: Quotas,
 }
 
 /// A reference to an account in [`Accounts`].
@@ -213,6 +217,11 @@ impl Accounts {
     pub fn iter(&self) -> impl Iterator<Item = &Account> {
         self.accounts.iter()
     }
+
+    /// The project `project_id` of whichever account owns it.
+    pub fn project(&self, project_id: &str) -> Option<&Project> {
+        self.get(self.owner_of(project_id)?)?.project(project_id)
+    }
 }
 
 impl Account {
@@ -246,6 +255,7 @@ mod tests {
                 id: project.into(),
                 name: "eu-de".into(),
                 region: "eu-de".into(),
+                quotas: Default::default(),
             }],
             rate_limit: None,
         }

@@ -8,6 +8,7 @@
 use crate::error_codes::{self, ErrorCode};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use engine::quota::QuotaResource;
 use engine::store::{Rejection, ServerEditError, StoreError};
 use engine::SubmitError;
 use serde::Serialize;
@@ -245,6 +246,65 @@ impl From<Rejection> for ApiError {
                 error_codes::ECS_0010,
                 format!(
                     "The IP address {ip_address} of subnet {subnet_id} is already used by the ECS {server_id}."
+                ),
+            ),
+            Rejection::QuotaExceeded {
+                resource,
+                limit,
+                requested,
+            } => {
+                // The appendix has a quota code for ECSs (its note names vCPUs and memory too),
+                // EVS disks, NICs ("exceeds the quota") and ECS groups; groups and members share
+                // Ecs.0022 ("Insufficient ECS group quota").
+                let code = match resource {
+                    QuotaResource::Instances | QuotaResource::Cores | QuotaResource::Ram => {
+                        error_codes::ECS_0001
+                    }
+                    QuotaResource::Volumes => error_codes::ECS_0021,
+                    QuotaResource::Nics => error_codes::ECS_0050,
+                    QuotaResource::ServerGroups | QuotaResource::ServerGroupMembers => {
+                        error_codes::ECS_0022
+                    }
+                };
+                let what = match resource {
+                    QuotaResource::Instances => "ECSs",
+                    QuotaResource::Cores => "vCPUs",
+                    QuotaResource::Ram => "MiB of memory",
+                    QuotaResource::Nics => "NICs",
+                    QuotaResource::Volumes => "EVS disks",
+                    QuotaResource::ServerGroups => "ECS groups",
+                    QuotaResource::ServerGroupMembers => "ECSs in the ECS group",
+                };
+                ApiError::new(
+                    code,
+                    format!(
+                        "Insufficient quota: the project may have {limit} {what} ({resource}); this request needs {requested}."
+                    ),
+                )
+            }
+            Rejection::ServerGroupNotFound { group_id } => ApiError::new(
+                error_codes::ECS_0313,
+                format!("The ECS group {group_id} does not exist."),
+            ),
+            Rejection::AlreadyInServerGroup {
+                server_id,
+                group_id,
+            } => ApiError::invalid_field(
+                "add_member.instance_uuid",
+                format!("the ECS {server_id} is already in the ECS group {group_id}"),
+            ),
+            Rejection::NotInServerGroup {
+                server_id,
+                group_id,
+            } => ApiError::invalid_field(
+                "remove_member.instance_uuid",
+                format!("the ECS {server_id} is not in the ECS group {group_id}"),
+            ),
+            // Adding a server on a DeH to a group, or migrating a member to a DeH.
+            Rejection::AntiAffinityOnDedicatedHost { server_id } => ApiError::new(
+                error_codes::ECS_0005,
+                format!(
+                    "Invalid request: the ECS {server_id} would be in an ECS group on a dedicated host, where the anti-affinity policy is not supported."
                 ),
             ),
             Rejection::TooManyTags {

@@ -17,6 +17,7 @@ pub mod flavors;
 pub mod jobs;
 pub mod rate_limit;
 pub mod server_edits;
+pub mod server_groups;
 pub mod server_jobs;
 pub mod server_reads;
 pub mod servers;
@@ -71,6 +72,19 @@ impl AppState {
             max_body_bytes,
             finished_jobs: Arc::new(jobs::FinishedJobCache::new(FINISHED_JOB_CACHE_ENTRIES)),
             auth,
+        }
+    }
+
+    /// The quotas of the project in the path: its `[accounts.projects.quotas]`, or none (also
+    /// with `--auth off`, where there are no accounts).
+    pub fn quotas(&self, project_id: &str) -> engine::quota::Quotas {
+        match &self.auth {
+            auth::Auth::Verify(identity) => identity
+                .accounts
+                .project(project_id)
+                .map(|project| project.quotas)
+                .unwrap_or_default(),
+            auth::Auth::Off => engine::quota::Quotas::default(),
         }
     }
 }
@@ -142,6 +156,22 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/v2/{project_id}/servers/{server_id}/metadata/{key}",
             delete(server_edits::server_metadata_delete),
+        )
+        .route(
+            "/v1/{project_id}/cloudservers/limits",
+            get(server_groups::limits_view),
+        )
+        .route(
+            "/v1/{project_id}/cloudservers/os-server-groups",
+            get(server_groups::server_group_list).post(server_groups::server_group_create),
+        )
+        .route(
+            "/v1/{project_id}/cloudservers/os-server-groups/{server_group_id}",
+            get(server_groups::server_group_view).delete(server_groups::server_group_delete),
+        )
+        .route(
+            "/v1/{project_id}/cloudservers/os-server-groups/{server_group_id}/action",
+            post(server_groups::server_group_action),
         )
         .route(
             "/v1/{project_id}/cloudservers/{server_id}/resize",

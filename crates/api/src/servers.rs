@@ -16,6 +16,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use engine::engine::{CreateServers, NicRequest, ServerAction, VolumeRequest};
+use engine::quota::Quotas;
 use engine::server::{FlavorRef, ServerRecord, ServerStatus};
 use engine::store::{ClientToken, ServerQuery};
 use serde::Deserialize;
@@ -147,7 +148,8 @@ pub async fn server_create(
     let bytes = read_limited(body, state.max_body_bytes).await?;
     let body: CreateBody = parse_json(&headers, &bytes)?;
     let dry_run = body.dry_run;
-    let request = validate_create(&state, body.server)?;
+    let mut request = validate_create(&state, body.server)?;
+    request.quotas = state.quotas(project_id);
     let client_token = client_token(&headers, &bytes)?;
     if dry_run {
         // `dry_run`: checked, nothing created; 202 as the reference says.
@@ -682,6 +684,7 @@ fn validate_create(state: &AppState, server: CreateServerBody) -> Result<CreateS
             "at most 85 characters, without '<' or '>'",
         ));
     }
+    let server_group_id = validate_scheduler_hints(&server.scheduler_hints)?;
     Ok(CreateServers {
         name: server.name,
         count: count as u32,
@@ -706,7 +709,59 @@ fn validate_create(state: &AppState, server: CreateServerBody) -> Result<CreateS
             .map(|public_ip| public_ip.delete_on_termination),
         scheduler_hints: server.scheduler_hints,
         auto_recovery,
+        server_group_id,
+        quotas: Quotas::default(),
     })
+}
+
+/// `os:scheduler_hints` as the server view shows it: `group`, `tenancy` and
+/// `dedicated_host_id` are arrays of strings there (the data structure page's Table 11, and the
+/// SDK's `ServerSchedulerHints`, which would read a bare string as a list of characters), so a
+/// string given at create is shown as a one-element array. Other keys are shown as given.
+fn scheduler_hints_view(hints: &BTreeMap<String, Value>) -> Value {
+    hints
+        .iter()
+        .map(|(key, value)| {
+            let shown = match (key.as_str(), value) {
+                ("group" | "tenancy" | "dedicated_host_id", Value::String(text)) => {
+                    json!([text])
+                }
+                _ => value.clone(),
+            };
+            (key.clone(), shown)
+        })
+        .collect::<Map<String, Value>>()
+        .into()
+}
+
+/// `os:scheduler_hints.group`: an ECS group's UUID (the store checks it exists in the
+/// project). The data structure page: "The anti-affinity policy is not supported for ECSs
+/// created on a specified DeH", so a group with `tenancy: dedicated` or a `dedicated_host_id`
+/// is refused.
+fn validate_scheduler_hints(hints: &BTreeMap<String, Value>) -> Result<Option<String>, ApiError> {
+    let group = match hints.get("group") {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::String(id)) if id.is_empty() => return Ok(None),
+        Some(Value::String(id)) => require_uuid("server.os:scheduler_hints.group", id)?,
+        Some(_) => {
+            return Err(ApiError::invalid_field(
+                "server.os:scheduler_hints.group",
+                "must be an ECS group UUID",
+            ))
+        }
+    };
+    let dedicated = hints.get("tenancy").and_then(Value::as_str) == Some("dedicated")
+        || hints
+            .get("dedicated_host_id")
+            .and_then(Value::as_str)
+            .is_some_and(|id| !id.is_empty());
+    if dedicated {
+        return Err(ApiError::invalid_field(
+            "server.os:scheduler_hints.group",
+            "the anti-affinity policy is not supported for ECSs created on a dedicated host",
+        ));
+    }
+    Ok(Some(group))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -861,7 +916,7 @@ pub(crate) fn server_json(server: &ServerRecord) -> Value {
         "OS-EXT-SRV-ATTR:hypervisor_hostname": "ecsd-simulated",
         "OS-DCF:diskConfig": "MANUAL",
         "OS-EXT-AZ:availability_zone": doc.availability_zone,
-        "os:scheduler_hints": doc.scheduler_hints,
+        "os:scheduler_hints": scheduler_hints_view(&doc.scheduler_hints),
         "OS-EXT-SRV-ATTR:root_device_name": "/dev/vda",
         "OS-EXT-SRV-ATTR:ramdisk_id": "",
         "OS-EXT-SRV-ATTR:user_data": null,

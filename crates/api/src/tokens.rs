@@ -334,6 +334,7 @@ mod tests {
                 id: project.into(),
                 name: "eu-de".into(),
                 region: "eu-de".into(),
+                quotas: Default::default(),
             }],
             rate_limit: None,
         };

@@ -15,6 +15,15 @@
 //! id = "a0000000000000000000000000000001"
 //! name = "eu-de_team-a"
 //! region = "eu-de"
+//!
+//! [accounts.projects.quotas]   # the project above's limits (optional; absent = none)
+//! instances = 10               # maxTotalInstances
+//! cores = 40                   # maxTotalCores
+//! ram = 81920                  # maxTotalRAMSize, MiB
+//! nics = 40                    # NICs over all servers
+//! volumes = 60                 # disks over all servers, system disks included
+//! server_groups = 5            # maxServerGroups
+//! server_group_members = 16    # maxServerGroupMembers
 //! ```
 //!
 //! The bootstrap account (`--access-key`, `--secret-key`, `--project-id`, `--domain`,
@@ -62,6 +71,7 @@ pub fn bootstrap_account(args: &BootstrapIdentityArgs) -> Account {
             id: args.account.project_id.clone(),
             name: args.project_name.clone(),
             region: args.region.clone(),
+            quotas: Default::default(),
         }],
         rate_limit: None,
     }
@@ -107,6 +117,15 @@ id = "a0000000000000000000000000000001"
 name = "eu-de_team-a"
 region = "eu-de"
 
+[accounts.projects.quotas]
+instances = 10
+cores = 40
+ram = 81920
+nics = 40
+volumes = 60
+server_groups = 5
+server_group_members = 16
+
 [[accounts.projects]]
 id = "a0000000000000000000000000000002"
 name = "eu-nl_team-a"
@@ -134,6 +153,46 @@ region = "eu-de"
         assert_eq!(accounts[0].rate_limit, Some(50));
         assert_eq!(accounts[1].rate_limit, None);
         assert!(accounts[1].users.is_empty());
+    }
+
+    #[test]
+    fn a_quotas_table_sets_the_projects_limits_and_its_absence_sets_none() {
+        let accounts = parse_accounts(EXAMPLE).expect("parses");
+        assert_eq!(
+            accounts[0].projects[0].quotas,
+            engine::quota::Quotas {
+                instances: Some(10),
+                cores: Some(40),
+                ram: Some(81920),
+                nics: Some(40),
+                volumes: Some(60),
+                server_groups: Some(5),
+                server_group_members: Some(16),
+            }
+        );
+        assert_eq!(
+            accounts[0].projects[1].quotas,
+            engine::quota::Quotas::default(),
+            "no quotas table: no limits"
+        );
+        let partial = EXAMPLE
+            .replace("cores = 40\n", "")
+            .replace("nics = 40\n", "");
+        let quotas = parse_accounts(&partial).expect("parses")[0].projects[0].quotas;
+        assert_eq!(
+            (quotas.instances, quotas.cores, quotas.nics),
+            (Some(10), None, None)
+        );
+    }
+
+    #[test]
+    fn quota_keys_and_values_are_checked() {
+        let error = parse_accounts(&EXAMPLE.replace("instances = 10", "servers = 10"))
+            .expect_err("unknown quota")
+            .to_string();
+        assert!(error.contains("servers"), "{error}");
+        assert!(parse_accounts(&EXAMPLE.replace("instances = 10", "instances = -1")).is_err());
+        assert!(parse_accounts(&EXAMPLE.replace("instances = 10", "instances = \"10\"")).is_err());
     }
 
     #[test]

@@ -8,6 +8,10 @@
 use crate::clock::{to_unix_ms, Clock};
 use crate::compute::{seed_of, LatencyProfile, Operation, ServerFault};
 use crate::job::{new_job_id, new_server_id, JobKind, JobRecord, JobStatus, TaskRecord};
+use crate::quota::{
+    group_host, QuotaCheck, Quotas, ServerGroupInsert, ServerGroupMembership, ServerGroupRecord,
+    Usage, ANTI_AFFINITY,
+};
 use crate::server::{
     power_state, DocChange, FlavorRef, Nic, PowerTriple, PublicIp, ServerChange, ServerDoc,
     ServerRecord, TaskState, VmState, Volume,
@@ -95,6 +99,10 @@ pub struct CreateServers {
     pub scheduler_hints: BTreeMap<String, serde_json::Value>,
     /// `extendparam.support_auto_recovery`.
     pub auto_recovery: bool,
+    /// `os:scheduler_hints.group`: the anti-affinity group the servers join.
+    pub server_group_id: Option<String>,
+    /// The project's quotas (default: none), checked when the job is accepted.
+    pub quotas: Quotas,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -278,6 +286,13 @@ impl Engine {
             ));
         }
         let server_ids = new_servers.iter().map(|server| server.id.clone()).collect();
+        let quota =
+            (request.quotas.limits_servers() || request.server_group_id.is_some()).then(|| {
+                QuotaCheck {
+                    quotas: request.quotas,
+                    demand: create_demand(&request),
+                }
+            });
         let insert = JobInsert {
             job: new_job(job_id.clone(), project_id, kind, now, tasks),
             new_servers,
@@ -285,6 +300,7 @@ impl Engine {
             reservations: Vec::new(),
             client_token,
             unfinished_job_limit: None,
+            quota,
         };
         match self.accept(insert).await? {
             Insertion::Inserted => Ok(Accepted { job_id, server_ids }),
@@ -337,6 +353,7 @@ impl Engine {
             reservations: Vec::new(),
             client_token: None,
             unfinished_job_limit: None,
+            quota: None,
         };
         self.accept(insert).await?;
         Ok(Accepted {
@@ -417,6 +434,86 @@ impl Engine {
 
     pub async fn servers(&self, query: ServerQuery) -> Result<ServerPage, StoreError> {
         self.store.server_list(query).await
+    }
+
+    /// What the project holds, for the limits page.
+    pub async fn project_usage(&self, project_id: &str) -> Result<Usage, StoreError> {
+        self.store.project_usage(project_id).await
+    }
+
+    /// Creates an anti-affinity server group, within the project's group quota.
+    pub async fn server_group_create(
+        &self,
+        project_id: &str,
+        name: &str,
+        quotas: &Quotas,
+    ) -> Result<ServerGroupRecord, SubmitError> {
+        let at = self.clock.now();
+        let group = ServerGroupRecord {
+            id: new_server_id(at),
+            project_id: project_id.to_owned(),
+            name: name.to_owned(),
+            policies: vec![ANTI_AFFINITY.to_owned()],
+            created_at: to_unix_ms(at),
+            members: Vec::new(),
+        };
+        self.store
+            .server_group_insert(ServerGroupInsert {
+                group: group.clone(),
+                max_groups: quotas.server_groups,
+            })
+            .await?;
+        Ok(group)
+    }
+
+    pub async fn server_group(
+        &self,
+        project_id: &str,
+        group_id: &str,
+    ) -> Result<Option<ServerGroupRecord>, StoreError> {
+        self.store.server_group_get(project_id, group_id).await
+    }
+
+    pub async fn server_groups(
+        &self,
+        project_id: &str,
+    ) -> Result<Vec<ServerGroupRecord>, StoreError> {
+        self.store.server_group_list(project_id).await
+    }
+
+    /// Deletes a group; its members stay where they are. `false` if there is no such group.
+    pub async fn server_group_delete(
+        &self,
+        project_id: &str,
+        group_id: &str,
+    ) -> Result<bool, StoreError> {
+        let now = to_unix_ms(self.clock.now());
+        self.store
+            .server_group_delete(project_id, group_id, now)
+            .await
+    }
+
+    /// Adds a server to a group (`add`) or removes it; see [`Store::server_group_membership`].
+    pub async fn server_group_membership(
+        &self,
+        project_id: &str,
+        group_id: &str,
+        server_id: &str,
+        add: bool,
+        quotas: &Quotas,
+    ) -> Result<(), SubmitError> {
+        let now = to_unix_ms(self.clock.now());
+        self.store
+            .server_group_membership(ServerGroupMembership {
+                project_id: project_id.to_owned(),
+                group_id: group_id.to_owned(),
+                server_id: server_id.to_owned(),
+                add,
+                max_members: quotas.server_group_members,
+                now,
+            })
+            .await?;
+        Ok(())
     }
 
     pub async fn unfinished_jobs(&self) -> Result<u64, StoreError> {
@@ -653,15 +750,22 @@ impl Engine {
                 delete_on_termination: false,
             });
         }
+        let availability_zone = request
+            .availability_zone
+            .clone()
+            .filter(|zone| !zone.is_empty())
+            .unwrap_or_else(|| self.config.default_availability_zone.clone());
+        // A member of an anti-affinity group gets a host of its own; the store moves it on if
+        // another member holds that one.
+        let host = request
+            .server_group_id
+            .as_ref()
+            .map(|_| group_host(&availability_zone, seed, &[]));
         ServerDoc {
             image_id: request.image_id.clone(),
             flavor: request.flavor.clone(),
             vpc_id: request.vpc_id.clone(),
-            availability_zone: request
-                .availability_zone
-                .clone()
-                .filter(|zone| !zone.is_empty())
-                .unwrap_or_else(|| self.config.default_availability_zone.clone()),
+            availability_zone,
             description: request.description.clone(),
             key_name: request.key_name.clone(),
             hostname: name.replace('_', "-").to_lowercase(),
@@ -682,10 +786,26 @@ impl Engine {
                 address: invented_public_ip(seed),
                 delete_on_termination,
             }),
-            host: None,
+            host,
             dedicated_host_id: None,
             auto_recovery: request.auto_recovery.then(|| "true".to_owned()),
+            server_group_id: request.server_group_id.clone(),
         }
+    }
+}
+
+/// What a create adds to the project's usage: per server, one instance, its flavor's vCPUs and
+/// memory, its NICs, and its disks (the system disk and the data disks).
+fn create_demand(request: &CreateServers) -> Usage {
+    let count = u64::from(request.count.max(1));
+    let vcpus: u64 = request.flavor.vcpus.trim().parse().unwrap_or(0);
+    Usage {
+        instances: count,
+        cores: count * vcpus,
+        ram: count * request.flavor.ram,
+        nics: count * request.nics.len() as u64,
+        volumes: count * (1 + request.data_volumes.len() as u64),
+        server_groups: 0,
     }
 }
 

@@ -9,6 +9,7 @@ pub mod compute;
 pub mod engine;
 pub mod flavors;
 pub mod job;
+pub mod quota;
 pub mod server;
 pub mod server_jobs;
 pub mod store;

@@ -372,6 +372,9 @@ pub struct ServerDoc {
     /// `support_auto_recovery`, stored as the string clients send and read (`"true"`/`"false"`).
     #[serde(default)]
     pub auto_recovery: Option<String>,
+    /// The server group (anti-affinity) the server is a member of.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_group_id: Option<String>,
 }
 
 /// A change to a server's document, applied by the last step of a job (or by a synchronous

@@ -13,6 +13,7 @@ use crate::compute::{seed_of, Operation};
 use crate::engine::{device_letter, invented_ip, invented_mac, new_job, Accepted, NicRequest};
 use crate::engine::{Engine, SubmitError};
 use crate::job::{new_job_id, new_server_id, JobKind};
+use crate::quota::{QuotaCheck, Quotas, Usage};
 use crate::server::{FlavorRef, Nic, ServerRecord, VmState, Volume};
 use crate::store::{JobInsert, Precondition, Rejection, Reservation};
 use std::collections::HashSet;
@@ -130,6 +131,11 @@ impl ServerJob {
                         server_id,
                         dedicated_host_id: dedicated_host_id.clone().unwrap_or_default(),
                     });
+                }
+                // Anti-affinity does not apply on dedicated hosts (the create page's
+                // constraint), so a group member stays in the public pool.
+                if dedicated_host_id.is_some() && doc.server_group_id.is_some() {
+                    return Err(Rejection::AntiAffinityOnDedicatedHost { server_id });
                 }
                 let current = doc.host.clone().unwrap_or_default();
                 let mut seed = seed_of(&new_job_id(at));
@@ -352,6 +358,25 @@ pub fn is_device_name(device: &str) -> bool {
     })
 }
 
+/// What a job's operations add to the project's usage: a disk per attach, a NIC per add, and
+/// the vCPUs and memory a resize to a larger flavor adds to `current`'s.
+fn operations_demand(operations: &[Operation], current: &FlavorRef) -> Usage {
+    let vcpus = |flavor: &FlavorRef| flavor.vcpus.trim().parse::<u64>().unwrap_or(0);
+    let mut demand = Usage::default();
+    for operation in operations {
+        match operation {
+            Operation::AttachVolume { .. } => demand.volumes += 1,
+            Operation::AddNic { .. } => demand.nics += 1,
+            Operation::ResizeServer { flavor } => {
+                demand.cores += vcpus(flavor).saturating_sub(vcpus(current));
+                demand.ram += flavor.ram.saturating_sub(current.ram);
+            }
+            _ => {}
+        }
+    }
+    demand
+}
+
 /// How many times a job is planned again when the server changed under it.
 const PLAN_ATTEMPTS: usize = 3;
 
@@ -364,6 +389,20 @@ impl Engine {
         project_id: &str,
         server_id: &str,
         request: ServerJob,
+    ) -> Result<Accepted, SubmitError> {
+        self.server_job_within(project_id, server_id, request, &Quotas::default())
+            .await
+    }
+
+    /// [`Engine::server_job`] within the project's quotas: the NICs an add-NICs job adds, the
+    /// disk an attach adds and the vCPUs and memory a resize adds count against them, in the
+    /// accept transaction.
+    pub async fn server_job_within(
+        &self,
+        project_id: &str,
+        server_id: &str,
+        request: ServerJob,
+        quotas: &Quotas,
     ) -> Result<Accepted, SubmitError> {
         for _ in 0..PLAN_ATTEMPTS {
             let server = self
@@ -393,6 +432,10 @@ impl Engine {
             let at = self.clock.now();
             let plan = request.plan(&server, at)?;
             let job_id = new_job_id(at);
+            let quota = quotas.limits_servers().then(|| QuotaCheck {
+                quotas: *quotas,
+                demand: operations_demand(&plan.operations, &server.doc.flavor),
+            });
             let tasks = plan
                 .operations
                 .into_iter()
@@ -412,6 +455,7 @@ impl Engine {
                 reservations: plan.reservations,
                 client_token: None,
                 unfinished_job_limit: None,
+                quota,
             };
             match self.accept(insert).await {
                 Ok(_) => {

@@ -6,6 +6,9 @@
 
 use crate::compute::ServerPatch;
 use crate::job::{JobRecord, JobStatus, TaskRecord};
+use crate::quota::{
+    QuotaCheck, QuotaResource, ServerGroupInsert, ServerGroupMembership, ServerGroupRecord, Usage,
+};
 use crate::server::{DocChange, ServerChange, ServerRecord, ServerStatus, VmState};
 use std::future::Future;
 use std::pin::Pin;
@@ -98,6 +101,22 @@ pub enum Rejection {
         ip_address: String,
         server_id: String,
     },
+    /// The project's quota of `resource` would be exceeded: `requested` is what it would hold.
+    #[error("the {resource} quota is {limit}; the request would make it {requested}")]
+    QuotaExceeded {
+        resource: QuotaResource,
+        limit: u64,
+        requested: u64,
+    },
+    #[error("server group {group_id} does not exist")]
+    ServerGroupNotFound { group_id: String },
+    #[error("server {server_id} is already in server group {group_id}")]
+    AlreadyInServerGroup { server_id: String, group_id: String },
+    #[error("server {server_id} is not in server group {group_id}")]
+    NotInServerGroup { server_id: String, group_id: String },
+    /// Anti-affinity is not supported on dedicated hosts (the create page's constraint).
+    #[error("server {server_id} is on a dedicated host, where anti-affinity does not apply")]
+    AntiAffinityOnDedicatedHost { server_id: String },
     #[error("server {server_id} would have {count} tags; at most {max}")]
     TooManyTags {
         server_id: String,
@@ -162,6 +181,11 @@ pub struct JobInsert {
     /// Refuse ([`Rejection::TooManyUnfinishedJobs`]) if the project already has this many
     /// unfinished jobs. Set by the engine from its configuration; `None`: no limit.
     pub unfinished_job_limit: Option<u32>,
+    /// The project's quotas and what the job adds: checked against the project's usage (its
+    /// servers and what unfinished jobs add) in the accept transaction. New servers whose
+    /// document names a server group join it there too (the group must exist; its members
+    /// quota is this check's `server_group_members`; each gets a host no other member holds).
+    pub quota: Option<QuotaCheck>,
 }
 
 /// A client's idempotency token (`X-Client-Token`), with a hash of the request it came with.
@@ -345,4 +369,46 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// How many jobs are not finished (for the start-up log and tests).
     fn job_count_unfinished(&self) -> BoxFuture<'_, Result<u64, StoreError>>;
+
+    /// What the project holds: its servers (any state, until deleted), their vCPUs, memory,
+    /// NICs and disks — counting those unfinished jobs are adding — and its server groups.
+    fn project_usage<'a>(&'a self, project_id: &'a str)
+        -> BoxFuture<'a, Result<Usage, StoreError>>;
+
+    /// Stores a new server group unless the project already has `max_groups`
+    /// ([`Rejection::QuotaExceeded`]).
+    fn server_group_insert(
+        &self,
+        insert: ServerGroupInsert,
+    ) -> BoxFuture<'_, Result<(), JobInsertError>>;
+
+    /// A group of the project with its members; `None` if absent or another project's.
+    fn server_group_get<'a>(
+        &'a self,
+        project_id: &'a str,
+        group_id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<ServerGroupRecord>, StoreError>>;
+
+    /// The project's groups, oldest first, with their members.
+    fn server_group_list<'a>(
+        &'a self,
+        project_id: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<ServerGroupRecord>, StoreError>>;
+
+    /// Deletes a group of the project; its members leave it (their hosts stay). `false` if
+    /// there is no such group.
+    fn server_group_delete<'a>(
+        &'a self,
+        project_id: &'a str,
+        group_id: &'a str,
+        now: i64,
+    ) -> BoxFuture<'a, Result<bool, StoreError>>;
+
+    /// Adds a server to a group or removes it. An added server must be stopped, free of jobs,
+    /// in no group, and not on a dedicated host; the group's members quota applies; it is moved
+    /// to a host no other member holds. A removed server must be a member.
+    fn server_group_membership(
+        &self,
+        change: ServerGroupMembership,
+    ) -> BoxFuture<'_, Result<(), JobInsertError>>;
 }

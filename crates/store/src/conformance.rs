@@ -35,7 +35,10 @@ pub async fn exercise(store: Arc<dyn Store>) {
     server_edits_check_and_apply_in_one_write(store.as_ref()).await;
     server_edits_of_metadata_need_an_active_or_stopped_server(store.as_ref()).await;
     tags_list_per_project_and_filter_server_lists(store.as_ref()).await;
+    quotas::exercise(store.as_ref()).await;
 }
+
+mod quotas;
 
 /// A create job of `count` servers in `project`, accepted at `now`, due at once.
 pub fn create_job_insert(project: &str, count: usize, now: i64) -> JobInsert {
@@ -60,6 +63,7 @@ pub fn create_job_insert(project: &str, count: usize, now: i64) -> JobInsert {
         reservations: Vec::new(),
         client_token: None,
         unfinished_job_limit: None,
+        quota: None,
     }
 }
 
@@ -118,7 +122,7 @@ fn job(id: &str, project: &str, kind: JobKind, now: i64, tasks: Vec<TaskRecord>)
     }
 }
 
-fn settle(vm_state: VmState, power: i64) -> ServerPatch {
+pub(super) fn settle(vm_state: VmState, power: i64) -> ServerPatch {
     ServerPatch {
         vm_state: Some(vm_state),
         task_state: Some(None),
@@ -128,7 +132,12 @@ fn settle(vm_state: VmState, power: i64) -> ServerPatch {
 }
 
 /// Advances `task` by one step to `status`, with `patches`, at `now`.
-fn step(task: &TaskRecord, status: JobStatus, patches: Vec<ServerPatch>, now: i64) -> TaskAdvance {
+pub(super) fn step(
+    task: &TaskRecord,
+    status: JobStatus,
+    patches: Vec<ServerPatch>,
+    now: i64,
+) -> TaskAdvance {
     TaskAdvance {
         task_id: task.id.clone(),
         job_id: task.job_id.clone(),
@@ -146,7 +155,7 @@ fn step(task: &TaskRecord, status: JobStatus, patches: Vec<ServerPatch>, now: i6
     }
 }
 
-async fn insert_ok(store: &dyn Store, insert: JobInsert) -> JobRecord {
+pub(super) async fn insert_ok(store: &dyn Store, insert: JobInsert) -> JobRecord {
     let job = insert.job.clone();
     store.job_insert(insert).await.expect("job accepted");
     job
@@ -161,7 +170,7 @@ async fn reread(store: &dyn Store, job: &JobRecord) -> JobRecord {
 }
 
 /// Runs every task of `job` to SUCCESS, leaving its servers ACTIVE.
-async fn finish(store: &dyn Store, job: &JobRecord, now: i64) {
+pub(super) async fn finish(store: &dyn Store, job: &JobRecord, now: i64) {
     let advances = job
         .tasks
         .iter()
@@ -268,7 +277,7 @@ async fn advances_are_fenced_by_step(store: &dyn Store) {
     finish(store, &read, 200).await;
 }
 
-async fn finished_tasks_finish_the_job_and_free_the_server(store: &dyn Store) {
+pub(super) async fn finished_tasks_finish_the_job_and_free_the_server(store: &dyn Store) {
     let job = insert_ok(store, create_job_insert("p-finish", 2, 0)).await;
     let first = step(
         &job.tasks[0],
@@ -375,6 +384,7 @@ async fn preconditions_reject_without_a_trace(store: &dyn Store) {
             reservations: Vec::new(),
             client_token: None,
             unfinished_job_limit: None,
+            quota: None,
         }
     };
     // Busy: the create job still holds it.
@@ -480,6 +490,7 @@ async fn deleting_removes_the_server(store: &dyn Store) {
         reservations: Vec::new(),
         client_token: None,
         unfinished_job_limit: None,
+        quota: None,
     };
     let delete_job = insert_ok(store, delete).await;
     let gone = ServerPatch {
@@ -683,13 +694,13 @@ async fn a_client_token_replays_its_first_job_and_refuses_another_request(store:
 }
 
 /// A created server, run to ACTIVE; returns its id.
-async fn active_server(store: &dyn Store, project: &str, now: i64) -> String {
+pub(super) async fn active_server(store: &dyn Store, project: &str, now: i64) -> String {
     let created = insert_ok(store, create_job_insert(project, 1, now)).await;
     finish(store, &created, now + 1).await;
     created.tasks[0].server_id.clone()
 }
 
-async fn server_of(store: &dyn Store, project: &str, server_id: &str) -> ServerRecord {
+pub(super) async fn server_of(store: &dyn Store, project: &str, server_id: &str) -> ServerRecord {
     store
         .server_get(project, server_id)
         .await
@@ -698,7 +709,7 @@ async fn server_of(store: &dyn Store, project: &str, server_id: &str) -> ServerR
 }
 
 /// A job of `kind` on one server with one task per operation, taking the server.
-fn server_job_insert(
+pub(super) fn server_job_insert(
     project: &str,
     server_id: &str,
     kind: JobKind,
@@ -723,10 +734,11 @@ fn server_job_insert(
         reservations,
         client_token: None,
         unfinished_job_limit: None,
+        quota: None,
     }
 }
 
-fn volume(id: &str, device: &str) -> Volume {
+pub(super) fn volume(id: &str, device: &str) -> Volume {
     Volume {
         id: id.to_owned(),
         device: device.to_owned(),
@@ -737,7 +749,7 @@ fn volume(id: &str, device: &str) -> Volume {
     }
 }
 
-fn nic(port_id: &str, ip_address: &str) -> Nic {
+pub(super) fn nic(port_id: &str, ip_address: &str) -> Nic {
     Nic {
         port_id: port_id.to_owned(),
         subnet_id: "subnet-1".to_owned(),

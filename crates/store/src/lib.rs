@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 pub mod sqlite;
+mod sqlite_groups;
 
 #[cfg(test)]
 mod conformance;

@@ -13,8 +13,10 @@
 //! A lock file next to the database keeps a second ecsd process off the same file: this backend
 //! is single-node, so the engine that owns the file is the only one running tasks.
 
+use crate::sqlite_groups;
 use engine::compute::{Operation, ServerPatch};
 use engine::job::{JobKind, JobRecord, JobStatus, TaskRecord};
+use engine::quota::{ServerGroupInsert, ServerGroupMembership, ServerGroupRecord, Usage};
 use engine::server::{
     PowerTriple, ServerDoc, ServerFault, ServerRecord, ServerStatus, TaskState, VmState,
 };
@@ -104,9 +106,37 @@ CREATE TABLE IF NOT EXISTS client_tokens (
 ) WITHOUT ROWID;
 "#;
 
-/// The layout of [`SCHEMA`]; stored as `PRAGMA user_version`. A file of another version is
-/// refused rather than misread.
-const SCHEMA_VERSION: i64 = 1;
+/// The layout of [`SCHEMA`] plus [`MIGRATIONS`]; stored as `PRAGMA user_version`. A file of an
+/// older version is migrated step by step; a newer one is refused rather than misread.
+const SCHEMA_VERSION: i64 = 2;
+
+/// The steps after version 1 ([`SCHEMA`], which never changes: users have databases of it):
+/// `MIGRATIONS[i]` takes a database from version `i + 1` to `i + 2`. Each step lives in its own
+/// constant so steps from different branches can be renumbered when they meet.
+const MIGRATIONS: &[&str] = &[
+    // 1 → 2: server groups.
+    sqlite_groups::MIGRATION_SERVER_GROUPS,
+];
+
+/// Brings a database at version 1 or later up to [`SCHEMA_VERSION`], one step per transaction.
+fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
+    let version: i64 = connection
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .map_err(backend)?;
+    for (index, step) in MIGRATIONS.iter().enumerate() {
+        let to = index as i64 + 2;
+        if version >= to {
+            continue;
+        }
+        let transaction = connection.transaction().map_err(backend)?;
+        transaction
+            .execute_batch(&format!("{step}\nPRAGMA user_version = {to};"))
+            .map_err(backend)?;
+        transaction.commit().map_err(backend)?;
+        tracing::info!(to, "migrated the database schema");
+    }
+    Ok(())
+}
 
 fn check_schema_version(connection: &Connection, path: &Path) -> Result<(), StoreError> {
     let version: i64 = connection
@@ -118,10 +148,11 @@ fn check_schema_version(connection: &Connection, path: &Path) -> Result<(), Stor
         })
         .map_err(backend)?;
     if empty {
+        // A new file starts at version 1 ([`SCHEMA`]) and is migrated like any other.
         connection
-            .execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION};"))
+            .execute_batch("PRAGMA user_version = 1;")
             .map_err(backend)?;
-    } else if version != SCHEMA_VERSION {
+    } else if !(1..=SCHEMA_VERSION).contains(&version) {
         return Err(StoreError::Backend(format!(
             "{} has schema version {version}, this ecsd uses {SCHEMA_VERSION}; use a new database file",
             path.display()
@@ -142,6 +173,13 @@ enum Command {
     JobPurge(i64),
     ServerUpdate(Box<ServerUpdate>),
     ServerEdit(Box<ServerEdit>),
+    GroupInsert(Box<ServerGroupInsert>),
+    GroupDelete {
+        project_id: String,
+        group_id: String,
+        now: i64,
+    },
+    GroupMembership(Box<ServerGroupMembership>),
 }
 
 enum Reply {
@@ -150,6 +188,9 @@ enum Reply {
     JobPurge(oneshot::Sender<Result<u64, StoreError>>),
     ServerUpdate(oneshot::Sender<Result<bool, StoreError>>),
     ServerEdit(oneshot::Sender<Result<ServerRecord, ServerEditError>>),
+    GroupInsert(oneshot::Sender<Result<(), JobInsertError>>),
+    GroupDelete(oneshot::Sender<Result<bool, StoreError>>),
+    GroupMembership(oneshot::Sender<Result<(), JobInsertError>>),
 }
 
 /// A command's result, held until its group's commit is known.
@@ -159,6 +200,9 @@ enum Done {
     JobPurge(Result<u64, StoreError>),
     ServerUpdate(Result<bool, StoreError>),
     ServerEdit(Result<Box<ServerRecord>, ServerEditError>),
+    GroupInsert(Result<(), JobInsertError>),
+    GroupDelete(Result<bool, StoreError>),
+    GroupMembership(Result<(), JobInsertError>),
 }
 
 impl Done {
@@ -172,6 +216,9 @@ impl Done {
                 | Done::JobPurge(Err(_))
                 | Done::ServerUpdate(Err(_))
                 | Done::ServerEdit(Err(ServerEditError::Store(_)))
+                | Done::GroupInsert(Err(JobInsertError::Store(_)))
+                | Done::GroupDelete(Err(_))
+                | Done::GroupMembership(Err(JobInsertError::Store(_)))
         )
     }
 }
@@ -189,6 +236,11 @@ impl Reply {
             (Reply::ServerEdit(reply), Done::ServerEdit(result)) => {
                 drop(reply.send(result.map(|server| *server)))
             }
+            (Reply::GroupInsert(reply), Done::GroupInsert(result)) => drop(reply.send(result)),
+            (Reply::GroupDelete(reply), Done::GroupDelete(result)) => drop(reply.send(result)),
+            (Reply::GroupMembership(reply), Done::GroupMembership(result)) => {
+                drop(reply.send(result))
+            }
             (reply, _) => reply.fail(mismatch()),
         }
     }
@@ -200,6 +252,9 @@ impl Reply {
             Reply::JobPurge(reply) => drop(reply.send(Err(error))),
             Reply::ServerUpdate(reply) => drop(reply.send(Err(error))),
             Reply::ServerEdit(reply) => drop(reply.send(Err(ServerEditError::Store(error)))),
+            Reply::GroupInsert(reply) => drop(reply.send(Err(JobInsertError::Store(error)))),
+            Reply::GroupDelete(reply) => drop(reply.send(Err(error))),
+            Reply::GroupMembership(reply) => drop(reply.send(Err(JobInsertError::Store(error)))),
         }
     }
 }
@@ -242,7 +297,7 @@ impl SqliteStore {
             ))
         })?;
 
-        let writer_connection = Connection::open(path).map_err(backend)?;
+        let mut writer_connection = Connection::open(path).map_err(backend)?;
         writer_connection
             .execute_batch(
                 "PRAGMA journal_mode = WAL;
@@ -255,6 +310,7 @@ impl SqliteStore {
             .map_err(backend)?;
         check_schema_version(&writer_connection, path)?;
         writer_connection.execute_batch(SCHEMA).map_err(backend)?;
+        migrate(&mut writer_connection)?;
 
         let readers = (0..READERS)
             .map(|_| {
@@ -486,6 +542,85 @@ impl Store for SqliteStore {
         })
     }
 
+    fn project_usage<'a>(
+        &'a self,
+        project_id: &'a str,
+    ) -> BoxFuture<'a, Result<Usage, StoreError>> {
+        Box::pin(std::future::ready(self.read(|connection| {
+            sqlite_groups::project_usage(connection, project_id)
+        })))
+    }
+
+    fn server_group_insert(
+        &self,
+        insert: ServerGroupInsert,
+    ) -> BoxFuture<'_, Result<(), JobInsertError>> {
+        let (sender, receiver) = oneshot::channel();
+        let sent = self.send(
+            Command::GroupInsert(Box::new(insert)),
+            Reply::GroupInsert(sender),
+        );
+        Box::pin(async move {
+            sent?;
+            reply(receiver).await?
+        })
+    }
+
+    fn server_group_get<'a>(
+        &'a self,
+        project_id: &'a str,
+        group_id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<ServerGroupRecord>, StoreError>> {
+        Box::pin(std::future::ready(self.read(|connection| {
+            sqlite_groups::get_group(connection, project_id, group_id)
+        })))
+    }
+
+    fn server_group_list<'a>(
+        &'a self,
+        project_id: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<ServerGroupRecord>, StoreError>> {
+        Box::pin(std::future::ready(self.read(|connection| {
+            sqlite_groups::list_groups(connection, project_id)
+        })))
+    }
+
+    fn server_group_delete<'a>(
+        &'a self,
+        project_id: &'a str,
+        group_id: &'a str,
+        now: i64,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        let (sender, receiver) = oneshot::channel();
+        let sent = self.send(
+            Command::GroupDelete {
+                project_id: project_id.to_owned(),
+                group_id: group_id.to_owned(),
+                now,
+            },
+            Reply::GroupDelete(sender),
+        );
+        Box::pin(async move {
+            sent?;
+            reply(receiver).await?
+        })
+    }
+
+    fn server_group_membership(
+        &self,
+        change: ServerGroupMembership,
+    ) -> BoxFuture<'_, Result<(), JobInsertError>> {
+        let (sender, receiver) = oneshot::channel();
+        let sent = self.send(
+            Command::GroupMembership(Box::new(change)),
+            Reply::GroupMembership(sender),
+        );
+        Box::pin(async move {
+            sent?;
+            reply(receiver).await?
+        })
+    }
+
     fn job_count_unfinished(&self) -> BoxFuture<'_, Result<u64, StoreError>> {
         Box::pin(std::future::ready(self.read(|connection| {
             connection
@@ -554,9 +689,12 @@ fn sort_write(
     engine: &mut VecDeque<(Instant, Pending)>,
 ) {
     match pending.command {
-        Command::JobInsert(_) | Command::ServerUpdate(_) | Command::ServerEdit(_) => {
-            clients.push(pending)
-        }
+        Command::JobInsert(_)
+        | Command::ServerUpdate(_)
+        | Command::ServerEdit(_)
+        | Command::GroupInsert(_)
+        | Command::GroupDelete { .. }
+        | Command::GroupMembership(_) => clients.push(pending),
         Command::TaskAdvance(_) | Command::JobPurge(_) => {
             engine.push_back((Instant::now(), pending))
         }
@@ -656,6 +794,19 @@ fn apply(connection: &Connection, command: &Command) -> Done {
         Command::JobPurge(before) => Done::JobPurge(purge_jobs(connection, *before)),
         Command::ServerUpdate(update) => Done::ServerUpdate(update_server(connection, update)),
         Command::ServerEdit(edit) => Done::ServerEdit(edit_server(connection, edit).map(Box::new)),
+        Command::GroupInsert(insert) => {
+            Done::GroupInsert(sqlite_groups::insert_group(connection, insert))
+        }
+        Command::GroupDelete {
+            project_id,
+            group_id,
+            now,
+        } => Done::GroupDelete(sqlite_groups::delete_group(
+            connection, project_id, group_id, *now,
+        )),
+        Command::GroupMembership(change) => {
+            Done::GroupMembership(sqlite_groups::change_membership(connection, change))
+        }
     }
 }
 
@@ -893,6 +1044,12 @@ fn insert_job(connection: &Connection, insert: &JobInsert) -> Result<Insertion, 
             .into());
         }
     }
+    let group_hosts = sqlite_groups::check_job(
+        connection,
+        &job.project_id,
+        insert.quota.as_ref(),
+        &insert.new_servers,
+    )?;
     // Every check passed; only now write (the group runs without savepoints, so a rejection
     // must come before the first write).
     for precondition in &insert.preconditions {
@@ -957,8 +1114,15 @@ fn insert_job(connection: &Connection, insert: &JobInsert) -> Result<Insertion, 
         )
         .map_err(backend)?;
     for server in &insert.new_servers {
-        let doc = serde_json::to_string(&server.doc)
-            .map_err(|error| StoreError::Backend(error.to_string()))?;
+        let doc = match group_hosts.get(&server.id) {
+            Some(host) => {
+                let mut doc = server.doc.clone();
+                doc.host = Some(host.clone());
+                serde_json::to_string(&doc)
+            }
+            None => serde_json::to_string(&server.doc),
+        }
+        .map_err(|error| StoreError::Backend(error.to_string()))?;
         let fault = server
             .fault
             .as_ref()
@@ -1587,6 +1751,55 @@ mod tests {
             .map(|id| read_job(&connection, "p", id).expect("reads").is_some())
             .collect();
         assert_eq!(stored, [true, false, true]);
+    }
+
+    #[tokio::test]
+    async fn a_version_1_database_is_migrated_and_keeps_its_servers() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("ecsd.db");
+        // A database as ecsd with schema version 1 left it.
+        let connection = Connection::open(&path).expect("opens");
+        connection
+            .execute_batch(&format!("{SCHEMA}\nPRAGMA user_version = 1;"))
+            .expect("version 1 schema");
+        connection
+            .execute(
+                "INSERT INTO servers (id, project_id, name, flavor_id, status, vm_state,
+                                      power_state, progress, created_at, updated_at, doc)
+                 VALUES ('s-1', 'p', 'old', 'f', 'ACTIVE', 'active', 1, 100, 0, 0,
+                         '{\"image_id\":\"i\",\"flavor\":{\"id\":\"f\",\"name\":\"f\",\"vcpus\":\"1\",\"ram\":1024,\"disk\":\"0\"},\"vpc_id\":\"v\",\"availability_zone\":\"az\"}')",
+                [],
+            )
+            .expect("a version 1 server");
+        drop(connection);
+        let store = SqliteStore::open(&path).expect("migrates");
+        let server = store.server_get("p", "s-1").await.expect("readable");
+        assert_eq!(server.map(|server| server.name).as_deref(), Some("old"));
+        assert_eq!(
+            store.project_usage("p").await.expect("readable").instances,
+            1
+        );
+        store
+            .server_group_insert(engine::quota::ServerGroupInsert {
+                group: engine::quota::ServerGroupRecord {
+                    id: "g".into(),
+                    project_id: "p".into(),
+                    name: "g".into(),
+                    policies: vec!["anti-affinity".into()],
+                    created_at: 0,
+                    members: Vec::new(),
+                },
+                max_groups: None,
+            })
+            .await
+            .expect("the new table exists");
+        store.close();
+        let version: i64 = Connection::open(&path)
+            .and_then(|connection| {
+                connection.query_row("PRAGMA user_version", [], |row| row.get(0))
+            })
+            .expect("reads the version");
+        assert_eq!(version, SCHEMA_VERSION);
     }
 
     #[test]

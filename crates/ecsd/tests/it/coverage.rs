@@ -6,9 +6,10 @@
 //! `{}` body for POST and PUT) and
 //! - the answer is not the router's own "no such API" (`Ecsd.0404`) or "method not allowed"
 //!   (`Ecsd.0405`): any other answer, even a 400 or an ECS 404, comes from a handler; and
-//! - the route that answered has the URI's own template. Without this check
-//!   `GET /v1/{project_id}/cloudservers/limits` would count as implemented, because
-//!   `/v1/{project_id}/cloudservers/{server_id}` takes `limits` as a server id.
+//! - the route that answered has the URI's own template. Without this check a page at
+//!   `GET /v1/{project_id}/cloudservers/<name>` would count as implemented before its route
+//!   exists, because `/v1/{project_id}/cloudservers/{server_id}` takes `<name>` as a server id
+//!   (as it took `limits` until the quota page was implemented).
 //!
 //! Pages that share a method and path (batch start, stop and reboot; adding and deleting tags;
 //! the native `…/servers/{server_id}/action`) are told apart by their body, which this probe does
@@ -308,11 +309,12 @@ async fn a_path_taken_by_another_routes_placeholder_is_not_implemented() {
         method: method.to_owned(),
         path: path.to_owned(),
     };
-    // `/v1/{project_id}/cloudservers/{server_id}` answers `limits` (a malformed server id) …
+    // `/v1/{project_id}/cloudservers/{server_id}` answers `no-such-api` (a malformed server
+    // id) … (an invented path, so that the test outlives whichever page is implemented next)
     let (status, body, route) = api
         .send_and_route(
             Method::GET,
-            &format!("/v1/{PROJECT}/cloudservers/limits"),
+            &format!("/v1/{PROJECT}/cloudservers/no-such-api"),
             None,
             "",
         )
@@ -323,9 +325,12 @@ async fn a_path_taken_by_another_routes_placeholder_is_not_implemented() {
         "{status} {body}"
     );
     assert_ne!(body["error"]["code"], Value::from("Ecsd.0404"));
-    // … but the quota API is not implemented.
+    // … but such a page would not count as implemented.
+    let shadowed = uri("GET", "/v1/{project_id}/cloudservers/no-such-api");
+    assert_eq!(probe(&api, &shadowed).await.0, Routed::No);
+    // A static route beside `{server_id}` is found.
     let limits = uri("GET", "/v1/{project_id}/cloudservers/limits");
-    assert_eq!(probe(&api, &limits).await.0, Routed::No);
+    assert_eq!(probe(&api, &limits).await.0, Routed::Yes);
     // A wrong method and an unknown path are refused by the router.
     let wrong_method = uri("DELETE", "/v1/{project_id}/cloudservers/{server_id}");
     assert_eq!(probe(&api, &wrong_method).await.0, Routed::No);

@@ -30,15 +30,21 @@
 //! Every null that was allowed is printed, with the rule that allowed it.
 //!
 //! Substitutions (an example is sent as it is except for these):
-//! - every page starts with one running server in the project, so that a list has an element
-//!   to check (an empty array fails: its elements' fields could not be checked); fixture
-//!   servers carry the tags of the tag pages' examples (`key1=value1`, `key2=value3`) and the
-//!   metadata pair of the metadata pages' (`key=value`), so that tag lists have elements too;
+//! - every page starts with one running server and one ECS group in the project, so that a
+//!   list has an element to check (an empty array fails: its elements' fields could not be
+//!   checked); fixture servers carry the tags of the tag pages' examples (`key1=value1`,
+//!   `key2=value3`) and the metadata pair of the metadata pages' (`key=value`), so that tag
+//!   lists have elements too;
 //! - path placeholders: `{project_id}` is the test project; `{server_id}` a server created
 //!   through the API beforehand (stopped first for the pages in [`NEEDS_STOPPED_SERVERS`]);
 //!   `{job_id}` the job of such a create; `{volume_id}` the last volume attached to the server
 //!   (fixture servers have a system disk and one data disk, so that is the data disk); `{key}`
-//!   (a metadata key) `key`, which fixture servers have;
+//!   (a metadata key) `key`, which fixture servers have; `{server_group_id}` an ECS group
+//!   created through the API beforehand;
+//! - in the body of a page with `{server_group_id}`, `add_member.instance_uuid` becomes a
+//!   stopped server (the add page: "The ECS to be added has been stopped") and
+//!   `remove_member.instance_uuid` a stopped server added to the group first: the example's
+//!   server does not exist;
 //! - in the body, the ids of `servers[].id` (the batch and delete pages) become that many
 //!   servers created beforehand: the examples' ids do not exist here, and one
 //!   (`616fb98f-46ca-475e-917e-2563e5a8gh21`, deleting_ecss.rst) is not even a UUID;
@@ -50,6 +56,10 @@
 //!
 //! The job of each asynchronous example must end in `SUCCESS` (the engine runs on the
 //! `instant` profile and is drained).
+//!
+//! A page whose "Response" section is `None` (delete an ECS group, add and remove a member) has
+//! no table to check the answer against: it must answer 204 with no body, or 200 where its
+//! example response says "Status code 200" (add and remove a member).
 //!
 //! A create example with `"dry_run": true` answers 202 with nothing to check against the table
 //! (the page: "If the check is successful, the system returns status code 202"), so only its
@@ -179,6 +189,12 @@ const CONDITIONAL_FIELDS: &[(&str, &str, &str)] = &[
         "apis_recommended/job_status_management/querying_job_execution_status.rst",
         "entities.nic_id",
         "\"If the job is a NIC-related operation\"",
+    ),
+    (
+        "apis_recommended/ecs_group_management/listing_ecs_groups.rst",
+        "page_info",
+        "\"If the pagination function is enabled\" (limit given, another page follows); the \
+         page's example response has none",
     ),
 ];
 
@@ -313,13 +329,6 @@ async fn every_implemented_operation_answers_its_examples_in_the_documented_shap
     );
 }
 
-/// The "table" of a page whose response is `None`.
-static NO_FIELDS: Table = Table {
-    anchors: Vec::new(),
-    caption: String::new(),
-    rows: Vec::new(),
-};
-
 /// Sends each example of `page` and checks the answers; problems go to `failures`.
 async fn check_page(
     api: &Api,
@@ -334,14 +343,18 @@ async fn check_page(
     let tables = page.response_tables();
     let no_response = tables.is_empty()
         && page
-            .section(&["Response"])
-            .is_some_and(|text| text.trim() == "None");
-    let Some(top) = tables.first().or(no_response.then_some(&NO_FIELDS)) else {
-        return failures.push(format!("{}: no response parameter table found", page.file));
+            .section(&["Response", "Response parameters"])
+            .is_some_and(|section| section.trim() == "None");
+    let top = match tables.first() {
+        Some(top) => Some(top),
+        None if no_response => None,
+        None => return failures.push(format!("{}: no response parameter table found", page.file)),
     };
     let null_keys = null_keys_in_examples(page);
-    // One server in the project before any example, so that lists have an element to check.
+    // One server and one group in the project before any example, so that lists have an
+    // element to check.
     servers(api, 1, false).await;
+    server_group(api).await;
     let mut used = vec![false; SUBSTITUTIONS.len()];
     for (index, example) in examples.iter().enumerate() {
         let label = format!("{} (example {})", page.file, index + 1);
@@ -367,7 +380,7 @@ async fn check_page(
             }
         }
         let stopped = NEEDS_STOPPED_SERVERS.contains(&page.file.as_str());
-        let (path, path_server) = match fill_path(api, &path_and_query, stopped).await {
+        let (path, path_server, path_group) = match fill_path(api, &path_and_query, stopped).await {
             Ok(filled) => filled,
             Err(problem) => {
                 failures.push(format!("{label}: {problem}; add a rule to SUBSTITUTIONS"));
@@ -385,6 +398,9 @@ async fn check_page(
                     failures.push(format!("{label}: {problem}"));
                     continue;
                 }
+            }
+            if let Some(group_id) = &path_group {
+                replace_member_ids(api, body, group_id).await;
             }
         }
         let method = Method::from_bytes(example.method.as_bytes()).unwrap_or(Method::GET);
@@ -414,15 +430,25 @@ async fn check_page(
             ));
             continue;
         }
-        if no_response {
-            if (status, &answer) != (StatusCode::NO_CONTENT, &Value::Null) {
+        let Some(top) = top else {
+            // "Response: None": no fields to check. 204 with no body where the page gives no
+            // status, 200 where its example response says "Status code 200" (add and remove
+            // an ECS group member).
+            let says_200 = page
+                .section(&["Example Response"])
+                .is_some_and(|text| text.contains("Status code 200"));
+            let expected = if says_200 {
+                StatusCode::OK
+            } else {
+                StatusCode::NO_CONTENT
+            };
+            if status != expected {
                 failures.push(format!(
-                    "{label}: the page's response is None, so 204 with no body; got {status}: \
-                     {answer}"
+                    "{label}: the page's response is None, so {expected}; got {status}: {answer}"
                 ));
             }
             continue;
-        }
+        };
         check_fields(page, &label, top, &answer, "", &null_keys, failures, notes);
         if page.is_async {
             check_job_succeeds(api, &label, &answer, failures).await;
@@ -446,7 +472,7 @@ async fn check_page(
         .chain(FREE_FORM_OBJECTS.iter().copied())
         .chain(overridden)
     {
-        if file == page.file && !table_lists(top, field) {
+        if file == page.file && !top.is_some_and(|top| table_lists(top, field)) {
             failures.push(format!(
                 "{}: fidelity.rs names the field {field}, which its tables do not list (stale?)",
                 page.file
@@ -787,9 +813,15 @@ async fn fill_path(
     api: &Api,
     path_and_query: &str,
     stopped: bool,
-) -> Result<(String, Option<String>), String> {
+) -> Result<(String, Option<String>, Option<String>), String> {
     let mut path = path_and_query.replace("{project_id}", PROJECT);
     let mut path_server = None;
+    let mut path_group = None;
+    if path.contains("{server_group_id}") {
+        let group_id = server_group(api).await;
+        path = path.replace("{server_group_id}", &group_id);
+        path_group = Some(group_id);
+    }
     if path.contains("{server_id}") || path.contains("{volume_id}") {
         let server_id = servers(api, 1, stopped).await.remove(0);
         path_server = Some(server_id.clone());
@@ -819,7 +851,51 @@ async fn fill_path(
             "no rule fills the placeholder {} of {path_and_query}",
             &path[open..=path[open..].find('}').map_or(open, |close| open + close)]
         )),
-        None => Ok((path, path_server)),
+        None => Ok((path, path_server, path_group)),
+    }
+}
+
+/// An ECS group created through the API; its id.
+async fn server_group(api: &Api) -> String {
+    let (status, created) = api
+        .post(
+            &format!("/v1/{PROJECT}/cloudservers/os-server-groups"),
+            &json!({ "server_group": { "name": "fidelity", "policies": ["anti-affinity"] } }),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "creating the fixture group: {created}"
+    );
+    created["server_group"]["id"]
+        .as_str()
+        .expect("group id")
+        .to_owned()
+}
+
+/// Replaces `add_member.instance_uuid` by a stopped server, and `remove_member.instance_uuid`
+/// by a stopped server added to the group first.
+async fn replace_member_ids(api: &Api, body: &mut Value, group_id: &str) {
+    for (key, member) in [("add_member", false), ("remove_member", true)] {
+        let Some(slot) = body.pointer_mut(&format!("/{key}/instance_uuid")) else {
+            continue;
+        };
+        let server_id = servers(api, 1, true).await.remove(0);
+        if member {
+            let (status, answer) = api
+                .post(
+                    &format!("/v1/{PROJECT}/cloudservers/os-server-groups/{group_id}/action"),
+                    &json!({ "add_member": { "instance_uuid": server_id } }),
+                )
+                .await;
+            assert_eq!(
+                status,
+                StatusCode::OK,
+                "adding the fixture member: {answer}"
+            );
+        }
+        *slot = Value::from(server_id);
     }
 }
 

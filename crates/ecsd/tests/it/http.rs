@@ -44,8 +44,31 @@ impl Api {
         max_body_bytes: usize,
         adjust: impl FnOnce(Identity) -> Identity,
     ) -> Self {
+        Self::with_accounts_and_identity(harness, max_body_bytes, test_accounts(), adjust)
+    }
+
+    /// With other accounts than [`test_accounts`] (quotas, for example); requests are still
+    /// signed as [`LOCAL`] unless a test says otherwise, so the accounts should hold it.
+    pub(crate) fn with_accounts(
+        latency: LatencyProfile,
+        accounts: api::accounts::Accounts,
+    ) -> Self {
+        Self::with_accounts_and_identity(
+            Harness::new(config(latency)),
+            api::DEFAULT_MAX_BODY_BYTES,
+            accounts,
+            |identity| identity,
+        )
+    }
+
+    fn with_accounts_and_identity(
+        harness: Harness,
+        max_body_bytes: usize,
+        accounts: api::accounts::Accounts,
+        adjust: impl FnOnce(Identity) -> Identity,
+    ) -> Self {
         let clock: Arc<dyn Clock> = Arc::new(harness.clock.clone());
-        let identity = adjust(Identity::new(test_accounts(), clock));
+        let identity = adjust(Identity::new(accounts, clock));
         let matched_route = Arc::new(Mutex::new(None));
         let recorder = matched_route.clone();
         let router = api::router(AppState::new(

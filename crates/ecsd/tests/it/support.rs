@@ -53,6 +53,7 @@ pub fn test_accounts() -> api::accounts::Accounts {
                 id: who.project.into(),
                 name: name.into(),
                 region: name.split('_').next().unwrap_or(name).into(),
+                quotas: Default::default(),
             }],
             rate_limit: None,
         };
@@ -67,6 +68,19 @@ pub fn test_accounts() -> api::accounts::Accounts {
         account(OTHER, "other", "bob", "bob-password", "eu-nl_other"),
     ])
     .expect("test accounts are valid")
+}
+
+/// [`test_accounts`] with `quotas` on [`LOCAL`]'s project ([`OTHER`]'s has none).
+pub fn test_accounts_with_quotas(quotas: engine::quota::Quotas) -> api::accounts::Accounts {
+    let mut accounts: Vec<api::accounts::Account> = test_accounts().iter().cloned().collect();
+    for account in &mut accounts {
+        for project in &mut account.projects {
+            if project.id == LOCAL.project {
+                project.quotas = quotas;
+            }
+        }
+    }
+    api::accounts::Accounts::new(accounts).expect("test accounts are valid")
 }
 
 /// A request signed with SDK-HMAC-SHA256 as the SDKs sign it (`content-type` when there is
