@@ -119,7 +119,8 @@ const MIGRATIONS: &[&str] = &[
 ];
 
 /// Brings a database at version 1 or later up to [`SCHEMA_VERSION`], one step per transaction.
-fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
+/// `existing`: the file held a database before this start (only then is a migration logged).
+fn migrate(connection: &mut Connection, existing: bool) -> Result<(), StoreError> {
     let version: i64 = connection
         .query_row("PRAGMA user_version", [], |row| row.get(0))
         .map_err(backend)?;
@@ -133,12 +134,16 @@ fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
             .execute_batch(&format!("{step}\nPRAGMA user_version = {to};"))
             .map_err(backend)?;
         transaction.commit().map_err(backend)?;
-        tracing::info!(to, "migrated the database schema");
+        if existing {
+            tracing::info!(from = to - 1, to, "migrated the database schema");
+        }
     }
     Ok(())
 }
 
-fn check_schema_version(connection: &Connection, path: &Path) -> Result<(), StoreError> {
+/// Refuses a file of an unknown schema version; a new (empty) file is set to version 1. Returns
+/// whether the file was new.
+fn check_schema_version(connection: &Connection, path: &Path) -> Result<bool, StoreError> {
     let version: i64 = connection
         .query_row("PRAGMA user_version", [], |row| row.get(0))
         .map_err(backend)?;
@@ -158,7 +163,7 @@ fn check_schema_version(connection: &Connection, path: &Path) -> Result<(), Stor
             path.display()
         )));
     }
-    Ok(())
+    Ok(empty)
 }
 
 /// A write and the caller waiting for its result.
@@ -308,9 +313,9 @@ impl SqliteStore {
                  PRAGMA wal_autocheckpoint = 10000;",
             )
             .map_err(backend)?;
-        check_schema_version(&writer_connection, path)?;
+        let new_file = check_schema_version(&writer_connection, path)?;
         writer_connection.execute_batch(SCHEMA).map_err(backend)?;
-        migrate(&mut writer_connection)?;
+        migrate(&mut writer_connection, !new_file)?;
 
         let readers = (0..READERS)
             .map(|_| {
