@@ -436,12 +436,7 @@ pub(crate) async fn server_auto_recovery_view(
     State(state): State<AppState>,
     Path((project_id, server_id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    let (project_id, canonical_id) = target(&project_id, &server_id)?;
-    let server = state
-        .engine
-        .server(project_id, &canonical_id)
-        .await?
-        .ok_or_else(|| server_not_found(&server_id))?;
+    let server = crate::servers::server_in_path(&state, &project_id, &server_id).await?;
     let value = server
         .doc
         .auto_recovery

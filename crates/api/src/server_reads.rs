@@ -5,7 +5,7 @@ use crate::auth::ProjectScope;
 use crate::body::query_pairs;
 use crate::error::ApiError;
 use crate::error_codes;
-use crate::servers::{require_uuid, server_not_found};
+use crate::servers::{require_uuid, server_in_path, server_not_found};
 use crate::{project_from_path, AppState, Path};
 use axum::extract::{RawQuery, State};
 use axum::Json;
@@ -13,20 +13,6 @@ use engine::flavors::Flavor;
 use engine::server::{ServerRecord, Volume};
 use engine::server_jobs::{MAX_DATA_VOLUMES, MAX_NICS};
 use serde_json::{json, Value};
-
-async fn server_of(
-    state: &AppState,
-    project_id: &str,
-    server_id: &str,
-) -> Result<ServerRecord, ApiError> {
-    let project_id = project_from_path(project_id)?;
-    let canonical_id = require_uuid("server_id", server_id)?;
-    state
-        .engine
-        .server(project_id, &canonical_id)
-        .await?
-        .ok_or_else(|| server_not_found(server_id))
-}
 
 /// One disk as the `block_device` pages show it: `bootIndex` an integer (0 = the system disk,
 /// data disks 1, 2… in order), a PCI address from the device letter, `bus` virtio.
@@ -84,7 +70,7 @@ async fn block_device_list(
     project_id: &str,
     server_id: &str,
 ) -> Result<Json<Value>, ApiError> {
-    let server = server_of(state, project_id, server_id).await?;
+    let server = server_in_path(state, project_id, server_id).await?;
     let attachments: Vec<Value> = server
         .doc
         .volumes
@@ -115,7 +101,7 @@ async fn block_device_view(
     server_id: &str,
     volume_id: &str,
 ) -> Result<Json<Value>, ApiError> {
-    let server = server_of(state, project_id, server_id).await?;
+    let server = server_in_path(state, project_id, server_id).await?;
     let canonical_volume = require_uuid("volume_id", volume_id)?;
     let (position, volume) = server
         .doc
@@ -144,7 +130,7 @@ pub async fn server_interface_list(
     State(state): State<AppState>,
     Path((project_id, server_id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    let server = server_of(&state, &project_id, &server_id).await?;
+    let server = server_in_path(&state, &project_id, &server_id).await?;
     let attachments: Vec<Value> = server
         .doc
         .nics

@@ -268,18 +268,28 @@ pub async fn server_action(
     Ok(Json(json!({ "job_id": accepted.job_id })))
 }
 
+/// The server a path names: the project checked for shape, the id a UUID (any case, with or
+/// without dashes), and the server found in that project, else 404 `Ecs.0114`.
+pub(crate) async fn server_in_path(
+    state: &AppState,
+    project_id: &str,
+    server_id: &str,
+) -> Result<ServerRecord, ApiError> {
+    let project_id = project_from_path(project_id)?;
+    let canonical_id = require_uuid("server_id", server_id)?;
+    state
+        .engine
+        .server(project_id, &canonical_id)
+        .await?
+        .ok_or_else(|| server_not_found(server_id))
+}
+
 /// `GET /v1/{project_id}/cloudservers/{server_id}`.
 pub async fn server_view(
     State(state): State<AppState>,
     Path((project_id, server_id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    let project_id = project_from_path(&project_id)?;
-    let canonical_id = require_uuid("server_id", &server_id)?;
-    let server = state
-        .engine
-        .server(project_id, &canonical_id)
-        .await?
-        .ok_or_else(|| server_not_found(&server_id))?;
+    let server = server_in_path(&state, &project_id, &server_id).await?;
     Ok(Json(json!({ "server": server_json(&server) })))
 }
 

@@ -220,13 +220,7 @@ pub async fn server_tags_view(
     State(state): State<AppState>,
     Path((project_id, server_id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    let project_id = project_from_path(&project_id)?;
-    let canonical_id = require_uuid("server_id", &server_id)?;
-    let server = state
-        .engine
-        .server(project_id, &canonical_id)
-        .await?
-        .ok_or_else(|| server_not_found(&server_id))?;
+    let server = crate::servers::server_in_path(&state, &project_id, &server_id).await?;
     Ok(Json(json!({ "tags": tag_objects(&server.doc.tags) })))
 }
 
