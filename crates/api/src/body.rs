@@ -83,6 +83,23 @@ fn strip_position(message: &str) -> String {
     }
 }
 
+/// The most items a list page holds (`limit`), on every list API of the reference.
+pub const MAX_LIST_LIMIT: usize = 1000;
+
+/// A list's `limit` query value: an integer from 1 to [`MAX_LIST_LIMIT`].
+pub fn list_limit(value: &str) -> Result<usize, ApiError> {
+    value
+        .parse()
+        .ok()
+        .filter(|limit| (1..=MAX_LIST_LIMIT).contains(limit))
+        .ok_or_else(|| {
+            ApiError::invalid_field(
+                "limit",
+                format!("must be an integer from 1 to {MAX_LIST_LIMIT}"),
+            )
+        })
+}
+
 /// The query string as ordered pairs (percent-decoded).
 pub fn query_pairs(raw: Option<&str>) -> Result<Vec<(String, String)>, ApiError> {
     serde_urlencoded::from_str(raw.unwrap_or_default()).map_err(|error| {

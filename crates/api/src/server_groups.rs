@@ -4,7 +4,7 @@
 //! Quotas come from the project's `[accounts.projects.quotas]` ([`AppState::quotas`]); the
 //! store checks them in the transaction that accepts a job, creates a group or adds a member.
 
-use crate::body::{parse_json, query_pairs, read_limited};
+use crate::body::{list_limit, parse_json, query_pairs, read_limited};
 use crate::error::ApiError;
 use crate::error_codes;
 use crate::servers::require_uuid;
@@ -26,9 +26,6 @@ const MAX_IMAGE_META: i64 = 128;
 const MAX_PERSONALITY: i64 = 5;
 const MAX_PERSONALITY_SIZE: i64 = 10_240;
 const UNLIMITED: i64 = -1;
-
-/// The most groups one list page holds (the list page: "The maximum value is 1,000").
-const MAX_LIST_LIMIT: usize = 1000;
 
 fn limit_value(limit: Option<u64>) -> i64 {
     limit.map_or(UNLIMITED, |limit| i64::try_from(limit).unwrap_or(i64::MAX))
@@ -138,19 +135,7 @@ pub async fn server_group_list(
     let mut marker = None;
     for (key, value) in query_pairs(query.as_deref())? {
         match key.as_str() {
-            "limit" => {
-                let parsed = value
-                    .parse::<usize>()
-                    .ok()
-                    .filter(|limit| (1..=MAX_LIST_LIMIT).contains(limit))
-                    .ok_or_else(|| {
-                        ApiError::invalid_field(
-                            "limit",
-                            format!("must be an integer from 1 to {MAX_LIST_LIMIT}"),
-                        )
-                    })?;
-                limit = Some(parsed);
-            }
+            "limit" => limit = Some(list_limit(&value)?),
             "marker" => marker = Some(value),
             _ => {}
         }

@@ -2,7 +2,7 @@
 //! (`os-interface`), and the flavors it may be resized to (`resize_flavors`).
 
 use crate::auth::ProjectScope;
-use crate::body::query_pairs;
+use crate::body::{list_limit, query_pairs};
 use crate::error::ApiError;
 use crate::error_codes;
 use crate::servers::{require_uuid, server_in_path, server_not_found};
@@ -194,15 +194,7 @@ pub async fn resize_flavor_list(
                     _ => return Err(ApiError::invalid_field("sort_dir", "must be asc or desc")),
                 }
             }
-            "limit" => {
-                limit = value
-                    .parse()
-                    .ok()
-                    .filter(|limit| (1..=1000).contains(limit))
-                    .ok_or_else(|| {
-                        ApiError::invalid_field("limit", "must be an integer from 1 to 1000")
-                    })?;
-            }
+            "limit" => limit = list_limit(&value)?,
             "marker" if !value.is_empty() => marker = Some(value),
             _ => {}
         }

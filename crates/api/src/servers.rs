@@ -5,7 +5,7 @@
 //! or in the engine's accept transaction, so a rejected request creates no job), call the engine,
 //! and convert its answer to the wire.
 
-use crate::body::{parse_json, query_pairs, read_limited};
+use crate::body::{list_limit, parse_json, query_pairs, read_limited};
 use crate::error::ApiError;
 use crate::error_codes;
 use crate::time_format::{launch_time, server_time};
@@ -311,15 +311,8 @@ pub async fn server_list(
     };
     for (key, value) in query_pairs(query.as_deref())? {
         match key.as_str() {
-            "limit" => {
-                limit = value
-                    .parse()
-                    .ok()
-                    .filter(|limit| (1..=1000).contains(limit))
-                    .ok_or_else(|| {
-                        ApiError::invalid_field("limit", "must be an integer from 1 to 1000")
-                    })?;
-            }
+            // The store pages with u32; list_limit caps it at 1000.
+            "limit" => limit = list_limit(&value)? as u32,
             "offset" => {
                 page = value
                     .parse::<u64>()
