@@ -171,11 +171,15 @@ impl Accounts {
             }
             let mut users = std::collections::HashSet::new();
             for user in &account.users {
-                if user.name.is_empty() || user.password.expose().is_empty() {
+                // A user name is a line of a token's payload (`tokens`): no control characters.
+                if user.name.is_empty()
+                    || user.name.chars().any(char::is_control)
+                    || user.password.expose().is_empty()
+                {
                     return Err(AccountsError::Invalid {
                         what: "user of domain",
                         value: account.domain.clone(),
-                        rule: "name and password must not be empty",
+                        rule: "name and password must not be empty, and the name has no control characters",
                     });
                 }
                 if !users.insert(user.name.as_str()) {

@@ -17,13 +17,14 @@
 use crate::accounts::{AccountId, Accounts};
 use crate::error::ApiError;
 use crate::error_codes;
-use crate::rate_limit::RateLimiter;
+use crate::login_limits::{LoginLimiter, LoginLimits};
+use crate::rate_limit::{too_many_requests, RateLimiter};
 use crate::signature::{self, SignatureError};
-use crate::tokens;
+use crate::tokens::{self, TokenKey};
 use crate::AppState;
 use axum::body::Body;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{header, HeaderValue};
+use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use engine::clock::Clock;
@@ -54,20 +55,31 @@ pub enum Auth {
 pub struct Identity {
     pub accounts: Accounts,
     pub clock: Arc<dyn Clock>,
+    /// How long new tokens live, and the longest lifetime an accepted token may have.
     pub token_ttl: Duration,
     /// Requests per second for accounts without their own `rate_limit` (0: none).
     pub default_rate_limit: u32,
+    /// What tokens are signed with (the database's key; see [`crate::tokens`]).
+    pub token_key: TokenKey,
+    /// The base URL of the token catalog's endpoints (`--public-url`); `None`: `http://` and
+    /// the request's `Host`, checked for shape.
+    pub public_url: Option<String>,
+    /// The limits on password checks.
+    pub login: LoginLimiter,
     limiter: RateLimiter,
 }
 
 impl Identity {
-    pub fn new(accounts: Accounts, clock: Arc<dyn Clock>) -> Self {
+    pub fn new(accounts: Accounts, clock: Arc<dyn Clock>, token_key: TokenKey) -> Self {
         Self {
             accounts,
             limiter: RateLimiter::new(clock.clone()),
+            login: LoginLimiter::new(LoginLimits::default(), clock.clone()),
             clock,
             token_ttl: DEFAULT_TOKEN_TTL,
             default_rate_limit: DEFAULT_RATE_LIMIT,
+            token_key,
+            public_url: None,
         }
     }
 
@@ -81,22 +93,25 @@ impl Identity {
         self
     }
 
+    pub fn with_login_limits(mut self, limits: LoginLimits) -> Self {
+        self.login = LoginLimiter::new(limits, self.clock.clone());
+        self
+    }
+
+    /// `url` without a trailing `/`, e.g. `https://ecs.eu-de.otc.t-systems.com`.
+    pub fn with_public_url(mut self, url: Option<String>) -> Self {
+        self.public_url = url.map(|url| url.trim_end_matches('/').to_owned());
+        self
+    }
+
     /// Takes one request from `key`'s allowance of `rate` per second; over it, `Some` 429
     /// `Common.1503` answer with `Retry-After`. `who` names the key in the message.
     pub fn throttle(&self, key: &str, rate: u32, who: &str) -> Option<Response> {
-        let Err(retry_after) = self.limiter.check(key, rate) else {
-            return None;
-        };
-        let mut response = ApiError::new(
-            error_codes::COMMON_1503,
-            error_codes::COMMON_1503
-                .render(&format!("{who} is limited to {rate} requests per second")),
-        )
-        .into_response();
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
-        Some(response)
+        let retry_after = self.limiter.check(key, rate).err()?;
+        Some(too_many_requests(
+            &format!("{who} is limited to {rate} requests per second"),
+            retry_after,
+        ))
     }
 }
 
@@ -170,6 +185,24 @@ fn project_in_path<'a>(route: Option<&str>, path: &'a str) -> Option<&'a str> {
     path.split('/').nth(index)
 }
 
+/// Refuses requests whose headers (names and values) exceed [`MAX_HEADER_BYTES`] with 431, on
+/// every route (the token route and unknown paths too), before anything else looks at them.
+pub async fn limit_header_size(request: Request, next: Next) -> Response {
+    let header_bytes: usize = request
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len())
+        .sum();
+    if header_bytes > MAX_HEADER_BYTES {
+        return ApiError::new(
+            error_codes::ECSD_HEADERS_TOO_LARGE,
+            format!("The request headers exceed {MAX_HEADER_BYTES} bytes."),
+        )
+        .into_response();
+    }
+    next.run(request).await
+}
+
 /// The middleware: authenticates, checks tenancy and the rate limit, then runs the route.
 pub async fn authenticate(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let Auth::Verify(identity) = &state.auth else {
@@ -186,18 +219,6 @@ async fn check(
     max_body_bytes: usize,
     request: Request,
 ) -> Result<Request, Response> {
-    let header_bytes: usize = request
-        .headers()
-        .iter()
-        .map(|(name, value)| name.as_str().len() + value.len())
-        .sum();
-    if header_bytes > MAX_HEADER_BYTES {
-        return Err(ApiError::new(
-            error_codes::ECSD_HEADERS_TOO_LARGE,
-            format!("The request headers exceed {MAX_HEADER_BYTES} bytes."),
-        )
-        .into_response());
-    }
     let route = request
         .extensions()
         .get::<MatchedPath>()
@@ -210,8 +231,14 @@ async fn check(
         let token = token
             .to_str()
             .map_err(|_| invalid_token("X-Auth-Token is not a valid token.").into_response())?;
-        let claims = tokens::verify(&identity.accounts, token, identity.clock.now())
-            .map_err(|error| invalid_token(format!("Invalid token: {error}.")).into_response())?;
+        let claims = tokens::verify(
+            &identity.token_key,
+            &identity.accounts,
+            identity.token_ttl,
+            token,
+            identity.clock.now(),
+        )
+        .map_err(|error| invalid_token(format!("Invalid token: {error}.")).into_response())?;
         if let Some(project) = path_project {
             if project != claims.project_id {
                 return Err(ApiError::new(
@@ -235,38 +262,18 @@ async fn check(
             .to_str()
             .map_err(|_| gateway("The Authorization header is not ASCII.").into_response())?
             .to_owned();
+        // Everything that needs no body is checked before the body is read, so a request that
+        // will be refused cannot hold the connection by never sending the body it announced.
+        let parsed = signature::parse_authorization(&authorization)
+            .map_err(|error| gateway(format!("Authentication failed: {error}.")).into_response())?;
+        let account = signer(identity, &parts, &parsed).map_err(IntoResponse::into_response)?;
         let bytes = crate::body::read_limited(body, max_body_bytes)
             .await
             .map_err(IntoResponse::into_response)?;
-        let account = verify_signature(identity, &parts, &authorization, &bytes)
+        verify_signature(identity, account, &parts, &parsed, &bytes)
             .map_err(IntoResponse::into_response)?;
-        let header_project = parts
-            .headers
-            .get("x-project-id")
-            .map(|value| value.to_str().unwrap_or_default().to_owned());
-        let owned = identity
-            .accounts
-            .get(account)
-            .map(|account| &account.projects);
-        let owns = |project: &str| owned.is_some_and(|all| all.iter().any(|p| p.id == project));
-        let project_id = match (path_project, header_project) {
-            (Some(project), header) => {
-                if !owns(project) || header.is_some_and(|header| header != project) {
-                    return Err(wrong_project(project).into_response());
-                }
-                Some(project.to_owned())
-            }
-            (None, Some(header)) => {
-                if !owns(&header) {
-                    return Err(wrong_project(&header).into_response());
-                }
-                Some(header)
-            }
-            (None, None) => match owned.map(Vec::as_slice) {
-                Some([only]) => Some(only.id.clone()),
-                _ => None,
-            },
-        };
+        let project_id = signed_project(identity, account, &parts, path_project)
+            .map_err(IntoResponse::into_response)?;
         let caller = Caller {
             account,
             user: None,
@@ -290,15 +297,63 @@ async fn check(
     Ok(Request::from_parts(parts, body))
 }
 
-/// Verifies an `SDK-HMAC-SHA256` request and returns the signing account.
-fn verify_signature(
+/// The project a signed request acts in: the path's (which `X-Project-Id`, if sent, must
+/// equal), else `X-Project-Id`, else the account's only project. Each must be the account's.
+fn signed_project(
+    identity: &Identity,
+    account: AccountId,
+    parts: &axum::http::request::Parts,
+    path_project: Option<&str>,
+) -> Result<Option<String>, ApiError> {
+    let header_project = parts
+        .headers
+        .get("x-project-id")
+        .map(|value| value.to_str().unwrap_or_default().to_owned());
+    let owned = identity
+        .accounts
+        .get(account)
+        .map(|account| &account.projects);
+    let owns = |project: &str| owned.is_some_and(|all| all.iter().any(|p| p.id == project));
+    match (path_project, header_project) {
+        (Some(project), header) => {
+            if !owns(project) {
+                return Err(wrong_project(project));
+            }
+            if let Some(header) = header.filter(|header| header != project) {
+                // Both may be the account's; say which two differ. A project the account
+                // does not own is named only as "not a project of these credentials".
+                let header = if owns(&header) {
+                    header
+                } else {
+                    "(not a project of these credentials)".to_owned()
+                };
+                return Err(ApiError::new(
+                    error_codes::COMMON_0018,
+                    format!("The project ID in the URL ({project}) is different from X-Project-Id ({header})."),
+                ));
+            }
+            Ok(Some(project.to_owned()))
+        }
+        (None, Some(header)) => {
+            if !owns(&header) {
+                return Err(wrong_project(&header));
+            }
+            Ok(Some(header))
+        }
+        (None, None) => Ok(match owned.map(Vec::as_slice) {
+            Some([only]) => Some(only.id.clone()),
+            _ => None,
+        }),
+    }
+}
+
+/// The checks of a signed request that need no body: the signature policy, the date, and the
+/// access key. Returns the account whose key signed it.
+fn signer(
     identity: &Identity,
     parts: &axum::http::request::Parts,
-    authorization: &str,
-    body: &[u8],
+    parsed: &signature::Authorization<'_>,
 ) -> Result<AccountId, ApiError> {
-    let parsed = signature::parse_authorization(authorization)
-        .map_err(|error| gateway(format!("Authentication failed: {error}.")))?;
     for required in ["host", "x-sdk-date"] {
         if !parsed.signed_headers.contains(&required) {
             return Err(gateway(format!(
@@ -306,31 +361,72 @@ fn verify_signature(
             )));
         }
     }
-    if let Some(content_sha256) = parts.headers.get("x-sdk-content-sha256") {
-        if !parsed.signed_headers.contains(&"x-sdk-content-sha256") {
-            return Err(gateway(
-                "Authentication failed: X-Sdk-Content-Sha256 is sent but not signed.",
-            ));
-        }
-        if content_sha256 == "UNSIGNED-PAYLOAD" && !body.is_empty() {
-            return Err(gateway(
-                "Authentication failed: ECS request bodies are JSON and must be signed (UNSIGNED-PAYLOAD is not accepted).",
-            ));
+    // Headers that change what a request means must be signed when sent: the body's hash
+    // replaces the body in the signature, and X-Project-Id chooses the project of routes
+    // without one in their path.
+    for (header, name) in [
+        ("x-sdk-content-sha256", "X-Sdk-Content-Sha256"),
+        ("x-project-id", "X-Project-Id"),
+    ] {
+        if parts.headers.contains_key(header) && !parsed.signed_headers.contains(&header) {
+            return Err(gateway(format!(
+                "Authentication failed: {name} is sent but not signed (add it to SignedHeaders)."
+            )));
         }
     }
-    let (account_id, account) = identity
-        .accounts
-        .by_access_key(parsed.access_key)
-        .ok_or_else(|| gateway("Authentication failed: the access key is unknown."))?;
     let sdk_date = parts
         .headers
         .get("x-sdk-date")
         .and_then(|value| value.to_str().ok());
     signature::check_date(sdk_date, identity.clock.now(), DATE_WINDOW)
         .map_err(|error| gateway(format!("Authentication failed: {error}.")))?;
+    identity
+        .accounts
+        .by_access_key(parsed.access_key)
+        .map(|(account_id, _)| account_id)
+        .ok_or_else(signature_mismatch)
+}
+
+/// One answer for an unknown access key and a wrong signature, so the refusal does not tell
+/// which keys exist.
+fn signature_mismatch() -> ApiError {
+    gateway(
+        "Authentication failed: the access key is unknown or the signature does not match (check the access and secret keys, and that nothing rewrote the Host, path, query, body or a signed header).",
+    )
+}
+
+/// Verifies an `SDK-HMAC-SHA256` request's signature over its body with `account`'s secret key.
+fn verify_signature(
+    identity: &Identity,
+    account: AccountId,
+    parts: &axum::http::request::Parts,
+    parsed: &signature::Authorization<'_>,
+    body: &[u8],
+) -> Result<(), ApiError> {
+    if let Some(content_sha256) = parts.headers.get("x-sdk-content-sha256") {
+        // The header stands for the body in the signature, so it must be the body's hash; the
+        // only other value is the exact `UNSIGNED-PAYLOAD`, for a request without a body.
+        let declared = content_sha256.as_bytes();
+        if declared == b"UNSIGNED-PAYLOAD" {
+            if !body.is_empty() {
+                return Err(gateway(
+                    "Authentication failed: ECS request bodies are JSON and must be signed (UNSIGNED-PAYLOAD is not accepted with a body).",
+                ));
+            }
+        } else if declared != signature::body_hash(body).as_bytes() {
+            return Err(gateway(
+                "Authentication failed: X-Sdk-Content-Sha256 is not the SHA-256 of the body (lower-case hex).",
+            ));
+        }
+    }
+    let secret_key = identity
+        .accounts
+        .get(account)
+        .map(|account| account.secret_key.expose())
+        .ok_or_else(signature_mismatch)?;
     signature::verify(
-        account.secret_key.expose(),
-        &parsed,
+        secret_key,
+        parsed,
         parts.method.as_str(),
         parts.uri.path(),
         parts.uri.query().unwrap_or_default(),
@@ -338,12 +434,9 @@ fn verify_signature(
         body,
     )
     .map_err(|error| match error {
-        SignatureError::Mismatch => gateway(
-            "Authentication failed: the signature does not match (check the secret key, and that nothing rewrote the Host, path, query, body or a signed header).",
-        ),
+        SignatureError::Mismatch => signature_mismatch(),
         other => gateway(format!("Authentication failed: {other}.")),
-    })?;
-    Ok(account_id)
+    })
 }
 
 #[cfg(test)]

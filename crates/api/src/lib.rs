@@ -15,6 +15,7 @@ pub mod error;
 pub mod error_codes;
 pub mod flavors;
 pub mod jobs;
+pub mod login_limits;
 pub mod rate_limit;
 pub mod server_edits;
 pub mod server_groups;
@@ -259,10 +260,11 @@ pub fn router(state: AppState) -> Router {
     with_cross_cutting_layers(routes)
 }
 
-/// What every route gets, outermost first: a request id, a trace span, and a panic catcher
-/// that answers 500 in the envelope (the panic message is not sent).
+/// What every route gets, outermost first: a request id, a trace span, a panic catcher that
+/// answers 500 in the envelope (the panic message is not sent), and the header size limit.
 fn with_cross_cutting_layers(routes: Router) -> Router {
     routes
+        .layer(axum::middleware::from_fn(auth::limit_header_size))
         .layer(CatchPanicLayer::custom(
             |_panic: Box<dyn std::any::Any + Send>| {
                 ApiError::internal("a request handler panicked").into_response()

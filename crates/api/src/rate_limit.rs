@@ -1,19 +1,32 @@
-//! Per-key request rate limits: a token bucket per access key, on the injected clock.
+//! Request rate limits: a token bucket per key, on the injected clock, in a bounded table.
 //!
 //! A key allowed `rate` requests per second holds up to `rate` tokens (one second's burst) and
 //! regains them continuously. A request that finds no token is refused with how long until the
 //! next one (for `Retry-After`). Buckets live in memory: a restart forgives everyone, and
 //! several nodes each apply the limit on their own.
+//!
+//! The table holds at most `max_keys` buckets, because some keys come from the network (client
+//! addresses): when it is full, buckets idle for a second or more are dropped first — such a
+//! bucket is full again, so forgetting it changes no answer — and, if every bucket is busy, the
+//! one idle longest.
 
+use crate::error::ApiError;
+use crate::error_codes;
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
 use engine::clock::Clock;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use time::OffsetDateTime;
 
+/// How many keys one limiter tracks at most.
+pub const DEFAULT_MAX_KEYS: usize = 10_000;
+
 #[derive(Debug)]
 pub struct RateLimiter {
     clock: Arc<dyn Clock>,
     buckets: Mutex<HashMap<String, Bucket>>,
+    max_keys: usize,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -24,9 +37,14 @@ struct Bucket {
 
 impl RateLimiter {
     pub fn new(clock: Arc<dyn Clock>) -> Self {
+        Self::with_max_keys(clock, DEFAULT_MAX_KEYS)
+    }
+
+    pub fn with_max_keys(clock: Arc<dyn Clock>, max_keys: usize) -> Self {
         Self {
             clock,
             buckets: Mutex::new(HashMap::new()),
+            max_keys: max_keys.max(1),
         }
     }
 
@@ -42,6 +60,9 @@ impl RateLimiter {
             .buckets
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !buckets.contains_key(key) && buckets.len() >= self.max_keys {
+            evict(&mut buckets, now);
+        }
         let bucket = buckets.entry(key.to_owned()).or_insert(Bucket {
             tokens: capacity,
             refilled_at: now,
@@ -57,6 +78,47 @@ impl RateLimiter {
             Err((wait.ceil() as u64).max(1))
         }
     }
+
+    /// How many keys are tracked now.
+    pub fn len(&self) -> usize {
+        self.buckets
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Makes room for one more bucket: drops those idle for a second (full again), else the one
+/// idle longest.
+fn evict(buckets: &mut HashMap<String, Bucket>, now: OffsetDateTime) {
+    buckets.retain(|_, bucket| now - bucket.refilled_at < time::Duration::SECOND);
+    if buckets.is_empty() {
+        return;
+    }
+    let stalest = buckets
+        .iter()
+        .min_by_key(|(_, bucket)| bucket.refilled_at)
+        .map(|(key, _)| key.clone());
+    if let Some(key) = stalest {
+        buckets.remove(&key);
+    }
+}
+
+/// A 429 `Common.1503` answer with `Retry-After: retry_after`, saying what is limited.
+pub fn too_many_requests(what: &str, retry_after: u64) -> Response {
+    let mut response = ApiError::new(
+        error_codes::COMMON_1503,
+        error_codes::COMMON_1503.render(what),
+    )
+    .into_response();
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+    response
 }
 
 #[cfg(test)]
@@ -97,5 +159,36 @@ mod tests {
         for _ in 0..10_000 {
             assert_eq!(limiter.check("AK1", 0), Ok(()));
         }
+        assert!(limiter.is_empty(), "unlimited keys take no room");
+    }
+
+    #[test]
+    fn the_table_stays_bounded_and_forgets_idle_keys_first() {
+        let clock = ManualClock::new(datetime!(2026-01-01 12:00 UTC));
+        let limiter = RateLimiter::with_max_keys(Arc::new(clock.clone()), 100);
+        // Many distinct keys at once (e.g. forged client addresses): never more than the cap.
+        for index in 0..10_000 {
+            let _ = limiter.check(&format!("junk-{index}"), 3);
+            assert!(limiter.len() <= 100);
+        }
+        // A second later the junk is idle (its buckets full again); a busy key spends its
+        // allowance, and new keys push out the idle junk, not the busy key's state.
+        clock.advance(time::Duration::SECOND);
+        for _ in 0..3 {
+            assert_eq!(limiter.check("busy", 3), Ok(()));
+        }
+        for index in 0..99 {
+            assert_eq!(limiter.check(&format!("new-{index}"), 3), Ok(()));
+        }
+        assert_eq!(
+            limiter.len(),
+            100,
+            "the idle junk is gone, the busy key is not"
+        );
+        assert_eq!(
+            limiter.check("busy", 3),
+            Err(1),
+            "its spent tokens were kept"
+        );
     }
 }

@@ -158,14 +158,21 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
+/// The SHA-256 of a body, in lower-case hex.
+pub fn body_hash(body: &[u8]) -> String {
+    hex(&Sha256::digest(body))
+}
+
 /// The payload hash: `X-Sdk-Content-Sha256` verbatim if sent, else SHA-256 of the raw body.
+/// (The verifier checks, before this, that a sent header is the body's hash or
+/// `UNSIGNED-PAYLOAD` with no body.)
 pub fn payload_hash(headers: &HeaderMap, body: &[u8]) -> String {
     match headers
         .get("x-sdk-content-sha256")
         .and_then(|value| value.to_str().ok())
     {
         Some(value) => value.to_owned(),
-        None => hex(&Sha256::digest(body)),
+        None => body_hash(body),
     }
 }
 

@@ -2,11 +2,16 @@
 //! token-based Terraform configurations): `POST /v3/auth/tokens` with the password method, and
 //! the `X-Auth-Token` check on every ECS path.
 //!
-//! Tokens are stateless: `ecsd1.<hex payload>.<hex HMAC>`, where the payload names the access
-//! key, project, user and expiry, and the HMAC is keyed with the account's secret key. So a
-//! token stays valid across restarts and on every node that has the same accounts, a forged
-//! or altered token fails the HMAC, and changing an account's secret key revokes its tokens.
-//! There is no other revocation.
+//! Tokens are stateless: `ecsd2.<hex payload>.<hex HMAC>`. The payload names the account's
+//! access key, the project, the user, when the token was issued and when it expires; the HMAC
+//! is keyed with the database's token signing key ([`TokenKey`], made once per database and
+//! held by no tenant), so only ecsd can mint a token, and every node sharing the database, and
+//! every restart, accepts it. A token is refused when:
+//! - it does not verify (altered, forged, or minted the old `ecsd1` way with an account's
+//!   secret key, which its tenant holds);
+//! - what it names is gone: the account (or its access key changed), the user, or the project
+//!   from the account;
+//! - its lifetime is longer than `--token-ttl` allows now, or it has expired.
 
 use crate::accounts::{AccountId, Accounts};
 use crate::auth::Identity;
@@ -14,17 +19,37 @@ use crate::error::ApiError;
 use crate::error_codes;
 use crate::time_format::iso8601_micros;
 use crate::AppState;
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::extract::{ConnectInfo, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use serde_json::json;
 use sha2::Sha256;
-use time::OffsetDateTime;
+use std::net::SocketAddr;
+use time::{Duration, OffsetDateTime};
 
-const PREFIX: &str = "ecsd1";
+const PREFIX: &str = "ecsd2";
+/// Tokens of ecsd before the signing key moved into the database: keyed with the account's
+/// secret key, so any tenant could mint one. Refused with a message that says so.
+const RETIRED_PREFIX: &str = "ecsd1";
+
+/// The key tokens are signed with (from `Store::token_signing_key`). `Debug` hides it.
+#[derive(Clone)]
+pub struct TokenKey(Vec<u8>);
+
+impl TokenKey {
+    pub fn new(bytes: impl Into<Vec<u8>>) -> Self {
+        Self(bytes.into())
+    }
+}
+
+impl std::fmt::Debug for TokenKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TokenKey(***)")
+    }
+}
 
 /// What a valid token says.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +57,17 @@ pub struct TokenClaims {
     pub account: AccountId,
     pub project_id: String,
     pub user: String,
+    pub issued_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+}
+
+/// What a token to issue names.
+#[derive(Debug, Clone, Copy)]
+pub struct TokenGrant<'a> {
+    pub access_key: &'a str,
+    pub project_id: &'a str,
+    pub user: &'a str,
+    pub issued_at: OffsetDateTime,
     pub expires_at: OffsetDateTime,
 }
 
@@ -39,16 +75,22 @@ pub struct TokenClaims {
 pub enum TokenError {
     #[error("the token is malformed or was not issued by ecsd")]
     Malformed,
-    #[error("the token was not issued by this ecsd (unknown account or bad signature)")]
+    #[error("the token was issued by an earlier version of ecsd, whose tokens are no longer accepted; request a new one")]
+    Retired,
+    #[error("the token was not issued by this ecsd")]
     Forged,
+    #[error("the token's {0} no longer exists")]
+    Revoked(&'static str),
+    #[error("the token's lifetime is longer than this ecsd allows (--token-ttl)")]
+    LifetimeTooLong,
     #[error("the token expired at {0}")]
     Expired(String),
 }
 
-fn mac(secret_key: &str, payload: &str) -> Hmac<Sha256> {
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret_key.as_bytes())
+fn mac(key: &TokenKey, payload: &str) -> Hmac<Sha256> {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&key.0)
         .unwrap_or_else(|_| unreachable!("HMAC accepts any key length"));
-    mac.update(b"ecsd-token\n");
+    mac.update(b"ecsd-token-2\n");
     mac.update(payload.as_bytes());
     mac
 }
@@ -67,54 +109,75 @@ fn unhex(text: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
-/// A new token for `user` of account `account`, scoped to `project_id`, valid until `expires_at`.
-pub fn issue(
-    access_key: &str,
-    secret_key: &str,
-    project_id: &str,
-    user: &str,
-    expires_at: OffsetDateTime,
-) -> String {
+/// A new token for what `grant` names, signed with `key`.
+pub fn issue(key: &TokenKey, grant: TokenGrant<'_>) -> String {
     let nonce = uuid::Uuid::new_v4().simple().to_string();
     let payload = format!(
-        "{access_key}\n{project_id}\n{user}\n{}\n{nonce}",
-        expires_at.unix_timestamp()
+        "{}\n{}\n{}\n{}\n{}\n{nonce}",
+        grant.access_key,
+        grant.project_id,
+        grant.user,
+        grant.issued_at.unix_timestamp(),
+        grant.expires_at.unix_timestamp()
     );
-    let signature = mac(secret_key, &payload).finalize().into_bytes();
+    let signature = mac(key, &payload).finalize().into_bytes();
     format!("{PREFIX}.{}.{}", hex(payload.as_bytes()), hex(&signature))
 }
 
-/// Checks a token's form, HMAC and expiry against `now`.
+fn timestamp(text: &str) -> Result<OffsetDateTime, TokenError> {
+    text.parse::<i64>()
+        .ok()
+        .and_then(|seconds| OffsetDateTime::from_unix_timestamp(seconds).ok())
+        .ok_or(TokenError::Malformed)
+}
+
+/// Checks a token's form and HMAC, that its account, user and project still exist and belong
+/// together, that its lifetime is at most `max_lifetime`, and that it has not expired at `now`.
 pub fn verify(
+    key: &TokenKey,
     accounts: &Accounts,
+    max_lifetime: Duration,
     token: &str,
     now: OffsetDateTime,
 ) -> Result<TokenClaims, TokenError> {
     let mut parts = token.split('.');
-    let (Some(PREFIX), Some(payload), Some(signature), None) =
+    let (Some(prefix), Some(payload), Some(signature), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err(TokenError::Malformed);
     };
+    match prefix {
+        PREFIX => {}
+        RETIRED_PREFIX => return Err(TokenError::Retired),
+        _ => return Err(TokenError::Malformed),
+    }
     let payload = unhex(payload)
         .and_then(|bytes| String::from_utf8(bytes).ok())
         .ok_or(TokenError::Malformed)?;
-    let signature = unhex(signature).ok_or(TokenError::Malformed)?;
-    let fields: Vec<&str> = payload.split('\n').collect();
-    let [access_key, project_id, user, expires, _nonce] = fields[..] else {
-        return Err(TokenError::Malformed);
-    };
-    let (account_id, account) = accounts
-        .by_access_key(access_key)
-        .ok_or(TokenError::Forged)?;
-    mac(account.secret_key.expose(), &payload)
+    let signature = unhex(signature)
+        .filter(|signature| signature.len() == 32)
+        .ok_or(TokenError::Malformed)?;
+    // The HMAC first: nothing of an unverified payload is looked at.
+    mac(key, &payload)
         .verify_slice(&signature)
         .map_err(|_| TokenError::Forged)?;
-    let expires_at = expires
-        .parse::<i64>()
-        .ok()
-        .and_then(|seconds| OffsetDateTime::from_unix_timestamp(seconds).ok())
-        .ok_or(TokenError::Malformed)?;
+    let fields: Vec<&str> = payload.split('\n').collect();
+    let [access_key, project_id, user, issued, expires, _nonce] = fields[..] else {
+        return Err(TokenError::Malformed);
+    };
+    let (issued_at, expires_at) = (timestamp(issued)?, timestamp(expires)?);
+    let (account_id, account) = accounts
+        .by_access_key(access_key)
+        .ok_or(TokenError::Revoked("account"))?;
+    if account.user(user).is_none() {
+        return Err(TokenError::Revoked("user"));
+    }
+    if account.project(project_id).is_none() {
+        return Err(TokenError::Revoked("project"));
+    }
+    if expires_at - issued_at > max_lifetime {
+        return Err(TokenError::LifetimeTooLong);
+    }
     if now >= expires_at {
         return Err(TokenError::Expired(iso8601_micros(expires_at)));
     }
@@ -122,6 +185,7 @@ pub fn verify(
         account: account_id,
         project_id: project_id.to_owned(),
         user: user.to_owned(),
+        issued_at,
         expires_at,
     })
 }
@@ -172,13 +236,25 @@ fn unauthorized(message: impl Into<String>) -> ApiError {
     ApiError::new(error_codes::COMMON_0013, message)
 }
 
+/// The client's address, when the server recorded it (in-process tests have none).
+fn client_address(parts: &Parts) -> Option<std::net::IpAddr> {
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(address)| address.ip())
+}
+
 /// `POST /v3/auth/tokens`: the Keystone v3 password method, answered as IAM answers it (201,
 /// the token in `X-Subject-Token`, `token.expires_at`, and a catalog whose `ecs` endpoint is
-/// this ecsd with `/v1/{project_id}`, built from the request's `Host`).
+/// this ecsd with `/v1/{project_id}`).
+///
+/// Password checks are limited in three ways (see [`crate::login_limits`]): per client
+/// address, per account (one shared allowance for all unknown domains), and, after a few
+/// failures of one user from one client, by a growing wait for that user from that client, so
+/// a flood of wrong passwords from one place neither guesses fast nor locks the real user out.
 pub async fn issue_token(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
+    request: axum::extract::Request,
 ) -> Result<Response, ApiError> {
     let crate::auth::Auth::Verify(identity) = &state.auth else {
         return Err(ApiError::new(
@@ -186,6 +262,13 @@ pub async fn issue_token(
             "Tokens are not issued when ecsd runs with --auth off.",
         ));
     };
+    let (parts, body) = request.into_parts();
+    let client = client_address(&parts);
+    if let Some(refusal) = identity.login.client_throttle(client) {
+        return Ok(refusal);
+    }
+    let body = crate::body::read_limited(body, state.max_body_bytes).await?;
+    crate::body::require_json_content_type(&parts.headers)?;
     let request: TokenRequest = serde_json::from_slice(&body).map_err(|error| {
         ApiError::invalid_field(
             "auth",
@@ -212,20 +295,24 @@ pub async fn issue_token(
     };
     let user = password.user;
     let domain = user.domain.name.or(user.domain.id).unwrap_or_default();
-    // Password guessing is throttled per domain, at the keys' default rate.
-    if let Some(refusal) = identity.throttle(
-        &format!("iam-domain:{domain}"),
-        identity.default_rate_limit,
-        "token requests for this domain",
-    ) {
+    let account = identity.accounts.by_domain(&domain);
+    if let Some(refusal) = identity
+        .login
+        .account_throttle(account.map(|(account_id, _)| account_id))
+    {
         return Ok(refusal);
     }
     let wrong = || unauthorized("The user name, password or domain is wrong.");
-    let (account_id, account) = identity.accounts.by_domain(&domain).ok_or_else(wrong)?;
+    let (account_id, account) = account.ok_or_else(wrong)?;
     let known = account.user(&user.name).ok_or_else(wrong)?;
+    if let Some(refusal) = identity.login.backoff(account_id, &user.name, client) {
+        return Ok(refusal);
+    }
     if !constant_time_eq(known.password.expose(), &user.password) {
+        identity.login.failed(account_id, &user.name, client);
         return Err(wrong());
     }
+    identity.login.succeeded(account_id, &user.name, client);
     let Some(scope) = request.auth.scope.and_then(|scope| scope.project) else {
         return Err(ApiError::invalid_field(
             "auth.scope.project",
@@ -238,26 +325,81 @@ pub async fn issue_token(
         (None, None) => None,
     }
     .ok_or_else(|| unauthorized("The project in auth.scope does not belong to this domain."))?;
+    let base_url = catalog_base_url(identity, &parts)?;
     let issued_at = identity.clock.now();
     let expires_at = issued_at + identity.token_ttl;
     let token = issue(
-        &account.access_key,
-        account.secret_key.expose(),
-        &project.id,
-        &user.name,
-        expires_at,
+        &identity.token_key,
+        TokenGrant {
+            access_key: &account.access_key,
+            project_id: &project.id,
+            user: &user.name,
+            issued_at,
+            expires_at,
+        },
     );
-    let host = headers
-        .get(axum::http::header::HOST)
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or("127.0.0.1:8774");
     let body = token_body(
-        identity, account_id, project, &user.name, issued_at, expires_at, host,
+        identity, account_id, project, &user.name, issued_at, expires_at, &base_url,
     );
     let mut response = (StatusCode::CREATED, axum::Json(body)).into_response();
     let value = HeaderValue::from_str(&token).map_err(ApiError::internal)?;
     response.headers_mut().insert("x-subject-token", value);
     Ok(response)
+}
+
+/// The base of the catalog's URLs: `--public-url` when set, else `http://` and the request's
+/// `Host`, which must then be a plain `host[:port]` (it is copied into URLs clients call next).
+fn catalog_base_url(identity: &Identity, parts: &Parts) -> Result<String, ApiError> {
+    if let Some(url) = &identity.public_url {
+        return Ok(url.clone());
+    }
+    let host = parts
+        .headers
+        .get(axum::http::header::HOST)
+        .and_then(|value| value.to_str().ok())
+        .or_else(|| parts.uri.authority().map(|authority| authority.as_str()))
+        .unwrap_or_default();
+    if !is_host_and_port(host) {
+        return Err(ApiError::invalid_field(
+            "Host",
+            "must be a host name or IP address with an optional port (it becomes the catalog's endpoint URLs); or start ecsd with --public-url",
+        ));
+    }
+    Ok(format!("http://{host}"))
+}
+
+/// `name[:port]` or `[v6]:port`, as URLs carry them: letters, digits, `-`, `.`; at most 255
+/// characters.
+pub fn is_host_and_port(text: &str) -> bool {
+    if text.is_empty() || text.len() > 255 {
+        return false;
+    }
+    let (host, port) = if let Some(rest) = text.strip_prefix('[') {
+        let Some((v6, after)) = rest.split_once(']') else {
+            return false;
+        };
+        if v6.parse::<std::net::Ipv6Addr>().is_err() {
+            return false;
+        }
+        match after {
+            "" => return true,
+            _ => match after.strip_prefix(':') {
+                Some(port) => ("v6", Some(port)),
+                None => return false,
+            },
+        }
+    } else {
+        match text.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (text, None),
+        }
+    };
+    let host_ok = !host.is_empty()
+        && host
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'.');
+    let port_ok = port.is_none_or(|port| port.parse::<u16>().is_ok());
+    host_ok && port_ok
 }
 
 fn token_body(
@@ -267,7 +409,7 @@ fn token_body(
     user: &str,
     issued_at: OffsetDateTime,
     expires_at: OffsetDateTime,
-    host: &str,
+    base_url: &str,
 ) -> serde_json::Value {
     let domain = identity
         .accounts
@@ -301,7 +443,7 @@ fn token_body(
                     "interface": "public",
                     "region": project.region,
                     "region_id": project.region,
-                    "url": format!("http://{host}/v1/{}", project.id)
+                    "url": format!("{base_url}/v1/{}", project.id)
                 }]
             }]
         }
@@ -321,15 +463,24 @@ pub fn constant_time_eq(a: &str, b: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::accounts::{Account, Project, Secret};
+    use crate::accounts::{Account, Project, Secret, User};
     use time::macros::datetime;
+
+    const TTL: Duration = Duration::hours(24);
+
+    fn key() -> TokenKey {
+        TokenKey::new(*b"0123456789abcdef0123456789abcdef")
+    }
 
     fn accounts() -> Accounts {
         let account = |ak: &str, sk: &str, domain: &str, project: &str| Account {
             access_key: ak.into(),
             secret_key: Secret::new(sk),
             domain: domain.into(),
-            users: vec![],
+            users: vec![User {
+                name: "alice".into(),
+                password: Secret::new("pw"),
+            }],
             projects: vec![Project {
                 id: project.into(),
                 name: "eu-de".into(),
@@ -345,58 +496,182 @@ mod tests {
         .expect("accounts")
     }
 
+    fn grant<'a>(project_id: &'a str, now: OffsetDateTime, lifetime: Duration) -> TokenGrant<'a> {
+        TokenGrant {
+            access_key: "AK1",
+            project_id,
+            user: "alice",
+            issued_at: now,
+            expires_at: now + lifetime,
+        }
+    }
+
+    /// A token minted as ecsd 0.1 minted them: `ecsd1`, keyed with the account's secret key.
+    fn retired_token(secret_key: &str, payload: &str) -> String {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret_key.as_bytes()).expect("key");
+        mac.update(b"ecsd-token\n");
+        mac.update(payload.as_bytes());
+        format!(
+            "{RETIRED_PREFIX}.{}.{}",
+            hex(payload.as_bytes()),
+            hex(&mac.finalize().into_bytes())
+        )
+    }
+
     #[test]
     fn an_issued_token_verifies_until_it_expires() {
         let accounts = accounts();
         let now = datetime!(2026-01-01 12:00 UTC);
-        let token = issue(
-            "AK1",
-            "secret-one",
-            "p1",
-            "alice",
-            now + time::Duration::hours(1),
-        );
-        let claims = verify(&accounts, &token, now).expect("valid");
+        let token = issue(&key(), grant("p1", now, Duration::hours(1)));
+        let claims = verify(&key(), &accounts, TTL, &token, now).expect("valid");
         assert_eq!(claims.account, 0);
         assert_eq!(claims.project_id, "p1");
         assert_eq!(claims.user, "alice");
+        assert_eq!(claims.issued_at, now);
         assert!(matches!(
-            verify(&accounts, &token, now + time::Duration::hours(1)),
+            verify(&key(), &accounts, TTL, &token, now + Duration::hours(1)),
             Err(TokenError::Expired(_))
         ));
     }
 
     #[test]
-    fn altered_forged_and_malformed_tokens_are_refused() {
+    fn a_tenant_cannot_mint_a_token_with_its_own_secret_key() {
         let accounts = accounts();
         let now = datetime!(2026-01-01 12:00 UTC);
-        let later = now + time::Duration::hours(1);
-        // Signed with the wrong account's secret: claims AK1 but keyed with AK2's secret.
-        let forged = issue("AK1", "secret-two", "p1", "alice", later);
-        assert_eq!(verify(&accounts, &forged, now), Err(TokenError::Forged));
-        // Payload altered to another project: the HMAC no longer matches.
-        let token = issue("AK1", "secret-one", "p1", "alice", later);
+        // The attack of the security review: account 1 signs, with its own secret key, a token
+        // for account 2's project; and the same in the new format with the tenant's key.
+        let payload = format!("AK1\np2\nalice\n{}\nnonce", (now + TTL).unix_timestamp());
+        let minted = retired_token("secret-one", &payload);
+        assert_eq!(
+            verify(&key(), &accounts, TTL, &minted, now),
+            Err(TokenError::Retired)
+        );
+        let with_tenant_key = issue(
+            &TokenKey::new("secret-one".as_bytes()),
+            grant("p2", now, Duration::hours(1)),
+        );
+        assert_eq!(
+            verify(&key(), &accounts, TTL, &with_tenant_key, now),
+            Err(TokenError::Forged)
+        );
+    }
+
+    #[test]
+    fn a_token_whose_project_user_or_account_is_gone_is_refused() {
+        let now = datetime!(2026-01-01 12:00 UTC);
+        let accounts = accounts();
+        let lifetime = Duration::hours(1);
+        // Signed by ecsd but naming a project of another account, or nobody's.
+        for project in ["p2", "nobodys-project"] {
+            let token = issue(&key(), grant(project, now, lifetime));
+            assert_eq!(
+                verify(&key(), &accounts, TTL, &token, now),
+                Err(TokenError::Revoked("project")),
+                "{project}"
+            );
+        }
+        let mut ghost = grant("p1", now, lifetime);
+        ghost.user = "mallory";
+        assert_eq!(
+            verify(&key(), &accounts, TTL, &issue(&key(), ghost), now),
+            Err(TokenError::Revoked("user"))
+        );
+        let mut unknown = grant("p1", now, lifetime);
+        unknown.access_key = "AK9";
+        assert_eq!(
+            verify(&key(), &accounts, TTL, &issue(&key(), unknown), now),
+            Err(TokenError::Revoked("account"))
+        );
+    }
+
+    #[test]
+    fn a_lifetime_longer_than_the_ttl_is_refused() {
+        let accounts = accounts();
+        let now = datetime!(2026-01-01 12:00 UTC);
+        let forever = issue(
+            &key(),
+            TokenGrant {
+                expires_at: datetime!(9999-12-31 0:00 UTC),
+                ..grant("p1", now, TTL)
+            },
+        );
+        assert_eq!(
+            verify(&key(), &accounts, TTL, &forever, now),
+            Err(TokenError::LifetimeTooLong)
+        );
+        // A token of the full TTL passes; lowering the TTL later refuses it.
+        let full = issue(&key(), grant("p1", now, TTL));
+        assert!(verify(&key(), &accounts, TTL, &full, now).is_ok());
+        assert_eq!(
+            verify(&key(), &accounts, Duration::hours(1), &full, now),
+            Err(TokenError::LifetimeTooLong)
+        );
+    }
+
+    #[test]
+    fn altered_and_malformed_tokens_are_refused() {
+        let accounts = accounts();
+        let now = datetime!(2026-01-01 12:00 UTC);
+        let token = issue(&key(), grant("p1", now, Duration::hours(1)));
         let parts: Vec<&str> = token.split('.').collect();
         let payload = String::from_utf8(unhex(parts[1]).expect("hex")).expect("utf8");
         let altered = payload.replacen("p1", "p2", 1);
         let altered = format!("{PREFIX}.{}.{}", hex(altered.as_bytes()), parts[2]);
-        assert_eq!(verify(&accounts, &altered, now), Err(TokenError::Forged));
-        let unknown = issue("AK9", "secret-one", "p1", "alice", later);
-        assert_eq!(verify(&accounts, &unknown, now), Err(TokenError::Forged));
+        assert_eq!(
+            verify(&key(), &accounts, TTL, &altered, now),
+            Err(TokenError::Forged)
+        );
+        let other_key = TokenKey::new(*b"another key of thirty-two bytes!");
+        assert_eq!(
+            verify(&other_key, &accounts, TTL, &token, now),
+            Err(TokenError::Forged),
+            "another database's key"
+        );
         for junk in [
             "",
-            "ecsd1",
-            "ecsd1..",
+            "ecsd2",
+            "ecsd2..",
             "x.y.z",
-            "ecsd1.zz.00",
+            "ecsd2.zz.00",
             &format!("{token}.x"),
         ] {
             assert_eq!(
-                verify(&accounts, junk, now),
+                verify(&key(), &accounts, TTL, junk, now),
                 Err(TokenError::Malformed),
                 "{junk:?}"
             );
         }
+    }
+
+    #[test]
+    fn catalog_hosts_must_be_plain_host_and_port() {
+        for good in [
+            "127.0.0.1:8774",
+            "ecsd.test",
+            "ecs.eu-de.otc.t-systems.com:443",
+            "[::1]:8774",
+            "[::1]",
+        ] {
+            assert!(is_host_and_port(good), "{good}");
+        }
+        for bad in [
+            "",
+            "evil.com/x?",
+            "a b",
+            "host:port",
+            "user@host",
+            "[::1",
+            "[zz]:1",
+            "h:99999",
+            &"a".repeat(256),
+        ] {
+            assert!(!is_host_and_port(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_token_key_never_shows_in_debug_output() {
+        assert_eq!(format!("{:?}", key()), "TokenKey(***)");
     }
 
     #[test]

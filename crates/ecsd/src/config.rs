@@ -45,16 +45,77 @@ struct ConfigFile {
     accounts: Vec<Account>,
 }
 
-/// Reads the accounts of a config file.
+/// Reads the accounts of a config file. A file that does not parse is reported as
+/// `FILE:LINE:COLUMN: what is wrong`, without the text of the line (it may hold a secret).
 pub fn read_accounts(path: &Path) -> anyhow::Result<Vec<Account>> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read the config file {}", path.display()))?;
-    parse_accounts(&text).with_context(|| format!("in the config file {}", path.display()))
+    parse_accounts(&text).map_err(|error| {
+        anyhow::anyhow!(
+            "the config file {} is not valid: {}:{error}",
+            path.display(),
+            path.display()
+        )
+    })
 }
 
-fn parse_accounts(text: &str) -> anyhow::Result<Vec<Account>> {
-    let file: ConfigFile = toml::from_str(text)?;
+/// A parse error of the config file: where it is, and what is wrong with every quoted value
+/// left out.
+#[derive(Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}: {}", self.line, self.column, self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+fn parse_accounts(text: &str) -> Result<Vec<Account>, ConfigError> {
+    let file: ConfigFile = toml::from_str(text).map_err(|error| {
+        let offset = error.span().map(|span| span.start).unwrap_or(0);
+        let (line, column) = line_and_column(text, offset);
+        ConfigError {
+            line,
+            column,
+            message: without_quoted_values(error.message().trim()),
+        }
+    })?;
     Ok(file.accounts)
+}
+
+/// 1-based line and column (in characters) of byte `offset` of `text`.
+fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = text.get(..offset.min(text.len())).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |at| at + 1);
+    let column = before[line_start..].chars().count() + 1;
+    (line, column)
+}
+
+/// The parser's message with each quoted value (`"…"` or `'…'`) replaced by `"…"`: a value may
+/// be a secret key or a password put on the wrong line. Key names (in backticks) stay.
+fn without_quoted_values(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut chars = message.chars();
+    while let Some(character) = chars.next() {
+        if character == '"' || character == '\'' {
+            for inner in chars.by_ref() {
+                if inner == character {
+                    break;
+                }
+            }
+            out.push_str("\"…\"");
+        } else {
+            out.push(character);
+        }
+    }
+    out
 }
 
 /// The account described by the bootstrap flags.
@@ -201,6 +262,72 @@ region = "eu-de"
             .expect_err("unknown key")
             .to_string();
         assert!(error.contains("ratelimit"), "{error}");
+    }
+
+    #[test]
+    fn parse_errors_name_line_and_column_and_never_the_secret_on_that_line() {
+        for (broken, line, what) in [
+            // A syntax error on the secret's line.
+            (
+                EXAMPLE.replace(
+                    "secret_key = \"team-b-secret-key-0000000000000000000001\"",
+                    "secret_key = \"team-b-secret-key-0000000000000000000001\" oops",
+                ),
+                33,
+                "syntax",
+            ),
+            // An unterminated string: the secret runs to the end of the line.
+            (
+                EXAMPLE.replace(
+                    "secret_key = \"team-b-secret-key-0000000000000000000001\"",
+                    "secret_key = \"team-b-secret-key-0000000000000000000001",
+                ),
+                33,
+                "unterminated",
+            ),
+            // A password where a number belongs: the type error quotes the value.
+            (
+                EXAMPLE.replace(
+                    "rate_limit = 50",
+                    "rate_limit = \"team-b-secret-key-0000000000000000000001\"",
+                ),
+                6,
+                "type",
+            ),
+        ] {
+            let error = parse_accounts(&broken).expect_err(what);
+            assert_eq!(error.line, line, "{what}: {error}");
+            assert!(error.column >= 1, "{what}: {error}");
+            assert!(
+                !error.to_string().contains("team-b-secret"),
+                "{what}: {error}"
+            );
+            assert!(!error.message.is_empty(), "{what}: {error}");
+        }
+    }
+
+    #[test]
+    fn a_config_file_error_names_the_file() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("accounts.toml");
+        std::fs::write(&path, "[[accounts]]\nsecret_key = \"hunter2-hunter2\" x\n").expect("write");
+        let error = format!("{:#}", read_accounts(&path).expect_err("broken"));
+        assert!(error.contains(&format!("{}:2:", path.display())), "{error}");
+        assert!(!error.contains("hunter2"), "{error}");
+    }
+
+    #[test]
+    fn quoted_values_are_left_out_of_messages() {
+        assert_eq!(
+            without_quoted_values("invalid type: string \"s3cret\", expected u32"),
+            "invalid type: string \"…\", expected u32"
+        );
+        assert_eq!(
+            without_quoted_values("unknown field `ratelimit`, expected 'x'"),
+            "unknown field `ratelimit`, expected \"…\""
+        );
+        assert_eq!(line_and_column("a\nbc\nd", 4), (2, 3));
+        assert_eq!(line_and_column("a", 99), (1, 2));
     }
 
     #[test]

@@ -3,6 +3,8 @@
 
 use anyhow::Context;
 use api::auth::{Auth, Identity};
+use api::login_limits::LoginLimits;
+use api::tokens::TokenKey;
 use api::AppState;
 use clap::{Args, Parser, Subcommand};
 use engine::clock::SystemClock;
@@ -156,12 +158,42 @@ pub struct ServeArgs {
     #[arg(long, env = "ECSD_RATE_LIMIT", default_value_t = api::auth::DEFAULT_RATE_LIMIT)]
     pub rate_limit: u32,
 
-    /// How long tokens from POST /v3/auth/tokens stay valid, e.g. 24h, 30m.
+    /// How long tokens from POST /v3/auth/tokens stay valid, e.g. 24h, 30m; also the longest
+    /// lifetime a presented token may have.
     #[arg(long, env = "ECSD_TOKEN_TTL", default_value = "24h", value_parser = parse_duration)]
     pub token_ttl: time::Duration,
 
+    /// Token requests (password checks) per second per account; all unknown domains share one
+    /// such allowance (0: none).
+    #[arg(long, env = "ECSD_TOKEN_RATE_LIMIT", default_value_t = LoginLimits::default().per_account)]
+    pub token_rate_limit: u32,
+
+    /// Token requests per second per client address (IPv6: per /64) (0: none).
+    #[arg(long, env = "ECSD_TOKEN_CLIENT_RATE_LIMIT", default_value_t = LoginLimits::default().per_client)]
+    pub token_client_rate_limit: u32,
+
+    /// The base URL clients reach ecsd at, for the token catalog's endpoints (e.g.
+    /// https://ecs.eu-de.otc.t-systems.com). Unset: http:// and the request's Host header,
+    /// which must then be a plain host[:port].
+    #[arg(long, env = "ECSD_PUBLIC_URL", value_parser = parse_public_url)]
+    pub public_url: Option<String>,
+
     #[command(flatten)]
     pub identity: BootstrapIdentityArgs,
+}
+
+/// `http://` or `https://` and a `host[:port]`, with no path, query or user.
+fn parse_public_url(text: &str) -> Result<String, String> {
+    let authority = text
+        .strip_prefix("http://")
+        .or_else(|| text.strip_prefix("https://"))
+        .ok_or_else(|| format!("{text:?} must start with http:// or https://"))?;
+    if !api::tokens::is_host_and_port(authority.trim_end_matches('/')) {
+        return Err(format!(
+            "{text:?} must be a scheme and host[:port] only, like https://ecs.eu-de.otc.t-systems.com"
+        ));
+    }
+    Ok(text.trim_end_matches('/').to_owned())
 }
 
 fn parse_latency(text: &str) -> Result<LatencyProfile, String> {
@@ -220,15 +252,22 @@ impl Server {
             ..EngineConfig::default()
         };
         let clock: Arc<dyn engine::clock::Clock> = Arc::new(SystemClock);
+        let token_key = TokenKey::new(store.token_signing_key());
         let engine = Arc::new(Engine::new(store, clock.clone(), config));
         let auth = match args.auth {
             AuthMode::Off => api::auth::Auth::Off,
             AuthMode::Verify => {
                 let accounts = config::accounts(&args.identity, args.config.as_deref())?;
                 Auth::Verify(Arc::new(
-                    Identity::new(accounts, clock)
+                    Identity::new(accounts, clock, token_key)
                         .with_token_ttl(args.token_ttl)
-                        .with_default_rate_limit(args.rate_limit),
+                        .with_default_rate_limit(args.rate_limit)
+                        .with_login_limits(LoginLimits {
+                            per_account: args.token_rate_limit,
+                            per_client: args.token_client_rate_limit,
+                            ..LoginLimits::default()
+                        })
+                        .with_public_url(args.public_url.clone()),
                 ))
             }
         };
@@ -273,9 +312,12 @@ impl Server {
         let (stop_engine, engine_stopped) = tokio::sync::watch::channel(false);
         let engine_task = tokio::spawn(self.engine.clone().run(engine_stopped));
         let app = api::router(self.state);
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await?;
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await?;
         tracing::info!("no longer accepting requests; stopping the engine");
         let _ = stop_engine.send(true);
         engine_task.await?;

@@ -370,6 +370,12 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// How many jobs are not finished (for the start-up log and tests).
     fn job_count_unfinished(&self) -> BoxFuture<'_, Result<u64, StoreError>>;
 
+    /// The key ecsd signs its IAM tokens with: 32 random bytes made the first time a database
+    /// is opened and kept in it, so tokens survive restarts and every node sharing the database
+    /// accepts them, while no tenant holds the key (an account's secret key is the tenant's
+    /// own, so it cannot be what proves a token's claims). Loaded when the store opens.
+    fn token_signing_key(&self) -> &[u8];
+
     /// What the project holds: its servers (any state, until deleted), their vCPUs, memory,
     /// NICs and disks — counting those unfinished jobs are adding — and its server groups.
     fn project_usage<'a>(&'a self, project_id: &'a str)

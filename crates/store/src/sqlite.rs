@@ -108,7 +108,7 @@ CREATE TABLE IF NOT EXISTS client_tokens (
 
 /// The layout of [`SCHEMA`] plus [`MIGRATIONS`]; stored as `PRAGMA user_version`. A file of an
 /// older version is migrated step by step; a newer one is refused rather than misread.
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
 /// The steps after version 1 ([`SCHEMA`], which never changes: users have databases of it):
 /// `MIGRATIONS[i]` takes a database from version `i + 1` to `i + 2`. Each step lives in its own
@@ -116,7 +116,46 @@ const SCHEMA_VERSION: i64 = 2;
 const MIGRATIONS: &[&str] = &[
     // 1 → 2: server groups.
     sqlite_groups::MIGRATION_SERVER_GROUPS,
+    // 2 → 3: settings made once per database (the token signing key).
+    MIGRATION_SETTINGS,
 ];
+
+/// Values made once per database and shared by every process that opens it.
+const MIGRATION_SETTINGS: &str = r#"
+CREATE TABLE settings (
+    name  TEXT PRIMARY KEY,
+    value BLOB NOT NULL
+) WITHOUT ROWID;
+"#;
+
+/// Returns the database's token signing key, making it the first time (32 bytes from the
+/// operating system's random source). `INSERT OR IGNORE` keeps the first key if two processes
+/// race (only possible on backends that allow several; SQLite's lock file refuses a second).
+fn token_signing_key(connection: &Connection) -> Result<Vec<u8>, StoreError> {
+    let mut candidate = [0u8; 32];
+    getrandom::fill(&mut candidate).map_err(|error| {
+        StoreError::Backend(format!("no random source for the token key: {error}"))
+    })?;
+    connection
+        .execute(
+            "INSERT OR IGNORE INTO settings (name, value) VALUES ('token_signing_key', ?1)",
+            params![candidate.as_slice()],
+        )
+        .map_err(backend)?;
+    let key: Vec<u8> = connection
+        .query_row(
+            "SELECT value FROM settings WHERE name = 'token_signing_key'",
+            [],
+            |row| row.get(0),
+        )
+        .map_err(backend)?;
+    if key.len() < 32 {
+        return Err(StoreError::Corrupt(
+            "the token signing key is shorter than 32 bytes".to_owned(),
+        ));
+    }
+    Ok(key)
+}
 
 /// Brings a database at version 1 or later up to [`SCHEMA_VERSION`], one step per transaction.
 /// `existing`: the file held a database before this start (only then is a migration logged).
@@ -271,6 +310,7 @@ pub struct SqliteStore {
     writer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
+    token_signing_key: Vec<u8>,
     /// Held for the life of the store: the lock that keeps other processes off the file.
     _lock: File,
 }
@@ -316,6 +356,7 @@ impl SqliteStore {
         let new_file = check_schema_version(&writer_connection, path)?;
         writer_connection.execute_batch(SCHEMA).map_err(backend)?;
         migrate(&mut writer_connection, !new_file)?;
+        let token_signing_key = token_signing_key(&writer_connection)?;
 
         let readers = (0..READERS)
             .map(|_| {
@@ -338,6 +379,7 @@ impl SqliteStore {
             writer_thread: Mutex::new(Some(writer_thread)),
             readers,
             next_reader: AtomicUsize::new(0),
+            token_signing_key,
             _lock: lock,
         })
     }
@@ -637,6 +679,10 @@ impl Store for SqliteStore {
                 .map(|count| count as u64)
                 .map_err(backend)
         })))
+    }
+
+    fn token_signing_key(&self) -> &[u8] {
+        &self.token_signing_key
     }
 }
 
@@ -1846,5 +1892,27 @@ mod tests {
         let store = SqliteStore::open(&path).expect("reopens");
         let job = store.job_get("p1", &job_id).await.expect("reads");
         assert_eq!(job.map(|job| job.tasks.len()), Some(1));
+    }
+
+    #[test]
+    fn the_token_signing_key_is_made_once_per_database_and_kept() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("ecsd.db");
+        let first = {
+            let store = SqliteStore::open(&path).expect("opens");
+            let key = store.token_signing_key().to_vec();
+            store.close();
+            key
+        };
+        assert_eq!(first.len(), 32);
+        assert_ne!(first, vec![0u8; 32]);
+        let reopened = SqliteStore::open(&path).expect("reopens");
+        assert_eq!(reopened.token_signing_key(), first, "kept across restarts");
+        let other = SqliteStore::open(&dir.path().join("other.db")).expect("opens");
+        assert_ne!(
+            other.token_signing_key(),
+            first,
+            "each database has its own"
+        );
     }
 }

@@ -68,7 +68,10 @@ impl Api {
         adjust: impl FnOnce(Identity) -> Identity,
     ) -> Self {
         let clock: Arc<dyn Clock> = Arc::new(harness.clock.clone());
-        let identity = adjust(Identity::new(accounts, clock));
+        let token_key = api::tokens::TokenKey::new(engine::store::Store::token_signing_key(
+            harness.store.as_ref(),
+        ));
+        let identity = adjust(Identity::new(accounts, clock, token_key));
         let matched_route = Arc::new(Mutex::new(None));
         let recorder = matched_route.clone();
         let router = api::router(AppState::new(

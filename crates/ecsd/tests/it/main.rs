@@ -6,6 +6,7 @@ mod coverage;
 mod e2e;
 mod engine_steps;
 mod fidelity;
+mod hardening;
 mod http;
 mod operations;
 mod operations_http;

@@ -714,11 +714,17 @@ async fn apis_without_a_project_in_the_path_act_in_the_credentials_project() {
 }
 
 #[tokio::test]
-async fn password_guessing_is_throttled_per_domain() {
+async fn token_requests_are_throttled_per_account() {
     let api = Api::with_identity(
         Harness::new(config(LatencyProfile::Instant)),
         api::DEFAULT_MAX_BODY_BYTES,
-        |identity| identity.with_default_rate_limit(3),
+        |identity| {
+            identity.with_login_limits(api::login_limits::LoginLimits {
+                per_account: 3,
+                per_client: 0,
+                ..Default::default()
+            })
+        },
     );
     for attempt in 0..3 {
         let (status, _, body) =
