@@ -224,12 +224,15 @@ fn reference_data_matches_the_reference_folder() {
             root.display(),
             reference::REFERENCE_VARIABLE
         );
+        let variable = reference::REFERENCE_VARIABLE;
+        let source = match std::env::var_os(variable) {
+            Some(value) if !value.is_empty() => format!("named by {variable}"),
+            _ => format!("the default beside the repository; {variable} names another"),
+        };
         say(&format!(
-            "reference_data: SKIPPED, no reference folder at {} (from {}, or the default \
-             beside the repository): the checked-in facts of tests/reference/ are used \
-             unchecked",
+            "reference_data: SKIPPED, no reference folder at {} ({source}): the checked-in \
+             facts of tests/reference/ are used unchecked",
             root.display(),
-            reference::REFERENCE_VARIABLE
         ));
         return;
     }
