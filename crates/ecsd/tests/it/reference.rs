@@ -813,6 +813,33 @@ mod tests {
     }
 
     #[test]
+    fn a_mandatory_column_is_kept_per_row_and_absent_without_one() {
+        let text = "
+   ========= ========= ======= ============
+   Parameter Mandatory Type    Description
+   ========= ========= ======= ============
+   name      Yes       String  The name.
+   count     No        Integer How many.
+   ========= ========= ======= ============
+
+   ========= ======= ============
+   Parameter Type    Description
+   ========= ======= ============
+   job_id    String  The job.
+   ========= ======= ============
+";
+        let tables = tables(text);
+        assert_eq!(tables.len(), 2);
+        let mandatory: Vec<Option<&str>> = tables[0]
+            .rows
+            .iter()
+            .map(|row| row.mandatory.as_deref())
+            .collect();
+        assert_eq!(mandatory, [Some("Yes"), Some("No")]);
+        assert_eq!(tables[1].rows[0].mandatory, None);
+    }
+
+    #[test]
     fn a_table_without_a_type_column_is_not_a_parameter_table() {
         let text = "
    ========== ========= =========================
