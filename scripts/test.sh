@@ -4,7 +4,8 @@
 # suites that drive the binary with real clients: the official Huawei Cloud Python SDK
 # (installed into .venv/sdk by scripts/sdk-e2e.sh), the Node.js SDK (npm ci in tests/node by
 # scripts/node-e2e.sh) and Ansible's hwc_ecs_instance (.venv/ansible, scripts/ansible-e2e.sh).
-# Works on a fresh machine with Rust, Python 3.11 and Node.js 20.
+# Works on a fresh machine with Rust, Python 3.11 and Node.js 20, on a clone with nothing beside
+# it (the reference's facts are in tests/reference/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

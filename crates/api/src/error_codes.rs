@@ -16,8 +16,10 @@
 //! * `message`: the appendix's English "Error Message" column, joined onto one line and
 //!   trimmed; and the "Description" and "Solution" columns go into the constant's doc comment.
 //!
-//! A unit test parses the `.rst` table at test time and checks that [`CATALOGUE`] has exactly
-//! the appendix's codes with the appendix's HTTP statuses.
+//! A unit test checks that [`CATALOGUE`] has exactly the appendix's codes with the appendix's
+//! HTTP statuses, in its order, against `tests/reference/error_codes.json`: the table's codes
+//! and statuses as data of the repository, extracted from the appendix and kept equal to it by
+//! the `reference_data` test of `crates/ecsd/tests/it` (README, "Reference facts").
 //!
 //! # Decisions
 //!
@@ -1824,53 +1826,23 @@ mod tests {
     use super::*;
     use std::collections::{BTreeMap, BTreeSet};
 
-    const APPENDIX: &str = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/reference/ecs-api-ref/appendix/error_codes.rst"
-    );
+    /// The appendix's error-code table as facts of the repository: code and HTTP status per
+    /// row, in the appendix's order, extracted from `appendix/error_codes.rst` by
+    /// `ECSD_UPDATE_REFERENCE=1 cargo test -p ecsd --test it reference_data`, which also fails
+    /// when the file and the appendix differ (where the reference is present).
+    const APPENDIX_FACTS: &str = include_str!("../../../tests/reference/error_codes.json");
 
-    /// True for `Ecs.0005`, `Common.0011`, `Pdp.0001`: a prefix of letters, a dot, digits.
-    fn looks_like_code(cell: &str) -> bool {
-        match cell.split_once('.') {
-            Some((prefix, number)) => {
-                !prefix.is_empty()
-                    && prefix.chars().all(|c| c.is_ascii_alphabetic())
-                    && !number.is_empty()
-                    && number.chars().all(|c| c.is_ascii_digit())
-            }
-            None => false,
-        }
+    #[derive(serde::Deserialize)]
+    struct AppendixRow {
+        code: String,
+        status: u16,
     }
 
-    /// (code, HTTP status) for every row of the appendix's grid table, in order. A row starts
-    /// on the line whose "Error Code" cell is filled; continuation lines leave it blank.
+    /// (code, HTTP status) for every row of the appendix, in order.
     fn parse_appendix() -> Vec<(String, u16)> {
-        let text = std::fs::read_to_string(APPENDIX)
-            .unwrap_or_else(|e| panic!("cannot read {APPENDIX}: {e}"));
-        let mut rows = Vec::new();
-        let mut in_table = false;
-        for line in text.lines() {
-            if line.starts_with("| HTTP Status Code") {
-                in_table = true;
-                continue;
-            }
-            if !in_table || !line.starts_with('|') {
-                continue;
-            }
-            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
-            // cells[0] is the empty text before the first '|'.
-            let (status, code) = (cells[1], cells[2]);
-            if code.is_empty() {
-                assert!(status.is_empty(), "status without a code: {line}");
-                continue;
-            }
-            assert!(looks_like_code(code), "not an error code: {code:?}");
-            let status: u16 = status
-                .parse()
-                .unwrap_or_else(|e| panic!("bad status {status:?} for {code}: {e}"));
-            rows.push((code.to_string(), status));
-        }
-        rows
+        let rows: Vec<AppendixRow> = serde_json::from_str(APPENDIX_FACTS)
+            .unwrap_or_else(|e| panic!("tests/reference/error_codes.json is not valid: {e}"));
+        rows.into_iter().map(|row| (row.code, row.status)).collect()
     }
 
     #[test]

@@ -1,6 +1,11 @@
 //! Fidelity: every operation ecsd implements answers its reference page's example requests in
 //! the shape of the page's response parameter tables.
 //!
+//! The pages are read from the reference's facts (`tests/reference/pages.json`, see
+//! `reference_data`), not from the reference itself: a page's examples, its response tables
+//! (each field's name and type, whether its description mentions null, the fields of the table
+//! it points to) and the keys its example response shows null.
+//!
 //! For each page that `coverage` classifies as implemented (the same probe, so the two cannot
 //! disagree), each code block of "Example Request" is sent through [`Api::send`] as it is, after
 //! the substitutions below, and the answer is checked against the page's "Response" tables: every
@@ -21,7 +26,7 @@
 //!
 //! `null` is allowed for a field only where the reference says it may be null:
 //! - its description says so (it mentions `null`, as `fault`'s "If the ECS status is normal,
-//!   **NULL** is displayed"), or
+//!   **NULL** is displayed": `null_mentioned` in the facts), or
 //! - the page's example response shows that key as `null` (looked up by key, textually,
 //!   because some example responses are not valid JSON: `querying_details_about_an_ecs.rst`
 //!   misses a comma), or
@@ -78,7 +83,8 @@
 
 use crate::coverage::{self, Routed};
 use crate::http::Api;
-use crate::reference::{self, Page, Part, Row, Table};
+use crate::reference::Part;
+use crate::reference_data::{self, Field, Page};
 use crate::support::{create_body, PROJECT};
 use axum::http::{Method, StatusCode};
 use engine::compute::LatencyProfile;
@@ -276,8 +282,11 @@ const ALLOWED_NULL: &[(&str, &str, &str)] = &[
 
 #[tokio::test]
 async fn every_implemented_operation_answers_its_examples_in_the_documented_shape() {
-    let mut pages = reference::pages(Part::Recommended).expect("the reference is readable");
-    pages.extend(reference::pages(Part::Native).expect("the reference is readable"));
+    let mut pages =
+        reference_data::pages(Part::Recommended).expect("tests/reference/pages.json is readable");
+    pages.extend(
+        reference_data::pages(Part::Native).expect("tests/reference/pages.json is readable"),
+    );
     let mut failures = Vec::new();
     let mut checked = Vec::new();
     let mut skipped = 0;
@@ -340,17 +349,14 @@ async fn check_page(
         Ok(examples) => examples,
         Err(problem) => return failures.push(problem),
     };
-    let tables = page.response_tables();
-    let no_response = tables.is_empty()
-        && page
-            .section(&["Response", "Response parameters"])
-            .is_some_and(|section| section.trim() == "None");
+    let tables = &page.response_tables;
+    let no_response = tables.is_empty() && page.response_none;
     let top = match tables.first() {
-        Some(top) => Some(top),
+        Some(top) => Some(top.as_slice()),
         None if no_response => None,
         None => return failures.push(format!("{}: no response parameter table found", page.file)),
     };
-    let null_keys = null_keys_in_examples(page);
+    let null_keys = &page.example_response_null_keys;
     // One server and one group in the project before any example, so that lists have an
     // element to check.
     servers(api, 1, false).await;
@@ -434,9 +440,7 @@ async fn check_page(
             // "Response: None": no fields to check. 204 with no body where the page gives no
             // status, 200 where its example response says "Status code 200" (add and remove
             // an ECS group member).
-            let says_200 = page
-                .section(&["Example Response"])
-                .is_some_and(|text| text.contains("Status code 200"));
+            let says_200 = page.example_response_status == Some(200);
             let expected = if says_200 {
                 StatusCode::OK
             } else {
@@ -449,7 +453,7 @@ async fn check_page(
             }
             continue;
         };
-        check_fields(page, &label, top, &answer, "", &null_keys, failures, notes);
+        check_fields(page, &label, top, &answer, "", null_keys, failures, notes);
         if page.is_async {
             check_job_succeeds(api, &label, &answer, failures).await;
         }
@@ -497,26 +501,24 @@ async fn check_job_succeeds(api: &Api, label: &str, answer: &Value, failures: &m
 }
 
 /// Whether `field` (`name` or `name.sub`) is in `top` or one level down.
-fn table_lists(top: &Table, field: &str) -> bool {
+fn table_lists(top: &[Field], field: &str) -> bool {
     let (head, rest) = match field.split_once('.') {
         Some((head, rest)) => (head, Some(rest)),
         None => (field, None),
     };
-    top.rows.iter().any(|row| {
+    top.iter().any(|row| {
         row.name == head
             && match rest {
                 None => true,
-                Some(rest) => sub_table(row).is_some_and(|t| t.rows.iter().any(|r| r.name == rest)),
+                Some(rest) => sub_table(row).is_some_and(|t| t.iter().any(|r| r.name == rest)),
             }
     })
 }
 
-/// The table that describes the fields of `row` (an object or array of objects), through the
-/// `:ref:`s of its description.
-fn sub_table(row: &Row) -> Option<&'static Table> {
-    reference::referenced_anchors(&row.description)
-        .iter()
-        .find_map(|anchor| reference::table_by_anchor(anchor))
+/// The fields of the table that describes `row` (an object or array of objects), which its
+/// description points to.
+fn sub_table(row: &Field) -> Option<&[Field]> {
+    row.fields.as_deref()
 }
 
 /// Checks every row of `table` against `object`; descends one level (only from the top).
@@ -524,14 +526,14 @@ fn sub_table(row: &Row) -> Option<&'static Table> {
 fn check_fields(
     page: &Page,
     label: &str,
-    table: &Table,
+    table: &[Field],
     object: &Value,
     prefix: &str,
     null_keys: &BTreeSet<String>,
     failures: &mut Vec<String>,
     notes: &mut BTreeSet<String>,
 ) {
-    for row in &table.rows {
+    for row in table {
         let field = format!("{prefix}{}", row.name);
         let field_key = field.replace("[]", "");
         let Some(value) = object.get(&row.name) else {
@@ -643,11 +645,11 @@ fn check_fields(
 /// Why `null` is allowed for this field, or `None`.
 fn null_allowance(
     page: &Page,
-    row: &Row,
+    row: &Field,
     field: &str,
     null_keys: &BTreeSet<String>,
 ) -> Option<String> {
-    if row.description.to_ascii_lowercase().contains("null") {
+    if row.null_mentioned {
         return Some("its description mentions null".into());
     }
     if null_keys.contains(&row.name) {
@@ -657,21 +659,6 @@ fn null_allowance(
         .iter()
         .find(|(file, name, _)| *file == page.file && *name == field)
         .map(|(_, _, reason)| (*reason).to_owned())
-}
-
-/// The keys shown as `"key": null` in the page's example responses (textually).
-fn null_keys_in_examples(page: &Page) -> BTreeSet<String> {
-    page.section(&["Example Response"])
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|line| {
-            // The key may itself hold ':' ("OS-EXT-STS:task_state"): split at '":'.
-            let line = line.trim().trim_end_matches(',');
-            let end = line.find("\":")?;
-            let key = line[..end].trim_start_matches('"');
-            (line[end + 2..].trim() == "null" && !key.is_empty()).then(|| key.to_owned())
-        })
-        .collect()
 }
 
 /// `Ok(true)` if `value` has the documented type, `Err` if the type is not known.
@@ -982,7 +969,8 @@ fn documented_types_are_checked_and_unknown_ones_reported() {
 
 #[test]
 fn a_missing_field_or_a_wrong_type_fails_naming_page_field_and_types() {
-    let pages = reference::pages(Part::Recommended).expect("the reference is readable");
+    let pages =
+        reference_data::pages(Part::Recommended).expect("tests/reference/pages.json is readable");
     let page = pages
         .iter()
         .find(|page| {
@@ -990,14 +978,14 @@ fn a_missing_field_or_a_wrong_type_fails_naming_page_field_and_types() {
                 .ends_with("lifecycle_management/deleting_ecss.rst")
         })
         .expect("the delete page");
-    let top = page.response_tables().remove(0);
+    let top = &page.response_tables[0];
     let mut failures = Vec::new();
     let mut notes = BTreeSet::new();
     let keys = BTreeSet::new();
     check_fields(
         page,
         "delete",
-        &top,
+        top,
         &json!({}),
         "",
         &keys,
@@ -1007,7 +995,7 @@ fn a_missing_field_or_a_wrong_type_fails_naming_page_field_and_types() {
     check_fields(
         page,
         "delete",
-        &top,
+        top,
         &json!({ "job_id": 7 }),
         "",
         &keys,

@@ -12,6 +12,7 @@ mod operations;
 mod operations_http;
 mod quotas_groups_http;
 mod reference;
+mod reference_data;
 mod security;
 mod support;
 mod tags_http;

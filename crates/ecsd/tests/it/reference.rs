@@ -1,6 +1,10 @@
 //! The ECS API reference (`shared/reference/ecs-api-ref`, reStructuredText) read with plain
-//! string code, for `coverage` and `fidelity`: each operation page's title, URI lines, example
-//! requests and responses, and response parameter tables.
+//! string code: each operation page's title, URI lines, example requests and responses, and
+//! parameter tables, and the appendix's error-code table. Only the extraction in
+//! `reference_data` uses it; the tests read the facts it extracted from the checked-in files.
+//!
+//! The folder is found by [`reference_dir`] alone (`ECSD_REFERENCE`, or the folder beside the
+//! repository), so that setting `ECSD_REFERENCE` to a missing path proves that no test needs it.
 //!
 //! The shapes read, learnt from the pages themselves:
 //! - the title is the line above a line of `=`; sections (`URI`, `Response`, `Example Request`,
@@ -11,21 +15,35 @@
 //!   followed by an optional JSON body;
 //! - tables are grid tables (`+---+`) or simple tables (`=== ===`), optionally preceded by
 //!   `.. _anchor:` and `.. table:: **Table N** title`. A field's own table is found through the
-//!   `:ref:` in its description, across every page (the anchor index).
+//!   `:ref:` in its description, across every page (the anchor index);
+//! - the error codes are the grid table of `appendix/error_codes.rst` whose header has
+//!   `HTTP Status Code` and `Error Code`.
 //!
 //! Nothing here panics on an unexpected page: what cannot be read is returned as an `Err` naming
 //! the page, for the caller to report.
 
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
-/// The reference, beside the repository as for `api::error_codes`' appendix test.
-pub(crate) const REFERENCE_DIR: &str = concat!(
+/// The variable naming the reference folder, instead of [`DEFAULT_REFERENCE_DIR`].
+pub(crate) const REFERENCE_VARIABLE: &str = "ECSD_REFERENCE";
+
+/// The reference where the project's layout puts it: `shared/` beside the repository.
+const DEFAULT_REFERENCE_DIR: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../../../shared/reference/ecs-api-ref"
 );
+
+/// The reference folder: `ECSD_REFERENCE` if set and not empty, else the one beside the
+/// repository. The only place a test learns where the reference is; it may not exist.
+pub(crate) fn reference_dir() -> PathBuf {
+    match std::env::var_os(REFERENCE_VARIABLE) {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => PathBuf::from(DEFAULT_REFERENCE_DIR),
+    }
+}
 
 /// The two parts of the reference the coverage matrix covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -46,7 +64,7 @@ impl Part {
 }
 
 /// One `METHOD /path` line of a page's URI section.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Uri {
     pub(crate) method: String,
     /// The path with its `{placeholders}`, without query.
@@ -56,7 +74,7 @@ pub(crate) struct Uri {
 /// One page of the reference.
 #[derive(Debug)]
 pub(crate) struct Page {
-    /// Relative to [`REFERENCE_DIR`], with `/`.
+    /// Relative to the reference folder, with `/`.
     pub(crate) file: String,
     pub(crate) title: String,
     pub(crate) uris: Vec<Uri>,
@@ -66,10 +84,11 @@ pub(crate) struct Page {
 }
 
 /// One example request: method, path (with query, without the endpoint) and body.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Example {
     pub(crate) method: String,
     pub(crate) path_and_query: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) body: Option<Value>,
 }
 
@@ -78,6 +97,8 @@ pub(crate) struct Example {
 pub(crate) struct Row {
     pub(crate) name: String,
     pub(crate) kind: String,
+    /// The `Mandatory` cell (`Yes`, `No`), if the table has that column.
+    pub(crate) mandatory: Option<String>,
     pub(crate) description: String,
 }
 
@@ -90,12 +111,12 @@ pub(crate) struct Table {
     pub(crate) rows: Vec<Row>,
 }
 
-/// Every operation page of one part, sorted by file; `index.rst` files are left out.
-pub(crate) fn pages(part: Part) -> Result<Vec<Page>, String> {
-    let root = Path::new(REFERENCE_DIR);
+/// Every operation page of one part of the reference at `root`, sorted by file; `index.rst`
+/// files are left out.
+pub(crate) fn pages(root: &Path, part: Part) -> Result<Vec<Page>, String> {
     let mut files = Vec::new();
     rst_files(&root.join(part.dir()), &mut files)
-        .map_err(|e| format!("cannot read {}/{}: {e}", REFERENCE_DIR, part.dir()))?;
+        .map_err(|e| format!("cannot read {}/{}: {e}", root.display(), part.dir()))?;
     files.retain(|file| file.file_name().is_some_and(|name| name != "index.rst"));
     files.sort();
     let mut pages = Vec::with_capacity(files.len());
@@ -248,6 +269,38 @@ impl Page {
             .map(|section| tables(&section))
             .unwrap_or_default()
     }
+
+    /// The "Response" section is just `None` (no body: delete an ECS group, add a member).
+    pub(crate) fn response_is_none(&self) -> bool {
+        self.section(&["Response", "Response parameters"])
+            .is_some_and(|section| section.trim() == "None")
+    }
+
+    /// The keys shown as `"key": null` in the "Example Response" section, read textually,
+    /// because some example responses are not valid JSON (`querying_details_about_an_ecs.rst`
+    /// misses a comma).
+    pub(crate) fn null_keys_in_example_response(&self) -> BTreeSet<String> {
+        self.section(&["Example Response"])
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|line| {
+                // The key may itself hold ':' ("OS-EXT-STS:task_state"): split at '":'.
+                let line = line.trim().trim_end_matches(',');
+                let end = line.find("\":")?;
+                let key = line[..end].trim_start_matches('"');
+                (line[end + 2..].trim() == "null" && !key.is_empty()).then(|| key.to_owned())
+            })
+            .collect()
+    }
+
+    /// The status of a "Status code 200, indicating …" line in the "Example Response" section
+    /// (the pages whose response is `None` but whose answer is not 204).
+    pub(crate) fn example_response_status(&self) -> Option<u16> {
+        let section = self.section(&["Example Response"])?;
+        let after = section.split("Status code ").nth(1)?;
+        let digits: String = after.chars().take_while(char::is_ascii_digit).collect();
+        digits.parse().ok()
+    }
 }
 
 fn is_underline(line: &str, next: &str, mark: char) -> bool {
@@ -297,8 +350,40 @@ fn code_blocks(text: &str) -> Vec<String> {
     blocks
 }
 
+/// A table as read, before its columns are interpreted: the anchors and caption above it, its
+/// header cells, and for each row, for each column, the lines of the cell.
+#[derive(Debug, Clone)]
+struct RawTable {
+    anchors: Vec<String>,
+    caption: String,
+    header: Vec<String>,
+    rows: Vec<Vec<Vec<String>>>,
+}
+
 /// Every table of `text` that has a `Type` column, with the anchors and caption above it.
 pub(crate) fn tables(text: &str) -> Vec<Table> {
+    raw_tables(text)
+        .into_iter()
+        .filter_map(|raw| {
+            let (parameter, kind, description) = columns(&raw.header)?;
+            let mandatory = column(&raw.header, "Mandatory");
+            let rows = raw
+                .rows
+                .iter()
+                .map(|cells| row_from(cells, parameter, kind, mandatory, description))
+                .filter(|row| !row.name.is_empty())
+                .collect();
+            Some(Table {
+                anchors: raw.anchors,
+                caption: raw.caption,
+                rows,
+            })
+        })
+        .collect()
+}
+
+/// Every grid or simple table of `text` that has a header.
+fn raw_tables(text: &str) -> Vec<RawTable> {
     let lines: Vec<&str> = text.lines().collect();
     let mut found = Vec::new();
     let mut anchors = Vec::new();
@@ -330,14 +415,14 @@ pub(crate) fn tables(text: &str) -> Vec<Table> {
         }
         let indent = indentation(lines[i]);
         let start = i;
-        let rows = if is_grid {
+        let cells = if is_grid {
             while i < lines.len()
                 && indentation(lines[i]) == indent
                 && lines[i].trim_start().starts_with(['+', '|'])
             {
                 i += 1;
             }
-            grid_rows(&lines[start..i], indent)
+            grid_cells(&lines[start..i], indent)
         } else {
             // border, header, border, rows…, border: the table ends after its third border.
             let mut borders = 0;
@@ -351,17 +436,19 @@ pub(crate) fn tables(text: &str) -> Vec<Table> {
                     break;
                 }
             }
-            simple_rows(&lines[start..i], indent)
+            simple_cells(&lines[start..i], indent)
         };
-        if let Some(rows) = rows {
-            found.push(Table {
+        match cells {
+            Some((header, rows)) => found.push(RawTable {
                 anchors: std::mem::take(&mut anchors),
                 caption: std::mem::take(&mut caption),
+                header,
                 rows,
-            });
-        } else {
-            anchors.clear();
-            caption.clear();
+            }),
+            None => {
+                anchors.clear();
+                caption.clear();
+            }
         }
     }
     found
@@ -382,46 +469,60 @@ fn cells(line: &str, indent: usize, cuts: &[usize]) -> Vec<String> {
         .collect()
 }
 
+/// The position of the header cell `name` (case-insensitive).
+fn column(header: &[String], name: &str) -> Option<usize> {
+    header
+        .iter()
+        .position(|cell| cell.eq_ignore_ascii_case(name))
+}
+
 /// Finds the `Parameter` and `Type` columns (and `Description` if any) in a header.
 fn columns(header: &[String]) -> Option<(usize, usize, Option<usize>)> {
-    let find = |name: &str| {
-        header
-            .iter()
-            .position(|cell| cell.eq_ignore_ascii_case(name))
-    };
-    Some((find("Parameter")?, find("Type")?, find("Description")))
+    Some((
+        column(header, "Parameter")?,
+        column(header, "Type")?,
+        column(header, "Description"),
+    ))
+}
+
+/// The non-empty lines of a cell joined with `separator` (empty if there is no such column).
+fn joined(cells: &[Vec<String>], column: usize, separator: &str) -> String {
+    cells
+        .get(column)
+        .map(|lines| {
+            lines
+                .iter()
+                .filter(|line| !line.is_empty())
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(separator)
+        })
+        .unwrap_or_default()
 }
 
 fn row_from(
     cells: &[Vec<String>],
     parameter: usize,
     kind: usize,
+    mandatory: Option<usize>,
     description: Option<usize>,
 ) -> Row {
-    let join = |column: usize, separator: &str| {
-        cells
-            .get(column)
-            .map(|lines| {
-                lines
-                    .iter()
-                    .filter(|line| !line.is_empty())
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(separator)
-            })
-            .unwrap_or_default()
-    };
     Row {
-        name: join(parameter, ""),
-        kind: join(kind, " "),
+        name: joined(cells, parameter, ""),
+        kind: joined(cells, kind, " "),
+        mandatory: mandatory.map(|column| joined(cells, column, " ")),
         description: description
-            .map(|column| join(column, " "))
+            .map(|column| joined(cells, column, " "))
             .unwrap_or_default(),
     }
 }
 
-/// Rows of a grid table: column boundaries are the `+` of its first border.
-fn grid_rows(lines: &[&str], indent: usize) -> Option<Vec<Row>> {
+/// A table's header cells, and for each row, for each column, the lines of the cell.
+type Cells = (Vec<String>, Vec<Vec<Vec<String>>>);
+
+/// Header and rows of a grid table: column boundaries are the `+` of its first border, the
+/// header ends at the `+===` border.
+fn grid_cells(lines: &[&str], indent: usize) -> Option<Cells> {
     let border: Vec<char> = lines.first()?.chars().skip(indent).collect();
     let cuts: Vec<usize> = border
         .iter()
@@ -452,19 +553,17 @@ fn grid_rows(lines: &[&str], indent: usize) -> Option<Vec<Row>> {
         .iter()
         .map(|lines| lines.join(" ").trim().to_owned())
         .collect();
-    let (parameter, kind, description) = columns(&header)?;
-    Some(
-        blocks[header_index + 1..]
-            .iter()
-            .map(|(cells, _)| row_from(cells, parameter, kind, description))
-            .filter(|row| !row.name.is_empty())
-            .collect(),
-    )
+    let rows = blocks
+        .into_iter()
+        .skip(header_index + 1)
+        .map(|(cells, _)| cells)
+        .collect();
+    Some((header, rows))
 }
 
-/// Rows of a simple table: columns are the runs of `=` of its borders; a line whose first cell
-/// is blank continues the row above.
-fn simple_rows(lines: &[&str], indent: usize) -> Option<Vec<Row>> {
+/// Header and rows of a simple table: columns are the runs of `=` of its borders; a line whose
+/// first cell is blank continues the row above.
+fn simple_cells(lines: &[&str], indent: usize) -> Option<Cells> {
     let border: Vec<char> = lines.first()?.chars().skip(indent).collect();
     let starts: Vec<usize> = (0..border.len())
         .filter(|&position| {
@@ -495,7 +594,6 @@ fn simple_rows(lines: &[&str], indent: usize) -> Option<Vec<Row>> {
     };
     let header_line = lines.get(1).filter(|line| !is_border(line))?;
     let header = split(header_line);
-    let (parameter, kind, description) = columns(&header)?;
     let mut rows: Vec<Vec<Vec<String>>> = Vec::new();
     for line in lines.iter().skip(3).filter(|line| !is_border(line)) {
         if line.trim().is_empty() {
@@ -514,36 +612,90 @@ fn simple_rows(lines: &[&str], indent: usize) -> Option<Vec<Row>> {
             _ => rows.push(cells.into_iter().map(|cell| vec![cell]).collect()),
         }
     }
-    Some(
-        rows.iter()
-            .map(|cells| row_from(cells, parameter, kind, description))
-            .filter(|row| !row.name.is_empty())
-            .collect(),
-    )
+    Some((header, rows))
 }
 
-/// Every table of the whole reference by anchor, so that a `:ref:` into another page (the
-/// `server` table points into `data_structure/`) resolves.
-pub(crate) fn table_by_anchor(anchor: &str) -> Option<&'static Table> {
-    static INDEX: OnceLock<BTreeMap<String, Table>> = OnceLock::new();
-    INDEX
-        .get_or_init(|| {
-            let mut files = Vec::new();
-            let _ = rst_files(Path::new(REFERENCE_DIR), &mut files);
-            let mut index = BTreeMap::new();
-            for file in files {
-                let Ok(text) = std::fs::read_to_string(&file) else {
-                    continue;
-                };
-                for table in tables(&text) {
-                    for anchor in &table.anchors {
-                        index.insert(anchor.clone(), table.clone());
-                    }
+/// Every parameter table of the whole reference at `root` by anchor, so that a `:ref:` into
+/// another page (the `server` table points into `data_structure/`) resolves.
+pub(crate) struct AnchorIndex(BTreeMap<String, Table>);
+
+impl AnchorIndex {
+    pub(crate) fn build(root: &Path) -> Result<AnchorIndex, String> {
+        let mut files = Vec::new();
+        rst_files(root, &mut files).map_err(|e| format!("cannot read {}: {e}", root.display()))?;
+        // Sorted, so that an anchor given twice resolves the same way on every machine.
+        files.sort();
+        let mut index = BTreeMap::new();
+        for file in files {
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+            for table in tables(&text) {
+                for anchor in &table.anchors {
+                    index.insert(anchor.clone(), table.clone());
                 }
             }
-            index
+        }
+        Ok(AnchorIndex(index))
+    }
+
+    pub(crate) fn get(&self, anchor: &str) -> Option<&Table> {
+        self.0.get(anchor)
+    }
+}
+
+/// One row of the appendix's error-code table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct ErrorCodeRow {
+    pub(crate) code: String,
+    pub(crate) status: u16,
+}
+
+/// The appendix's error codes (`appendix/error_codes.rst`), with their HTTP statuses, in the
+/// appendix's order. Only the code and the status: the catalogue test compares those; the
+/// messages, descriptions and solutions are prose (the catalogue keeps its own transcription).
+pub(crate) fn error_codes(root: &Path) -> Result<Vec<ErrorCodeRow>, String> {
+    let path = root.join("appendix/error_codes.rst");
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    error_codes_in(&text).map_err(|problem| format!("{}: {problem}", path.display()))
+}
+
+/// The rows of the first table of `text` with the columns `HTTP Status Code` and `Error Code`.
+fn error_codes_in(text: &str) -> Result<Vec<ErrorCodeRow>, String> {
+    let (table, status_column, code_column) = raw_tables(text)
+        .into_iter()
+        .find_map(|table| {
+            let status = column(&table.header, "HTTP Status Code")?;
+            let code = column(&table.header, "Error Code")?;
+            Some((table, status, code))
         })
-        .get(anchor)
+        .ok_or("no table with the columns \"HTTP Status Code\" and \"Error Code\"")?;
+    let mut rows = Vec::with_capacity(table.rows.len());
+    for cells in &table.rows {
+        let code = joined(cells, code_column, "");
+        let status = joined(cells, status_column, "");
+        if !looks_like_code(&code) {
+            return Err(format!("not an error code: {code:?} (status {status:?})"));
+        }
+        let status = status
+            .parse()
+            .map_err(|e| format!("bad status {status:?} for {code}: {e}"))?;
+        rows.push(ErrorCodeRow { code, status });
+    }
+    Ok(rows)
+}
+
+/// True for `Ecs.0005`, `Common.0011`, `Pdp.0001`: a prefix of letters, a dot, digits.
+fn looks_like_code(cell: &str) -> bool {
+    match cell.split_once('.') {
+        Some((prefix, number)) => {
+            !prefix.is_empty()
+                && prefix.chars().all(|c| c.is_ascii_alphabetic())
+                && !number.is_empty()
+                && number.chars().all(|c| c.is_ascii_digit())
+        }
+        None => false,
+    }
 }
 
 /// The anchors named by `:ref:` in a description, in order.
@@ -625,6 +777,66 @@ mod tests {
                 ("count", "Integer", "How many, at most 1000.")
             ]
         );
+    }
+
+    #[test]
+    fn the_error_code_table_gives_code_and_status_per_row_across_continuation_lines() {
+        let text = "
++------------------+-------------+---------------+
+| HTTP Status Code | Error Code  | Error Message |
++==================+=============+===============+
+| 400              | Ecs.0001    | Insufficient  |
+|                  |             | quota.        |
++------------------+-------------+---------------+
+| 202              | Common.0024 | Flow limit.   |
++------------------+-------------+---------------+
+";
+        assert_eq!(
+            error_codes_in(text),
+            Ok(vec![
+                ErrorCodeRow {
+                    code: "Ecs.0001".into(),
+                    status: 400
+                },
+                ErrorCodeRow {
+                    code: "Common.0024".into(),
+                    status: 202
+                },
+            ])
+        );
+        let not_a_code = text.replace("Common.0024", "Common 24  ");
+        assert!(error_codes_in(&not_a_code)
+            .is_err_and(|problem| problem.contains("not an error code: \"Common 24\"")));
+        let no_status = text.replace("| 202  ", "| two  ");
+        assert!(error_codes_in(&no_status).is_err_and(|problem| problem.contains("bad status")));
+        assert!(error_codes_in("no table").is_err());
+    }
+
+    #[test]
+    fn a_mandatory_column_is_kept_per_row_and_absent_without_one() {
+        let text = "
+   ========= ========= ======= ============
+   Parameter Mandatory Type    Description
+   ========= ========= ======= ============
+   name      Yes       String  The name.
+   count     No        Integer How many.
+   ========= ========= ======= ============
+
+   ========= ======= ============
+   Parameter Type    Description
+   ========= ======= ============
+   job_id    String  The job.
+   ========= ======= ============
+";
+        let tables = tables(text);
+        assert_eq!(tables.len(), 2);
+        let mandatory: Vec<Option<&str>> = tables[0]
+            .rows
+            .iter()
+            .map(|row| row.mandatory.as_deref())
+            .collect();
+        assert_eq!(mandatory, [Some("Yes"), Some("No")]);
+        assert_eq!(tables[1].rows[0].mandatory, None);
     }
 
     #[test]
