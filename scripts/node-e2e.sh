@@ -57,7 +57,24 @@ fi
 e2e_binary
 
 # --- 3. start ecsd on a free port with a fresh data dir --------------------
-e2e_start  # no extra serve arguments
+# A second account whose key may make one request per second, for the gateway's throttling
+# answer (429 APIGW.0308) as the SDK sees it.
+export ECSD_THROTTLED_ACCESS_KEY="NODETHROTTLEDKEY0001"
+export ECSD_THROTTLED_SECRET_KEY="node-throttled-secret-key-00000000000001"
+export ECSD_THROTTLED_PROJECT_ID="0123456789abcdef0123456789abcd01"
+cat > "$DATA_DIR/accounts.toml" <<TOML
+[[accounts]]
+access_key = "$ECSD_THROTTLED_ACCESS_KEY"
+secret_key = "$ECSD_THROTTLED_SECRET_KEY"
+domain = "node-throttled"
+rate_limit = 1
+
+[[accounts.projects]]
+id = "$ECSD_THROTTLED_PROJECT_ID"
+name = "eu-de_throttled"
+region = "eu-de"
+TOML
+e2e_start --config "$DATA_DIR/accounts.toml"
 
 # --- 4. the tests ------------------------------------------------------------
 shopt -s nullglob

@@ -57,4 +57,33 @@ describe('errors through the Node SDK', () => {
             assert.strictEqual(listed.count, 0, `a refused create left servers: ${JSON.stringify(listed)}`);
         },
     );
+
+    it('8. what the API gateway answers: 429 APIGW.0308 over a key\'s rate, 404 APIGW.0101 for an API ecsd lacks', async () => {
+        // The key of a second account allowed one request per second (scripts/node-e2e.sh).
+        const throttled = makeClient({
+            ak: process.env.ECSD_THROTTLED_ACCESS_KEY,
+            sk: process.env.ECSD_THROTTLED_SECRET_KEY,
+            projectId: process.env.ECSD_THROTTLED_PROJECT_ID,
+        });
+        let refusal;
+        for (let attempt = 0; attempt < 20 && !refusal; attempt += 1) {
+            try {
+                await throttled.listServersDetails(new ecs.ListServersDetailsRequest().withLimit(1));
+            } catch (err) {
+                refusal = err;
+            }
+        }
+        assert.ok(refusal, 'twenty requests in a row never met the limit of one per second');
+        assert.equal(refusal.httpStatusCode, 429, refusal.errorMsg);
+        assert.equal(refusal.errorCode, 'APIGW.0308', refusal.errorMsg);
+        assert.match(refusal.errorMsg, /^The throttling threshold has been reached: policy user over ratelimit,limit:1,time:1 second/);
+        assert.equal(typeof refusal.requestId, 'string');
+        assert.equal(refusal.requestId.length, 32);
+
+        // ShowServerPassword's v1 path is not in the reference: no route, the gateway's 404.
+        const err = await assertClientError(
+            () => makeClient().showServerPassword(new ecs.ShowServerPasswordRequest(crypto.randomUUID())),
+            404, 'APIGW.0101');
+        assert.match(err.errorMsg, /does not exist or has not been published/);
+    });
 });

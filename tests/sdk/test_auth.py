@@ -1,6 +1,10 @@
 """Authentication through the official SDK: ecsd verifies every SDK-HMAC-SHA256 signature,
 so the right keys work (every other test proves that) and wrong ones are refused with 401
-and the gateway's code, APIGW.0301. Plus the IAM token flow that token-based clients use."""
+and the gateway's code, APIGW.0301, in the gateway's flat shape (error_code, error_msg,
+request_id). Plus the IAM token flow that token-based clients use, and an API ecsd does not
+have, answered as the gateway answers it (404 APIGW.0101)."""
+
+import uuid
 
 import json
 import os
@@ -9,7 +13,7 @@ import urllib.request
 
 import pytest
 from huaweicloudsdkcore.exceptions import exceptions as sdk_exc
-from huaweicloudsdkecs.v2 import ListServersDetailsRequest, ShowJobRequest
+from huaweicloudsdkecs.v2 import ListServersDetailsRequest, ShowJobRequest, ShowServerPasswordRequest
 
 from conftest import assert_sdk_error, create_v1, make_client
 
@@ -27,6 +31,7 @@ def test_wrong_secret_key_is_401_apigw_0301(ecsd_config, client, unique_name):
         wrong.list_servers_details(ListServersDetailsRequest())
     assert_sdk_error(ei, 401, "APIGW.0301")
     assert ei.value.request_id, str(ei.value)
+    assert ei.value.error_msg.startswith("Incorrect IAM authentication information: "), str(ei.value)
     assert "signature does not match" in ei.value.error_msg
     # A write with the wrong key is refused before anything happens.
     name = unique_name()
@@ -42,6 +47,16 @@ def test_unknown_access_key_is_401_apigw_0301(ecsd_config):
         stranger.show_job(ShowJobRequest(job_id="0" * 32))
     assert_sdk_error(ei, 401, "APIGW.0301")
     assert "access key is unknown" in ei.value.error_msg
+
+
+def test_an_api_ecsd_does_not_have_is_the_gateways_404_apigw_0101(client):
+    # ShowServerPassword's path (/v1/{project_id}/cloudservers/{server_id}/os-server-password)
+    # is not in the reference's recommended APIs, so ecsd has no route for it.
+    with pytest.raises(sdk_exc.ClientRequestException) as ei:
+        client.show_server_password(ShowServerPasswordRequest(server_id=str(uuid.uuid4())))
+    assert_sdk_error(ei, 404, "APIGW.0101")
+    assert ei.value.request_id, str(ei.value)
+    assert "does not exist or has not been published" in ei.value.error_msg
 
 
 def _post_json(url, body, headers=None):
@@ -101,7 +116,10 @@ def test_password_token_reaches_the_ecs_api_through_its_catalog(ecsd_config):
     assert status == 200, listing
     assert "servers" in listing
     status, refused = _get_json(endpoint["url"] + "/cloudservers/detail", token + "0")
-    assert status == 401 and refused["error"]["code"] == "Common.0013", refused
+    # The gateway's flat shape: a refused token never reaches ECS.
+    assert status == 401 and refused["error_code"] == "APIGW.0301", refused
+    assert refused["error_msg"].startswith("Incorrect IAM authentication information"), refused
+    assert len(refused["request_id"]) == 32, refused
 
 
 def test_wrong_password_gets_401(ecsd_config):

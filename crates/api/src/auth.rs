@@ -109,7 +109,7 @@ impl Identity {
     pub fn throttle(&self, key: &str, rate: u32, who: &str) -> Option<Response> {
         let retry_after = self.limiter.check(key, rate).err()?;
         Some(too_many_requests(
-            &format!("{who} is limited to {rate} requests per second"),
+            &format!("policy user over ratelimit,limit:{rate},time:1 second ({who})"),
             retry_after,
         ))
     }
@@ -162,12 +162,20 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ProjectScope {
     }
 }
 
-fn gateway(message: impl Into<String>) -> ApiError {
-    ApiError::new(error_codes::APIGW_0301, message)
+/// An authentication refusal, as the API gateway answers it: 401 `APIGW.0301`, "Incorrect IAM
+/// authentication information: " and what failed.
+fn gateway(message: impl AsRef<str>) -> ApiError {
+    ApiError::new(
+        error_codes::APIGW_0301,
+        format!(
+            "Incorrect IAM authentication information: {}",
+            message.as_ref()
+        ),
+    )
 }
 
-fn invalid_token(message: impl Into<String>) -> ApiError {
-    ApiError::new(error_codes::COMMON_0013, message)
+fn invalid_token(message: impl AsRef<str>) -> ApiError {
+    gateway(message)
 }
 
 fn wrong_project(project: &str) -> ApiError {
@@ -265,7 +273,7 @@ async fn check(
         // Everything that needs no body is checked before the body is read, so a request that
         // will be refused cannot hold the connection by never sending the body it announced.
         let parsed = signature::parse_authorization(&authorization)
-            .map_err(|error| gateway(format!("Authentication failed: {error}.")).into_response())?;
+            .map_err(|error| gateway(format!("{error}.")).into_response())?;
         let account = signer(identity, &parts, &parsed).map_err(IntoResponse::into_response)?;
         let bytes = crate::body::read_limited(body, max_body_bytes)
             .await
@@ -356,9 +364,7 @@ fn signer(
 ) -> Result<AccountId, ApiError> {
     for required in ["host", "x-sdk-date"] {
         if !parsed.signed_headers.contains(&required) {
-            return Err(gateway(format!(
-                "Authentication failed: SignedHeaders must include {required}."
-            )));
+            return Err(gateway(format!("SignedHeaders must include {required}.")));
         }
     }
     // Headers that change what a request means must be signed when sent: the body's hash
@@ -370,7 +376,7 @@ fn signer(
     ] {
         if parts.headers.contains_key(header) && !parsed.signed_headers.contains(&header) {
             return Err(gateway(format!(
-                "Authentication failed: {name} is sent but not signed (add it to SignedHeaders)."
+                "{name} is sent but not signed (add it to SignedHeaders)."
             )));
         }
     }
@@ -379,7 +385,7 @@ fn signer(
         .get("x-sdk-date")
         .and_then(|value| value.to_str().ok());
     signature::check_date(sdk_date, identity.clock.now(), DATE_WINDOW)
-        .map_err(|error| gateway(format!("Authentication failed: {error}.")))?;
+        .map_err(|error| gateway(format!("{error}.")))?;
     identity
         .accounts
         .by_access_key(parsed.access_key)
@@ -391,7 +397,7 @@ fn signer(
 /// which keys exist.
 fn signature_mismatch() -> ApiError {
     gateway(
-        "Authentication failed: the access key is unknown or the signature does not match (check the access and secret keys, and that nothing rewrote the Host, path, query, body or a signed header).",
+        "the access key is unknown or the signature does not match (check the access and secret keys, and that nothing rewrote the Host, path, query, body or a signed header).",
     )
 }
 
@@ -410,12 +416,12 @@ fn verify_signature(
         if declared == b"UNSIGNED-PAYLOAD" {
             if !body.is_empty() {
                 return Err(gateway(
-                    "Authentication failed: ECS request bodies are JSON and must be signed (UNSIGNED-PAYLOAD is not accepted with a body).",
+                    "ECS request bodies are JSON and must be signed (UNSIGNED-PAYLOAD is not accepted with a body).",
                 ));
             }
         } else if declared != signature::body_hash(body).as_bytes() {
             return Err(gateway(
-                "Authentication failed: X-Sdk-Content-Sha256 is not the SHA-256 of the body (lower-case hex).",
+                "X-Sdk-Content-Sha256 is not the SHA-256 of the body (lower-case hex).",
             ));
         }
     }
@@ -435,7 +441,7 @@ fn verify_signature(
     )
     .map_err(|error| match error {
         SignatureError::Mismatch => signature_mismatch(),
-        other => gateway(format!("Authentication failed: {other}.")),
+        other => gateway(format!("{other}.")),
     })
 }
 

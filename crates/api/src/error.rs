@@ -1,5 +1,7 @@
-//! The one error type of the HTTP layer and its wire form,
-//! `{"error": {"message", "code", "details": [{"message", "code"}]}}`.
+//! The one error type of the HTTP layer and its wire forms: the ECS envelope
+//! `{"error": {"message", "code", "details": [{"message", "code"}]}}`, and, for the codes the
+//! API gateway answers on the real cloud (`APIGW.*`: authentication, throttling, unknown APIs),
+//! the gateway's flat `{"error_code", "error_msg", "request_id"}`.
 //!
 //! Every failure a client can reach is an [`ApiError`]: engine and store errors are converted in
 //! one place ([`From`] impls below), and the status always comes from the code's catalogue entry.
@@ -89,11 +91,44 @@ impl std::fmt::Display for ApiError {
     }
 }
 
+/// A gateway answer's fields. Its body needs the request id, which the outermost layer
+/// (`crate::request_id`) knows: it finds this extension on the response and writes the body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GatewayAnswer {
+    pub error_code: &'static str,
+    pub error_msg: String,
+}
+
+impl GatewayAnswer {
+    /// `{"error_code", "error_msg", "request_id"}`, as the API gateway answers.
+    pub fn body(&self, request_id: &str) -> Vec<u8> {
+        serde_json::to_vec(&serde_json::json!({
+            "error_code": self.error_code,
+            "error_msg": self.error_msg,
+            "request_id": request_id,
+        }))
+        .unwrap_or_default()
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
         if status.is_server_error() {
             tracing::error!(code = self.code.code, internal = ?self.internal, "{}", self.message);
+        }
+        if self.code.is_gateway() {
+            let answer = GatewayAnswer {
+                error_code: self.code.code,
+                error_msg: self.message,
+            };
+            let mut response = (status, answer.body("")).into_response();
+            response.headers_mut().insert(
+                axum::http::header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            response.extensions_mut().insert(answer);
+            return response;
         }
         let body = serde_json::to_vec(&Envelope {
             error: EnvelopeBody {

@@ -1749,20 +1749,6 @@ pub static CATALOGUE: &[ErrorCode] = &[
 // of the reference, hence the `Ecsd.` prefix; the number is the HTTP status.
 // ---------------------------------------------------------------------------------------------
 
-/// No route matches the request path.
-pub const ECSD_ROUTE_NOT_FOUND: ErrorCode = ErrorCode {
-    code: "Ecsd.0404",
-    status: 404,
-    message: "The requested API does not exist.",
-};
-
-/// The path exists, but not with this HTTP method.
-pub const ECSD_METHOD_NOT_ALLOWED: ErrorCode = ErrorCode {
-    code: "Ecsd.0405",
-    status: 405,
-    message: "The HTTP method is not allowed for the requested API.",
-};
-
 /// The request body is larger than ecsd accepts.
 pub const ECSD_BODY_TOO_LARGE: ErrorCode = ErrorCode {
     code: "Ecsd.0413",
@@ -1786,30 +1772,51 @@ pub const ECSD_HEADERS_TOO_LARGE: ErrorCode = ErrorCode {
 
 /// ecsd's own codes (prefix `Ecsd.`), kept apart from the reference's [`CATALOGUE`].
 pub static ECSD_CODES: &[ErrorCode] = &[
-    ECSD_ROUTE_NOT_FOUND,
-    ECSD_METHOD_NOT_ALLOWED,
     ECSD_BODY_TOO_LARGE,
     ECSD_UNSUPPORTED_MEDIA_TYPE,
     ECSD_HEADERS_TOO_LARGE,
 ];
 
 // ---------------------------------------------------------------------------------------------
-// The API gateway's code. On the real cloud, AK/SK signatures are checked by the API gateway in
-// front of ECS, which answers failures with `APIGW.*` codes; the ECS reference has none. ecsd
-// uses the gateway's code for every AK/SK failure (the message says which check failed), and the
-// reference's `Common.0013` for token failures.
+// The API gateway's codes. On the real cloud, what the API gateway in front of ECS refuses never
+// reaches ECS and comes back in the gateway's own flat shape,
+// `{"error_code", "error_msg", "request_id"}`, not the ECS envelope: authentication, its rate
+// limits, and unknown APIs. ecsd answers those the same way (`error::ApiError` renders any
+// `APIGW.*` code flat); everything ECS itself decides keeps the envelope.
 // ---------------------------------------------------------------------------------------------
 
-/// An AK/SK-signed request failed authentication: malformed or unsupported `Authorization`,
-/// unknown access key, missing or stale `X-Sdk-Date`, or a signature that does not match.
+/// Authentication failed: no credentials; a malformed, forged, outdated, revoked or expired
+/// token; a malformed `Authorization`, an unknown access key or a signature that does not
+/// match; a missing or stale `X-Sdk-Date`. The message says which check failed.
 pub const APIGW_0301: ErrorCode = ErrorCode {
     code: "APIGW.0301",
     status: 401,
     message: "Incorrect IAM authentication information.",
 };
 
+/// The gateway's throttling: a key's rate limit, or a limit on token requests.
+pub const APIGW_0308: ErrorCode = ErrorCode {
+    code: "APIGW.0308",
+    status: 429,
+    message: "The throttling threshold has been reached.",
+};
+
+/// No API matches the method and path.
+pub const APIGW_0101: ErrorCode = ErrorCode {
+    code: "APIGW.0101",
+    status: 404,
+    message: "The API does not exist or has not been published in the environment.",
+};
+
 /// The gateway's codes ecsd uses, kept apart from the reference's [`CATALOGUE`].
-pub static GATEWAY_CODES: &[ErrorCode] = &[APIGW_0301];
+pub static GATEWAY_CODES: &[ErrorCode] = &[APIGW_0301, APIGW_0308, APIGW_0101];
+
+impl ErrorCode {
+    /// Whether the API gateway answers this code (in its flat shape), not ECS.
+    pub fn is_gateway(&self) -> bool {
+        self.code.starts_with("APIGW.")
+    }
+}
 
 /// Finds a code in [`CATALOGUE`], [`ECSD_CODES`] or [`GATEWAY_CODES`]. The match is exact (case-sensitive):
 /// `"Ecs.0114"` is found, `"ecs.0114"` is not.
@@ -1927,7 +1934,9 @@ mod tests {
         assert_eq!(lookup("Ecs.0114").map(|e| e.status), Some(404));
         assert_eq!(lookup("Common.1503"), Some(&COMMON_1503));
         assert_eq!(lookup("Pdp.0001"), Some(&PDP_0001));
-        assert_eq!(lookup("Ecsd.0404"), Some(&ECSD_ROUTE_NOT_FOUND));
+        assert_eq!(lookup("Ecsd.0413"), Some(&ECSD_BODY_TOO_LARGE));
+        assert_eq!(lookup("APIGW.0101").map(|e| e.status), Some(404));
+        assert!(APIGW_0308.is_gateway() && !COMMON_1503.is_gateway());
         assert_eq!(lookup("APIGW.0301").map(|e| e.status), Some(401));
         assert_eq!(lookup("Ecsd.0500"), None, "internal errors use Common.0001");
         assert_eq!(lookup("Ecs.9999"), None);

@@ -297,26 +297,35 @@ async fn request_id(mut request: Request, next: Next) -> Response {
         .headers_mut()
         .insert(X_REQUEST_ID.clone(), value.clone());
     let mut response = next.run(request).await;
+    if let Some(answer) = response.extensions_mut().remove::<error::GatewayAnswer>() {
+        // The gateway's flat shape carries the request id in its body too.
+        let (mut parts, _) = response.into_parts();
+        parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+        response = Response::from_parts(parts, axum::body::Body::from(answer.body(&id)));
+    }
     response.headers_mut().insert(X_REQUEST_ID.clone(), value);
     response
 }
 
+/// No API matches: answered as the API gateway answers (404 `APIGW.0101`, its flat shape).
 async fn route_not_found(request: Request) -> ApiError {
     ApiError::new(
-        error_codes::ECSD_ROUTE_NOT_FOUND,
+        error_codes::APIGW_0101,
         format!(
-            "No API matches {} {}.",
+            "The API does not exist or has not been published in the environment: no API matches {} {}.",
             request.method(),
             request.uri().path()
         ),
     )
 }
 
+/// The path exists with other methods. The gateway publishes an API per method and path, so
+/// this is its 404 too; the message says the path exists.
 async fn method_not_allowed(request: Request) -> ApiError {
     ApiError::new(
-        error_codes::ECSD_METHOD_NOT_ALLOWED,
+        error_codes::APIGW_0101,
         format!(
-            "{} is not allowed on {}.",
+            "The API does not exist or has not been published in the environment: {} {} exists with another method.",
             request.method(),
             request.uri().path()
         ),

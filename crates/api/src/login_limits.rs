@@ -128,7 +128,7 @@ impl LoginLimiter {
             .err()
             .map(|retry_after| {
                 too_many_requests(
-                    &format!("token requests from one client are limited to {rate} per second"),
+                    &format!("policy client over ratelimit,limit:{rate},time:1 second (token requests from one address)"),
                     retry_after,
                 )
             })
@@ -146,7 +146,7 @@ impl LoginLimiter {
             .err()
             .map(|retry_after| {
                 too_many_requests(
-                    &format!("token requests for this domain are limited to {rate} per second"),
+                    &format!("policy domain over ratelimit,limit:{rate},time:1 second (token requests for one account)"),
                     retry_after,
                 )
             })
@@ -170,7 +170,7 @@ impl LoginLimiter {
             .ceil()
             .max(1.0) as u64;
         Some(too_many_requests(
-            &format!("{} wrong passwords for this user from this address; wait {wait} s before the next try", record.count),
+            &format!("policy login backoff ({} wrong passwords for this user from this address; wait {wait} s before the next try)", record.count),
             wait,
         ))
     }

@@ -108,11 +108,12 @@ fn evict(buckets: &mut HashMap<String, Bucket>, now: OffsetDateTime) {
     }
 }
 
-/// A 429 `Common.1503` answer with `Retry-After: retry_after`, saying what is limited.
-pub fn too_many_requests(what: &str, retry_after: u64) -> Response {
+/// A 429 answer with `Retry-After: retry_after`, as the API gateway throttles (`APIGW.0308`, its
+/// flat shape, "The throttling threshold has been reached: …"); `policy` says which limit.
+pub fn too_many_requests(policy: &str, retry_after: u64) -> Response {
     let mut response = ApiError::new(
-        error_codes::COMMON_1503,
-        error_codes::COMMON_1503.render(what),
+        error_codes::APIGW_0308,
+        format!("The throttling threshold has been reached: {policy}"),
     )
     .into_response();
     response

@@ -258,8 +258,8 @@ pub async fn issue_token(
 ) -> Result<Response, ApiError> {
     let crate::auth::Auth::Verify(identity) = &state.auth else {
         return Err(ApiError::new(
-            error_codes::ECSD_ROUTE_NOT_FOUND,
-            "Tokens are not issued when ecsd runs with --auth off.",
+            error_codes::APIGW_0101,
+            "The API does not exist or has not been published in the environment: tokens are not issued when ecsd runs with --auth off.",
         ));
     };
     let (parts, body) = request.into_parts();

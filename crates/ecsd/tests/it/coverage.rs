@@ -5,8 +5,8 @@
 //! An operation is implemented when, for each of its URIs, the router has a route for it: the
 //! in-process router is asked `METHOD path` (placeholders replaced by well-formed dummy ids, a
 //! `{}` body for POST and PUT) and
-//! - the answer is not the router's own "no such API" (`Ecsd.0404`) or "method not allowed"
-//!   (`Ecsd.0405`): any other answer, even a 400 or an ECS 404, comes from a handler; and
+//! - the answer is not the router's own "no such API" (`APIGW.0101`, the gateway's answer to an
+//!   unknown path or method): any other answer, even a 400 or an ECS 404, comes from a handler; and
 //! - the route that answered has the URI's own template. Without this check a page at
 //!   `GET /v1/{project_id}/cloudservers/<name>` would count as implemented before its route
 //!   exists, because `/v1/{project_id}/cloudservers/{server_id}` takes `<name>` as a server id
@@ -26,7 +26,6 @@ use crate::reference_data::{self, Page};
 use crate::support::PROJECT;
 use axum::http::Method;
 use engine::compute::LatencyProfile;
-use serde_json::Value;
 
 const MATRIX_FILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/coverage.md");
 const UPDATE_VARIABLE: &str = "ECSD_UPDATE_COVERAGE";
@@ -104,10 +103,9 @@ pub(crate) async fn probe(api: &Api, uri: &Uri) -> (Routed, String) {
             if with_body { "{}" } else { "" },
         )
         .await;
-    let code = body["error"]["code"].as_str().unwrap_or_default();
+    let code = crate::support::error_code(&body);
     let answer = format!("{status} {code} (route {route:?})");
-    let router_refused = code == api::error_codes::ECSD_ROUTE_NOT_FOUND.code
-        || code == api::error_codes::ECSD_METHOD_NOT_ALLOWED.code;
+    let router_refused = code == api::error_codes::APIGW_0101.code;
     let same_route = route.is_some_and(|route| shape(&route) == shape(&uri.path));
     let routed = if !router_refused && same_route {
         Routed::Yes
@@ -329,7 +327,7 @@ async fn a_path_taken_by_another_routes_placeholder_is_not_implemented() {
         Some("/v1/{project_id}/cloudservers/{server_id}"),
         "{status} {body}"
     );
-    assert_ne!(body["error"]["code"], Value::from("Ecsd.0404"));
+    assert_ne!(crate::support::error_code(&body), "APIGW.0101");
     // … but such a page would not count as implemented.
     let shadowed = uri("GET", "/v1/{project_id}/cloudservers/no-such-api");
     assert_eq!(probe(&api, &shadowed).await.0, Routed::No);

@@ -33,6 +33,23 @@ pub const OTHER: Credentials = Credentials {
     project: "fedcba9876543210fedcba9876543210",
 };
 
+/// The code of an error answer in either shape: the ECS envelope's `error.code`, or the API
+/// gateway's flat `error_code` (authentication, throttling, unknown APIs).
+pub fn error_code(body: &serde_json::Value) -> &str {
+    body["error"]["code"]
+        .as_str()
+        .or_else(|| body["error_code"].as_str())
+        .unwrap_or_default()
+}
+
+/// The message of an error answer in either shape.
+pub fn error_message(body: &serde_json::Value) -> &str {
+    body["error"]["message"]
+        .as_str()
+        .or_else(|| body["error_msg"].as_str())
+        .unwrap_or_default()
+}
+
 /// The `Host` the in-process tests send (and sign).
 pub const HOST: &str = "ecsd.test:8774";
 
