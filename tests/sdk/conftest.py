@@ -79,8 +79,8 @@ JOB_STATUSES = TERMINAL + NON_TERMINAL
 _NAME_SERIAL = itertools.count(1)
 
 # Flavors the ecsd catalogue promises to contain.
-REQUIRED_FLAVORS = ("s6.small.1", "s6.medium.2", "s6.large.2", "c7.large.2", "m7.large.8")
-DEFAULT_FLAVOR = "s6.small.1"
+REQUIRED_FLAVORS = ("s3.medium.1", "s3.medium.2", "s3.large.2", "c3.large.2", "m3.large.8")
+DEFAULT_FLAVOR = "s3.medium.1"
 
 # The SDK logs connection errors through a logger without a handler; keep the
 # test output clean (the exceptions themselves still propagate).

@@ -67,7 +67,7 @@ def _cleanup(client, cfg, created):
 @pytest.fixture(scope="module")
 def v1_pair(client, ecsd_config, run_tag):
     """Two servers made by one v1 create with count=2."""
-    c = _create_and_observe(client, ecsd_config, create_v1, "e2e-%s-v1pair" % run_tag, 2, "s6.medium.2")
+    c = _create_and_observe(client, ecsd_config, create_v1, "e2e-%s-v1pair" % run_tag, 2, "s3.medium.2")
     yield c
     _cleanup(client, ecsd_config, c)
 
@@ -75,7 +75,7 @@ def v1_pair(client, ecsd_config, run_tag):
 @pytest.fixture(scope="module")
 def v11_single(client, ecsd_config, run_tag):
     """One server made by a v1.1 create with count=1."""
-    c = _create_and_observe(client, ecsd_config, create_v11, "e2e-%s-v11one" % run_tag, 1, "c7.large.2")
+    c = _create_and_observe(client, ecsd_config, create_v11, "e2e-%s-v11one" % run_tag, 1, "c3.large.2")
     yield c
     _cleanup(client, ecsd_config, c)
 
@@ -231,7 +231,7 @@ def test_list_by_name_and_status(client, created):
 def test_list_by_name_and_flavor(client, created):
     resp = _list(client, name=created.name, flavor=created.flavor)
     assert sorted(s.id for s in resp.servers or []) == sorted(created.ids)
-    other = "m7.large.8"
+    other = "m3.large.8"
     resp = _list(client, name=created.name, flavor=other)
     assert not resp.servers and resp.count == 0, resp
 

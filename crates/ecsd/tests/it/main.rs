@@ -11,6 +11,7 @@ mod operations;
 mod operations_http;
 mod quotas_groups_http;
 mod reference;
+mod regions_http;
 mod security;
 mod support;
 mod tags_http;
