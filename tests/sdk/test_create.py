@@ -119,7 +119,8 @@ def test_create_job_is_observed_non_terminal_first(created):
 
 
 def test_create_job_non_terminal_shape(created):
-    """While running: job id/type are set, end_time/error_code/fail_reason are null."""
+    """While running: job id/type are set, end_time is "" and error_code/fail_reason are absent
+    (the real service's RUNNING body, JOB-FACTS.md), which the SDK reads as None."""
     job = created.early_job
     if job.status not in NON_TERMINAL:
         pytest.skip("job was already terminal at the first poll")
@@ -128,7 +129,9 @@ def test_create_job_non_terminal_shape(created):
     assert_non_terminal_job_shape(job)
     for sub in job.entities.sub_jobs or [] if job.entities else []:
         if sub.status in NON_TERMINAL:
-            assert sub.end_time is None, "sub-job end_time must be null until terminal: %s" % sub
+            assert sub.end_time == "", "sub-job end_time must be \"\" until terminal: %s" % sub
+            assert sub.error_code is None and sub.fail_reason is None, sub
+            assert sub.entities is not None and sub.entities.server_id, sub
 
 
 def test_job_statuses_only_move_forward(created):
