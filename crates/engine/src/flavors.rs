@@ -262,14 +262,14 @@ impl FlavorCatalogue {
             .clone()
     }
 
-    /// A catalogue from JSON text of the shape of `flavors.json` (`{"flavors": [ ... ]}`).
+    /// A catalogue from JSON text in the shape of a ListFlavors response (`{"flavors": [ ... ]}`).
     pub fn from_json(text: &str) -> Result<Self, FlavorCatalogueError> {
         let file: CatalogueFile =
             serde_json::from_str(text).map_err(FlavorCatalogueError::InvalidJson)?;
         Self::from_flavors(file.flavors)
     }
 
-    /// A catalogue from a file of the shape of `flavors.json`.
+    /// A catalogue from a file in the shape of a ListFlavors response.
     pub fn from_file(path: &Path) -> Result<Self, FlavorCatalogueError> {
         let text =
             std::fs::read_to_string(path).map_err(|source| FlavorCatalogueError::Unreadable {
