@@ -16,6 +16,10 @@
 #                       the local account ecsd is started with and the playbook logs in as
 #                       (default: the README's local account: ecsd / ecsdLocalPassword01 /
 #                       ecsd / eu-de / eu-de / 0123456789abcdef0123456789abcdef)
+#   ECSD_HUAWEI_USER / ECSD_HUAWEI_PASSWORD
+#                       the user of a second account (domain ecsd-huawei, project cn-north-4 in
+#                       Huawei Cloud's region cn-north-4), written to an accounts file (--config)
+#                       for the playbook's regions play (default hw / ecsdHuaweiPassword01)
 #   ECSD_READY_TIMEOUT  seconds to wait for ecsd to answer (default 30)
 #   ECSD_RUST_LOG       RUST_LOG for ecsd (default info,tower_http=debug: one line per request and
 #                       answer status, printed on failure; `debug` for everything)
@@ -42,6 +46,8 @@ export ECSD_DOMAIN="${ECSD_DOMAIN:-ecsd}"
 export ECSD_PROJECT_NAME="${ECSD_PROJECT_NAME:-eu-de}"
 export ECSD_REGION="${ECSD_REGION:-eu-de}"
 export ECSD_PROJECT_ID="${ECSD_PROJECT_ID:-0123456789abcdef0123456789abcdef}"
+export ECSD_HUAWEI_USER="${ECSD_HUAWEI_USER:-hw}"
+export ECSD_HUAWEI_PASSWORD="${ECSD_HUAWEI_PASSWORD:-ecsdHuaweiPassword01}"
 
 # --- 1. the Python venv with the pinned ansible and keystoneauth1 ----------
 e2e_venv "$VENV" "$ANSIBLE_DIR/requirements.txt"
@@ -50,7 +56,23 @@ e2e_venv "$VENV" "$ANSIBLE_DIR/requirements.txt"
 e2e_binary
 
 # --- 3. start ecsd on a free port with a fresh data dir --------------------
-RUST_LOG="${ECSD_RUST_LOG:-info,tower_http=debug}" e2e_start --auth verify
+# The Huawei Cloud account of the regions play: a project in cn-north-4.
+cat >"$DATA_DIR/accounts.toml" <<TOML
+[[accounts]]
+access_key = "ECSDHUAWEIACCESSKEY1"
+secret_key = "ecsdHuaweiSecretKey00000000000000000001"
+domain = "ecsd-huawei"
+
+[[accounts.users]]
+name = "$ECSD_HUAWEI_USER"
+password = "$ECSD_HUAWEI_PASSWORD"
+
+[[accounts.projects]]
+id = "c4000000000000000000000000000c4a"
+name = "cn-north-4"
+region = "cn-north-4"
+TOML
+RUST_LOG="${ECSD_RUST_LOG:-info,tower_http=debug}" e2e_start --auth verify --config "$DATA_DIR/accounts.toml"
 ENDPOINT="$ECSD_ENDPOINT"
 
 # --- 4. the playbook ---------------------------------------------------------
@@ -70,7 +92,9 @@ with open(path, "w") as f:
     json.dump({"ecsd_identity_endpoint": identity,
                "ecsd_user": env["ECSD_USER"], "ecsd_password": env["ECSD_PASSWORD"],
                "ecsd_domain": env["ECSD_DOMAIN"], "ecsd_project": env["ECSD_PROJECT_NAME"],
-               "ecsd_region": env["ECSD_REGION"], "ecsd_project_id": env["ECSD_PROJECT_ID"]}, f)
+               "ecsd_region": env["ECSD_REGION"], "ecsd_project_id": env["ECSD_PROJECT_ID"],
+               "ecsd_huawei_user": env["ECSD_HUAWEI_USER"],
+               "ecsd_huawei_password": env["ECSD_HUAWEI_PASSWORD"]}, f)
 EOF
 
 log "running tests/ansible/playbook.yml against $ENDPOINT/v3"

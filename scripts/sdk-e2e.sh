@@ -13,6 +13,9 @@
 #                     a second account, written to an accounts file (--config), whose
 #                     project has small quotas (test_quotas_groups.py); the local account
 #                     keeps none
+#   ECSD_HUAWEI_ACCESS_KEY / ECSD_HUAWEI_SECRET_KEY / ECSD_HUAWEI_PROJECT_ID
+#                     a third account in the same file, whose project is in Huawei Cloud's
+#                     cn-north-4 (test_regions.py); the local project is in eu-de
 #   ECSD_READY_TIMEOUT  seconds to wait for ecsd to answer (default 30)
 #   PYTHON            interpreter used to create the venv (default python3)
 #
@@ -33,6 +36,10 @@ export ECSD_PROJECT_ID="${ECSD_PROJECT_ID:-0123456789abcdef0123456789abcdef}"
 export ECSD_QUOTA_ACCESS_KEY="${ECSD_QUOTA_ACCESS_KEY:-ECSDQUOTAACCESSKEY01}"
 export ECSD_QUOTA_SECRET_KEY="${ECSD_QUOTA_SECRET_KEY:-ecsdQuotaSecretKey000000000000000000001}"
 export ECSD_QUOTA_PROJECT_ID="${ECSD_QUOTA_PROJECT_ID:-9a0000000000000000000000000000a9}"
+# The Huawei Cloud account: one project in cn-north-4 (tests/sdk/test_regions.py).
+export ECSD_HUAWEI_ACCESS_KEY="${ECSD_HUAWEI_ACCESS_KEY:-ECSDHUAWEIACCESSKEY1}"
+export ECSD_HUAWEI_SECRET_KEY="${ECSD_HUAWEI_SECRET_KEY:-ecsdHuaweiSecretKey00000000000000000001}"
+export ECSD_HUAWEI_PROJECT_ID="${ECSD_HUAWEI_PROJECT_ID:-c4000000000000000000000000000c4a}"
 
 # --- 1. the Python venv with the pinned SDK --------------------------------
 e2e_venv "$VENV" "$ROOT/tests/sdk/requirements.txt"
@@ -58,6 +65,16 @@ instances = 2
 cores = 4
 server_groups = 1
 server_group_members = 1
+
+[[accounts]]
+access_key = "$ECSD_HUAWEI_ACCESS_KEY"
+secret_key = "$ECSD_HUAWEI_SECRET_KEY"
+domain = "ecsd-huawei"
+
+[[accounts.projects]]
+id = "$ECSD_HUAWEI_PROJECT_ID"
+name = "cn-north-4"
+region = "cn-north-4"
 TOML
 e2e_start --config "$DATA_DIR/accounts.toml"
 

@@ -38,7 +38,7 @@ log4js.configure({
 const DEFAULT_AK = 'ECSDLOCALACCESSKEY01';
 const DEFAULT_SK = 'ecsdLocalSecretKey00000000000000000000001';
 const DEFAULT_PROJECT = '0123456789abcdef0123456789abcdef';
-const DEFAULT_FLAVOR = 's6.small.1';
+const DEFAULT_FLAVOR = 's3.medium.1';
 
 const JOB_ID_RE = /^[0-9a-f]{32}$/;
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

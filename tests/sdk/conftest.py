@@ -17,6 +17,9 @@ any ecsd (scripts/sdk-e2e.sh sets all of these):
                      a second account whose project has small quotas (the
                      accounts file scripts/sdk-e2e.sh writes: 2 servers,
                      4 vCPUs, 1 ECS group of at most 1 member)
+    ECSD_HUAWEI_ACCESS_KEY / ECSD_HUAWEI_SECRET_KEY / ECSD_HUAWEI_PROJECT_ID
+                     a third account whose project is in Huawei Cloud's
+                     cn-north-4 (test_regions.py); the local project is in eu-de
 """
 
 import logging
@@ -68,6 +71,9 @@ DEFAULT_PROJECT = "0123456789abcdef0123456789abcdef"
 DEFAULT_QUOTA_AK = "ECSDQUOTAACCESSKEY01"
 DEFAULT_QUOTA_SK = "ecsdQuotaSecretKey000000000000000000001"
 DEFAULT_QUOTA_PROJECT = "9a0000000000000000000000000000a9"
+DEFAULT_HUAWEI_AK = "ECSDHUAWEIACCESSKEY1"
+DEFAULT_HUAWEI_SK = "ecsdHuaweiSecretKey00000000000000000001"
+DEFAULT_HUAWEI_PROJECT = "c4000000000000000000000000000c4a"
 
 JOB_ID_RE = re.compile(r"^[0-9a-f]{32}$")
 TIME_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
@@ -79,8 +85,8 @@ JOB_STATUSES = TERMINAL + NON_TERMINAL
 _NAME_SERIAL = itertools.count(1)
 
 # Flavors the ecsd catalogue promises to contain.
-REQUIRED_FLAVORS = ("s6.small.1", "s6.medium.2", "s6.large.2", "c7.large.2", "m7.large.8")
-DEFAULT_FLAVOR = "s6.small.1"
+REQUIRED_FLAVORS = ("s3.medium.1", "s3.medium.2", "s3.large.2", "c3.large.2", "m3.large.8")
+DEFAULT_FLAVOR = "s3.medium.1"
 
 # The SDK logs connection errors through a logger without a handler; keep the
 # test output clean (the exceptions themselves still propagate).
@@ -101,6 +107,9 @@ class EcsdConfig:
         self.quota_ak = os.environ.get("ECSD_QUOTA_ACCESS_KEY") or DEFAULT_QUOTA_AK
         self.quota_sk = os.environ.get("ECSD_QUOTA_SECRET_KEY") or DEFAULT_QUOTA_SK
         self.quota_project_id = os.environ.get("ECSD_QUOTA_PROJECT_ID") or DEFAULT_QUOTA_PROJECT
+        self.huawei_ak = os.environ.get("ECSD_HUAWEI_ACCESS_KEY") or DEFAULT_HUAWEI_AK
+        self.huawei_sk = os.environ.get("ECSD_HUAWEI_SECRET_KEY") or DEFAULT_HUAWEI_SK
+        self.huawei_project_id = os.environ.get("ECSD_HUAWEI_PROJECT_ID") or DEFAULT_HUAWEI_PROJECT
 
 
 @pytest.fixture(scope="session")
@@ -267,10 +276,11 @@ def assert_job_succeeded(job, job_type, sub_job_type, server_ids):
 
 
 def assert_non_terminal_job_shape(job):
-    """A job still in INIT/RUNNING: end_time and the error fields are null."""
+    """A job still in INIT/RUNNING: end_time is "" and the error fields are absent (None in
+    the SDK's model), as in the real service's RUNNING body (JOB-FACTS.md)."""
     assert job.status in NON_TERMINAL, job
     assert TIME_RE.match(job.begin_time or ""), "begin_time %r" % job.begin_time
-    assert job.end_time is None, "end_time must be null until terminal: %s" % job
+    assert job.end_time == "", "end_time must be \"\" until terminal: %s" % job
     assert job.error_code is None and job.fail_reason is None, job
 
 
@@ -307,7 +317,7 @@ def new_uuid():
 
 
 def post_paid_body(name, count=1, flavor=DEFAULT_FLAVOR, image=None, dry_run=None,
-                   vpc=None, subnet=None, volumetype="SSD"):
+                   vpc=None, subnet=None, volumetype="SSD", availability_zone=None):
     """Body for CreatePostPaidServers (POST /v1/{project_id}/cloudservers)."""
     server = PostPaidServer(
         image_ref=image or new_uuid(),
@@ -317,6 +327,7 @@ def post_paid_body(name, count=1, flavor=DEFAULT_FLAVOR, image=None, dry_run=Non
         nics=[PostPaidServerNic(subnet_id=subnet or new_uuid())],
         root_volume=PostPaidServerRootVolume(volumetype=volumetype),
         count=count,
+        availability_zone=availability_zone,
     )
     return CreatePostPaidServersRequestBody(server=server, dry_run=dry_run)
 

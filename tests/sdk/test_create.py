@@ -67,7 +67,7 @@ def _cleanup(client, cfg, created):
 @pytest.fixture(scope="module")
 def v1_pair(client, ecsd_config, run_tag):
     """Two servers made by one v1 create with count=2."""
-    c = _create_and_observe(client, ecsd_config, create_v1, "e2e-%s-v1pair" % run_tag, 2, "s6.medium.2")
+    c = _create_and_observe(client, ecsd_config, create_v1, "e2e-%s-v1pair" % run_tag, 2, "s3.medium.2")
     yield c
     _cleanup(client, ecsd_config, c)
 
@@ -75,7 +75,7 @@ def v1_pair(client, ecsd_config, run_tag):
 @pytest.fixture(scope="module")
 def v11_single(client, ecsd_config, run_tag):
     """One server made by a v1.1 create with count=1."""
-    c = _create_and_observe(client, ecsd_config, create_v11, "e2e-%s-v11one" % run_tag, 1, "c7.large.2")
+    c = _create_and_observe(client, ecsd_config, create_v11, "e2e-%s-v11one" % run_tag, 1, "c3.large.2")
     yield c
     _cleanup(client, ecsd_config, c)
 
@@ -119,7 +119,8 @@ def test_create_job_is_observed_non_terminal_first(created):
 
 
 def test_create_job_non_terminal_shape(created):
-    """While running: job id/type are set, end_time/error_code/fail_reason are null."""
+    """While running: job id/type are set, end_time is "" and error_code/fail_reason are absent
+    (the real service's RUNNING body, JOB-FACTS.md), which the SDK reads as None."""
     job = created.early_job
     if job.status not in NON_TERMINAL:
         pytest.skip("job was already terminal at the first poll")
@@ -128,7 +129,9 @@ def test_create_job_non_terminal_shape(created):
     assert_non_terminal_job_shape(job)
     for sub in job.entities.sub_jobs or [] if job.entities else []:
         if sub.status in NON_TERMINAL:
-            assert sub.end_time is None, "sub-job end_time must be null until terminal: %s" % sub
+            assert sub.end_time == "", "sub-job end_time must be \"\" until terminal: %s" % sub
+            assert sub.error_code is None and sub.fail_reason is None, sub
+            assert sub.entities is not None and sub.entities.server_id, sub
 
 
 def test_job_statuses_only_move_forward(created):
@@ -231,7 +234,7 @@ def test_list_by_name_and_status(client, created):
 def test_list_by_name_and_flavor(client, created):
     resp = _list(client, name=created.name, flavor=created.flavor)
     assert sorted(s.id for s in resp.servers or []) == sorted(created.ids)
-    other = "m7.large.8"
+    other = "m3.large.8"
     resp = _list(client, name=created.name, flavor=other)
     assert not resp.servers and resp.count == 0, resp
 

@@ -32,7 +32,7 @@ def test_every_flavor_has_id_name_vcpus_ram(flavors):
 
 @pytest.mark.parametrize("flavor_id", REQUIRED_FLAVORS)
 def test_required_flavor_memory_matches_name(flavors, flavor_id):
-    """Huawei flavor names end in the GiB-per-vCPU ratio: m7.large.8 = 8 GiB per vCPU."""
+    """Huawei flavor names end in the GiB-per-vCPU ratio: m3.large.8 = 8 GiB per vCPU."""
     by_id = {f.id: f for f in flavors}
     if flavor_id not in by_id:
         pytest.fail("%s is not in the catalogue" % flavor_id)

@@ -31,7 +31,7 @@ def reboot_servers(client, ids, type_="SOFT"):
 
 @pytest.fixture(scope="module")
 def pair(server_factory, run_tag):
-    return server_factory.create("e2e-%s-power" % run_tag, count=2, flavor="s6.large.2")
+    return server_factory.create("e2e-%s-power" % run_tag, count=2, flavor="s3.large.2")
 
 
 def _states(client, ids):

@@ -127,9 +127,9 @@ def test_a_create_over_the_instance_quota_fails_with_ecs_0001(quota_client, uniq
 
 
 def test_a_create_over_the_core_quota_fails_with_ecs_0001(quota_client, unique_name):
-    # s6.2xlarge.2 has 8 vCPUs; the project may have 4.
+    # s3.2xlarge.2 has 8 vCPUs; the project may have 4.
     with pytest.raises(sdk_exc.ClientRequestException) as excinfo:
-        create_v1(quota_client, unique_name(), flavor="s6.2xlarge.2")
+        create_v1(quota_client, unique_name(), flavor="s3.2xlarge.2")
     exc = assert_sdk_error(excinfo, 400, "Ecs.0001")
     assert "cores" in exc.error_msg, exc
 

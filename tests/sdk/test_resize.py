@@ -43,49 +43,49 @@ def migrate(client, server_id, dedicated_host_id=None):
 
 def test_resize_v1_changes_the_flavor(client, server_factory, wait_job, run_tag):
     server_id = stopped_server(server_factory, client, wait_job, "e2e-%s-resize" % run_tag)
-    resp = resize_v1(client, server_id, "s6.large.2")
+    resp = resize_v1(client, server_id, "s3.large.2")
     assert resp.status_code == 200
     assert JOB_ID_RE.match(resp.job_id or ""), resp.job_id
     trace = wait_job(resp.job_id)
     assert_single_job_succeeded(trace.final, "resizeServer", server_id)
     server = show_server(client, server_id)
-    assert (server.status, server.flavor.id) == ("SHUTOFF", "s6.large.2")
+    assert (server.status, server.flavor.id) == ("SHUTOFF", "s3.large.2")
 
 
 def test_resize_v11_changes_the_flavor(client, server_factory, wait_job, run_tag):
     server_id = stopped_server(server_factory, client, wait_job, "e2e-%s-resize11" % run_tag)
-    resp = resize_v11(client, server_id, "s6.medium.2")
+    resp = resize_v11(client, server_id, "s3.medium.2")
     assert resp.status_code == 200
     trace = wait_job(resp.job_id)
     assert_single_job_succeeded(trace.final, "resizeServer", server_id)
-    assert show_server(client, server_id).flavor.id == "s6.medium.2"
+    assert show_server(client, server_id).flavor.id == "s3.medium.2"
 
 
 def test_resize_dry_run_is_202_and_creates_no_job(client, server_factory, wait_job, run_tag):
     server_id = stopped_server(server_factory, client, wait_job, "e2e-%s-resizedry" % run_tag)
-    resp = resize_v1(client, server_id, "s6.large.2", dry_run=True)
+    resp = resize_v1(client, server_id, "s3.large.2", dry_run=True)
     assert resp.status_code == 202
     assert resp.job_id is None
-    assert show_server(client, server_id).flavor.id == "s6.small.1"
+    assert show_server(client, server_id).flavor.id == "s3.medium.1"
 
 
 def test_resize_of_a_running_server_is_refused(client, server_factory, run_tag):
     (server_id,) = server_factory.create("e2e-%s-resizeactive" % run_tag)
     with pytest.raises(sdk_exc.ClientRequestException) as ei:
-        resize_v1(client, server_id, "s6.large.2")
+        resize_v1(client, server_id, "s3.large.2")
     assert_sdk_error(ei, 400, "Ecs.0100")
 
 
 def test_resize_to_the_same_or_an_unknown_flavor_is_refused(client, server_factory, wait_job, run_tag):
     server_id = stopped_server(server_factory, client, wait_job, "e2e-%s-resizesame" % run_tag)
     with pytest.raises(sdk_exc.ClientRequestException) as ei:
-        resize_v11(client, server_id, "s6.small.1")
+        resize_v11(client, server_id, "s3.medium.1")
     assert_sdk_error(ei, 400, "Ecs.0810")
     with pytest.raises(sdk_exc.ClientRequestException) as ei:
         resize_v1(client, server_id, "no.such.flavor")
     assert_sdk_error(ei, 400, "Ecs.0029")
     with pytest.raises(sdk_exc.ClientRequestException) as ei:
-        resize_v1(client, new_uuid(), "s6.large.2")
+        resize_v1(client, new_uuid(), "s3.large.2")
     assert_sdk_error(ei, 404, "Ecs.0114")
 
 
@@ -121,9 +121,9 @@ def test_resize_flavors_lists_the_flavor_family(client, server_factory, run_tag)
     (server_id,) = server_factory.create("e2e-%s-resizeflavors" % run_tag)
     resp = client.list_resize_flavors(ListResizeFlavorsRequest(instance_uuid=server_id))
     ids = [f.id for f in resp.flavors]
-    assert "s6.large.2" in ids and "s6.small.1" not in ids, ids
-    assert all(i.startswith("s6.") for i in ids), ids
-    page = client.list_resize_flavors(ListResizeFlavorsRequest(source_flavor_id="s6.small.1", limit=2))
+    assert "s3.large.2" in ids and "s3.medium.1" not in ids, ids
+    assert all(i.startswith("s3.") for i in ids), ids
+    page = client.list_resize_flavors(ListResizeFlavorsRequest(source_flavor_id="s3.medium.1", limit=2))
     assert [f.id for f in page.flavors] == ids[:2]
     with pytest.raises(sdk_exc.ClientRequestException) as ei:
         client.list_resize_flavors(ListResizeFlavorsRequest(source_flavor_id="no.such"))

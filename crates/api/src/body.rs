@@ -63,7 +63,20 @@ pub fn parse_json<T: DeserializeOwned>(headers: &HeaderMap, bytes: &[u8]) -> Res
             ApiError::invalid_field("body", format!("malformed JSON ({inner})"))
         } else {
             let field = if path == "." { "body".to_owned() } else { path };
-            ApiError::invalid_field(&field, strip_position(&inner.to_string()))
+            let message = strip_position(&inner.to_string());
+            // A missing key is named as the field it is, not as a problem of its parent.
+            if let Some(name) = message
+                .strip_prefix("missing field `")
+                .and_then(|rest| rest.strip_suffix('`'))
+            {
+                let field = if field == "body" {
+                    name.to_owned()
+                } else {
+                    format!("{field}.{name}")
+                };
+                return ApiError::invalid_field(&field, "is required");
+            }
+            ApiError::invalid_field(&field, in_user_terms(&message))
         }
     })?;
     deserializer.end().map_err(|error| {
@@ -73,6 +86,68 @@ pub fn parse_json<T: DeserializeOwned>(headers: &HeaderMap, bytes: &[u8]) -> Res
         )
     })?;
     Ok(value)
+}
+
+/// serde's data errors in the words of the API's users (JSON types, not Rust's):
+/// `invalid type: string "2", expected i64` becomes `must be an integer, not the string "2"`.
+/// Messages of another form are kept.
+fn in_user_terms(message: &str) -> String {
+    let (found, expected) = match message
+        .strip_prefix("invalid type: ")
+        .or_else(|| message.strip_prefix("invalid value: "))
+        .and_then(|rest| rest.split_once(", expected "))
+    {
+        Some(parts) => parts,
+        None => {
+            if let Some(rest) = message.strip_prefix("unknown field ") {
+                return format!("unknown field {}", rest.replace("`", "\""));
+            }
+            return message.to_owned();
+        }
+    };
+    format!(
+        "must be {}, not {}",
+        expected_terms(expected),
+        found_terms(found)
+    )
+}
+
+/// serde's "expected" part as a JSON type.
+fn expected_terms(expected: &str) -> &str {
+    match expected {
+        "i8" | "i16" | "i32" | "i64" | "i128" | "isize" => "an integer",
+        "u8" | "u16" | "u32" | "u64" | "u128" | "usize" => "an integer of 0 or more",
+        "f32" | "f64" => "a number",
+        "a boolean" => "true or false",
+        "a string" | "a borrowed string" | "a character" => "a string",
+        "a sequence" => "an array",
+        "a map" => "an object",
+        struct_name if struct_name.starts_with("struct ") => "an object",
+        other => other,
+    }
+}
+
+/// serde's "found" part as the JSON value the user sent.
+fn found_terms(found: &str) -> String {
+    let literal = |prefix: &str| {
+        found
+            .strip_prefix(prefix)
+            .map(|rest| rest.trim_matches('`').to_owned())
+    };
+    if let Some(text) = found.strip_prefix("string ") {
+        format!("the string {text}")
+    } else if let Some(number) = literal("integer ").or_else(|| literal("floating point ")) {
+        format!("the number {number}")
+    } else if let Some(value) = literal("boolean ") {
+        value
+    } else {
+        match found {
+            "map" => "an object".to_owned(),
+            "sequence" => "an array".to_owned(),
+            "null" | "unit value" => "null".to_owned(),
+            other => other.to_owned(),
+        }
+    }
 }
 
 /// serde_json appends " at line L column C" to data errors; the path already says where.
@@ -151,11 +226,9 @@ mod tests {
             r#"{"server": {"count": "two", "nics": []}}"#,
         );
         assert_eq!(error.code.code, "Ecs.0005");
-        assert!(
-            error.details[0]
-                .message
-                .starts_with("server.count: invalid type"),
-            "{error:?}"
+        assert_eq!(
+            error.details[0].message,
+            "server.count: must be an integer of 0 or more, not the string \"two\""
         );
         let error = error_of(
             "application/json",
@@ -163,7 +236,64 @@ mod tests {
         );
         assert_eq!(
             error.details[0].message,
-            "server.nics[0]: missing field `subnet_id`"
+            "server.nics[0].subnet_id: is required"
+        );
+        let error = error_of("application/json", r#"{}"#);
+        assert_eq!(error.details[0].message, "server: is required");
+    }
+
+    /// Rust's type names never reach the user: every JSON type mismatch says what the field
+    /// must be and what was sent, in JSON's words.
+    #[test]
+    fn type_errors_speak_json() {
+        for (body, expected) in [
+            (
+                r#"{"server": {"count": -1, "nics": []}}"#,
+                "server.count: must be an integer of 0 or more, not the number -1",
+            ),
+            (
+                r#"{"server": {"count": 1.5, "nics": []}}"#,
+                "server.count: must be an integer of 0 or more, not the number 1.5",
+            ),
+            (
+                r#"{"server": {"count": 1, "nics": {}}}"#,
+                "server.nics: must be an array, not an object",
+            ),
+            (
+                r#"{"server": {"count": 1, "nics": [{"subnet_id": 5}]}}"#,
+                "server.nics[0].subnet_id: must be a string, not the number 5",
+            ),
+            (
+                r#"{"server": {"count": 1, "nics": [{"subnet_id": null}]}}"#,
+                "server.nics[0].subnet_id: must be a string, not null",
+            ),
+            (
+                r#"{"server": "x"}"#,
+                "server: must be an object, not the string \"x\"",
+            ),
+            (
+                r#"{"server": {"count": true, "nics": []}}"#,
+                "server.count: must be an integer of 0 or more, not true",
+            ),
+        ] {
+            let error = error_of("application/json", body);
+            assert_eq!(error.code.code, "Ecs.0005");
+            assert_eq!(error.details[0].message, expected, "{body}");
+            for rust in ["i64", "u32", "struct", "sequence", "map", "`"] {
+                assert!(!error.message.contains(rust), "{rust} in {}", error.message);
+            }
+        }
+        assert_eq!(
+            in_user_terms("invalid type: string \"2\", expected i64"),
+            "must be an integer, not the string \"2\""
+        );
+        assert_eq!(
+            in_user_terms("invalid type: string \"x\", expected a boolean"),
+            "must be true or false, not the string \"x\""
+        );
+        assert_eq!(
+            in_user_terms("unknown field `sizee`, expected `size`"),
+            "unknown field \"sizee\", expected \"size\""
         );
     }
 

@@ -1,5 +1,11 @@
 //! `GET /v1/{project_id}/jobs/{job_id}`: the job query
 //! (`apis_recommended/job_status_management/querying_job_execution_status.rst`).
+//!
+//! The body follows what the real service answers (JOB-FACTS.md, a captured RUNNING body and
+//! the documented finished ones): while a job or sub-job is unfinished its `end_time` is `""`
+//! (not `null`) and it has no `error_code` or `fail_reason` keys at all; once finished
+//! `end_time` is set, and `error_code`/`fail_reason` are `null` on success and set on failure.
+//! Sub-jobs carry `entities.server_id` from the start.
 
 use crate::error::ApiError;
 use crate::error_codes;
@@ -21,11 +27,30 @@ pub struct JobView {
     pub job_id: String,
     pub job_type: &'static str,
     pub begin_time: String,
-    /// `null` until the job is finished.
-    pub end_time: Option<String>,
-    /// `null` unless the job failed.
-    pub error_code: Option<String>,
-    pub fail_reason: Option<String>,
+    /// `""` until the job is finished.
+    pub end_time: String,
+    /// Absent until the job is finished ([`outcome`]); then `null` unless it failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fail_reason: Option<Option<String>>,
+}
+
+/// `end_time`: `""` while unfinished (the real service's value), else the time.
+fn end_time(end: Option<i64>) -> String {
+    end.map(job_time).unwrap_or_default()
+}
+
+/// `error_code` or `fail_reason` of a job or sub-job in `status`: absent (`None`) while it
+/// runs, `null` once it succeeded, `value` once it failed.
+fn outcome(status: JobStatus, value: impl FnOnce() -> Option<String>) -> Option<Option<String>> {
+    if !status.is_terminal() {
+        None
+    } else if status == JobStatus::Fail {
+        Some(value())
+    } else {
+        Some(None)
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -46,9 +71,11 @@ pub struct SubJobView {
     pub job_id: String,
     pub job_type: &'static str,
     pub begin_time: String,
-    pub end_time: Option<String>,
-    pub error_code: Option<String>,
-    pub fail_reason: Option<String>,
+    pub end_time: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fail_reason: Option<Option<String>>,
 }
 
 #[derive(Debug, Serialize)]
@@ -82,23 +109,26 @@ impl JobView {
                 sub_jobs: None,
             }
         };
-        let failed = job.status == JobStatus::Fail;
         JobView {
             status: job.status.as_str(),
             entities,
             job_id: job.id.clone(),
             job_type: job.kind.job_type(),
             begin_time: job_time(job.begin_time),
-            end_time: job.end_time.map(job_time),
-            error_code: failed.then(|| {
-                job.error_code
-                    .clone()
-                    .unwrap_or_else(|| error_codes::COMMON_0021.code.to_owned())
+            end_time: end_time(job.end_time),
+            error_code: outcome(job.status, || {
+                Some(
+                    job.error_code
+                        .clone()
+                        .unwrap_or_else(|| error_codes::COMMON_0021.code.to_owned()),
+                )
             }),
-            fail_reason: failed.then(|| {
-                job.fail_reason
-                    .clone()
-                    .unwrap_or_else(|| error_codes::COMMON_0021.message.to_owned())
+            fail_reason: outcome(job.status, || {
+                Some(
+                    job.fail_reason
+                        .clone()
+                        .unwrap_or_else(|| error_codes::COMMON_0021.message.to_owned()),
+                )
             }),
         }
     }
@@ -117,9 +147,9 @@ impl SubJobView {
             job_id: task.id.clone(),
             job_type,
             begin_time: job_time(task.begin_time),
-            end_time: task.end_time.map(job_time),
-            error_code: failed.then(|| task.error_code.clone()).flatten(),
-            fail_reason: failed.then(|| task.fail_reason.clone()).flatten(),
+            end_time: end_time(task.end_time),
+            error_code: outcome(task.status, || task.error_code.clone()),
+            fail_reason: outcome(task.status, || task.fail_reason.clone()),
         }
     }
 }

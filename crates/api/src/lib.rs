@@ -34,7 +34,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::Router;
-use engine::flavors::FlavorCatalogue;
+use engine::regions::{Region, Regions};
 use engine::Engine;
 use error::ApiError;
 use serde::de::DeserializeOwned;
@@ -54,7 +54,8 @@ pub const FINISHED_JOB_CACHE_ENTRIES: usize = 16 * 1024;
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub engine: Arc<Engine>,
-    pub flavors: Arc<FlavorCatalogue>,
+    /// Every region's zones and flavors; a project's region picks one ([`AppState::region`]).
+    pub regions: Arc<Regions>,
     pub max_body_bytes: usize,
     pub finished_jobs: Arc<jobs::FinishedJobCache>,
     pub auth: auth::Auth,
@@ -63,16 +64,29 @@ pub struct AppState {
 impl AppState {
     pub fn new(
         engine: Arc<Engine>,
-        flavors: FlavorCatalogue,
+        regions: Regions,
         max_body_bytes: usize,
         auth: auth::Auth,
     ) -> Self {
         Self {
             engine,
-            flavors: Arc::new(flavors),
+            regions: Arc::new(regions),
             max_body_bytes,
             finished_jobs: Arc::new(jobs::FinishedJobCache::new(FINISHED_JOB_CACHE_ENTRIES)),
             auth,
+        }
+    }
+
+    /// The region of the project in the path (its `region` in the accounts), which chooses its
+    /// flavors and availability zones. With `--auth off` (no accounts) it is the default region,
+    /// `eu-de`; so is a region ecsd does not know, which `ecsd serve` refuses at start.
+    pub fn region(&self, project_id: &str) -> Arc<Region> {
+        match &self.auth {
+            auth::Auth::Verify(identity) => match identity.accounts.project(project_id) {
+                Some(project) => self.regions.region_or_default(&project.region),
+                None => self.regions.default_region(),
+            },
+            auth::Auth::Off => self.regions.default_region(),
         }
     }
 

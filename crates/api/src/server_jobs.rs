@@ -9,7 +9,6 @@
 
 use crate::body::{parse_json, query_pairs, read_limited};
 use crate::error::ApiError;
-use crate::error_codes;
 use crate::servers::{require_uuid, server_not_found, validate_admin_pass};
 use crate::{project_from_path, AppState, Path};
 use axum::body::Body;
@@ -178,12 +177,9 @@ pub(crate) async fn server_resize(
     request: OnServer<ResizeBody>,
 ) -> Result<Response, ApiError> {
     let body = &request.body;
-    let flavor = state.flavors.get(&body.resize.flavor_ref).ok_or_else(|| {
-        ApiError::new(
-            error_codes::ECS_0029,
-            format!("The flavor {:?} does not exist.", body.resize.flavor_ref),
-        )
-    })?;
+    // The target comes from the project's region and must not be retired.
+    let region = state.region(&request.project_id);
+    let flavor = crate::flavors::sellable_flavor(&region, &body.resize.flavor_ref, None)?;
     if body.dry_run {
         return Ok(dry_run_answer());
     }

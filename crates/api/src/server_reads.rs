@@ -199,12 +199,10 @@ pub async fn resize_flavor_list(
             _ => {}
         }
     }
-    let unknown_flavor = |what: &str| {
-        ApiError::new(
-            error_codes::ECS_0029,
-            format!("The flavor {what:?} does not exist."),
-        )
-    };
+    // The project's region's catalogue: another region's flavor is unknown here.
+    let region = state.region(project_id);
+    let catalogue = region.flavors();
+    let unknown_flavor = |what: &str| crate::flavors::unknown_flavor(what, &region);
     // The source flavor, in the order the page gives: instance, flavor id, flavor name.
     let (source_id, source_name) = if let Some(instance) = instance {
         let canonical = require_uuid("instance_uuid", &instance)?;
@@ -215,11 +213,10 @@ pub async fn resize_flavor_list(
             .ok_or_else(|| server_not_found(&instance))?;
         (server.doc.flavor.id, server.doc.flavor.name)
     } else if let Some(id) = flavor_id {
-        let flavor = state.flavors.get(&id).ok_or_else(|| unknown_flavor(&id))?;
+        let flavor = catalogue.get(&id).ok_or_else(|| unknown_flavor(&id))?;
         (flavor.id.clone(), flavor.name.clone())
     } else if let Some(name) = flavor_name {
-        let flavor = state
-            .flavors
+        let flavor = catalogue
             .all()
             .iter()
             .find(|flavor| flavor.name == name)
@@ -231,16 +228,17 @@ pub async fn resize_flavor_list(
             "one of instance_uuid, source_flavor_id or source_flavor_name is required",
         ));
     };
-    let targets: Vec<&Flavor> = match state.flavors.get(&source_id) {
-        Some(source) => state.flavors.resize_targets(source),
+    let targets: Vec<&Flavor> = match catalogue.get(&source_id) {
+        Some(source) => catalogue.resize_targets(source),
         // A server's flavor that the catalogue no longer has: the same family rule by name.
         None => {
             let family = source_name.split('.').next().unwrap_or_default();
-            state
-                .flavors
+            catalogue
                 .all()
                 .iter()
-                .filter(|flavor| flavor.family() == family && flavor.id != source_id)
+                .filter(|flavor| {
+                    flavor.family() == family && flavor.id != source_id && !flavor.is_retired()
+                })
                 .collect()
         }
     };

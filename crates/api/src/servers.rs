@@ -8,6 +8,7 @@
 use crate::body::{list_limit, parse_json, query_pairs, read_limited};
 use crate::error::ApiError;
 use crate::error_codes;
+use crate::flavors::{region_zone, sellable_flavor};
 use crate::time_format::{launch_time, server_time};
 use crate::{project_from_path, AppState, Path};
 use axum::body::Body;
@@ -17,6 +18,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use engine::engine::{CreateServers, NicRequest, ServerAction, VolumeRequest};
 use engine::quota::Quotas;
+use engine::regions::Region;
 use engine::server::{FlavorRef, ServerRecord, ServerStatus};
 use engine::store::{ClientToken, ServerQuery};
 use serde::Deserialize;
@@ -148,7 +150,7 @@ pub async fn server_create(
     let bytes = read_limited(body, state.max_body_bytes).await?;
     let body: CreateBody = parse_json(&headers, &bytes)?;
     let dry_run = body.dry_run;
-    let mut request = validate_create(&state, body.server)?;
+    let mut request = validate_create(&state.region(project_id), body.server)?;
     request.quotas = state.quotas(project_id);
     let client_token = client_token(&headers, &bytes)?;
     if dry_run {
@@ -276,7 +278,19 @@ pub(crate) async fn server_in_path(
     server_id: &str,
 ) -> Result<ServerRecord, ApiError> {
     let project_id = project_from_path(project_id)?;
-    let canonical_id = require_uuid("server_id", server_id)?;
+    // A read of `…/cloudservers/{x}` with an `x` that is no server ID is most often a
+    // misspelt API (`…/cloudservers/flavor`): say that no server (and no API) has that name,
+    // with the not-found code, rather than "not a UUID".
+    let canonical_id = uuid::Uuid::try_parse(server_id)
+        .map(|uuid| uuid.hyphenated().to_string())
+        .map_err(|_| {
+            ApiError::new(
+                error_codes::ECS_0114,
+                format!(
+                    "No ECS has the ID {server_id:?} (ECS IDs are UUIDs), and no other API matches this path: check its spelling (e.g. …/cloudservers/flavors, …/cloudservers/detail)."
+                ),
+            )
+        })?;
     state
         .engine
         .server(project_id, &canonical_id)
@@ -487,10 +501,25 @@ fn validate_volume(
     match volume.size {
         None | Some(0) if !size_required => {}
         Some(size) if sizes.contains(&size) => {}
-        _ => {
+        // Said apart from a wrong size: a misspelt key (`"sizee": 100`) lands here.
+        None => {
             return Err(ApiError::invalid_field(
                 &format!("{field}.size"),
-                format!("must be from {} to {} GiB", sizes.start(), sizes.end()),
+                format!(
+                    "is required for a data disk (an integer from {} to {} GiB)",
+                    sizes.start(),
+                    sizes.end()
+                ),
+            ))
+        }
+        Some(size) => {
+            return Err(ApiError::invalid_field(
+                &format!("{field}.size"),
+                format!(
+                    "must be from {} to {} GiB, not {size}",
+                    sizes.start(),
+                    sizes.end()
+                ),
             ))
         }
     }
@@ -509,25 +538,29 @@ fn validate_tag(field: &str, key: &str, value: &str) -> Result<(String, String),
     Ok((key.to_owned(), value.to_owned()))
 }
 
-fn validate_create(state: &AppState, server: CreateServerBody) -> Result<CreateServers, ApiError> {
+/// Checks a create body against the rules of `creating_ecss.rst`, with the flavors and zones
+/// of the project's `region`. Without `availability_zone` the server goes to the region's
+/// first zone (the page: "auto-selected"; ecsd's choice is predictable).
+fn validate_create(region: &Region, server: CreateServerBody) -> Result<CreateServers, ApiError> {
     let image_id = require_uuid("server.imageRef", &server.image_ref)?;
-    let flavor = state.flavors.get(&server.flavor_ref).ok_or_else(|| {
-        ApiError::new(
-            error_codes::ECS_0029,
-            format!("The flavor {:?} does not exist.", server.flavor_ref),
-        )
-    })?;
+    let zone = match server
+        .availability_zone
+        .as_deref()
+        .filter(|zone| !zone.is_empty())
+    {
+        Some(zone) => {
+            region_zone(region, "server.availability_zone", zone)?;
+            zone.to_owned()
+        }
+        None => region.default_zone().to_owned(),
+    };
+    let flavor = sellable_flavor(region, &server.flavor_ref, Some(&zone))?;
     let count = server.count.unwrap_or(1);
-    if count < 1 {
-        return Err(ApiError::invalid_field(
-            "server.count",
-            "must be at least 1",
-        ));
-    }
-    if count > MAX_CREATE_COUNT {
+    // The page's range for `count` is 1 to 100; out of it on either side is its Ecs.0913.
+    if !(1..=MAX_CREATE_COUNT).contains(&count) {
         return Err(ApiError::new(
             error_codes::ECS_0913,
-            format!("server.count is {count}; at most {MAX_CREATE_COUNT} ECSs can be created per request."),
+            format!("server.count is {count}; it must be from 1 to {MAX_CREATE_COUNT} (ECSs created per request)."),
         ));
     }
     validate_name(&server.name, count)?;
@@ -584,21 +617,6 @@ fn validate_create(state: &AppState, server: CreateServerBody) -> Result<CreateS
             )
         })
         .collect::<Result<Vec<_>, _>>()?;
-    if let Some(zone) = server
-        .availability_zone
-        .as_deref()
-        .filter(|zone| !zone.is_empty())
-    {
-        if !engine::flavors::AVAILABILITY_ZONES.contains(&zone) {
-            return Err(ApiError::invalid_field(
-                "server.availability_zone",
-                format!(
-                    "unknown availability zone {zone:?}; known: {}",
-                    engine::flavors::AVAILABILITY_ZONES.join(", ")
-                ),
-            ));
-        }
-    }
     if let Some(password) = &server.admin_pass {
         validate_admin_pass("server.adminPass", password)?;
     }
@@ -694,7 +712,7 @@ fn validate_create(state: &AppState, server: CreateServerBody) -> Result<CreateS
         flavor: FlavorRef::from(flavor),
         image_id,
         vpc_id,
-        availability_zone: server.availability_zone,
+        availability_zone: Some(zone),
         nics,
         root_volume,
         data_volumes,

@@ -26,6 +26,16 @@
 //! server_group_members = 16    # maxServerGroupMembers
 //! ```
 //!
+//! Regions (optional): a `[[regions]]` table replaces a region's flavor catalogue or zones, or
+//! adds a region (see [`RegionConfig`]):
+//!
+//! ```toml
+//! [[regions]]
+//! name = "eu-ch2"                    # a new region needs zones and flavors
+//! zones = ["eu-ch2a", "eu-ch2b"]     # the first is where a create without an AZ goes
+//! flavors = "flavors-eu-ch2.json"    # ListFlavors shape; relative to this file's folder
+//! ```
+//!
 //! The bootstrap account (`--access-key`, `--secret-key`, `--project-id`, `--domain`,
 //! `--user`, `--password`, `--project-name`, `--region`) is always added beside the file's.
 
@@ -43,14 +53,104 @@ pub const DEFAULT_PASSWORD: &str = "ecsdLocalPassword01";
 struct ConfigFile {
     #[serde(default)]
     accounts: Vec<Account>,
+    #[serde(default)]
+    regions: Vec<RegionConfig>,
+}
+
+/// One `[[regions]]` table: `name`, and `zones` and/or `flavors` (a file in the shape of the
+/// ListFlavors response). For a built-in region either replaces what is built in; a new
+/// region needs both.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct RegionConfig {
+    pub name: String,
+    #[serde(default)]
+    pub zones: Option<Vec<String>>,
+    #[serde(default)]
+    pub flavors: Option<std::path::PathBuf>,
+}
+
+/// Reads the `[[regions]]` of a config file; a relative `flavors` path is taken from the
+/// file's folder.
+pub fn read_regions(path: &Path) -> anyhow::Result<Vec<RegionConfig>> {
+    let file = read_config_file(path)?;
+    let folder = path.parent().unwrap_or_else(|| Path::new("."));
+    Ok(file
+        .regions
+        .into_iter()
+        .map(|mut region| {
+            region.flavors = region.flavors.map(|file| folder.join(file));
+            region
+        })
+        .collect())
+}
+
+/// The regions: the built-in ones, every catalogue replaced by `--flavors` if given, then the
+/// config file's `[[regions]]` (which win over `--flavors` for their region).
+pub fn regions(
+    flavors: Option<&Path>,
+    config: Option<&Path>,
+) -> anyhow::Result<engine::regions::Regions> {
+    use engine::flavors::FlavorCatalogue;
+    let mut regions = engine::regions::Regions::builtin();
+    if let Some(path) = flavors {
+        let catalogue = FlavorCatalogue::from_file(path)
+            .with_context(|| format!("cannot load the flavor catalogue {}", path.display()))?;
+        regions.replace_all_catalogues(catalogue);
+    }
+    if let Some(path) = config {
+        for region in read_regions(path)? {
+            let catalogue = match &region.flavors {
+                Some(file) => Some(FlavorCatalogue::from_file(file).with_context(|| {
+                    format!(
+                        "cannot load the flavor catalogue {} of region {}",
+                        file.display(),
+                        region.name
+                    )
+                })?),
+                None => None,
+            };
+            regions
+                .configure(&region.name, region.zones.clone(), catalogue)
+                .with_context(|| format!("in the config file {}", path.display()))?;
+        }
+    }
+    Ok(regions)
+}
+
+/// Refuses a project whose region ecsd does not know: its flavors and zones would be a guess.
+pub fn check_project_regions(
+    accounts: &Accounts,
+    regions: &engine::regions::Regions,
+) -> anyhow::Result<()> {
+    for account in accounts.iter() {
+        for project in &account.projects {
+            if regions.get(&project.region).is_none() {
+                let known: Vec<&str> = regions.iter().map(|region| region.name()).collect();
+                anyhow::bail!(
+                    "project {} has region {:?}, which ecsd does not know (known: {}); add a [[regions]] table with its zones and flavors to the config file",
+                    project.id,
+                    project.region,
+                    known.join(", ")
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Reads the accounts of a config file. A file that does not parse is reported as
 /// `FILE:LINE:COLUMN: what is wrong`, without the text of the line (it may hold a secret).
 pub fn read_accounts(path: &Path) -> anyhow::Result<Vec<Account>> {
+    Ok(read_config_file(path)?.accounts)
+}
+
+/// Reads and parses the config file; every part of ecsd that needs it reads it through here,
+/// so a parse error is reported one way (`FILE:LINE:COLUMN: …`, no quoted values).
+fn read_config_file(path: &Path) -> anyhow::Result<ConfigFile> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read the config file {}", path.display()))?;
-    parse_accounts(&text).map_err(|error| {
+    parse_config(&text).map_err(|error| {
         anyhow::anyhow!(
             "the config file {} is not valid: {}:{error}",
             path.display(),
@@ -76,8 +176,8 @@ impl std::fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-fn parse_accounts(text: &str) -> Result<Vec<Account>, ConfigError> {
-    let file: ConfigFile = toml::from_str(text).map_err(|error| {
+fn parse_config(text: &str) -> Result<ConfigFile, ConfigError> {
+    toml::from_str(text).map_err(|error| {
         let offset = error.span().map(|span| span.start).unwrap_or(0);
         let (line, column) = line_and_column(text, offset);
         ConfigError {
@@ -85,8 +185,12 @@ fn parse_accounts(text: &str) -> Result<Vec<Account>, ConfigError> {
             column,
             message: without_quoted_values(error.message().trim()),
         }
-    })?;
-    Ok(file.accounts)
+    })
+}
+
+#[cfg(test)]
+fn parse_accounts(text: &str) -> Result<Vec<Account>, ConfigError> {
+    Ok(parse_config(text)?.accounts)
 }
 
 /// 1-based line and column (in characters) of byte `offset` of `text`.
@@ -262,6 +366,79 @@ region = "eu-de"
             .expect_err("unknown key")
             .to_string();
         assert!(error.contains("ratelimit"), "{error}");
+    }
+
+    /// A `[[regions]]` table replaces a built-in region's catalogue (a relative file is read
+    /// from the config file's folder) or adds a region; `--flavors` is overridden by it.
+    #[test]
+    fn regions_tables_override_and_add_regions() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let catalogue = |id: &str| {
+            serde_json::json!({"flavors": [{"id": id, "name": id, "vcpus": "1", "ram": 1024}]})
+                .to_string()
+        };
+        std::fs::write(dir.path().join("nl.json"), catalogue("n1.large.2")).expect("write");
+        std::fs::write(dir.path().join("ch.json"), catalogue("h1.large.2")).expect("write");
+        std::fs::write(dir.path().join("all.json"), catalogue("a1.large.2")).expect("write");
+        let config = dir.path().join("ecsd.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "{EXAMPLE}\n[[regions]]\nname = \"eu-nl\"\nflavors = \"nl.json\"\n\n[[regions]]\nname = \"eu-ch2\"\nzones = [\"eu-ch2a\", \"eu-ch2b\"]\nflavors = \"ch.json\"\n"
+            ),
+        )
+        .expect("write");
+        let regions = regions(Some(&dir.path().join("all.json")), Some(&config)).expect("valid");
+        let flavor_ids = |name: &str| -> Vec<String> {
+            let region = regions.get(name).expect(name);
+            region
+                .flavors()
+                .all()
+                .iter()
+                .map(|f| f.id.clone())
+                .collect()
+        };
+        assert_eq!(flavor_ids("eu-nl"), ["n1.large.2"], "the table wins");
+        assert_eq!(
+            flavor_ids("eu-de"),
+            ["a1.large.2"],
+            "--flavors for the rest"
+        );
+        assert_eq!(flavor_ids("eu-ch2"), ["h1.large.2"]);
+        assert_eq!(
+            regions.get("eu-ch2").expect("added").default_zone(),
+            "eu-ch2a"
+        );
+        assert_eq!(regions.get("eu-nl").expect("kept").zones()[0], "eu-nl-01");
+        // The accounts of the same file still parse.
+        assert_eq!(read_accounts(&config).expect("accounts").len(), 2);
+
+        // A new region needs zones and flavors; a project needs a known region.
+        std::fs::write(&config, "[[regions]]\nname = \"eu-ch2\"\nzones = [\"a\"]\n")
+            .expect("write");
+        let error = format!("{:#}", regions_error(&config));
+        assert!(error.contains("eu-ch2"), "{error}");
+        let accounts = Accounts::new(
+            parse_accounts(&EXAMPLE.replace("region = \"eu-nl\"", "region = \"mars-1\""))
+                .expect("parses"),
+        )
+        .expect("valid");
+        let error = check_project_regions(&accounts, &engine::regions::Regions::builtin())
+            .expect_err("unknown region")
+            .to_string();
+        assert!(
+            error.contains("mars-1") && error.contains("[[regions]]"),
+            "{error}"
+        );
+        let accounts = Accounts::new(parse_accounts(EXAMPLE).expect("parses")).expect("valid");
+        check_project_regions(&accounts, &engine::regions::Regions::builtin()).expect("known");
+    }
+
+    fn regions_error(config: &Path) -> anyhow::Error {
+        match regions(None, Some(config)) {
+            Ok(_) => panic!("must fail"),
+            Err(error) => error,
+        }
     }
 
     #[test]

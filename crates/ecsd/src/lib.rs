@@ -9,7 +9,6 @@ use api::AppState;
 use clap::{Args, Parser, Subcommand};
 use engine::clock::SystemClock;
 use engine::compute::LatencyProfile;
-use engine::flavors::FlavorCatalogue;
 use engine::{Engine, EngineConfig};
 use std::future::Future;
 use std::net::SocketAddr;
@@ -125,8 +124,9 @@ pub struct ServeArgs {
     #[arg(long, env = "ECSD_JOB_RETENTION", default_value = "24h", value_parser = parse_duration)]
     pub job_retention: time::Duration,
 
-    /// A JSON file that replaces the built-in flavor catalogue; same shape as the ListFlavors
-    /// response: {"flavors": [...]}.
+    /// A JSON file that replaces the flavor catalogue of every region; same shape as the
+    /// ListFlavors response: {"flavors": [...]}. A [[regions]] table of --config wins for its
+    /// region.
     #[arg(long, env = "ECSD_FLAVORS")]
     pub flavors: Option<PathBuf>,
 
@@ -239,11 +239,7 @@ impl Server {
         let url = DatabaseUrl::parse(&args.database)?;
         let store = store::open(&url)
             .with_context(|| format!("cannot open the database {}", args.database))?;
-        let flavors = match &args.flavors {
-            Some(path) => FlavorCatalogue::from_file(path)
-                .with_context(|| format!("cannot load the flavor catalogue {}", path.display()))?,
-            None => FlavorCatalogue::builtin(),
-        };
+        let regions = config::regions(args.flavors.as_deref(), args.config.as_deref())?;
         let config = EngineConfig {
             latency: args.latency,
             job_retention: args.job_retention,
@@ -258,6 +254,7 @@ impl Server {
             AuthMode::Off => api::auth::Auth::Off,
             AuthMode::Verify => {
                 let accounts = config::accounts(&args.identity, args.config.as_deref())?;
+                config::check_project_regions(&accounts, &regions)?;
                 Auth::Verify(Arc::new(
                     Identity::new(accounts, clock, token_key)
                         .with_token_ttl(args.token_ttl)
@@ -271,7 +268,7 @@ impl Server {
                 ))
             }
         };
-        let state = AppState::new(engine.clone(), flavors, args.max_body_bytes, auth);
+        let state = AppState::new(engine.clone(), regions, args.max_body_bytes, auth);
         Ok(Self { engine, state })
     }
 

@@ -12,27 +12,14 @@
 //! `null` in practice, and every value in `os_extra_specs` is a string. Serializing a [`Flavor`]
 //! gives exactly that wire shape, so the API layer can send it as it is.
 //!
-//! # The built-in catalogue
+//! # Catalogues
 //!
-//! [`FlavorCatalogue::builtin`] reads `flavors.json` (next to this file, compiled in), which has
-//! the shape of a ListFlavors response body: `{"flavors": [ ... ]}`. It holds 27 flavors of three
-//! Open Telekom Cloud families in region `eu-de`, all sold (`normal`) in the three AZs of
-//! [`AVAILABILITY_ZONES`]:
+//! Each region has its catalogue ([`crate::regions`]); [`FlavorCatalogue::builtin`] is the one of
+//! the default region, Open Telekom Cloud's `eu-de` (the flavors of the OTC user guide, and the
+//! retired ones). Names follow the usual `<family>.<size>.<GiB of RAM per vCPU>` scheme
+//! (`s3.medium.1`: 1 vCPU, 1 GiB).
 //!
-//! * `s6` general computing (`ecs:performancetype` `normal`, Intel Cascade Lake 2.6GHz):
-//!   `small.1`, `medium.2`, `medium.4`, `large.2`/`.4`, `xlarge.2`/`.4`, `2xlarge.2`/`.4`,
-//!   `4xlarge.2`/`.4`;
-//! * `c7` general computing-plus (`computingv3`, Intel Ice Lake 3.0GHz): `large`, `xlarge`,
-//!   `2xlarge`, `4xlarge` and `8xlarge`, each `.2` and `.4`;
-//! * `m7` memory-optimized (`highmem`, Intel Ice Lake 3.0GHz): `large.8` to `16xlarge.8`.
-//!
-//! Names follow the usual `<family>.<size>.<GiB of RAM per vCPU>` scheme: `small` and `medium`
-//! have 1 vCPU, `large` 2, `xlarge` 4, `Nxlarge` 4·N. The network figures in `os_extra_specs`
-//! (`quota:max_rate`/`quota:min_rate`/`instance_vnic:instance_bandwidth` in Mbit/s,
-//! `quota:max_pps`, `instance_vnic:max_count`) are realistic, kept within the limits the
-//! reference page states (bandwidth at most 10,000 Mbit/s, at most 4 NICs).
-//!
-//! Users can replace the catalogue with a file of the same shape
+//! Users can replace a catalogue with a file of the same shape
 //! ([`FlavorCatalogue::from_file`], [`FlavorCatalogue::from_json`]). In such a file only `id`,
 //! `name`, `vcpus` and `ram` are required; the fields the reference calls unused default to the
 //! values the reference gives (`disk` `"0"`, `swap` `""`, ephemeral `0`, disabled `false`,
@@ -50,16 +37,20 @@
 //! its status there is `normal`, `obt` or `promotion`, the three states the page says a query
 //! with `availability_zone` returns. So a flavor with no `cond:operation:az` is offered
 //! everywhere its region-wide status allows, and `sellout`, `obt_sellout` and `abandon` flavors
-//! are not offered. Callers should check the AZ name against [`AVAILABILITY_ZONES`] first: an AZ
-//! that no flavor names falls back to each flavor's region-wide status.
+//! are not offered. Callers check the AZ name against the region's zones first: an AZ that no
+//! flavor names falls back to each flavor's region-wide status.
+//!
+//! A flavor is **retired** ([`Flavor::is_retired`]) when its region-wide status is `abandon` and
+//! its `cond:operation:az` sells it nowhere: ListFlavors does not show it, and it is no resize
+//! target.
 //!
 //! # Resize targets
 //!
 //! [`FlavorCatalogue::resize_targets`] implements ecsd's rule for the allowed targets of a
 //! resize (`GET /v2.1/{project_id}/resize_flavors`, and the check done by the resize job): **every
-//! flavor of the same family, except the source flavor itself**. The family is the part of the
-//! flavor name before the first `.` (`s6` for `s6.small.1`). Sizes may go up or down; a resize
-//! across families (`s6` → `c7`) is refused. The reference page does not state the real cloud's
+//! flavor of the same family, except the source flavor itself and retired flavors**. The family is the part of the
+//! flavor name before the first `.` (`s3` for `s3.medium.1`). Sizes may go up or down; a resize
+//! across families (`s3` → `c3`) is refused. The reference page does not state the real cloud's
 //! rule (it only says that "an ECS flavor cannot be changed to certain flavors"); this rule is
 //! ecsd's own, simple and predictable choice.
 
@@ -67,9 +58,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Deserializer, Serialize};
-
-/// The availability zones ecsd simulates: those of Open Telekom Cloud's region `eu-de`.
-pub const AVAILABILITY_ZONES: &[&str] = &["eu-de-01", "eu-de-02", "eu-de-03"];
 
 /// The flavor statuses under which a flavor is offered in an AZ (`normal`, `obt`, `promotion`).
 pub const SELLABLE_STATUSES: &[&str] = &["normal", "obt", "promotion"];
@@ -83,9 +71,9 @@ pub const SPEC_OPERATION_AZ: &str = "cond:operation:az";
 /// One flavor, in the wire shape of an element of ListFlavors' `flavors` array.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Flavor {
-    /// The flavor ID, e.g. `"s6.small.1"` (on this cloud the ID is the name).
+    /// The flavor ID, e.g. `"s3.medium.1"` (on this cloud the ID is the name).
     pub id: String,
-    /// The flavor name, e.g. `"s6.small.1"`.
+    /// The flavor name, e.g. `"s3.medium.1"`.
     pub name: String,
     /// Number of vCPUs, as a string (`"1"`). See [`Flavor::vcpu_count`].
     #[serde(deserialize_with = "string_or_integer")]
@@ -168,7 +156,7 @@ impl Flavor {
         self.vcpus.trim().parse().unwrap_or(0)
     }
 
-    /// The family: the part of the name before the first `.` (`"s6"` for `"s6.small.1"`); the
+    /// The family: the part of the name before the first `.` (`"s3"` for `"s3.medium.1"`); the
     /// whole name if it has no `.`.
     pub fn family(&self) -> &str {
         self.name.split('.').next().unwrap_or(&self.name)
@@ -193,6 +181,29 @@ impl Flavor {
     /// of [`SELLABLE_STATUSES`]).
     pub fn is_offered_in(&self, az: &str) -> bool {
         SELLABLE_STATUSES.contains(&self.status_in_az(az))
+    }
+
+    /// Retired: `abandon` region-wide, and no entry of `cond:operation:az` sells it (real
+    /// answers mark a flavor `abandon` region-wide and `normal` in the AZs that still sell it).
+    pub fn is_retired(&self) -> bool {
+        let region_wide = self
+            .os_extra_specs
+            .get(SPEC_OPERATION_STATUS)
+            .map(|s| s.trim())
+            .unwrap_or_default();
+        region_wide == "abandon"
+            && !self
+                .os_extra_specs
+                .get(SPEC_OPERATION_AZ)
+                .is_some_and(|spec| {
+                    spec.split(',').any(|entry| {
+                        entry
+                            .trim()
+                            .split_once('(')
+                            .and_then(|(_, rest)| rest.strip_suffix(')'))
+                            .is_some_and(|status| SELLABLE_STATUSES.contains(&status.trim()))
+                    })
+                })
     }
 }
 
@@ -243,23 +254,22 @@ pub struct FlavorCatalogue {
 }
 
 impl FlavorCatalogue {
-    /// The built-in catalogue (`flavors.json`, compiled in).
+    /// The built-in catalogue of the default region (`eu-de`, see [`crate::regions`]).
     pub fn builtin() -> Self {
-        // A unit test proves the built-in file parses, so this cannot fail in a tested build.
-        match Self::from_json(include_str!("flavors.json")) {
-            Ok(catalogue) => catalogue,
-            Err(e) => panic!("the built-in flavors.json is invalid: {e}"),
-        }
+        crate::regions::Regions::builtin()
+            .default_region()
+            .flavors()
+            .clone()
     }
 
-    /// A catalogue from JSON text of the shape of `flavors.json` (`{"flavors": [ ... ]}`).
+    /// A catalogue from JSON text in the shape of a ListFlavors response (`{"flavors": [ ... ]}`).
     pub fn from_json(text: &str) -> Result<Self, FlavorCatalogueError> {
         let file: CatalogueFile =
             serde_json::from_str(text).map_err(FlavorCatalogueError::InvalidJson)?;
         Self::from_flavors(file.flavors)
     }
 
-    /// A catalogue from a file of the shape of `flavors.json`.
+    /// A catalogue from a file in the shape of a ListFlavors response.
     pub fn from_file(path: &Path) -> Result<Self, FlavorCatalogueError> {
         let text =
             std::fs::read_to_string(path).map_err(|source| FlavorCatalogueError::Unreadable {
@@ -301,12 +311,13 @@ impl FlavorCatalogue {
     }
 
     /// The flavors `source` may be resized to, in catalogue order: every flavor of the same
-    /// family (name prefix before the first `.`) except `source` itself (same `id`).
+    /// family (name prefix before the first `.`) except `source` itself (same `id`) and retired
+    /// flavors.
     pub fn resize_targets(&self, source: &Flavor) -> Vec<&Flavor> {
         let family = source.family();
         self.flavors
             .iter()
-            .filter(|f| f.id != source.id && f.family() == family)
+            .filter(|f| f.id != source.id && f.family() == family && !f.is_retired())
             .collect()
     }
 }
@@ -317,7 +328,10 @@ mod tests {
     use serde_json::{json, Value};
     use std::collections::HashSet;
 
-    const BUILTIN_JSON: &str = include_str!("flavors.json");
+    const EU_DE_JSON: &str = include_str!("../data/flavors/otc-eu-de.json");
+    const RETIRED_JSON: &str = include_str!("../data/flavors/otc-retired.json");
+    const HUAWEI_JSON: &str = include_str!("../data/flavors/huaweicloud.json");
+    const EU_DE_ZONES: &[&str] = &["eu-de-01", "eu-de-02", "eu-de-03"];
 
     fn ids<'a>(flavors: impl IntoIterator<Item = &'a Flavor>) -> Vec<&'a str> {
         flavors.into_iter().map(|f| f.id.as_str()).collect()
@@ -331,125 +345,120 @@ mod tests {
     fn builtin_parses_with_unique_ids() {
         let catalogue = FlavorCatalogue::builtin();
         let all = catalogue.all();
-        assert!((25..=35).contains(&all.len()), "{} flavors", all.len());
+        assert_eq!(
+            all.len(),
+            329 + 68,
+            "eu-de: the OTC guide's flavors and the retired ones"
+        );
         let unique: HashSet<&str> = all.iter().map(|f| f.id.as_str()).collect();
         assert_eq!(unique.len(), all.len());
         for f in all {
             assert_eq!(f.id, f.name);
             assert_eq!(catalogue.get(&f.id), Some(f));
+            assert!(f.vcpu_count() > 0 && f.ram > 0, "{}", f.name);
         }
     }
 
+    /// The OTC names most used in public Terraform and Ansible code (the reference's
+    /// `flavors/README.md`), with their vCPUs and RAM.
     #[test]
-    fn builtin_has_the_required_flavors() {
+    fn builtin_has_the_names_users_write() {
         let catalogue = FlavorCatalogue::builtin();
         for (id, vcpus, ram) in [
-            ("s6.small.1", 1, 1024),
-            ("s6.medium.2", 1, 2048),
-            ("s6.large.2", 2, 4096),
-            ("c7.large.2", 2, 4096),
-            ("m7.large.8", 2, 16384),
+            ("s2.large.2", 2, 4096),
+            ("s3.medium.1", 1, 1024),
+            ("s2.medium.1", 1, 1024),
+            ("s3.large.2", 2, 4096),
+            ("c3.large.2", 2, 4096),
+            ("c3.xlarge.2", 4, 8192),
+            ("s2.medium.2", 1, 2048),
+            ("s3.medium.2", 1, 2048),
+            ("m3.large.8", 2, 16384),
+            ("c3.15xlarge.2", 60, 131072),
         ] {
             let f = catalogue
                 .get(id)
                 .unwrap_or_else(|| panic!("{id} is missing"));
             assert_eq!((f.vcpu_count(), f.ram), (vcpus, ram), "{id}");
+            assert!(!f.is_retired(), "{id}");
         }
-        let families: HashSet<&str> = catalogue.all().iter().map(Flavor::family).collect();
-        assert_eq!(families, HashSet::from(["s6", "c7", "m7"]));
+        assert!(catalogue.get("s3.small.1").is_none(), "a Huawei Cloud name");
     }
 
-    /// vCPUs and RAM agree with the name (`<family>.<size>.<GiB per vCPU>`), and the extended
-    /// specs are present and consistent.
+    /// Sold flavors name the three AZs; retired ones are `abandon` and sold nowhere.
     #[test]
     fn builtin_flavors_are_consistent() {
         for f in FlavorCatalogue::builtin().all() {
-            let parts: Vec<&str> = f.name.split('.').collect();
-            assert_eq!(parts.len(), 3, "{}", f.name);
-            let vcpus = match parts[1] {
-                "small" | "medium" => 1,
-                "large" => 2,
-                "xlarge" => 4,
-                size => {
-                    let n: u32 = size
-                        .strip_suffix("xlarge")
-                        .and_then(|n| n.parse().ok())
-                        .unwrap_or_else(|| panic!("bad size in {}", f.name));
-                    4 * n
+            let status = f
+                .os_extra_specs
+                .get(SPEC_OPERATION_STATUS)
+                .map(String::as_str);
+            if f.is_retired() {
+                assert_eq!(status, Some("abandon"), "{}", f.name);
+                assert!(EU_DE_ZONES.iter().all(|az| !f.is_offered_in(az)));
+            } else {
+                assert_eq!(status, Some("normal"), "{}", f.name);
+                for az in EU_DE_ZONES {
+                    assert_eq!(f.status_in_az(az), "normal", "{} in {az}", f.name);
                 }
-            };
-            let ratio: u64 = parts[2].parse().expect("GiB per vCPU");
-            assert_eq!(f.vcpu_count(), vcpus, "{}", f.name);
-            assert_eq!(f.ram, u64::from(vcpus) * ratio * 1024, "{}", f.name);
-
-            let spec = |key: &str| {
-                f.os_extra_specs
-                    .get(key)
-                    .unwrap_or_else(|| panic!("{} lacks {key}", f.name))
-                    .as_str()
-            };
-            assert_eq!(spec("ecs:generation"), f.family());
-            assert_eq!(spec("cond:operation:status"), "normal");
-            assert_eq!(spec("instance_vnic:type"), "enhanced");
-            assert_eq!(spec("ecs:virtualization_env_types"), "CloudCompute");
-            for key in ["ecs:performancetype", "resource_type", "info:cpu:name"] {
-                assert!(!spec(key).is_empty());
-            }
-            let number = |key: &str| -> u64 { spec(key).parse().expect(key) };
-            assert!(number("quota:min_rate") <= number("quota:max_rate"));
-            assert!(number("instance_vnic:instance_bandwidth") <= 10_000);
-            assert!((1..=4).contains(&number("instance_vnic:max_count")));
-            assert!(number("quota:max_pps") > 0);
-            for az in AVAILABILITY_ZONES {
-                assert!(spec("cond:operation:az").contains(&format!("{az}(normal)")));
             }
         }
     }
 
-    /// Serializing the parsed catalogue gives back exactly the file: nothing is lost or
+    /// Serializing the parsed catalogue gives back exactly the files: nothing is lost or
     /// re-typed.
     #[test]
     fn builtin_round_trips_to_the_same_json() {
-        let file: Value = serde_json::from_str(BUILTIN_JSON).expect("flavors.json is JSON");
-        let again = json!({ "flavors": FlavorCatalogue::builtin().all() });
-        assert_eq!(again, file);
+        let mut flavors = Vec::new();
+        for text in [EU_DE_JSON, RETIRED_JSON] {
+            let file: Value = serde_json::from_str(text).expect("JSON");
+            flavors.extend(
+                file["flavors"]
+                    .as_array()
+                    .expect("an array")
+                    .iter()
+                    .cloned(),
+            );
+        }
+        let again = json!(FlavorCatalogue::builtin().all());
+        assert_eq!(again, Value::Array(flavors));
     }
 
     /// The JSON types are those of the ListFlavors page's field table.
     #[test]
-    fn builtin_json_types_match_the_reference() {
-        let file: Value = serde_json::from_str(BUILTIN_JSON).expect("flavors.json is JSON");
-        let flavors = file["flavors"].as_array().expect("flavors is an array");
-        for f in flavors {
-            let obj = f.as_object().expect("a flavor is an object");
-            assert_eq!(obj.len(), 14, "unexpected field set: {:?}", obj.keys());
-            for key in ["id", "name", "vcpus", "disk", "swap"] {
-                assert!(obj[key].is_string(), "{key} must be a string");
+    fn data_json_types_match_the_reference() {
+        for text in [EU_DE_JSON, RETIRED_JSON, HUAWEI_JSON] {
+            let file: Value = serde_json::from_str(text).expect("JSON");
+            let flavors = file["flavors"].as_array().expect("flavors is an array");
+            for f in flavors {
+                let obj = f.as_object().expect("a flavor is an object");
+                assert_eq!(obj.len(), 14, "unexpected field set: {:?}", obj.keys());
+                for key in ["id", "name", "vcpus", "disk", "swap"] {
+                    assert!(obj[key].is_string(), "{key} must be a string");
+                }
+                assert!(obj["ram"].is_u64());
+                assert!(obj["OS-FLV-EXT-DATA:ephemeral"].is_u64());
+                assert!(obj["rxtx_factor"].is_f64());
+                assert!(obj["OS-FLV-DISABLED:disabled"].is_boolean());
+                assert!(obj["os-flavor-access:is_public"].is_boolean());
+                assert!(obj["rxtx_quota"].is_null());
+                assert!(obj["rxtx_cap"].is_null());
+                assert!(obj["links"].is_array());
+                let specs = obj["os_extra_specs"].as_object().expect("an object");
+                assert!(specs.values().all(Value::is_string));
+                assert_eq!(obj["disk"], "0");
+                assert_eq!(obj["swap"], "");
             }
-            assert!(obj["ram"].is_u64());
-            assert!(obj["OS-FLV-EXT-DATA:ephemeral"].is_u64());
-            assert!(obj["rxtx_factor"].is_f64());
-            assert!(obj["OS-FLV-DISABLED:disabled"].is_boolean());
-            assert!(obj["os-flavor-access:is_public"].is_boolean());
-            assert!(obj["rxtx_quota"].is_null());
-            assert!(obj["rxtx_cap"].is_null());
-            assert!(obj["links"].is_array());
-            let specs = obj["os_extra_specs"].as_object().expect("an object");
-            assert!(specs.values().all(Value::is_string));
-            assert_eq!(obj["disk"], "0");
-            assert_eq!(obj["swap"], "");
-            assert_eq!(obj["OS-FLV-DISABLED:disabled"], false);
-            assert_eq!(obj["os-flavor-access:is_public"], true);
         }
     }
 
     #[test]
     fn get_finds_by_id() {
         let catalogue = FlavorCatalogue::builtin();
-        let f = catalogue.get("s6.medium.2").expect("s6.medium.2");
+        let f = catalogue.get("s3.medium.2").expect("s3.medium.2");
         assert_eq!(f.vcpus, "1");
         assert_eq!(f.ram, 2048);
-        assert_eq!(f.family(), "s6");
+        assert_eq!(f.family(), "s3");
         assert!(catalogue.get("s3.small.1").is_none());
         assert!(catalogue.get("").is_none());
     }
@@ -468,11 +477,10 @@ mod tests {
     #[test]
     fn builtin_flavors_are_offered_in_every_az() {
         let catalogue = FlavorCatalogue::builtin();
-        for az in AVAILABILITY_ZONES {
-            assert_eq!(
-                catalogue.in_availability_zone(az).count(),
-                catalogue.all().len()
-            );
+        let sold = catalogue.all().iter().filter(|f| !f.is_retired()).count();
+        assert_eq!(sold, 329);
+        for az in EU_DE_ZONES {
+            assert_eq!(catalogue.in_availability_zone(az).count(), sold);
         }
     }
 
@@ -535,36 +543,60 @@ mod tests {
     #[test]
     fn resize_targets_are_the_rest_of_the_family() {
         let catalogue = FlavorCatalogue::builtin();
-        let source = catalogue.get("s6.large.2").expect("s6.large.2");
+        let source = catalogue.get("s3.large.2").expect("s3.large.2");
         let targets = catalogue.resize_targets(source);
-        let s6_count = catalogue
+        let s3_count = catalogue
             .all()
             .iter()
-            .filter(|f| f.family() == "s6")
+            .filter(|f| f.family() == "s3")
             .count();
-        assert_eq!(targets.len(), s6_count - 1);
-        assert!(targets.iter().all(|f| f.family() == "s6"));
-        assert!(targets.iter().all(|f| f.id != "s6.large.2"));
-        assert!(targets.iter().any(|f| f.id == "s6.small.1"));
-        assert!(targets.iter().any(|f| f.id == "s6.4xlarge.4"));
+        assert_eq!(targets.len(), s3_count - 1);
+        assert!(targets.iter().all(|f| f.family() == "s3"));
+        assert!(targets.iter().all(|f| f.id != "s3.large.2"));
+        assert!(targets.iter().any(|f| f.id == "s3.medium.1"));
+        assert!(targets.iter().any(|f| f.id == "s3.4xlarge.4"));
 
-        let m7 = catalogue.get("m7.large.8").expect("m7.large.8");
-        let m7_targets = ids(catalogue.resize_targets(m7));
-        assert!(!m7_targets.is_empty());
-        assert!(m7_targets.iter().all(|id| id.starts_with("m7.")));
-        assert!(!m7_targets.contains(&"m7.large.8"));
-        assert!(!m7_targets.contains(&"c7.large.2"));
+        let m3 = catalogue.get("m3.large.8").expect("m3.large.8");
+        let m3_targets = ids(catalogue.resize_targets(m3));
+        assert!(!m3_targets.is_empty());
+        assert!(m3_targets.iter().all(|id| id.starts_with("m3.")));
+        assert!(!m3_targets.contains(&"m3.large.8"));
+        assert!(!m3_targets.contains(&"c3.large.2"));
 
         // A source that is not in the catalogue still gets its family's flavors.
-        let mut foreign = catalogue.get("c7.large.2").expect("c7.large.2").clone();
-        foreign.id = "c7.custom".to_string();
-        foreign.name = "c7.custom".to_string();
-        let c7_count = catalogue
+        let mut foreign = catalogue.get("c3.large.2").expect("c3.large.2").clone();
+        foreign.id = "c3.custom".to_string();
+        foreign.name = "c3.custom".to_string();
+        let c3_count = catalogue
             .all()
             .iter()
-            .filter(|f| f.family() == "c7")
+            .filter(|f| f.family() == "c3")
             .count();
-        assert_eq!(catalogue.resize_targets(&foreign).len(), c7_count);
+        assert_eq!(catalogue.resize_targets(&foreign).len(), c3_count);
+
+        // Retired flavors are no targets: a retired family has none left.
+        let retired = catalogue.get("hl1.8xlarge.8").expect("retired");
+        assert!(retired.is_retired());
+        assert!(catalogue.resize_targets(retired).is_empty());
+    }
+
+    #[test]
+    fn a_flavor_is_retired_only_where_no_az_still_sells_it() {
+        let mut f: Flavor = serde_json::from_value(minimal("x.y.1")).expect("flavor");
+        assert!(!f.is_retired(), "no status: normal");
+        f.os_extra_specs
+            .insert(SPEC_OPERATION_STATUS.into(), "abandon".into());
+        assert!(f.is_retired());
+        f.os_extra_specs
+            .insert(SPEC_OPERATION_AZ.into(), "az1(sellout), az2()".into());
+        assert!(f.is_retired());
+        f.os_extra_specs
+            .insert(SPEC_OPERATION_AZ.into(), "az1(sellout), az2(normal)".into());
+        assert!(!f.is_retired(), "still sold in az2");
+        f.os_extra_specs
+            .insert(SPEC_OPERATION_STATUS.into(), "sellout".into());
+        f.os_extra_specs.remove(SPEC_OPERATION_AZ);
+        assert!(!f.is_retired(), "sold out is not retired");
     }
 
     #[test]
@@ -657,9 +689,9 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("ecsd-flavors-test-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");
         let path = dir.join("flavors.json");
-        std::fs::write(&path, BUILTIN_JSON).expect("write");
+        std::fs::write(&path, EU_DE_JSON).expect("write");
         let catalogue = FlavorCatalogue::from_file(&path).expect("readable");
-        assert_eq!(catalogue.all(), FlavorCatalogue::builtin().all());
+        assert_eq!(catalogue.all(), &FlavorCatalogue::builtin().all()[..329]);
 
         let missing = dir.join("missing.json");
         match FlavorCatalogue::from_file(&missing) {

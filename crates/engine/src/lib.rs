@@ -10,6 +10,7 @@ pub mod engine;
 pub mod flavors;
 pub mod job;
 pub mod quota;
+pub mod regions;
 pub mod server;
 pub mod server_jobs;
 pub mod store;

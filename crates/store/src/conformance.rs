@@ -72,7 +72,7 @@ fn server_record(project: &str, name: &str, busy_job_id: Option<&str>, now: i64)
         id: new_server_id(engine::clock::from_unix_ms(1_000)),
         project_id: project.to_owned(),
         name: name.to_owned(),
-        flavor_id: "s6.small.1".to_owned(),
+        flavor_id: "s3.medium.1".to_owned(),
         state: PowerTriple {
             vm_state: VmState::Building,
             task_state: Some(TaskState::Scheduling),
@@ -519,7 +519,7 @@ async fn server_lists_filter_and_page(store: &dyn Store) {
     insert.new_servers[0].name = "web-a".into();
     insert.new_servers[1].name = "web-b".into();
     insert.new_servers[2].name = "db".into();
-    insert.new_servers[2].flavor_id = "c7.large.2".into();
+    insert.new_servers[2].flavor_id = "c3.large.2".into();
     let job = insert_ok(store, insert).await;
     let query = |name: Option<&str>, statuses: Vec<ServerStatus>, limit, offset| ServerQuery {
         project_id: "p-list".into(),
@@ -556,7 +556,7 @@ async fn server_lists_filter_and_page(store: &dyn Store) {
     assert_eq!(fuzzy.total, 2, "'.' matches any one character");
     let flavored = store
         .server_list(ServerQuery {
-            flavor_id: Some("c7.large.2".into()),
+            flavor_id: Some("c3.large.2".into()),
             ..query(None, vec![], 10, 0)
         })
         .await
@@ -896,8 +896,8 @@ async fn reservations_refuse_what_another_server_holds_or_is_getting(store: &dyn
 async fn document_changes_apply_with_their_step(store: &dyn Store) {
     let server_id = active_server(store, "p-doc", 0).await;
     let bigger = FlavorRef {
-        id: "s6.large.2".to_owned(),
-        name: "s6.large.2".to_owned(),
+        id: "s3.large.2".to_owned(),
+        name: "s3.large.2".to_owned(),
         vcpus: "2".to_owned(),
         ram: 4096,
         disk: "0".to_owned(),
@@ -951,14 +951,14 @@ async fn document_changes_apply_with_their_step(store: &dyn Store) {
     let done = server_of(store, "p-doc", &server_id).await;
     assert_eq!(done.doc.flavor, bigger);
     assert_eq!(
-        done.flavor_id, "s6.large.2",
+        done.flavor_id, "s3.large.2",
         "the flavor column follows the document"
     );
     assert_eq!(done.updated_at, 40);
     let listed = store
         .server_list(ServerQuery {
             project_id: "p-doc".to_owned(),
-            flavor_id: Some("s6.large.2".to_owned()),
+            flavor_id: Some("s3.large.2".to_owned()),
             limit: 10,
             ..ServerQuery::default()
         })

@@ -295,7 +295,7 @@ async fn every_server_job_type_satisfies_the_waiters() {
         ),
         (
             server("resize"),
-            json!({ "resize": { "flavorRef": "s6.medium.2" } }),
+            json!({ "resize": { "flavorRef": "s3.medium.2" } }),
             "resizeServer",
         ),
         (

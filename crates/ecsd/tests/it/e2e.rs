@@ -416,6 +416,53 @@ region = "eu-de"
     assert_eq!((status, local["count"].as_u64()), (200, Some(0)), "{local}");
 }
 
+/// `--region` chooses the local project's catalogue; a `[[regions]]` table replaces a
+/// region's; a region ecsd does not know stops `serve` with a message that says what to add.
+#[test]
+fn the_projects_region_chooses_its_flavors_and_must_be_known() {
+    let (code, stderr) = serve_refusal(&["--listen", "127.0.0.1:0", "--region", "mars-1"]);
+    assert_ne!(code, Some(0));
+    assert!(
+        stderr.contains("\"mars-1\"") && stderr.contains("[[regions]]"),
+        "{stderr}"
+    );
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ecsd = Ecsd::start_with(dir.path(), "instant", &["--region", "cn-north-4"]);
+    let (status, flavors) = ecsd.get("/cloudservers/flavors");
+    let ids: Vec<&str> = flavors["flavors"]
+        .as_array()
+        .expect("flavors")
+        .iter()
+        .filter_map(|f| f["id"].as_str())
+        .collect();
+    assert_eq!((status, ids.len()), (200, 127), "{flavors}");
+    assert!(ids.contains(&"s3.small.1") && !ids.contains(&"s3.medium.1"));
+    drop(ecsd);
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        dir.path().join("one.json"),
+        r#"{"flavors": [{"id": "k1.large.2", "name": "k1.large.2", "vcpus": "2", "ram": 4096}]}"#,
+    )
+    .expect("catalogue written");
+    let config = dir.path().join("ecsd.toml");
+    std::fs::write(
+        &config,
+        "[[regions]]\nname = \"cn-north-4\"\nzones = [\"cn-north-4z\"]\nflavors = \"one.json\"\n",
+    )
+    .expect("config written");
+    let config = config.display().to_string();
+    let ecsd = Ecsd::start_with(
+        dir.path(),
+        "instant",
+        &["--region", "cn-north-4", "--config", &config],
+    );
+    let (_, flavors) = ecsd.get("/cloudservers/flavors?availability_zone=cn-north-4z");
+    assert_eq!(flavors["flavors"][0]["id"], "k1.large.2", "{flavors}");
+    assert_eq!(flavors["flavors"].as_array().map(Vec::len), Some(1));
+}
+
 /// What `ecsd serve` prints and its exit status when it refuses to start.
 fn serve_refusal(args: &[&str]) -> (Option<i32>, String) {
     let dir = tempfile::tempdir().expect("temp dir");

@@ -102,23 +102,10 @@ const SUBSTITUTIONS: &[(&str, &str, &str, &str)] = &[
         "the example request names a literal server id instead of the `{server_id}` placeholder",
     ),
     (
-        "apis_recommended/flavor_management/querying_the_target_flavors_to_which_an_ecs_flavor_can_be_changed.rst",
-        "?source_flavor_id",
-        "s6.small.1",
-        "`c3.xlarge.2` is not in ecsd's flavor catalogue (an unknown flavor is Ecs.0029)",
-    ),
-    (
         "apis_recommended/lifecycle_management/creating_ecss.rst",
         "/server/imageRef",
         "1ce5800f-6fbc-4bb0-a0e5-0d7b5f4c4c4e",
         "the table asks for an image UUID; the first example's `imageid_123` is a placeholder",
-    ),
-    (
-        "apis_recommended/lifecycle_management/creating_ecss.rst",
-        "/server/flavorRef",
-        "s6.small.1",
-        "`m3.large.8`, `s2.large.2` and `s3.xlarge.2` are not in ecsd's flavor catalogue \
-         (an unknown flavor is Ecs.0029)",
     ),
     (
         "apis_recommended/lifecycle_management/creating_ecss.rst",
@@ -130,9 +117,9 @@ const SUBSTITUTIONS: &[(&str, &str, &str, &str)] = &[
     (
         "apis_recommended/status_management/modifying_the_specifications_of_an_ecs.rst",
         "/resize/flavorRef",
-        "s6.medium.2",
-        "`c3.15xlarge.2` is not in ecsd's flavor catalogue; s6.medium.2 differs from the \
-         fixture's s6.small.1",
+        "s3.medium.2",
+        "`c3.15xlarge.2` is of another family than the fixture's s3.medium.1 (Ecs.0009); \
+         s3.medium.2 is of its family",
     ),
     // Prepared for the attach page, which is not implemented yet (unused until then).
     (

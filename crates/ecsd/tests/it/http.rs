@@ -9,7 +9,7 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use engine::clock::Clock;
 use engine::compute::LatencyProfile;
-use engine::flavors::FlavorCatalogue;
+use engine::regions::Regions;
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
@@ -76,7 +76,7 @@ impl Api {
         let recorder = matched_route.clone();
         let router = api::router(AppState::new(
             harness.engine.clone(),
-            FlavorCatalogue::builtin(),
+            Regions::builtin(),
             max_body_bytes,
             Auth::Verify(Arc::new(identity)),
         ))
@@ -280,6 +280,43 @@ pub(crate) fn assert_error(
     );
 }
 
+/// The RUNNING body of JOB-FACTS.md (captured from the real service): `end_time` `""` on the
+/// job and each sub-job, no `error_code`/`fail_reason` keys, sub-jobs RUNNING with their
+/// `server_id`.
+#[tokio::test]
+async fn a_running_job_reads_as_the_real_service_writes_it() {
+    let api = Api::new(LatencyProfile::Fast);
+    let created = api.create("running", 1).await;
+    let job_id = created["job_id"].as_str().expect("job_id");
+    let server_id = created["serverIds"][0].as_str().expect("server id");
+    // Past the `fast` profile's INIT (120 ms), well before its create (0.8 s) ends.
+    api.harness.advance_ms(200);
+    api.harness.drain().await;
+    let (_, job) = api.get(&format!("/v1/{PROJECT}/jobs/{job_id}")).await;
+    assert_eq!(job["status"], "RUNNING", "{job}");
+    let sub_job = &job["entities"]["sub_jobs"][0];
+    assert_eq!(sub_job["status"], "RUNNING", "{job}");
+    assert_eq!(sub_job["entities"]["server_id"], server_id);
+    for body in [&job, sub_job] {
+        assert_eq!(body["end_time"], "", "{body}");
+        assert!(is_job_time(&body["begin_time"]), "{body}");
+        let object = body.as_object().expect("an object");
+        assert!(
+            !object.contains_key("error_code") && !object.contains_key("fail_reason"),
+            "{body}"
+        );
+    }
+    api.harness.advance_ms(10_000);
+    api.harness.drain().await;
+    let (_, job) = api.get(&format!("/v1/{PROJECT}/jobs/{job_id}")).await;
+    assert_eq!(job["status"], "SUCCESS", "{job}");
+    assert!(is_job_time(&job["end_time"]), "{job}");
+    assert_eq!(
+        (job.get("error_code"), job.get("fail_reason")),
+        (Some(&Value::Null), Some(&Value::Null))
+    );
+}
+
 #[tokio::test]
 async fn a_create_answers_job_id_and_server_ids_and_the_job_has_every_documented_field() {
     let api = Api::new(LatencyProfile::Instant);
@@ -299,10 +336,13 @@ async fn a_create_answers_job_id_and_server_ids_and_the_job_has_every_documented
     assert_eq!(job["status"], "INIT");
     assert_eq!(job["job_type"], "createServer");
     assert!(is_job_time(&job["begin_time"]), "{job}");
-    assert_eq!(job["end_time"], Value::Null);
     assert_eq!(
-        (job["error_code"].clone(), job["fail_reason"].clone()),
-        (Value::Null, Value::Null)
+        job["end_time"], "",
+        "unfinished: an empty string, as the real service"
+    );
+    assert!(
+        job.get("error_code").is_none() && job.get("fail_reason").is_none(),
+        "unfinished: no error keys at all: {job}"
     );
     assert_eq!(job["entities"]["sub_jobs_total"], 2);
     assert_eq!(
@@ -329,8 +369,11 @@ async fn a_create_answers_job_id_and_server_ids_and_the_job_has_every_documented
         ));
         assert_ne!(sub_job["job_id"], job["job_id"]);
         assert!(is_job_time(&sub_job["begin_time"]) && is_job_time(&sub_job["end_time"]));
-        assert_eq!(sub_job["error_code"], Value::Null);
+        assert_eq!(sub_job.get("error_code"), Some(&Value::Null), "{sub_job}");
+        assert_eq!(sub_job.get("fail_reason"), Some(&Value::Null), "{sub_job}");
     }
+    assert_eq!(job.get("error_code"), Some(&Value::Null), "finished: null");
+    assert_eq!(job.get("fail_reason"), Some(&Value::Null), "finished: null");
 
     let (status, server) = api
         .get(&format!("/v1/{PROJECT}/cloudservers/{}", server_ids[1]))
@@ -341,7 +384,7 @@ async fn a_create_answers_job_id_and_server_ids_and_the_job_has_every_documented
     assert_eq!(server["status"], "ACTIVE");
     assert_eq!(server["OS-EXT-STS:vm_state"], "active");
     assert_eq!(server["OS-EXT-STS:power_state"], 1);
-    assert_eq!(server["flavor"]["id"], "s6.small.1");
+    assert_eq!(server["flavor"]["id"], "s3.medium.1");
     assert!(server["flavor"]["vcpus"].is_string() && server["flavor"]["ram"].is_string());
     assert_eq!(server["tenant_id"], PROJECT);
     assert_eq!(
@@ -615,7 +658,7 @@ async fn every_error_path_answers_the_envelope_with_a_documented_code() {
         &api.post(&create, &body).await,
         StatusCode::BAD_REQUEST,
         "Ecs.0005",
-        "missing field `flavorRef`",
+        "server.flavorRef: is required",
     );
     let mut body = create_body("bad", 1);
     body["server"]["count"] = json!("two");
@@ -680,9 +723,9 @@ async fn every_error_path_answers_the_envelope_with_a_documented_code() {
     assert_error(
         &api.get(&format!("/v1/{PROJECT}/cloudservers/not-a-uuid"))
             .await,
-        StatusCode::BAD_REQUEST,
-        "Ecs.0005",
-        "server_id",
+        StatusCode::NOT_FOUND,
+        "Ecs.0114",
+        "\"not-a-uuid\"",
     );
     assert_error(
         &api.get("/v1/%7Bproject_id%7D/cloudservers/detail").await,
@@ -762,6 +805,76 @@ async fn every_error_path_answers_the_envelope_with_a_documented_code() {
     );
 }
 
+/// Issue 12, point 6: what is wrong, in the user's terms, with the reference's code.
+#[tokio::test]
+async fn errors_are_worded_as_the_reference_words_them() {
+    let api = Api::new(LatencyProfile::Instant);
+    let create = format!("/v1/{PROJECT}/cloudservers");
+    // `count` out of 1–100 on either side is the create page's Ecs.0913.
+    for count in [0, -3, 101] {
+        let mut body = create_body("bad", 1);
+        body["server"]["count"] = json!(count);
+        let answer = api.post(&create, &body).await;
+        assert_error(
+            &answer,
+            StatusCode::BAD_REQUEST,
+            "Ecs.0913",
+            "from 1 to 100",
+        );
+    }
+    // A wrong JSON type says which JSON type is wanted, not Rust's.
+    let mut body = create_body("bad", 1);
+    body["server"]["count"] = json!("2");
+    let answer = api.post(&create, &body).await;
+    assert_error(
+        &answer,
+        StatusCode::BAD_REQUEST,
+        "Ecs.0005",
+        "server.count: must be an integer, not the string \"2\"",
+    );
+    assert!(!answer.1.to_string().contains("i64"), "{}", answer.1);
+    let mut body = create_body("bad", 1);
+    body["server"]["root_volume"] = json!("SSD");
+    assert_error(
+        &api.post(&create, &body).await,
+        StatusCode::BAD_REQUEST,
+        "Ecs.0005",
+        "server.root_volume: must be an object, not the string \"SSD\"",
+    );
+    // A data disk without `size` (a misspelt key) is told that size is required.
+    let mut body = create_body("bad", 1);
+    body["server"]["data_volumes"] = json!([{ "volumetype": "SSD", "sizee": 100 }]);
+    assert_error(
+        &api.post(&create, &body).await,
+        StatusCode::BAD_REQUEST,
+        "Ecs.0005",
+        "server.data_volumes[0].size: is required",
+    );
+    let mut body = create_body("bad", 1);
+    body["server"]["data_volumes"] = json!([{ "volumetype": "SSD", "size": 5 }]);
+    assert_error(
+        &api.post(&create, &body).await,
+        StatusCode::BAD_REQUEST,
+        "Ecs.0005",
+        "must be from 10 to 32768 GiB, not 5",
+    );
+    // A misspelt API under …/cloudservers/ is no server: 404 Ecs.0114, saying so.
+    for typo in ["flavor", "details", "limit"] {
+        let answer = api.get(&format!("/v1/{PROJECT}/cloudservers/{typo}")).await;
+        assert_error(
+            &answer,
+            StatusCode::NOT_FOUND,
+            "Ecs.0114",
+            "no other API matches",
+        );
+        assert!(
+            !answer.1.to_string().contains("is not a UUID"),
+            "{}",
+            answer.1
+        );
+    }
+}
+
 #[tokio::test]
 async fn oversized_bodies_get_413() {
     let api = Api::with_body_limit(LatencyProfile::Instant, 512);
@@ -788,8 +901,8 @@ async fn flavors_list_the_catalogue_and_filter_by_zone() {
     let flavors = body["flavors"].as_array().expect("flavors");
     let small = flavors
         .iter()
-        .find(|f| f["id"] == "s6.small.1")
-        .expect("s6.small.1");
+        .find(|f| f["id"] == "s3.medium.1")
+        .expect("s3.medium.1");
     assert_eq!(
         (small["vcpus"].clone(), small["ram"].clone()),
         (json!("1"), json!(1024))

@@ -13,6 +13,7 @@ mod operations_http;
 mod quotas_groups_http;
 mod reference;
 mod reference_data;
+mod regions_http;
 mod security;
 mod support;
 mod tags_http;

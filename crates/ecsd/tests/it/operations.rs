@@ -175,7 +175,7 @@ async fn resize_walks_shutoff_resize_shutoff_and_changes_the_flavor_last() {
         &harness,
         &id,
         ServerJob::Resize {
-            flavor: flavor("s6.large.2"),
+            flavor: flavor("s3.large.2"),
         },
     )
     .await;
@@ -197,7 +197,7 @@ async fn resize_walks_shutoff_resize_shutoff_and_changes_the_flavor_last() {
     );
     assert_eq!(
         server(&harness, &id).await.doc.flavor.id,
-        "s6.small.1",
+        "s3.medium.1",
         "the flavor changes with the last step"
     );
     assert_eq!(
@@ -207,7 +207,7 @@ async fn resize_walks_shutoff_resize_shutoff_and_changes_the_flavor_last() {
     let resized = server(&harness, &id).await;
     assert_eq!(
         (resized.doc.flavor.id.as_str(), resized.flavor_id.as_str()),
-        ("s6.large.2", "s6.large.2")
+        ("s3.large.2", "s3.large.2")
     );
     assert_eq!(resized.busy_job_id, None);
 }
@@ -217,10 +217,10 @@ async fn resize_is_refused_unless_stopped_and_to_another_flavor_of_the_family() 
     let harness = Harness::new(config(LatencyProfile::Fast));
     let active = active_server(&harness).await;
     let resize = |id: &str| ServerJob::Resize {
-        flavor: flavor(if id.is_empty() { "c7.large.2" } else { id }),
+        flavor: flavor(if id.is_empty() { "c3.large.2" } else { id }),
     };
     assert!(matches!(
-        refusal(&harness, &active, resize("s6.large.2")).await,
+        refusal(&harness, &active, resize("s3.large.2")).await,
         Rejection::ServerWrongState {
             status: "ACTIVE",
             ..
@@ -228,7 +228,7 @@ async fn resize_is_refused_unless_stopped_and_to_another_flavor_of_the_family() 
     ));
     let stopped = stopped_server(&harness).await;
     assert!(matches!(
-        refusal(&harness, &stopped, resize("s6.small.1")).await,
+        refusal(&harness, &stopped, resize("s3.medium.1")).await,
         Rejection::SameFlavor { .. }
     ));
     assert!(matches!(
@@ -239,7 +239,7 @@ async fn resize_is_refused_unless_stopped_and_to_another_flavor_of_the_family() 
         refusal(
             &harness,
             "00000000-0000-4000-8000-000000000000",
-            resize("s6.large.2")
+            resize("s3.large.2")
         )
         .await,
         Rejection::ServerNotFound { .. }
@@ -254,7 +254,7 @@ async fn a_failed_resize_keeps_the_old_flavor_and_reports_ecs_0207() {
         &harness,
         &id,
         ServerJob::Resize {
-            flavor: flavor("s6.large.2"),
+            flavor: flavor("s3.large.2"),
         },
     )
     .await;
@@ -263,7 +263,7 @@ async fn a_failed_resize_keeps_the_old_flavor_and_reports_ecs_0207() {
     let after = server(&harness, &id).await;
     assert_eq!(
         (after.state.status(), after.doc.flavor.id.as_str()),
-        (ServerStatus::Shutoff, "s6.small.1")
+        (ServerStatus::Shutoff, "s3.medium.1")
     );
 }
 
@@ -278,7 +278,7 @@ async fn a_running_job_holds_the_server_against_every_other_operation() {
         &harness,
         &id,
         ServerJob::Resize {
-            flavor: flavor("s6.large.2"),
+            flavor: flavor("s3.large.2"),
         },
     )
     .await;
@@ -1097,7 +1097,7 @@ async fn a_restarted_engine_finishes_the_jobs_it_found_without_repeating_an_effe
         &harness,
         &stopped,
         ServerJob::Resize {
-            flavor: flavor("s6.large.2"),
+            flavor: flavor("s3.large.2"),
         },
     )
     .await;
@@ -1151,6 +1151,6 @@ async fn a_restarted_engine_finishes_the_jobs_it_found_without_repeating_an_effe
         .expect("exists");
     assert_eq!(
         (resized.state.status(), resized.doc.flavor.id.as_str()),
-        (ServerStatus::Shutoff, "s6.large.2")
+        (ServerStatus::Shutoff, "s3.large.2")
     );
 }

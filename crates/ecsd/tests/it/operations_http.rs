@@ -105,27 +105,27 @@ async fn resize_on_v1_and_v1_1_answers_a_job_that_changes_the_flavor() {
     let resize = |flavor: &str| json!({ "resize": { "flavorRef": flavor } });
     let done = accepted(
         &api,
-        api.post(&path(&id, "resize"), &resize("s6.large.2")).await,
+        api.post(&path(&id, "resize"), &resize("s3.large.2")).await,
     )
     .await;
     assert_single_target(&done, "resizeServer", &id);
     let server = view(&api, &id).await;
     assert_eq!(
         (&server["flavor"]["id"], &server["status"]),
-        (&json!("s6.large.2"), &json!("SHUTOFF"))
+        (&json!("s3.large.2"), &json!("SHUTOFF"))
     );
     assert_eq!(server["flavor"]["vcpus"], "2", "flavor fields stay strings");
 
     // The SDK's v1.1 path, with the extra fields it may send.
     let v1_1 = format!("/v1.1/{PROJECT}/cloudservers/{id}/resize");
     let body =
-        json!({ "resize": { "flavorRef": "s6.medium.2", "extendparam": { "isAutoPay": "true" } } });
+        json!({ "resize": { "flavorRef": "s3.medium.2", "extendparam": { "isAutoPay": "true" } } });
     let done = accepted(&api, api.post(&v1_1, &body).await).await;
     assert_single_target(&done, "resizeServer", &id);
-    assert_eq!(view(&api, &id).await["flavor"]["id"], "s6.medium.2");
+    assert_eq!(view(&api, &id).await["flavor"]["id"], "s3.medium.2");
     let listed = api
         .get(&format!(
-            "/v1/{PROJECT}/cloudservers/detail?flavor=s6.medium.2"
+            "/v1/{PROJECT}/cloudservers/detail?flavor=s3.medium.2"
         ))
         .await;
     assert_eq!(listed.1["count"], 1, "the list filter sees the new flavor");
@@ -138,12 +138,12 @@ async fn resize_dry_run_answers_202_and_changes_nothing() {
     let (status, body) = api
         .post(
             &path(&id, "resize"),
-            &json!({ "resize": { "flavorRef": "s6.large.2" }, "dry_run": true }),
+            &json!({ "resize": { "flavorRef": "s3.large.2" }, "dry_run": true }),
         )
         .await;
     assert_eq!((status, body), (StatusCode::ACCEPTED, json!({})));
     api.harness.drain().await;
-    assert_eq!(view(&api, &id).await["flavor"]["id"], "s6.small.1");
+    assert_eq!(view(&api, &id).await["flavor"]["id"], "s3.medium.1");
     // dry_run still checks the body and the flavor.
     let unknown = api
         .post(
@@ -162,20 +162,20 @@ async fn resize_errors_use_the_reference_codes() {
     let resize = |flavor: &str| json!({ "resize": { "flavorRef": flavor } });
     let cases = [
         (
-            api.post(&path(&active_id, "resize"), &resize("s6.large.2"))
+            api.post(&path(&active_id, "resize"), &resize("s3.large.2"))
                 .await,
             StatusCode::BAD_REQUEST,
             "Ecs.0100",
             "ACTIVE",
         ),
         (
-            api.post(&path(&id, "resize"), &resize("s6.small.1")).await,
+            api.post(&path(&id, "resize"), &resize("s3.medium.1")).await,
             StatusCode::BAD_REQUEST,
             "Ecs.0810",
-            "s6.small.1",
+            "s3.medium.1",
         ),
         (
-            api.post(&path(&id, "resize"), &resize("c7.large.2")).await,
+            api.post(&path(&id, "resize"), &resize("c3.large.2")).await,
             StatusCode::BAD_REQUEST,
             "Ecs.0009",
             "same family",
@@ -187,21 +187,21 @@ async fn resize_errors_use_the_reference_codes() {
             "nope",
         ),
         (
-            api.post(&path(UNKNOWN_SERVER, "resize"), &resize("s6.large.2"))
+            api.post(&path(UNKNOWN_SERVER, "resize"), &resize("s3.large.2"))
                 .await,
             StatusCode::NOT_FOUND,
             "Ecs.0114",
             UNKNOWN_SERVER,
         ),
         (
-            api.post(&path("not-a-uuid", "resize"), &resize("s6.large.2"))
+            api.post(&path("not-a-uuid", "resize"), &resize("s3.large.2"))
                 .await,
             StatusCode::BAD_REQUEST,
             "Ecs.0005",
             "server_id",
         ),
         (
-            api.post(&path(&id, "resize"), &json!({ "flavorRef": "s6.large.2" }))
+            api.post(&path(&id, "resize"), &json!({ "flavorRef": "s3.large.2" }))
                 .await,
             StatusCode::BAD_REQUEST,
             "Ecs.0005",
@@ -224,7 +224,7 @@ async fn resize_errors_use_the_reference_codes() {
         assert_error(answer, *status, code, fragment);
     }
     // A second job while the first is accepted but not yet run: Ecs.0100, as for batch actions.
-    let (status, _) = api.post(&path(&id, "resize"), &resize("s6.large.2")).await;
+    let (status, _) = api.post(&path(&id, "resize"), &resize("s3.large.2")).await;
     assert_eq!(status, StatusCode::OK);
     let busy = api
         .post(&path(&id, "migrate"), &json!({ "migrate": null }))
@@ -973,10 +973,10 @@ async fn resize_flavors_lists_the_family_on_both_paths_sorted_and_paged() {
     let targets = ids(&by_server);
     assert!(!targets.is_empty());
     assert!(
-        targets.iter().all(|flavor| flavor.starts_with("s6.")),
+        targets.iter().all(|flavor| flavor.starts_with("s3.")),
         "{targets:?}"
     );
-    assert!(!targets.contains(&"s6.small.1".to_owned()));
+    assert!(!targets.contains(&"s3.medium.1".to_owned()));
     let mut sorted = targets.clone();
     sorted.sort();
     assert_eq!(targets, sorted, "sorted by flavor id by default");
@@ -989,20 +989,20 @@ async fn resize_flavors_lists_the_family_on_both_paths_sorted_and_paged() {
 
     let (_, by_id) = api
         .get(&format!(
-            "/v2.1/{PROJECT}/resize_flavors?source_flavor_id=s6.small.1&limit=2"
+            "/v2.1/{PROJECT}/resize_flavors?source_flavor_id=s3.medium.1&limit=2"
         ))
         .await;
     assert_eq!(ids(&by_id), targets[..2]);
     let (_, next) = api
         .get(&format!(
-            "/v2.1/{PROJECT}/resize_flavors?source_flavor_id=s6.small.1&limit=2&marker={}",
+            "/v2.1/{PROJECT}/resize_flavors?source_flavor_id=s3.medium.1&limit=2&marker={}",
             targets[1]
         ))
         .await;
     assert_eq!(ids(&next), targets[2..4]);
     let (_, by_memory) = api
         .get(&format!(
-            "/v1/{PROJECT}/cloudservers/resize_flavors?source_flavor_name=s6.small.1&sort_key=memory_mb&sort_dir=desc"
+            "/v1/{PROJECT}/cloudservers/resize_flavors?source_flavor_name=s3.medium.1&sort_key=memory_mb&sort_dir=desc"
         ))
         .await;
     let rams: Vec<u64> = by_memory["flavors"]
@@ -1035,7 +1035,7 @@ async fn resize_flavors_lists_the_family_on_both_paths_sorted_and_paged() {
     );
     assert_error(
         &api.get(&format!(
-            "{base}?source_flavor_id=s6.small.1&sort_key=price"
+            "{base}?source_flavor_id=s3.medium.1&sort_key=price"
         ))
         .await,
         StatusCode::BAD_REQUEST,
@@ -1085,7 +1085,7 @@ async fn failed_single_target_jobs_report_their_code_and_leave_the_documented_se
         &api,
         api.post(
             &path(&id, "resize"),
-            &json!({ "resize": { "flavorRef": "s6.large.2" } }),
+            &json!({ "resize": { "flavorRef": "s3.large.2" } }),
         )
         .await,
     )
@@ -1110,7 +1110,7 @@ async fn failed_single_target_jobs_report_their_code_and_leave_the_documented_se
     let server = view(&api, &id).await;
     assert_eq!(
         (&server["status"], &server["flavor"]["id"], &server["fault"]),
-        (&json!("SHUTOFF"), &json!("s6.small.1"), &Value::Null)
+        (&json!("SHUTOFF"), &json!("s3.medium.1"), &Value::Null)
     );
 
     let failed = accepted(

@@ -155,8 +155,8 @@ fn host(server: &Value) -> String {
 async fn limits_show_every_field_of_the_page_with_minus_one_for_unlimited_by_default() {
     let api = Api::new(LatencyProfile::Instant);
     // Without a quotas table nothing is limited: 100 servers at once go through.
-    create(&api, 100, "s6.small.1", None).await;
-    create(&api, 1, "s6.large.2", None).await;
+    create(&api, 100, "s3.medium.1", None).await;
+    create(&api, 1, "s3.large.2", None).await;
     let absolute = limits(&api).await;
     let fields = [
         "maxTotalInstances",
@@ -229,18 +229,18 @@ async fn a_create_over_the_instance_quota_is_refused_with_ecs_0001_and_creates_n
         instances: Some(3),
         ..Quotas::default()
     });
-    let first = create(&api, 2, "s6.small.1", None).await;
-    let over = create_answer(&api, 2, "s6.small.1", None).await;
+    let first = create(&api, 2, "s3.medium.1", None).await;
+    let over = create_answer(&api, 2, "s3.medium.1", None).await;
     assert_error(&over, StatusCode::BAD_REQUEST, "Ecs.0001", "instances");
     assert_eq!(server_count(&api).await, 2, "nothing created");
     assert_eq!(limits(&api).await["totalInstancesUsed"], 2);
     // A delete gives the quota back.
     delete_server(&api, &first[0]).await;
     assert_eq!(limits(&api).await["totalInstancesUsed"], 1);
-    create(&api, 2, "s6.small.1", None).await;
+    create(&api, 2, "s3.medium.1", None).await;
     assert_eq!(limits(&api).await["totalInstancesUsed"], 3);
     assert_error(
-        &create_answer(&api, 1, "s6.small.1", None).await,
+        &create_answer(&api, 1, "s3.medium.1", None).await,
         StatusCode::BAD_REQUEST,
         "Ecs.0001",
         "instances",
@@ -255,7 +255,7 @@ async fn concurrent_creates_never_overshoot_the_quota() {
     });
     // Eight requests in flight together reach the store's writer together (often in one
     // group commit); the quota is checked per insert inside that transaction.
-    let one = || create_answer(&api, 1, "s6.small.1", None);
+    let one = || create_answer(&api, 1, "s3.medium.1", None);
     let answers = tokio::join!(one(), one(), one(), one(), one(), one(), one(), one());
     let answers = [
         answers.0, answers.1, answers.2, answers.3, answers.4, answers.5, answers.6, answers.7,
@@ -282,10 +282,10 @@ async fn cores_and_ram_count_the_flavor_and_refuse_with_ecs_0001() {
         ram: Some(12288),
         ..Quotas::default()
     });
-    // s6.xlarge.2: 4 vCPUs, 8 GiB.
-    create(&api, 1, "s6.xlarge.2", None).await;
+    // s3.xlarge.2: 4 vCPUs, 8 GiB.
+    create(&api, 1, "s3.xlarge.2", None).await;
     assert_error(
-        &create_answer(&api, 1, "s6.small.1", None).await,
+        &create_answer(&api, 1, "s3.medium.1", None).await,
         StatusCode::BAD_REQUEST,
         "Ecs.0001",
         "cores",
@@ -294,10 +294,10 @@ async fn cores_and_ram_count_the_flavor_and_refuse_with_ecs_0001() {
         ram: Some(12288),
         ..Quotas::default()
     });
-    create(&api, 1, "s6.xlarge.2", None).await;
-    // s6.large.4: 8 GiB more would make 16 GiB.
+    create(&api, 1, "s3.xlarge.2", None).await;
+    // s3.large.4: 8 GiB more would make 16 GiB.
     assert_error(
-        &create_answer(&api, 1, "s6.large.4", None).await,
+        &create_answer(&api, 1, "s3.large.4", None).await,
         StatusCode::BAD_REQUEST,
         "Ecs.0001",
         "ram",
@@ -312,8 +312,8 @@ async fn a_resize_past_the_core_quota_is_refused_with_ecs_0001() {
         cores: Some(4),
         ..Quotas::default()
     });
-    // Two servers of 1 vCPU (s6.small.1), stopped.
-    let ids = create(&api, 2, "s6.small.1", None).await;
+    // Two servers of 1 vCPU (s3.medium.1), stopped.
+    let ids = create(&api, 2, "s3.medium.1", None).await;
     for id in &ids {
         stop(&api, id).await;
     }
@@ -324,11 +324,11 @@ async fn a_resize_past_the_core_quota_is_refused_with_ecs_0001() {
         )
     };
     // 1 → 2 vCPUs: 3 in all. Not run yet, but it counts.
-    let (path, body) = resize(&ids[0], "s6.large.2");
+    let (path, body) = resize(&ids[0], "s3.large.2");
     let (status, body) = api.post(&path, &body).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     // 1 → 4 vCPUs would make 6.
-    let (path, body) = resize(&ids[1], "s6.xlarge.2");
+    let (path, body) = resize(&ids[1], "s3.xlarge.2");
     assert_error(
         &api.post(&path, &body).await,
         StatusCode::BAD_REQUEST,
@@ -337,9 +337,9 @@ async fn a_resize_past_the_core_quota_is_refused_with_ecs_0001() {
     );
     api.harness.drain().await;
     assert_eq!(limits(&api).await["totalCoresUsed"], 3);
-    assert_eq!(view(&api, &ids[1]).await["flavor"]["id"], "s6.small.1");
+    assert_eq!(view(&api, &ids[1]).await["flavor"]["id"], "s3.medium.1");
     // 1 → 2 fits exactly.
-    let (path, body) = resize(&ids[1], "s6.large.2");
+    let (path, body) = resize(&ids[1], "s3.large.2");
     let (status, body) = api.post(&path, &body).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
@@ -350,7 +350,7 @@ async fn add_nics_over_the_nic_quota_is_refused_with_ecs_0050_and_adds_nothing()
         nics: Some(2),
         ..Quotas::default()
     });
-    let id = create(&api, 1, "s6.small.1", None).await.remove(0);
+    let id = create(&api, 1, "s3.medium.1", None).await.remove(0);
     let nics_path = format!("/v1/{PROJECT}/cloudservers/{id}/nics");
     let two = json!({ "nics": [{ "subnet_id": SUBNET }, { "subnet_id": SUBNET }] });
     let refused = api.post(&nics_path, &two).await;
@@ -371,7 +371,7 @@ async fn add_nics_over_the_nic_quota_is_refused_with_ecs_0050_and_adds_nothing()
     // A create's NICs count too.
     api.harness.drain().await;
     assert_error(
-        &create_answer(&api, 1, "s6.small.1", None).await,
+        &create_answer(&api, 1, "s3.medium.1", None).await,
         StatusCode::BAD_REQUEST,
         "Ecs.0050",
         "nics",
@@ -385,7 +385,7 @@ async fn attaching_over_the_volume_quota_is_refused_with_ecs_0021_and_attaches_n
         ..Quotas::default()
     });
     // Each server's system disk is one volume: two used.
-    let ids = create(&api, 2, "s6.small.1", None).await;
+    let ids = create(&api, 2, "s3.medium.1", None).await;
     let attach_path = |id: &str| format!("/v1/{PROJECT}/cloudservers/{id}/attachvolume");
     let attach = |volume: &str| json!({ "volumeAttachment": { "volumeId": volume } });
     let (status, body) = api.post(&attach_path(&ids[0]), &attach(VOLUME)).await;
@@ -408,7 +408,7 @@ async fn attaching_over_the_volume_quota_is_refused_with_ecs_0021_and_attaches_n
     );
     // A create's disks count too.
     assert_error(
-        &create_answer(&api, 1, "s6.small.1", None).await,
+        &create_answer(&api, 1, "s3.medium.1", None).await,
         StatusCode::BAD_REQUEST,
         "Ecs.0021",
         "volumes",
@@ -416,7 +416,7 @@ async fn attaching_over_the_volume_quota_is_refused_with_ecs_0021_and_attaches_n
     assert_eq!(server_count(&api).await, 2);
     // Deleting a server gives its disks back.
     delete_server(&api, &ids[1]).await;
-    create(&api, 1, "s6.small.1", None).await;
+    create(&api, 1, "s3.medium.1", None).await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -564,7 +564,7 @@ async fn servers_created_into_a_group_are_members_on_hosts_of_their_own() {
         .as_str()
         .expect("id")
         .to_owned();
-    let ids = create(&api, 3, "s6.small.1", Some(&group_id)).await;
+    let ids = create(&api, 3, "s3.medium.1", Some(&group_id)).await;
     assert_eq!(members(&show_group(&api, &group_id).await), ids);
     let mut hosts = Vec::new();
     for id in &ids {
@@ -592,10 +592,10 @@ async fn members_are_added_when_stopped_and_removed() {
         .as_str()
         .expect("id")
         .to_owned();
-    let in_group = create(&api, 1, "s6.small.1", Some(&group_id))
+    let in_group = create(&api, 1, "s3.medium.1", Some(&group_id))
         .await
         .remove(0);
-    let outside = create(&api, 2, "s6.small.1", None).await;
+    let outside = create(&api, 2, "s3.medium.1", None).await;
     // The add page: "The ECS to be added has been stopped."
     assert_error(
         &member_action(&api, &group_id, "add_member", &outside[0]).await,
@@ -629,7 +629,7 @@ async fn members_are_added_when_stopped_and_removed() {
         "server_group_members",
     );
     assert_error(
-        &create_answer(&api, 1, "s6.small.1", Some(&group_id)).await,
+        &create_answer(&api, 1, "s3.medium.1", Some(&group_id)).await,
         StatusCode::BAD_REQUEST,
         "Ecs.0022",
         "server_group_members",
@@ -681,14 +681,14 @@ async fn anti_affinity_is_refused_on_dedicated_hosts_and_for_unknown_groups() {
         "os:scheduler_hints.group",
     );
     assert_error(
-        &create_answer(&api, 1, "s6.small.1", Some(UNKNOWN)).await,
+        &create_answer(&api, 1, "s3.medium.1", Some(UNKNOWN)).await,
         StatusCode::BAD_REQUEST,
         "Ecs.0313",
         UNKNOWN,
     );
     assert_eq!(server_count(&api).await, 0, "nothing created");
     // A server moved to a dedicated host cannot join.
-    let id = create(&api, 1, "s6.small.1", None).await.remove(0);
+    let id = create(&api, 1, "s3.medium.1", None).await.remove(0);
     stop(&api, &id).await;
     let (status, body) = api
         .post(
@@ -706,7 +706,7 @@ async fn anti_affinity_is_refused_on_dedicated_hosts_and_for_unknown_groups() {
     );
     assert!(members(&show_group(&api, &group_id).await).is_empty());
     // Nor can a member move to one.
-    let member = create(&api, 1, "s6.small.1", Some(&group_id))
+    let member = create(&api, 1, "s3.medium.1", Some(&group_id))
         .await
         .remove(0);
     stop(&api, &member).await;
@@ -732,7 +732,7 @@ async fn another_tenant_sees_and_touches_none_of_the_groups() {
         .as_str()
         .expect("id")
         .to_owned();
-    let server_id = create(&api, 1, "s6.small.1", Some(&group_id))
+    let server_id = create(&api, 1, "s3.medium.1", Some(&group_id))
         .await
         .remove(0);
     let (status, listed) = api.get_as(OTHER, &groups_path(OTHER.project)).await;

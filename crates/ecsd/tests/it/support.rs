@@ -11,6 +11,10 @@ use time::macros::datetime;
 
 pub const PROJECT: &str = "0123456789abcdef0123456789abcdef";
 
+/// The flavor of [`create_body`] and [`create_request`]: OTC's 1 vCPU / 1 GiB general-purpose
+/// flavor, in the catalogue of [`PROJECT`]'s region (`eu-de`).
+pub const FLAVOR: &str = "s3.medium.1";
+
 /// Who signs a request in the tests.
 #[derive(Debug, Clone, Copy)]
 pub struct Credentials {
@@ -224,7 +228,9 @@ pub fn config(latency: engine::compute::LatencyProfile) -> EngineConfig {
 
 pub fn create_request(name: &str, count: u32) -> CreateServers {
     let catalogue = FlavorCatalogue::builtin();
-    let flavor = catalogue.get("s6.small.1").expect("s6.small.1 is built in");
+    let flavor = catalogue
+        .get(FLAVOR)
+        .expect("FLAVOR is in eu-de's catalogue");
     CreateServers {
         name: name.to_owned(),
         count,
@@ -248,7 +254,7 @@ pub fn create_body(name: &str, count: u32) -> serde_json::Value {
     serde_json::json!({
         "server": {
             "imageRef": "1ce5800f-6fbc-4bb0-a0e5-0d7b5f4c4c4e",
-            "flavorRef": "s6.small.1",
+            "flavorRef": FLAVOR,
             "name": name,
             "count": count,
             "vpcid": "3b6a2f3e-6a0c-4c1d-9d7e-2f1b5f7b0a11",
