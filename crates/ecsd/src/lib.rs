@@ -160,6 +160,11 @@ pub struct ServeArgs {
     #[arg(long, env = "ECSD_TOKEN_TTL", default_value = "24h", value_parser = parse_duration)]
     pub token_ttl: time::Duration,
 
+    /// How long one database read (a list, a job, a server) may take before it is stopped and
+    /// answered 503 Ecsd.0503, e.g. 10s, 1m.
+    #[arg(long, env = "ECSD_QUERY_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub query_timeout: time::Duration,
+
     #[command(flatten)]
     pub identity: BootstrapIdentityArgs,
 }
@@ -205,8 +210,13 @@ pub struct Server {
 impl Server {
     pub fn build(args: &ServeArgs) -> anyhow::Result<Self> {
         let url = DatabaseUrl::parse(&args.database)?;
-        let store = store::open(&url)
-            .with_context(|| format!("cannot open the database {}", args.database))?;
+        let store = store::open_with(
+            &url,
+            &store::StoreOptions {
+                read_deadline: Some(args.query_timeout.unsigned_abs()),
+            },
+        )
+        .with_context(|| format!("cannot open the database {}", args.database))?;
         let flavors = match &args.flavors {
             Some(path) => FlavorCatalogue::from_file(path)
                 .with_context(|| format!("cannot load the flavor catalogue {}", path.display()))?,

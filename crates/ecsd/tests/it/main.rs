@@ -9,6 +9,7 @@ mod fidelity;
 mod http;
 mod operations;
 mod operations_http;
+mod query_limits;
 mod quotas_groups_http;
 mod reference;
 mod security;
