@@ -385,3 +385,21 @@ async fn concurrent_metadata_updates_cannot_exceed_128_keys() {
     assert_eq!((accepted, refused), (3, 1), "{statuses:?}");
     assert_eq!(user_metadata_keys(&api, &server_id).await, 120);
 }
+
+#[test]
+fn the_query_timeout_flag_defaults_to_the_stores_read_deadline() {
+    use clap::Parser;
+    let timeout = |args: &[&str]| match ecsd::Cli::try_parse_from(args).map(|cli| cli.command) {
+        Ok(ecsd::Command::Serve(serve)) => Some(serve.query_timeout.unsigned_abs()),
+        _ => None,
+    };
+    assert_eq!(
+        timeout(&["ecsd", "serve"]),
+        Some(store::DEFAULT_READ_DEADLINE)
+    );
+    assert_eq!(
+        timeout(&["ecsd", "serve", "--query-timeout", "2m"]),
+        Some(Duration::from_secs(120))
+    );
+    assert_eq!(timeout(&["ecsd", "serve", "--query-timeout", "0s"]), None);
+}
