@@ -251,6 +251,23 @@ async fn a_tenants_slow_lists_do_not_hold_another_tenants_request() {
         .expect("the other tenant is answered")
         .expect("joins");
     assert_eq!((status, body["count"].clone()), (StatusCode::OK, json!(0)));
+    // And a request without credentials (the probe), which needs no read at all.
+    let anonymous = tokio::spawn({
+        let api = Arc::clone(&api);
+        async move {
+            let request = axum::http::Request::builder()
+                .uri(list_path(OTHER.project, ""))
+                .header("host", crate::support::HOST)
+                .body(axum::body::Body::empty())
+                .expect("request");
+            api.send_request(request).await.0
+        }
+    });
+    let status = tokio::time::timeout(BOUND, anonymous)
+        .await
+        .expect("the anonymous request is answered")
+        .expect("joins");
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
     let still_running = slow.iter().filter(|list| !list.is_finished()).count();
     for list in slow {
         let (status, body) = tokio::time::timeout(BOUND, list)
@@ -262,7 +279,7 @@ async fn a_tenants_slow_lists_do_not_hold_another_tenants_request() {
     }
     assert_eq!(
         still_running, 2,
-        "the other tenant was answered while both slow lists were still running"
+        "the other tenant and the anonymous request were answered while both slow lists were still running"
     );
 }
 
