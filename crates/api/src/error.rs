@@ -157,7 +157,17 @@ impl IntoResponse for ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
-        ApiError::internal(error)
+        match error {
+            // The query's cost, not a fault: the client can narrow it, so it is told so.
+            StoreError::ReadDeadline { deadline } => ApiError::new(
+                error_codes::ECSD_QUERY_TIMEOUT,
+                format!(
+                    "The query took longer than {} ms and was stopped. Narrow the filters (fewer tags or not-tags, a name, a smaller limit) and try again.",
+                    deadline.as_millis()
+                ),
+            ),
+            other => ApiError::internal(other),
+        }
     }
 }
 
@@ -350,6 +360,18 @@ impl From<Rejection> for ApiError {
                 error_codes::ECS_0905,
                 format!("The ECS {server_id} would have {count} tags; at most {max} are allowed."),
             ),
+            // The appendix has no code for metadata (Ecs.0905 is about tags); its generic
+            // invalid-parameter code, as for the create's 10 pairs.
+            Rejection::TooManyMetadata {
+                server_id,
+                count,
+                max,
+            } => ApiError::invalid_field(
+                "metadata",
+                format!(
+                    "the ECS {server_id} would have {count} metadata keys; at most {max} are allowed (maxServerMeta)"
+                ),
+            ),
         }
     }
 }
@@ -407,6 +429,21 @@ mod tests {
         assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(body["error"]["code"], "Common.0001");
         assert!(!body.to_string().contains("/secret/path"));
+    }
+
+    #[tokio::test]
+    async fn a_read_past_its_deadline_is_503_with_ecsds_code_and_no_internals() {
+        let error = StoreError::ReadDeadline {
+            deadline: std::time::Duration::from_millis(2500),
+        };
+        let (status, body) = body_of(error.into()).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(body["error"]["code"], "Ecsd.0503");
+        let message = body["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains("2500 ms") && message.contains("Narrow the filters"),
+            "{message}"
+        );
     }
 
     #[tokio::test]

@@ -1770,11 +1770,21 @@ pub const ECSD_HEADERS_TOO_LARGE: ErrorCode = ErrorCode {
     message: "The request headers are too large.",
 };
 
+/// A read ran past the store's deadline (`--query-timeout`) and was stopped: the query was
+/// too expensive for the data (many tag filters over many servers) or every reader was busy.
+/// 503, not 500: nothing is broken, and a narrower query (or a later retry) succeeds.
+pub const ECSD_QUERY_TIMEOUT: ErrorCode = ErrorCode {
+    code: "Ecsd.0503",
+    status: 503,
+    message: "The query took too long and was stopped. Narrow the filters (fewer tags or not-tags, a name, a smaller limit) and try again.",
+};
+
 /// ecsd's own codes (prefix `Ecsd.`), kept apart from the reference's [`CATALOGUE`].
 pub static ECSD_CODES: &[ErrorCode] = &[
     ECSD_BODY_TOO_LARGE,
     ECSD_UNSUPPORTED_MEDIA_TYPE,
     ECSD_HEADERS_TOO_LARGE,
+    ECSD_QUERY_TIMEOUT,
 ];
 
 // ---------------------------------------------------------------------------------------------

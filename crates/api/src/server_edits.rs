@@ -18,7 +18,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use engine::server::{ServerChange, ServerRecord, VmState};
+use engine::server::{ServerChange, ServerRecord, VmState, MAX_SERVER_METADATA};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
@@ -77,6 +77,17 @@ pub async fn server_metadata_update(
     let canonical_id = require_uuid("server_id", &server_id)?;
     let bytes = read_limited(body, state.max_body_bytes).await?;
     let body: MetadataBody = parse_json(&headers, &bytes)?;
+    // A request that alone exceeds the limit is refused before the writer; what the server
+    // already holds is counted in the writer's transaction (`ServerChange::apply`).
+    if body.metadata.len() > MAX_SERVER_METADATA {
+        return Err(ApiError::invalid_field(
+            "metadata",
+            format!(
+                "{} keys given; an ECS has at most {MAX_SERVER_METADATA} (maxServerMeta)",
+                body.metadata.len()
+            ),
+        ));
+    }
     let mut metadata = BTreeMap::new();
     for (key, value) in body.metadata {
         validate_metadata_key(&key)?;
@@ -96,6 +107,7 @@ pub async fn server_metadata_update(
     }
     let change = ServerChange::MetadataUpdate {
         metadata,
+        max: MAX_SERVER_METADATA,
         allowed_vm_states: METADATA_VM_STATES,
     };
     let server = edit(&state, project_id, &canonical_id, &server_id, change).await?;

@@ -18,10 +18,11 @@ use engine::quota::{ServerGroupRecord, ANTI_AFFINITY};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-/// The limits page's fixed values for what ecsd does not model (metadata, personality, key
-/// pairs, security groups, floating IPs): the reference's example values, or -1 (unlimited)
-/// where ecsd enforces nothing.
-const MAX_SERVER_META: i64 = 128;
+/// Metadata keys per server: enforced by the metadata update (`MAX_SERVER_METADATA`).
+const MAX_SERVER_META: i64 = engine::server::MAX_SERVER_METADATA as i64;
+/// The limits page's fixed values for what ecsd does not model (image metadata, personality,
+/// key pairs, security groups, floating IPs): the reference's example values, or -1
+/// (unlimited) where ecsd enforces nothing.
 const MAX_IMAGE_META: i64 = 128;
 const MAX_PERSONALITY: i64 = 5;
 const MAX_PERSONALITY_SIZE: i64 = 10_240;

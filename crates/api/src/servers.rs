@@ -335,7 +335,21 @@ pub async fn server_list(
                     })?
                     .max(1);
             }
-            "name" if !value.is_empty() => filter.name = Some(value),
+            "name" if !value.is_empty() => {
+                // Longer than any name, and SQLite refuses LIKE patterns over 50,000 bytes
+                // (a 500 before this check).
+                let length = value.chars().count();
+                if length > crate::tags::MAX_QUERY_VALUE_CHARS {
+                    return Err(ApiError::invalid_field(
+                        "name",
+                        format!(
+                            "at most {} characters, not {length}",
+                            crate::tags::MAX_QUERY_VALUE_CHARS
+                        ),
+                    ));
+                }
+                filter.name = Some(value);
+            }
             "flavor" if !value.is_empty() => filter.flavor_id = Some(value),
             "status" if !value.is_empty() => {
                 let status = ServerStatus::parse(&value).ok_or_else(|| {

@@ -26,8 +26,15 @@ const MAX_KEY_CHARS: usize = 36;
 const MAX_VALUE_CHARS: usize = 43;
 /// The tag query's limits (`querying_ecss_by_tag.rst`, Table 3 and 4; `limit`).
 const MAX_QUERY_KEY_CHARS: usize = 127;
-const MAX_QUERY_VALUE_CHARS: usize = 255;
+pub(crate) const MAX_QUERY_VALUE_CHARS: usize = 255;
 const MAX_QUERY_LIMIT: u32 = 1000;
+/// Keys one `tags` or `not_tags` filter may name (the query body's, and the list's
+/// comma-separated `tags` / `not-tags`). The reference gives no number; 10 is Huawei's limit
+/// for tag queries of other services and the most tags a server holds, and bounds the SQL each
+/// query becomes (one `EXISTS` per key and row).
+pub const MAX_FILTER_KEYS: usize = 10;
+/// Values one key of a filter may list (alternatives).
+pub const MAX_FILTER_VALUES: usize = 10;
 
 #[derive(Debug, Deserialize)]
 struct TagActionBody {
@@ -255,8 +262,16 @@ fn number_field(field: &str, value: Option<&Value>) -> Result<Option<u64>, ApiEr
     }
 }
 
-/// The `tags` or `not_tags` of the tag query: present means not empty, keys 1–127 characters and
-/// unique, values up to 255 and unique per key.
+fn too_many_keys(field: &str, given: usize) -> ApiError {
+    ApiError::invalid_field(
+        field,
+        format!("at most {MAX_FILTER_KEYS} tag keys per request, not {given}"),
+    )
+}
+
+/// The `tags` or `not_tags` of the tag query: present means not empty, at most
+/// [`MAX_FILTER_KEYS`] keys of 1–127 characters, unique, each with at most
+/// [`MAX_FILTER_VALUES`] values of up to 255, unique per key.
 fn tag_filters(
     field: &str,
     filters: Option<Vec<TagFilterBody>>,
@@ -266,6 +281,9 @@ fn tag_filters(
     };
     if filters.is_empty() {
         return Err(ApiError::invalid_field(field, "cannot be empty when given"));
+    }
+    if filters.len() > MAX_FILTER_KEYS {
+        return Err(too_many_keys(field, filters.len()));
     }
     let mut keys = BTreeSet::new();
     let mut matches = Vec::with_capacity(filters.len());
@@ -281,6 +299,15 @@ fn tag_filters(
             return Err(ApiError::invalid_field(
                 &format!("{field}[{index}].key"),
                 format!("{:?} is given twice", filter.key),
+            ));
+        }
+        if filter.values.len() > MAX_FILTER_VALUES {
+            return Err(ApiError::invalid_field(
+                &format!("{field}[{index}].values"),
+                format!(
+                    "at most {MAX_FILTER_VALUES} values per key, not {}",
+                    filter.values.len()
+                ),
             ));
         }
         let mut values = BTreeSet::new();
@@ -389,8 +416,13 @@ pub async fn servers_by_tag(
 }
 
 /// The list filters `tags` and `not-tags` of `GET …/cloudservers/detail`: comma-separated, each
-/// `key=value` (that tag) or `key` (any value).
+/// `key=value` (that tag) or `key` (any value); at most [`MAX_FILTER_KEYS`] items, keys and
+/// values within the tag query's lengths (the list page gives none).
 pub(crate) fn list_tag_filter(field: &str, text: &str) -> Result<Vec<TagMatch>, ApiError> {
+    let items = text.split(',').count();
+    if items > MAX_FILTER_KEYS {
+        return Err(too_many_keys(field, items));
+    }
     text.split(',')
         .map(|item| {
             let (key, value) = match item.split_once('=') {
@@ -401,6 +433,16 @@ pub(crate) fn list_tag_filter(field: &str, text: &str) -> Result<Vec<TagMatch>, 
                 return Err(ApiError::invalid_field(
                     field,
                     format!("{item:?}: each item is key or key=value"),
+                ));
+            }
+            if key.chars().count() > MAX_QUERY_KEY_CHARS
+                || value.is_some_and(|value| value.chars().count() > MAX_QUERY_VALUE_CHARS)
+            {
+                return Err(ApiError::invalid_field(
+                    field,
+                    format!(
+                        "keys have at most {MAX_QUERY_KEY_CHARS} characters and values at most {MAX_QUERY_VALUE_CHARS}"
+                    ),
                 ));
             }
             Ok(TagMatch {
@@ -447,5 +489,46 @@ mod tests {
             ]
         );
         assert!(list_tag_filter("tags", "=x").is_err());
+    }
+
+    fn refusal(result: Result<Vec<TagMatch>, ApiError>) -> String {
+        match result {
+            Ok(filters) => format!("accepted {} filters", filters.len()),
+            Err(error) => format!("{}: {}", error.code.code, error.message),
+        }
+    }
+
+    #[test]
+    fn filters_are_capped_at_ten_keys_of_ten_values_with_the_limit_named() {
+        let items = |n: usize| (0..n).map(|i| format!("k{i}=v")).collect::<Vec<_>>();
+        assert_eq!(
+            list_tag_filter("not-tags", &items(MAX_FILTER_KEYS).join(","))
+                .map(|filters| filters.len())
+                .ok(),
+            Some(MAX_FILTER_KEYS)
+        );
+        let over = refusal(list_tag_filter("not-tags", &items(11).join(",")));
+        assert!(
+            over.starts_with("Ecs.0005") && over.contains("not-tags: at most 10 tag keys"),
+            "{over}"
+        );
+        let long_key = refusal(list_tag_filter("tags", &"k".repeat(128)));
+        assert!(long_key.contains("at most 127"), "{long_key}");
+        let body = |keys: usize, values: usize| -> Vec<TagFilterBody> {
+            (0..keys)
+                .map(|key| TagFilterBody {
+                    key: format!("k{key}"),
+                    values: (0..values).map(|value| format!("v{value}")).collect(),
+                })
+                .collect()
+        };
+        assert!(tag_filters("tags", Some(body(10, 10))).is_ok());
+        let keys = refusal(tag_filters("tags", Some(body(11, 0))));
+        assert!(keys.contains("tags: at most 10 tag keys"), "{keys}");
+        let values = refusal(tag_filters("not_tags", Some(body(1, 11))));
+        assert!(
+            values.contains("not_tags[0].values: at most 10 values per key"),
+            "{values}"
+        );
     }
 }

@@ -42,7 +42,7 @@ pub mod config;
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the ECS API server.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Send one signed request to ecsd and print the JSON answer (e.g.
     /// `ecsd call GET /v1/{project_id}/jobs/JOB_ID`,
     /// `ecsd call POST /v1/{project_id}/cloudservers --data @body.json --wait`).
@@ -178,6 +178,11 @@ pub struct ServeArgs {
     #[arg(long, env = "ECSD_PUBLIC_URL", value_parser = parse_public_url)]
     pub public_url: Option<String>,
 
+    /// How long one database read (a list, a job, a server) may take before it is stopped and
+    /// answered 503 Ecsd.0503, e.g. 10s, 1m.
+    #[arg(long, env = "ECSD_QUERY_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub query_timeout: time::Duration,
+
     #[command(flatten)]
     pub identity: BootstrapIdentityArgs,
 }
@@ -237,8 +242,13 @@ pub struct Server {
 impl Server {
     pub fn build(args: &ServeArgs) -> anyhow::Result<Self> {
         let url = DatabaseUrl::parse(&args.database)?;
-        let store = store::open(&url)
-            .with_context(|| format!("cannot open the database {}", args.database))?;
+        let store = store::open_with(
+            &url,
+            &store::StoreOptions {
+                read_deadline: Some(args.query_timeout.unsigned_abs()),
+            },
+        )
+        .with_context(|| format!("cannot open the database {}", args.database))?;
         let regions = config::regions(args.flavors.as_deref(), args.config.as_deref())?;
         let config = EngineConfig {
             latency: args.latency,

@@ -460,6 +460,10 @@ pub fn tag_pairs(tags: &[String]) -> impl Iterator<Item = (&str, &str)> {
         .map(|tag| tag.split_once('=').unwrap_or((tag.as_str(), "")))
 }
 
+/// The most metadata keys a server may hold: the limits page's `maxServerMeta`
+/// (`querying_tenant_quotas.rst`), which that page shows as 128.
+pub const MAX_SERVER_METADATA: usize = 128;
+
 /// A synchronous edit of a server (no job), applied by the store in one transaction after the
 /// checks of [`ServerChange::apply`]. Applying one twice leaves the server as applying it once
 /// does: the tag and metadata APIs are idempotent.
@@ -475,9 +479,11 @@ pub enum ServerChange {
     /// that are not there are ignored.
     TagsDelete { tags: Vec<(String, Option<String>)> },
     /// Sets these metadata keys; the others stay. The server's `vm_state` must be one of
-    /// `allowed_vm_states` ([`Rejection::ServerWrongState`]).
+    /// `allowed_vm_states` ([`Rejection::ServerWrongState`]); it may then hold at most `max`
+    /// keys ([`Rejection::TooManyMetadata`]; [`MAX_SERVER_METADATA`] from the API).
     MetadataUpdate {
         metadata: BTreeMap<String, String>,
+        max: usize,
         allowed_vm_states: &'static [VmState],
     },
     /// Removes one metadata key (absent: nothing to do), with the same state rule.
@@ -539,9 +545,23 @@ impl ServerChange {
             }
             ServerChange::MetadataUpdate {
                 metadata,
+                max,
                 allowed_vm_states,
             } => {
                 state_allows(allowed_vm_states)?;
+                // Counted before anything is written, so a refused update changes nothing.
+                let count = server.doc.metadata.len()
+                    + metadata
+                        .keys()
+                        .filter(|key| !server.doc.metadata.contains_key(*key))
+                        .count();
+                if count > *max {
+                    return Err(Rejection::TooManyMetadata {
+                        server_id: server.id.clone(),
+                        count,
+                        max: *max,
+                    });
+                }
                 for (key, value) in metadata {
                     server.doc.metadata.insert(key.clone(), value.clone());
                 }
@@ -710,6 +730,49 @@ mod tests {
         }
         .apply(&mut doc);
         assert!(doc.volumes.is_empty() && doc.nics.is_empty());
+    }
+
+    #[test]
+    fn metadata_updates_are_capped_after_the_merge_and_a_refusal_changes_nothing() {
+        let mut server = ServerRecord {
+            id: "s".into(),
+            project_id: "p".into(),
+            name: "n".into(),
+            flavor_id: "f".into(),
+            state: PowerTriple {
+                vm_state: VmState::Active,
+                task_state: None,
+                power_state: 1,
+            },
+            progress: 100,
+            busy_job_id: None,
+            created_at: 0,
+            updated_at: 0,
+            launched_at: None,
+            fault: None,
+            doc: ServerDoc::default(),
+        };
+        let update = |keys: std::ops::Range<usize>| ServerChange::MetadataUpdate {
+            metadata: keys
+                .map(|key| (format!("k{key}"), "v".to_owned()))
+                .collect(),
+            max: MAX_SERVER_METADATA,
+            allowed_vm_states: &[VmState::Active],
+        };
+        assert_eq!(update(0..MAX_SERVER_METADATA).apply(&mut server), Ok(()));
+        // Keys already there are overwritten, not counted again.
+        assert_eq!(update(0..MAX_SERVER_METADATA).apply(&mut server), Ok(()));
+        let before = server.clone();
+        let refused = update(MAX_SERVER_METADATA..MAX_SERVER_METADATA + 1).apply(&mut server);
+        assert_eq!(
+            refused,
+            Err(Rejection::TooManyMetadata {
+                server_id: "s".into(),
+                count: MAX_SERVER_METADATA + 1,
+                max: MAX_SERVER_METADATA,
+            })
+        );
+        assert_eq!(server, before, "a refused update changes nothing");
     }
 
     #[test]

@@ -24,6 +24,11 @@ pub enum StoreError {
     Corrupt(String),
     #[error("the store is shut down")]
     Closed,
+    /// A read ran past the store's read deadline and was interrupted (or found no free
+    /// connection before it). Caused by the query's shape and the data's volume, not by a
+    /// fault: the caller may narrow the query and try again.
+    #[error("the read took longer than its deadline of {} ms", deadline.as_millis())]
+    ReadDeadline { deadline: std::time::Duration },
 }
 
 /// Why a job could not be accepted. Checked inside the same transaction as the insert, so two
@@ -119,6 +124,13 @@ pub enum Rejection {
     AntiAffinityOnDedicatedHost { server_id: String },
     #[error("server {server_id} would have {count} tags; at most {max}")]
     TooManyTags {
+        server_id: String,
+        count: usize,
+        max: usize,
+    },
+    /// The limits page's `maxServerMeta`, counted after the merge in the writer transaction.
+    #[error("server {server_id} would have {count} metadata keys; at most {max}")]
+    TooManyMetadata {
         server_id: String,
         count: usize,
         max: usize,

@@ -1306,6 +1306,7 @@ async fn server_edits_of_metadata_need_an_active_or_stopped_server(store: &dyn S
         [("k".to_owned(), "v".to_owned())].into();
     let update = ServerChange::MetadataUpdate {
         metadata: metadata.clone(),
+        max: 2,
         allowed_vm_states: ALLOWED,
     };
     let refused = edit(store, "p-meta", &server_id, update.clone(), 1).await;
@@ -1347,14 +1348,48 @@ async fn server_edits_of_metadata_need_an_active_or_stopped_server(store: &dyn S
                 ("n".to_owned(), "1".to_owned()),
             ]
             .into(),
+            max: 2,
             allowed_vm_states: ALLOWED,
         },
         5,
     )
     .await
-    .expect("updates");
+    .expect("updates: a key present is not counted again");
     assert_eq!(merged.doc.metadata.get("k").map(String::as_str), Some("w"));
-    for now in [6, 7] {
+    let over = edit(
+        store,
+        "p-meta",
+        &server_id,
+        ServerChange::MetadataUpdate {
+            metadata: [
+                ("n".to_owned(), "2".to_owned()),
+                ("o".to_owned(), "1".to_owned()),
+            ]
+            .into(),
+            max: 2,
+            allowed_vm_states: ALLOWED,
+        },
+        6,
+    )
+    .await;
+    assert!(
+        matches!(
+            over,
+            Err(ServerEditError::Rejected(Rejection::TooManyMetadata {
+                count: 3,
+                max: 2,
+                ..
+            }))
+        ),
+        "{over:?}"
+    );
+    let stored = server_of(store, "p-meta", &server_id).await;
+    assert_eq!(
+        (stored.doc.metadata, stored.updated_at),
+        (merged.doc.metadata.clone(), 5),
+        "a refused update writes nothing, not even the key that was there"
+    );
+    for now in [7, 8] {
         let deleted = edit(
             store,
             "p-meta",

@@ -7,9 +7,11 @@
 use engine::store::{Store, StoreError};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 pub mod sqlite;
 mod sqlite_groups;
+mod sqlite_readers;
 
 #[cfg(test)]
 mod conformance;
@@ -46,10 +48,38 @@ impl DatabaseUrl {
     }
 }
 
-/// Opens the backend that `url` names.
+/// The default [`StoreOptions::read_deadline`]. The largest query the API allows (10 `tags` and
+/// 10 `not-tags` keys of 10 values, a name, a page of 1,000) takes well under a second over
+/// tens of thousands of servers; the deadline only stops what is far beyond that, so that no
+/// query holds a reader connection for long.
+pub const DEFAULT_READ_DEADLINE: Duration = Duration::from_secs(10);
+
+/// How a backend is run, beside where its data is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreOptions {
+    /// How long one read (a list, a job, a server…) may take, the wait for a free connection
+    /// included; past it the read is stopped and fails with `StoreError::ReadDeadline`.
+    /// `None`: no deadline.
+    pub read_deadline: Option<Duration>,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            read_deadline: Some(DEFAULT_READ_DEADLINE),
+        }
+    }
+}
+
+/// Opens the backend that `url` names, with the default options.
 pub fn open(url: &DatabaseUrl) -> Result<Arc<dyn Store>, StoreError> {
+    open_with(url, &StoreOptions::default())
+}
+
+/// Opens the backend that `url` names.
+pub fn open_with(url: &DatabaseUrl, options: &StoreOptions) -> Result<Arc<dyn Store>, StoreError> {
     match url {
-        DatabaseUrl::Sqlite(path) => Ok(Arc::new(sqlite::SqliteStore::open(path)?)),
+        DatabaseUrl::Sqlite(path) => Ok(Arc::new(sqlite::SqliteStore::open_with(path, options)?)),
     }
 }
 

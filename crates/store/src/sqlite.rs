@@ -5,7 +5,8 @@
 //! once (one fsync for the whole group), and only then answers each caller. So "acknowledged"
 //! always means "on disk", and the cost of the fsync is shared by every request that arrived while
 //! the previous commit was running. Reads use a small pool of read-only connections and never
-//! wait for the writer (WAL readers see the last commit).
+//! wait for the writer (WAL readers see the last commit); they run on tokio's blocking pool,
+//! never on the async workers, each within a deadline ([`crate::sqlite_readers`]).
 //!
 //! Client writes (accepting jobs) go before engine writes (task steps) when both wait; see
 //! [`write_loop`].
@@ -14,6 +15,8 @@
 //! is single-node, so the engine that owns the file is the only one running tasks.
 
 use crate::sqlite_groups;
+use crate::sqlite_readers::Readers;
+use crate::StoreOptions;
 use engine::compute::{Operation, ServerPatch};
 use engine::job::{JobKind, JobRecord, JobStatus, TaskRecord};
 use engine::quota::{ServerGroupInsert, ServerGroupMembership, ServerGroupRecord, Usage};
@@ -29,8 +32,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 use std::collections::{BTreeSet, VecDeque};
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{mpsc, Mutex};
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::Instant;
 use tokio::sync::oneshot;
 
@@ -308,8 +310,7 @@ pub struct SqliteStore {
     path: PathBuf,
     writer: Mutex<Option<mpsc::Sender<Pending>>>,
     writer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
-    readers: Vec<Mutex<Connection>>,
-    next_reader: AtomicUsize,
+    readers: Arc<Readers>,
     token_signing_key: Vec<u8>,
     /// Held for the life of the store: the lock that keeps other processes off the file.
     _lock: File,
@@ -320,8 +321,13 @@ fn backend(error: rusqlite::Error) -> StoreError {
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) the database at `path`.
+    /// Opens (creating if needed) the database at `path`, with the default options.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
+        Self::open_with(path, &StoreOptions::default())
+    }
+
+    /// Opens (creating if needed) the database at `path`.
+    pub fn open_with(path: &Path, options: &StoreOptions) -> Result<Self, StoreError> {
         if let Some(parent) = path
             .parent()
             .filter(|parent| !parent.as_os_str().is_empty())
@@ -364,9 +370,10 @@ impl SqliteStore {
                 connection
                     .execute_batch("PRAGMA query_only = ON; PRAGMA busy_timeout = 5000;")
                     .map_err(backend)?;
-                Ok(Mutex::new(connection))
+                Ok(connection)
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
+        let readers = Arc::new(Readers::new(readers, options.read_deadline));
 
         let (sender, receiver) = mpsc::channel();
         let writer_thread = std::thread::Builder::new()
@@ -378,7 +385,6 @@ impl SqliteStore {
             writer: Mutex::new(Some(sender)),
             writer_thread: Mutex::new(Some(writer_thread)),
             readers,
-            next_reader: AtomicUsize::new(0),
             token_signing_key,
             _lock: lock,
         })
@@ -410,31 +416,6 @@ impl SqliteStore {
             None => Err(StoreError::Closed),
         }
     }
-
-    /// Runs `read` on a free reader connection (or waits for one), inside one read transaction:
-    /// all its statements see the same commit (a job and its tasks, a count and its page).
-    fn read<T>(
-        &self,
-        read: impl FnOnce(&Connection) -> Result<T, StoreError>,
-    ) -> Result<T, StoreError> {
-        let in_snapshot = |connection: &Connection| {
-            let snapshot = connection.unchecked_transaction().map_err(backend)?;
-            let result = read(&snapshot);
-            // A read-only transaction: ending it cannot lose anything.
-            drop(snapshot);
-            result
-        };
-        let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
-        for offset in 0..self.readers.len() {
-            if let Ok(connection) = self.readers[(start + offset) % self.readers.len()].try_lock() {
-                return in_snapshot(&connection);
-            }
-        }
-        let connection = self.readers[start % self.readers.len()]
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        in_snapshot(&connection)
-    }
 }
 
 impl Drop for SqliteStore {
@@ -465,16 +446,18 @@ impl Store for SqliteStore {
         project_id: &'a str,
         job_id: &'a str,
     ) -> BoxFuture<'a, Result<Option<JobRecord>, StoreError>> {
-        Box::pin(std::future::ready(
-            self.read(|connection| read_job(connection, project_id, job_id)),
-        ))
+        let (project_id, job_id) = (project_id.to_owned(), job_id.to_owned());
+        Box::pin(
+            self.readers
+                .run(move |connection| read_job(connection, &project_id, &job_id)),
+        )
     }
 
     fn task_claim_due(
         &self,
         claim: TaskClaim,
     ) -> BoxFuture<'_, Result<Vec<TaskRecord>, StoreError>> {
-        Box::pin(std::future::ready(self.read(|connection| {
+        Box::pin(self.readers.run(move |connection| {
             let mut statement = connection
                 .prepare_cached(&format!(
                     "SELECT {TASK_COLUMNS} FROM tasks
@@ -486,17 +469,17 @@ impl Store for SqliteStore {
                 .query_map(params![claim.now, claim.limit as i64], task_from_row)
                 .map_err(backend)?;
             rows.map(|row| row.map_err(backend)?).collect()
-        })))
+        }))
     }
 
     fn task_next_due(&self) -> BoxFuture<'_, Result<Option<i64>, StoreError>> {
-        Box::pin(std::future::ready(self.read(|connection| {
+        Box::pin(self.readers.run(|connection| {
             connection
                 .prepare_cached("SELECT min(next_run_at) FROM tasks WHERE next_run_at IS NOT NULL")
                 .map_err(backend)?
                 .query_row([], |row| row.get::<_, Option<i64>>(0))
                 .map_err(backend)
-        })))
+        }))
     }
 
     fn task_advance(&self, advances: Vec<TaskAdvance>) -> BoxFuture<'_, Result<usize, StoreError>> {
@@ -513,7 +496,8 @@ impl Store for SqliteStore {
         project_id: &'a str,
         server_id: &'a str,
     ) -> BoxFuture<'a, Result<Option<ServerRecord>, StoreError>> {
-        Box::pin(std::future::ready(self.read(|connection| {
+        let (project_id, server_id) = (project_id.to_owned(), server_id.to_owned());
+        Box::pin(self.readers.run(move |connection| {
             let mut statement = connection
                 .prepare_cached(&format!(
                     "SELECT {SERVER_COLUMNS} FROM servers WHERE id = ?1 AND project_id = ?2"
@@ -524,13 +508,14 @@ impl Store for SqliteStore {
                 .optional()
                 .map_err(backend)?;
             server.map(RawServer::decode).transpose()
-        })))
+        }))
     }
 
     fn server_list(&self, query: ServerQuery) -> BoxFuture<'_, Result<ServerPage, StoreError>> {
-        Box::pin(std::future::ready(
-            self.read(|connection| list_servers(connection, &query)),
-        ))
+        Box::pin(
+            self.readers
+                .run(move |connection| list_servers(connection, &query)),
+        )
     }
 
     fn server_update(&self, update: ServerUpdate) -> BoxFuture<'_, Result<bool, StoreError>> {
@@ -564,7 +549,8 @@ impl Store for SqliteStore {
         &'a self,
         project_id: &'a str,
     ) -> BoxFuture<'a, Result<Vec<String>, StoreError>> {
-        Box::pin(std::future::ready(self.read(|connection| {
+        let project_id = project_id.to_owned();
+        Box::pin(self.readers.run(move |connection| {
             let mut statement = connection
                 .prepare_cached(
                     "SELECT DISTINCT t.value FROM servers s, json_each(s.doc, '$.tags') t
@@ -577,7 +563,7 @@ impl Store for SqliteStore {
                 .collect::<rusqlite::Result<Vec<_>>>()
                 .map_err(backend)?;
             Ok(tags)
-        })))
+        }))
     }
 
     fn job_purge(&self, finished_before: i64) -> BoxFuture<'_, Result<u64, StoreError>> {
@@ -593,9 +579,11 @@ impl Store for SqliteStore {
         &'a self,
         project_id: &'a str,
     ) -> BoxFuture<'a, Result<Usage, StoreError>> {
-        Box::pin(std::future::ready(self.read(|connection| {
-            sqlite_groups::project_usage(connection, project_id)
-        })))
+        let project_id = project_id.to_owned();
+        Box::pin(
+            self.readers
+                .run(move |connection| sqlite_groups::project_usage(connection, &project_id)),
+        )
     }
 
     fn server_group_insert(
@@ -618,18 +606,23 @@ impl Store for SqliteStore {
         project_id: &'a str,
         group_id: &'a str,
     ) -> BoxFuture<'a, Result<Option<ServerGroupRecord>, StoreError>> {
-        Box::pin(std::future::ready(self.read(|connection| {
-            sqlite_groups::get_group(connection, project_id, group_id)
-        })))
+        let (project_id, group_id) = (project_id.to_owned(), group_id.to_owned());
+        Box::pin(
+            self.readers.run(move |connection| {
+                sqlite_groups::get_group(connection, &project_id, &group_id)
+            }),
+        )
     }
 
     fn server_group_list<'a>(
         &'a self,
         project_id: &'a str,
     ) -> BoxFuture<'a, Result<Vec<ServerGroupRecord>, StoreError>> {
-        Box::pin(std::future::ready(self.read(|connection| {
-            sqlite_groups::list_groups(connection, project_id)
-        })))
+        let project_id = project_id.to_owned();
+        Box::pin(
+            self.readers
+                .run(move |connection| sqlite_groups::list_groups(connection, &project_id)),
+        )
     }
 
     fn server_group_delete<'a>(
@@ -669,7 +662,7 @@ impl Store for SqliteStore {
     }
 
     fn job_count_unfinished(&self) -> BoxFuture<'_, Result<u64, StoreError>> {
-        Box::pin(std::future::ready(self.read(|connection| {
+        Box::pin(self.readers.run(|connection| {
             connection
                 .query_row(
                     "SELECT count(*) FROM jobs WHERE end_time IS NULL",
@@ -678,7 +671,7 @@ impl Store for SqliteStore {
                 )
                 .map(|count| count as u64)
                 .map_err(backend)
-        })))
+        }))
     }
 
     fn token_signing_key(&self) -> &[u8] {

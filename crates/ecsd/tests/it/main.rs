@@ -10,6 +10,7 @@ mod hardening;
 mod http;
 mod operations;
 mod operations_http;
+mod query_limits;
 mod quotas_groups_http;
 mod reference;
 mod reference_data;
