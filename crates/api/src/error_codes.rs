@@ -41,9 +41,9 @@
 //! * **`%s` placeholders.** `Pdp.0001`, `Common.0025` and `Common.1503` have a `%s` in their
 //!   message; [`ErrorCode::render`] fills it in.
 //! * **ecsd's own codes.** HTTP-level failures that happen before any ECS API is reached
-//!   (unknown route, wrong method, body too large, wrong content type, an internal failure)
-//!   have no code in the reference. ecsd gives them codes with its own prefix, `Ecsd.`, whose
-//!   number is the HTTP status. They live in the separate [`ECSD_CODES`] list, never in
+//!   (unknown route, wrong method, body too large, wrong content type, a body or a whole
+//!   request that does not arrive or finish in time) have no code in the reference. ecsd gives
+//!   them codes with its own prefix, `Ecsd.`, whose number is the HTTP status. They live in the separate [`ECSD_CODES`] list, never in
 //!   [`CATALOGUE`], so the catalogue stays exactly the reference's. [`lookup`] searches both.
 
 /// One error code: what goes into the `code` and `message` fields of an error body, and the
@@ -1782,6 +1782,22 @@ pub const ECSD_HEADERS_TOO_LARGE: ErrorCode = ErrorCode {
     message: "The request headers are too large.",
 };
 
+/// The request body did not arrive within the body-read timeout (`--body-read-timeout`).
+pub const ECSD_BODY_TIMEOUT: ErrorCode = ErrorCode {
+    code: "Ecsd.0408",
+    status: 408,
+    message: "The request body did not arrive in time.",
+};
+
+/// The request was not answered within the request timeout (`--request-timeout`). 503, not
+/// 504: no gateway is involved, ecsd itself is too busy to answer in time, which is what 503
+/// tells clients (retry later).
+pub const ECSD_REQUEST_TIMEOUT: ErrorCode = ErrorCode {
+    code: "Ecsd.0503",
+    status: 503,
+    message: "The request could not be completed in time.",
+};
+
 /// ecsd's own codes (prefix `Ecsd.`), kept apart from the reference's [`CATALOGUE`].
 pub static ECSD_CODES: &[ErrorCode] = &[
     ECSD_ROUTE_NOT_FOUND,
@@ -1789,6 +1805,8 @@ pub static ECSD_CODES: &[ErrorCode] = &[
     ECSD_BODY_TOO_LARGE,
     ECSD_UNSUPPORTED_MEDIA_TYPE,
     ECSD_HEADERS_TOO_LARGE,
+    ECSD_BODY_TIMEOUT,
+    ECSD_REQUEST_TIMEOUT,
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -1956,6 +1974,8 @@ mod tests {
         assert_eq!(lookup("Common.1503"), Some(&COMMON_1503));
         assert_eq!(lookup("Pdp.0001"), Some(&PDP_0001));
         assert_eq!(lookup("Ecsd.0404"), Some(&ECSD_ROUTE_NOT_FOUND));
+        assert_eq!(lookup("Ecsd.0408").map(|e| e.status), Some(408));
+        assert_eq!(lookup("Ecsd.0503").map(|e| e.status), Some(503));
         assert_eq!(lookup("APIGW.0301").map(|e| e.status), Some(401));
         assert_eq!(lookup("Ecsd.0500"), None, "internal errors use Common.0001");
         assert_eq!(lookup("Ecs.9999"), None);

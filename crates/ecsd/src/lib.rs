@@ -37,6 +37,7 @@ pub struct Cli {
 
 pub mod call;
 pub mod config;
+pub mod listener;
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -160,6 +161,23 @@ pub struct ServeArgs {
     #[arg(long, env = "ECSD_TOKEN_TTL", default_value = "24h", value_parser = parse_duration)]
     pub token_ttl: time::Duration,
 
+    /// How long a connection may take to send a request's headers (also an idle keep-alive
+    /// connection, between its requests); then it is closed.
+    #[arg(long, env = "ECSD_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub header_read_timeout: time::Duration,
+
+    /// How long a request's body may take to arrive after its headers; then 408 Ecsd.0408.
+    #[arg(long, env = "ECSD_BODY_READ_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub body_read_timeout: time::Duration,
+
+    /// How long a whole request may take, body and handling; then 503 Ecsd.0503.
+    #[arg(long, env = "ECSD_REQUEST_TIMEOUT", default_value = "60s", value_parser = parse_duration)]
+    pub request_timeout: time::Duration,
+
+    /// Most connections open at once; at the limit new connections wait to be accepted.
+    #[arg(long, env = "ECSD_MAX_CONNECTIONS", default_value_t = listener::DEFAULT_MAX_CONNECTIONS, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+
     #[command(flatten)]
     pub identity: BootstrapIdentityArgs,
 }
@@ -196,10 +214,16 @@ pub fn parse_duration(text: &str) -> Result<time::Duration, String> {
     Ok(duration)
 }
 
+/// A duration from [`parse_duration`] (always positive) as the standard library's.
+fn std_duration(duration: time::Duration) -> std::time::Duration {
+    duration.unsigned_abs()
+}
+
 /// Everything `serve` needs, built from the arguments before the listener is bound.
 pub struct Server {
     engine: Arc<Engine>,
     state: AppState,
+    limits: listener::ConnectionLimits,
 }
 
 impl Server {
@@ -232,8 +256,22 @@ impl Server {
                 ))
             }
         };
-        let state = AppState::new(engine.clone(), flavors, args.max_body_bytes, auth);
-        Ok(Self { engine, state })
+        let state = AppState::new(engine.clone(), flavors, args.max_body_bytes, auth)
+            .with_body_read_timeout(std_duration(args.body_read_timeout))
+            .with_request_timeout(std_duration(args.request_timeout));
+        let limits = listener::ConnectionLimits {
+            header_read_timeout: std_duration(args.header_read_timeout),
+            max_connections: args.max_connections,
+            // Every request ends within the request timeout, and every unfinished head
+            // within the header-read timeout: then nothing legitimate is left to wait for.
+            shutdown_grace: std_duration(args.request_timeout.max(args.header_read_timeout)),
+        };
+        warn_if_descriptors_run_out(args.max_connections);
+        Ok(Self {
+            engine,
+            state,
+            limits,
+        })
     }
 
     /// Refuses to serve `address` to the network with no authentication, or with credentials
@@ -273,13 +311,27 @@ impl Server {
         let (stop_engine, engine_stopped) = tokio::sync::watch::channel(false);
         let engine_task = tokio::spawn(self.engine.clone().run(engine_stopped));
         let app = api::router(self.state);
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await?;
+        listener::serve(listener, app, self.limits, shutdown).await;
         tracing::info!("no longer accepting requests; stopping the engine");
         let _ = stop_engine.send(true);
         engine_task.await?;
         Ok(())
+    }
+}
+
+/// Warns when `--max-connections` is above what the process's descriptor limit allows: accept
+/// would then fail (EMFILE) before the cap is reached. Descriptors beside connections: the
+/// database, its WAL and readers, the listener, standard streams.
+fn warn_if_descriptors_run_out(max_connections: u32) {
+    const OTHER_DESCRIPTORS: u64 = 64;
+    if let Some(limit) = listener::open_files_limit() {
+        if u64::from(max_connections) + OTHER_DESCRIPTORS > limit {
+            tracing::warn!(
+                max_connections,
+                open_files_limit = limit,
+                "--max-connections is above the open-files limit (ulimit -n) minus {OTHER_DESCRIPTORS}: raise the limit or lower --max-connections"
+            );
+        }
     }
 }
 

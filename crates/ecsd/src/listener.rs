@@ -1,0 +1,164 @@
+//! The HTTP/1 serving loop: accepts connections up to a cap, gives each a header-read timeout
+//! and a bounded read buffer, tells the router who the peer is, and shuts down gracefully.
+//!
+//! `axum::serve` has none of these limits: a client could hold any number of connections with
+//! half-sent requests, each with up to ~400 KB of unfinished headers, for as long as it liked.
+//! Body and whole-request deadlines are the router's (`api::Deadlines`), so that their answers
+//! are in the error envelope.
+
+use axum::extract::ConnectInfo;
+use axum::Router;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::{watch, Semaphore};
+use tower::ServiceExt;
+
+/// The most bytes of a request head (request line and headers) a connection may buffer: room
+/// for the 16 KiB of headers ecsd accepts (`api::auth::MAX_HEADER_BYTES`, answered 431 in the
+/// envelope above it) and a long request line. A larger head is answered 431 by hyper, without
+/// the envelope, and the connection is closed; this is what bounds the memory a half-sent
+/// request can hold.
+pub const MAX_HEAD_BYTES: usize = 32 * 1024;
+
+/// The default header-read timeout (`--header-read-timeout`).
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The default connection cap (`--max-connections`).
+pub const DEFAULT_MAX_CONNECTIONS: u32 = 1024;
+
+/// The limits of [`serve`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// How long a connection may take to send a request's headers, counted from the moment
+    /// the server waits for them: a new connection, and an idle keep-alive connection after
+    /// its previous answer. Then the connection is closed.
+    pub header_read_timeout: Duration,
+    /// How many connections are open at most. At the cap, ecsd stops accepting: new
+    /// connections wait in the kernel's accept queue and are served, in order, as open ones
+    /// close.
+    pub max_connections: u32,
+    /// How long shutdown waits for open connections before dropping them.
+    pub shutdown_grace: Duration,
+}
+
+/// Serves `app` on `listener` until `shutdown` completes; then stops accepting, lets every
+/// connection finish its in-flight request (idle ones close at once), and returns when all
+/// are closed or `shutdown_grace` has passed.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    limits: ConnectionLimits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
+    let max_connections = limits.max_connections.max(1);
+    let slots = Arc::new(Semaphore::new(max_connections as usize));
+    // Each connection holds a receiver; `closed()` on the sender resolves when all are gone.
+    let (stop, stopped) = watch::channel(false);
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .max_buf_size(MAX_HEAD_BYTES)
+        .keep_alive(true);
+    let mut warned_at_cap = false;
+    tokio::pin!(shutdown);
+    loop {
+        // A slot first, then accept: at the cap nothing is accepted, so no descriptor or
+        // buffer is spent on connections that could not be served.
+        if slots.available_permits() == 0 && !warned_at_cap {
+            tracing::warn!(
+                max_connections,
+                "connection limit reached; new connections wait until open ones close (--max-connections)"
+            );
+        }
+        warned_at_cap = slots.available_permits() == 0;
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => slot,
+            () = &mut shutdown => break,
+        };
+        let Ok(slot) = slot else {
+            break; // the semaphore is never closed
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    tokio::select! {
+                        () = accept_error(error) => continue,
+                        () = &mut shutdown => break,
+                    }
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let service = {
+            let app = app.clone();
+            hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+                // The peer, for per-client limits; the extractor `ConnectInfo` reads it.
+                request.extensions_mut().insert(ConnectInfo(peer));
+                app.clone().oneshot(request)
+            })
+        };
+        let connection = http.serve_connection(TokioIo::new(stream), service);
+        let mut stopped = stopped.clone();
+        tokio::spawn(async move {
+            let _slot = slot;
+            tokio::pin!(connection);
+            let result = tokio::select! {
+                result = connection.as_mut() => result,
+                _ = stopped.changed() => {
+                    // Idle connections close now; one in a request finishes it first.
+                    connection.as_mut().graceful_shutdown();
+                    connection.await
+                }
+            };
+            if let Err(error) = result {
+                // Timeouts, resets and malformed requests: the client's doing, not ours.
+                tracing::debug!(%peer, %error, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    drop(stopped);
+    let _ = stop.send(true);
+    if tokio::time::timeout(limits.shutdown_grace, stop.closed())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            open = max_connections as usize - slots.available_permits(),
+            "connections still open after the shutdown grace period; dropping them"
+        );
+    }
+}
+
+/// Accept errors other than a peer that went away are usually the process's descriptor limit
+/// (EMFILE): wait a little for descriptors to be released rather than spin.
+async fn accept_error(error: std::io::Error) {
+    use std::io::ErrorKind;
+    if matches!(
+        error.kind(),
+        ErrorKind::ConnectionAborted | ErrorKind::ConnectionReset | ErrorKind::ConnectionRefused
+    ) {
+        return;
+    }
+    tracing::error!(%error, "cannot accept a connection; retrying in 1 s");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+}
+
+/// The soft limit on open files of this process, where the system tells it (Linux).
+pub fn open_files_limit() -> Option<u64> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits
+        .lines()
+        .find(|line| line.starts_with("Max open files"))?;
+    line.trim_start_matches("Max open files")
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
