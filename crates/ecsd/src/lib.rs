@@ -42,7 +42,8 @@ pub mod listener;
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the ECS API server.
-    Serve(ServeArgs),
+    // Boxed: its many flags make it far larger than `Call`.
+    Serve(Box<ServeArgs>),
     /// Send one signed request to ecsd and print the JSON answer (e.g.
     /// `ecsd call GET /v1/{project_id}/jobs/JOB_ID`,
     /// `ecsd call POST /v1/{project_id}/cloudservers --data @body.json --wait`).
@@ -261,12 +262,11 @@ impl Server {
             .with_request_timeout(std_duration(args.request_timeout));
         let limits = listener::ConnectionLimits {
             header_read_timeout: std_duration(args.header_read_timeout),
-            max_connections: args.max_connections,
+            max_connections: effective_max_connections(args.max_connections),
             // Every request ends within the request timeout, and every unfinished head
             // within the header-read timeout: then nothing legitimate is left to wait for.
             shutdown_grace: std_duration(args.request_timeout.max(args.header_read_timeout)),
         };
-        warn_if_descriptors_run_out(args.max_connections);
         Ok(Self {
             engine,
             state,
@@ -319,20 +319,24 @@ impl Server {
     }
 }
 
-/// Warns when `--max-connections` is above what the process's descriptor limit allows: accept
-/// would then fail (EMFILE) before the cap is reached. Descriptors beside connections: the
-/// database, its WAL and readers, the listener, standard streams.
-fn warn_if_descriptors_run_out(max_connections: u32) {
-    const OTHER_DESCRIPTORS: u64 = 64;
-    if let Some(limit) = listener::open_files_limit() {
-        if u64::from(max_connections) + OTHER_DESCRIPTORS > limit {
-            tracing::warn!(
-                max_connections,
-                open_files_limit = limit,
-                "--max-connections is above the open-files limit (ulimit -n) minus {OTHER_DESCRIPTORS}: raise the limit or lower --max-connections"
-            );
-        }
+/// The connection cap that the process's open-files limit (`ulimit -n`) allows: above it,
+/// accept would fail (EMFILE) before the cap is reached, and every accept would stall. The
+/// other descriptors (the database, its WAL and readers, the listener, the runtime, standard
+/// streams) were 25 when measured; [`listener::RESERVED_DESCRIPTORS`] leaves room for them.
+fn effective_max_connections(requested: u32) -> u32 {
+    let Some(limit) = listener::open_files_limit() else {
+        return requested;
+    };
+    let allowed = listener::connections_allowed(requested, limit);
+    if allowed < requested {
+        tracing::warn!(
+            requested,
+            allowed,
+            open_files_limit = limit,
+            "--max-connections lowered to what the open-files limit leaves (raise `ulimit -n` for more)"
+        );
     }
+    allowed
 }
 
 /// Parses nothing, binds `args.listen`, prints where it listens, and serves until SIGINT/SIGTERM.
@@ -431,6 +435,11 @@ mod tests {
         assert_eq!(args.latency, LatencyProfile::Fast);
         assert_eq!(args.auth, AuthMode::Verify, "verification is on by default");
         assert_eq!(args.identity.project_name, "eu-de");
+        assert_eq!(args.header_read_timeout, time::Duration::seconds(10));
+        assert_eq!(args.body_read_timeout, time::Duration::seconds(30));
+        assert_eq!(args.request_timeout, time::Duration::seconds(60));
+        assert_eq!(args.max_connections, 1024);
+        assert!(Cli::try_parse_from(["ecsd", "serve", "--max-connections", "0"]).is_err());
         assert!(Cli::try_parse_from(["ecsd", "serve", "--auth", "maybe"]).is_err());
         assert!(Cli::try_parse_from(["ecsd", "serve", "--latency", "slow"]).is_err());
         let call =

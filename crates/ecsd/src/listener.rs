@@ -150,6 +150,15 @@ async fn accept_error(error: std::io::Error) {
     tokio::time::sleep(Duration::from_secs(1)).await;
 }
 
+/// Descriptors kept for everything but connections (measured: 25 at start).
+pub const RESERVED_DESCRIPTORS: u64 = 32;
+
+/// The connection cap an open-files limit of `open_files` leaves room for (at least 1).
+pub fn connections_allowed(requested: u32, open_files: u64) -> u32 {
+    let room = open_files.saturating_sub(RESERVED_DESCRIPTORS).max(1);
+    u32::try_from(room).map_or(requested, |room| requested.min(room))
+}
+
 /// The soft limit on open files of this process, where the system tells it (Linux).
 pub fn open_files_limit() -> Option<u64> {
     let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
@@ -161,4 +170,152 @@ pub fn open_files_limit() -> Option<u64> {
         .next()?
         .parse()
         .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::routing::get;
+    use std::io::{Read, Write};
+    use std::net::SocketAddr;
+    use std::sync::mpsc;
+
+    /// How long a test waits for anything; far above what each step needs.
+    const BOUND: Duration = Duration::from_secs(30);
+
+    const LIMITS: ConnectionLimits = ConnectionLimits {
+        header_read_timeout: Duration::from_secs(10),
+        max_connections: 16,
+        shutdown_grace: BOUND,
+    };
+
+    /// A running [`serve`] on its own runtime: its address, the shutdown trigger, and the
+    /// thread that ends when `serve` has returned.
+    struct Running {
+        address: SocketAddr,
+        shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+        done: mpsc::Receiver<()>,
+    }
+
+    fn start(app: Router) -> Running {
+        let (address_sender, address) = mpsc::channel();
+        let (shutdown, shutdown_requested) = tokio::sync::oneshot::channel::<()>();
+        let (done_sender, done) = mpsc::channel();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async move {
+                let listener = TcpListener::bind("127.0.0.1:0").await.expect("binds");
+                let _ = address_sender.send(listener.local_addr().expect("address"));
+                serve(listener, app, LIMITS, async {
+                    let _ = shutdown_requested.await;
+                })
+                .await;
+            });
+            let _ = done_sender.send(());
+        });
+        Running {
+            address: address.recv_timeout(BOUND).expect("listening"),
+            shutdown: Some(shutdown),
+            done,
+        }
+    }
+
+    fn connect(address: SocketAddr) -> std::net::TcpStream {
+        let stream = std::net::TcpStream::connect(address).expect("connects");
+        stream.set_read_timeout(Some(BOUND)).expect("timeout");
+        stream
+    }
+
+    /// What the server sends until it closes the connection (bounded by the read timeout).
+    fn read_answer(stream: &mut std::net::TcpStream) -> String {
+        let mut answer = Vec::new();
+        stream
+            .read_to_end(&mut answer)
+            .expect("answered and closed in time");
+        String::from_utf8_lossy(&answer).into_owned()
+    }
+
+    #[test]
+    fn every_request_carries_its_peer_address() {
+        let app = Router::new().route(
+            "/peer",
+            get(|ConnectInfo(peer): ConnectInfo<SocketAddr>| async move { peer.to_string() }),
+        );
+        let running = start(app);
+        let mut client = connect(running.address);
+        client
+            .write_all(b"GET /peer HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+            .expect("sent");
+        let answer = read_answer(&mut client);
+        let local = client.local_addr().expect("address").to_string();
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        assert!(answer.ends_with(&local), "{answer} should name {local}");
+    }
+
+    #[test]
+    fn shutdown_refuses_new_connections_and_lets_an_in_flight_request_finish() {
+        let (entered, handler_entered) = mpsc::channel::<()>();
+        let (release, released) = tokio::sync::watch::channel(false);
+        let entered = Arc::new(std::sync::Mutex::new(entered));
+        let handler = move || {
+            let mut released = released.clone();
+            let _ = entered.lock().map(|entered| entered.send(()));
+            async move {
+                let _ = released.wait_for(|released| *released).await;
+                "finished"
+            }
+        };
+        let mut running = start(Router::new().route("/slow", get(handler)));
+        let mut client = connect(running.address);
+        client
+            .write_all(b"GET /slow HTTP/1.1\r\nHost: t\r\n\r\n")
+            .expect("sent");
+        handler_entered
+            .recv_timeout(BOUND)
+            .expect("the request is in flight");
+
+        if let Some(shutdown) = running.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        // The listener closes: new connections are refused (polled, bounded).
+        let refused_by = std::time::Instant::now() + BOUND;
+        while std::net::TcpStream::connect(running.address).is_ok() {
+            assert!(std::time::Instant::now() < refused_by, "still accepting");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        // `serve` waits for the request in flight...
+        assert!(
+            running.done.try_recv().is_err(),
+            "returned before the request finished"
+        );
+        let _ = release.send(true);
+        // ...which is answered, and its connection then closed.
+        let answer = read_answer(&mut client);
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        assert!(answer.ends_with("finished"), "{answer}");
+        running
+            .done
+            .recv_timeout(BOUND)
+            .expect("serve returns once no connection is left");
+    }
+
+    #[test]
+    fn the_cap_leaves_descriptors_for_the_rest_of_the_process() {
+        assert_eq!(connections_allowed(1024, 1024), 992);
+        assert_eq!(connections_allowed(1024, 20_000), 1024);
+        assert_eq!(connections_allowed(1024, 64), 32);
+        assert_eq!(connections_allowed(1024, 10), 1, "never 0");
+        assert_eq!(connections_allowed(5, u64::MAX), 5);
+    }
+
+    #[test]
+    fn the_open_files_limit_is_read_on_linux() {
+        if cfg!(target_os = "linux") {
+            assert!(open_files_limit().is_some_and(|limit| limit > 0));
+        }
+    }
 }

@@ -10,10 +10,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-struct Ecsd {
+pub(crate) struct Ecsd {
     child: Child,
     /// `http://host:port`
-    endpoint: String,
+    pub(crate) endpoint: String,
     /// `/v1/{project_id}`
     base: String,
     log: Arc<Mutex<Vec<String>>>,
@@ -40,7 +40,7 @@ impl Ecsd {
 
     /// [`Ecsd::start`] with more arguments, and none of the `ECSD_*` account variables of the
     /// caller's environment.
-    fn start_with(dir: &Path, latency: &str, args: &[&str]) -> Self {
+    pub(crate) fn start_with(dir: &Path, latency: &str, args: &[&str]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_ecsd"))
             .args(["serve", "--listen", "127.0.0.1:0", "--latency", latency])
             .arg("--database")
