@@ -171,7 +171,8 @@ pub struct ServeArgs {
     #[arg(long, env = "ECSD_BODY_READ_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
     pub body_read_timeout: time::Duration,
 
-    /// How long a whole request may take, body and handling; then 503 Ecsd.0503.
+    /// How long a whole request may take, body and handling; then 503 Ecsd.0503. Also how long
+    /// writing an answer may stall on a client that does not read it.
     #[arg(long, env = "ECSD_REQUEST_TIMEOUT", default_value = "60s", value_parser = parse_duration)]
     pub request_timeout: time::Duration,
 
@@ -263,6 +264,9 @@ impl Server {
         let limits = listener::ConnectionLimits {
             header_read_timeout: std_duration(args.header_read_timeout),
             max_connections: effective_max_connections(args.max_connections),
+            // An answer is part of its request: not read within the request timeout, it is
+            // given up.
+            write_stall_timeout: std_duration(args.request_timeout),
             // Every request ends within the request timeout, and every unfinished head
             // within the header-read timeout: then nothing legitimate is left to wait for.
             shutdown_grace: std_duration(args.request_timeout.max(args.header_read_timeout)),

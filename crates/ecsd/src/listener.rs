@@ -12,8 +12,12 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::future::Future;
+use std::io;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
 use tower::ServiceExt;
@@ -42,6 +46,9 @@ pub struct ConnectionLimits {
     /// connections wait in the kernel's accept queue and are served, in order, as open ones
     /// close.
     pub max_connections: u32,
+    /// How long writing an answer may make no progress (a client that does not read it)
+    /// before the connection is closed.
+    pub write_stall_timeout: Duration,
     /// How long shutdown waits for open connections before dropping them.
     pub shutdown_grace: Duration,
 }
@@ -103,6 +110,7 @@ pub async fn serve(
                 app.clone().oneshot(request)
             })
         };
+        let stream = StallGuard::new(stream, limits.write_stall_timeout);
         let connection = http.serve_connection(TokioIo::new(stream), service);
         let mut stopped = stopped.clone();
         tokio::spawn(async move {
@@ -136,10 +144,97 @@ pub async fn serve(
     }
 }
 
+/// A connection whose writes fail once they have made no progress for `timeout`: otherwise a
+/// client that asks for a large answer and never reads it would hold its connection (and its
+/// slot under the cap) for ever, since hyper has no write timeout.
+struct StallGuard<S> {
+    inner: S,
+    timeout: Duration,
+    /// Armed when a write cannot proceed; disarmed by any progress.
+    stalled_since: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl<S> StallGuard<S> {
+    fn new(inner: S, timeout: Duration) -> Self {
+        Self {
+            inner,
+            timeout,
+            stalled_since: None,
+        }
+    }
+
+    /// Turns a write's `Pending` into an error once the stall has lasted `timeout`.
+    fn guard<T>(&mut self, cx: &mut Context<'_>, poll: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
+        if poll.is_ready() {
+            self.stalled_since = None;
+            return poll;
+        }
+        let timeout = self.timeout;
+        let timer = self
+            .stalled_since
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+        match timer.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the client has not read the answer in time",
+            ))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for StallGuard<S> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for StallGuard<S> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let poll = Pin::new(&mut this.inner).poll_write(cx, buf);
+        this.guard(cx, poll)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let poll = Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
+        this.guard(cx, poll)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let poll = Pin::new(&mut this.inner).poll_flush(cx);
+        this.guard(cx, poll)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let poll = Pin::new(&mut this.inner).poll_shutdown(cx);
+        this.guard(cx, poll)
+    }
+}
+
 /// Accept errors other than a peer that went away are usually the process's descriptor limit
 /// (EMFILE): wait a little for descriptors to be released rather than spin.
-async fn accept_error(error: std::io::Error) {
-    use std::io::ErrorKind;
+async fn accept_error(error: io::Error) {
+    use io::ErrorKind;
     if matches!(
         error.kind(),
         ErrorKind::ConnectionAborted | ErrorKind::ConnectionReset | ErrorKind::ConnectionRefused
@@ -186,6 +281,7 @@ mod tests {
     const LIMITS: ConnectionLimits = ConnectionLimits {
         header_read_timeout: Duration::from_secs(10),
         max_connections: 16,
+        write_stall_timeout: Duration::from_secs(10),
         shutdown_grace: BOUND,
     };
 
@@ -198,6 +294,10 @@ mod tests {
     }
 
     fn start(app: Router) -> Running {
+        start_with(app, LIMITS)
+    }
+
+    fn start_with(app: Router, limits: ConnectionLimits) -> Running {
         let (address_sender, address) = mpsc::channel();
         let (shutdown, shutdown_requested) = tokio::sync::oneshot::channel::<()>();
         let (done_sender, done) = mpsc::channel();
@@ -210,7 +310,7 @@ mod tests {
             runtime.block_on(async move {
                 let listener = TcpListener::bind("127.0.0.1:0").await.expect("binds");
                 let _ = address_sender.send(listener.local_addr().expect("address"));
-                serve(listener, app, LIMITS, async {
+                serve(listener, app, limits, async {
                     let _ = shutdown_requested.await;
                 })
                 .await;
@@ -237,6 +337,32 @@ mod tests {
             .read_to_end(&mut answer)
             .expect("answered and closed in time");
         String::from_utf8_lossy(&answer).into_owned()
+    }
+
+    /// One slot; a client asks for 64 MiB and reads none of it: after the write-stall timeout
+    /// its connection is closed, and the next client is served. Without the guard the slot
+    /// stays taken and the second request is never answered (the read below times out).
+    #[test]
+    fn a_client_that_does_not_read_its_answer_loses_its_connection() {
+        let app = Router::new().route("/big", get(|| async { vec![b'x'; 64 << 20] }));
+        let running = start_with(
+            app,
+            ConnectionLimits {
+                max_connections: 1,
+                write_stall_timeout: Duration::from_secs(1),
+                ..LIMITS
+            },
+        );
+        let mut greedy = connect(running.address);
+        greedy
+            .write_all(b"GET /big HTTP/1.1\r\nHost: t\r\n\r\n")
+            .expect("sent");
+        let mut next = connect(running.address);
+        next.write_all(b"GET /missing HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+            .expect("sent");
+        let answer = read_answer(&mut next);
+        assert!(answer.starts_with("HTTP/1.1 404"), "{answer}");
+        drop(greedy);
     }
 
     #[test]
