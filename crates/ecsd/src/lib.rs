@@ -38,6 +38,7 @@ pub struct Cli {
 pub mod call;
 pub mod config;
 pub mod listener;
+pub mod tls;
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -180,6 +181,36 @@ pub struct ServeArgs {
     #[arg(long, env = "ECSD_MAX_CONNECTIONS", default_value_t = listener::DEFAULT_MAX_CONNECTIONS, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
 
+    /// Serve HTTPS with this certificate chain (PEM, the server's certificate first); needs
+    /// --tls-key.
+    #[arg(
+        long,
+        env = "ECSD_TLS_CERT",
+        requires = "tls_key",
+        conflicts_with = "tls_self_signed"
+    )]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The private key of --tls-cert (PEM).
+    #[arg(long, env = "ECSD_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Serve HTTPS with a certificate from a CA made at start, and write that CA's
+    /// certificate (PEM) to this file for clients to trust. The certificate holds localhost,
+    /// 127.0.0.1, ::1 and each --tls-name.
+    #[arg(long, env = "ECSD_TLS_SELF_SIGNED", value_name = "CA_FILE")]
+    pub tls_self_signed: Option<PathBuf>,
+
+    /// A further name (DNS name or IP address) for the self-signed certificate, e.g.
+    /// ecs.eu-de.otc.t-systems.com; repeat it, or separate names with commas.
+    #[arg(
+        long = "tls-name",
+        env = "ECSD_TLS_NAMES",
+        value_delimiter = ',',
+        requires = "tls_self_signed"
+    )]
+    pub tls_names: Vec<String>,
+
     #[command(flatten)]
     pub identity: BootstrapIdentityArgs,
 }
@@ -226,6 +257,7 @@ pub struct Server {
     engine: Arc<Engine>,
     state: AppState,
     limits: listener::ConnectionLimits,
+    tls: Option<tokio_rustls::TlsAcceptor>,
 }
 
 impl Server {
@@ -271,10 +303,16 @@ impl Server {
             // within the header-read timeout: then nothing legitimate is left to wait for.
             shutdown_grace: std_duration(args.request_timeout.max(args.header_read_timeout)),
         };
+        let tls = match (&args.tls_cert, &args.tls_key, &args.tls_self_signed) {
+            (Some(cert), Some(key), _) => Some(tls::from_pem_files(cert, key)?),
+            (_, _, Some(ca_file)) => Some(tls::self_signed(&args.tls_names, ca_file)?),
+            _ => None,
+        };
         Ok(Self {
             engine,
             state,
             limits,
+            tls,
         })
     }
 
@@ -315,7 +353,7 @@ impl Server {
         let (stop_engine, engine_stopped) = tokio::sync::watch::channel(false);
         let engine_task = tokio::spawn(self.engine.clone().run(engine_stopped));
         let app = api::router(self.state);
-        listener::serve(listener, app, self.limits, shutdown).await;
+        listener::serve(listener, app, self.limits, self.tls, shutdown).await;
         tracing::info!("no longer accepting requests; stopping the engine");
         let _ = stop_engine.send(true);
         engine_task.await?;
@@ -351,11 +389,16 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let address = listener.local_addr()?;
-    print_banner(&args, &server.state.auth, address);
+    let scheme = if server.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    print_banner(&args, &server.state.auth, scheme, address);
     server.run(listener, shutdown_signal()).await
 }
 
-fn print_banner(args: &ServeArgs, auth: &Auth, address: SocketAddr) {
+fn print_banner(args: &ServeArgs, auth: &Auth, scheme: &str, address: SocketAddr) {
     let local = &args.identity;
     let secret = if local.account.secret_key == DEFAULT_SECRET_KEY {
         format!("{DEFAULT_SECRET_KEY} (the documented default)")
@@ -375,7 +418,7 @@ fn print_banner(args: &ServeArgs, auth: &Auth, address: SocketAddr) {
         ),
     };
     eprintln!(
-        "ecsd {} listening on http://{address}\n  database: {}\n  latency:  {}\n  auth:     {auth}\n  account:  access key {}, secret key {secret}, project {} ({}, region {})\n  tokens:   POST http://{address}/v3/auth/tokens as user {} / {password}, domain {}",
+        "ecsd {} listening on {scheme}://{address}\n  database: {}\n  latency:  {}\n  auth:     {auth}\n  account:  access key {}, secret key {secret}, project {} ({}, region {})\n  tokens:   POST {scheme}://{address}/v3/auth/tokens as user {} / {password}, domain {}",
         env!("CARGO_PKG_VERSION"),
         args.database,
         args.latency.as_str(),
@@ -444,6 +487,41 @@ mod tests {
         assert_eq!(args.request_timeout, time::Duration::seconds(60));
         assert_eq!(args.max_connections, 1024);
         assert!(Cli::try_parse_from(["ecsd", "serve", "--max-connections", "0"]).is_err());
+        assert_eq!(
+            (args.tls_cert.as_ref(), args.tls_self_signed.as_ref()),
+            (None, None)
+        );
+        for incomplete in [
+            &["--tls-cert", "c.pem"][..],
+            &["--tls-key", "k.pem"],
+            &["--tls-name", "ecs.eu-de.otc.t-systems.com"],
+            &[
+                "--tls-cert",
+                "c.pem",
+                "--tls-key",
+                "k.pem",
+                "--tls-self-signed",
+                "ca.pem",
+            ],
+        ] {
+            let args = [&["ecsd", "serve"][..], incomplete].concat();
+            assert!(Cli::try_parse_from(args).is_err(), "{incomplete:?}");
+        }
+        let cli = Cli::try_parse_from([
+            "ecsd",
+            "serve",
+            "--tls-self-signed",
+            "ca.pem",
+            "--tls-name",
+            "a.example,b.example",
+            "--tls-name",
+            "c.example",
+        ])
+        .expect("parses");
+        let Command::Serve(args) = cli.command else {
+            panic!("`serve` parses as Serve")
+        };
+        assert_eq!(args.tls_names, ["a.example", "b.example", "c.example"]);
         assert!(Cli::try_parse_from(["ecsd", "serve", "--auth", "maybe"]).is_err());
         assert!(Cli::try_parse_from(["ecsd", "serve", "--latency", "slow"]).is_err());
         let call =

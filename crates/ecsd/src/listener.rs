@@ -7,12 +7,14 @@
 //! are in the error envelope.
 
 use axum::extract::ConnectInfo;
+use axum::http::uri::Scheme;
 use axum::Router;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::future::Future;
 use std::io;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -20,6 +22,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
+use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
 /// The most bytes of a request head (request line and headers) a connection may buffer: room
@@ -53,13 +56,14 @@ pub struct ConnectionLimits {
     pub shutdown_grace: Duration,
 }
 
-/// Serves `app` on `listener` until `shutdown` completes; then stops accepting, lets every
-/// connection finish its in-flight request (idle ones close at once), and returns when all
-/// are closed or `shutdown_grace` has passed.
+/// Serves `app` on `listener` (over TLS with `tls`) until `shutdown` completes; then stops
+/// accepting, lets every connection finish its in-flight request (idle ones close at once),
+/// and returns when all are closed or `shutdown_grace` has passed.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     limits: ConnectionLimits,
+    tls: Option<TlsAcceptor>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
     let max_connections = limits.max_connections.max(1);
@@ -71,6 +75,7 @@ pub async fn serve(
         .header_read_timeout(limits.header_read_timeout)
         .max_buf_size(MAX_HEAD_BYTES)
         .keep_alive(true);
+    let http = Arc::new(http);
     let mut warned_at_cap = false;
     tokio::pin!(shutdown);
     loop {
@@ -102,31 +107,21 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
-        let service = {
-            let app = app.clone();
-            hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
-                // The peer, for per-client limits; the extractor `ConnectInfo` reads it.
-                request.extensions_mut().insert(ConnectInfo(peer));
-                app.clone().oneshot(request)
-            })
-        };
-        let stream = StallGuard::new(stream, limits.write_stall_timeout);
-        let connection = http.serve_connection(TokioIo::new(stream), service);
-        let mut stopped = stopped.clone();
+        let guarded = ConnectionGuard::new(stream, limits.write_stall_timeout, tls.is_none());
+        let (http, app, tls) = (http.clone(), app.clone(), tls.clone());
+        let stopped = stopped.clone();
         tokio::spawn(async move {
             let _slot = slot;
-            tokio::pin!(connection);
-            let result = tokio::select! {
-                result = connection.as_mut() => result,
-                _ = stopped.changed() => {
-                    // Idle connections close now; one in a request finishes it first.
-                    connection.as_mut().graceful_shutdown();
-                    connection.await
-                }
+            let Some(tls) = tls else {
+                return serve_connection(&http, guarded, app, peer, Scheme::HTTP, stopped).await;
             };
-            if let Err(error) = result {
-                // Timeouts, resets and malformed requests: the client's doing, not ours.
-                tracing::debug!(%peer, %error, "connection ended with an error");
+            // The handshake comes before the head and is bounded like it.
+            match tokio::time::timeout(limits.header_read_timeout, tls.accept(guarded)).await {
+                Ok(Ok(stream)) => {
+                    serve_connection(&http, stream, app, peer, Scheme::HTTPS, stopped).await
+                }
+                Ok(Err(error)) => tracing::debug!(%peer, %error, "TLS handshake failed"),
+                Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
             }
         });
     }
@@ -144,22 +139,63 @@ pub async fn serve(
     }
 }
 
+/// Serves one connection until it ends, or until `stopped` says to finish: then an idle
+/// connection closes at once, and one in a request finishes it first.
+async fn serve_connection<I>(
+    http: &http1::Builder,
+    io: I,
+    app: Router,
+    peer: SocketAddr,
+    scheme: Scheme,
+    mut stopped: watch::Receiver<bool>,
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+        // The peer, for per-client limits (the extractor `ConnectInfo` reads it), and whether
+        // the client came over TLS, for URLs that point back at ecsd.
+        request.extensions_mut().insert(ConnectInfo(peer));
+        request.extensions_mut().insert(scheme.clone());
+        app.clone().oneshot(request)
+    });
+    let connection = http.serve_connection(TokioIo::new(io), service);
+    tokio::pin!(connection);
+    let result = tokio::select! {
+        result = connection.as_mut() => result,
+        _ = stopped.changed() => {
+            connection.as_mut().graceful_shutdown();
+            connection.await
+        }
+    };
+    if let Err(error) = result {
+        // Timeouts, resets and malformed requests: the client's doing, not ours.
+        tracing::debug!(%peer, %error, "connection ended with an error");
+    }
+}
+
 /// A connection whose writes fail once they have made no progress for `timeout`: otherwise a
 /// client that asks for a large answer and never reads it would hold its connection (and its
 /// slot under the cap) for ever, since hyper has no write timeout.
-struct StallGuard<S> {
+///
+/// On the plain-HTTP port it also looks at the first bytes: a TLS handshake there (a client
+/// told `https://`) is logged, so the operator sees why that client fails, and the connection
+/// is closed.
+struct ConnectionGuard<S> {
     inner: S,
     timeout: Duration,
     /// Armed when a write cannot proceed; disarmed by any progress.
     stalled_since: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// Until the first bytes have been read on a plain-HTTP connection.
+    check_for_tls: bool,
 }
 
-impl<S> StallGuard<S> {
-    fn new(inner: S, timeout: Duration) -> Self {
+impl<S> ConnectionGuard<S> {
+    fn new(inner: S, timeout: Duration, plain_http: bool) -> Self {
         Self {
             inner,
             timeout,
             stalled_since: None,
+            check_for_tls: plain_http,
         }
     }
 
@@ -183,17 +219,48 @@ impl<S> StallGuard<S> {
     }
 }
 
-impl<S: AsyncRead + Unpin> AsyncRead for StallGuard<S> {
+impl<S: AsyncRead + Unpin + PeerAddress> AsyncRead for ConnectionGuard<S> {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_read(cx, buf)
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        let poll = Pin::new(&mut this.inner).poll_read(cx, buf);
+        if this.check_for_tls && matches!(poll, Poll::Ready(Ok(()))) {
+            let first_bytes = &buf.filled()[before..];
+            if !first_bytes.is_empty() {
+                this.check_for_tls = false;
+                if crate::tls::looks_like_tls(first_bytes) {
+                    tracing::warn!(
+                        peer = %this.inner.peer_address(),
+                        "a TLS handshake arrived on the plain-HTTP port: the client uses https:// but ecsd serves http:// here (use http://, or start ecsd with --tls-cert/--tls-key or --tls-self-signed); connection closed"
+                    );
+                    return Poll::Ready(Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "TLS on the plain-HTTP port",
+                    )));
+                }
+            }
+        }
+        poll
     }
 }
 
-impl<S: AsyncWrite + Unpin> AsyncWrite for StallGuard<S> {
+/// Who is at the other end, for log lines.
+trait PeerAddress {
+    fn peer_address(&self) -> String;
+}
+
+impl PeerAddress for tokio::net::TcpStream {
+    fn peer_address(&self) -> String {
+        self.peer_addr()
+            .map_or_else(|_| "unknown".to_owned(), |peer| peer.to_string())
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for ConnectionGuard<S> {
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -272,7 +339,6 @@ mod tests {
     use super::*;
     use axum::routing::get;
     use std::io::{Read, Write};
-    use std::net::SocketAddr;
     use std::sync::mpsc;
 
     /// How long a test waits for anything; far above what each step needs.
@@ -310,7 +376,7 @@ mod tests {
             runtime.block_on(async move {
                 let listener = TcpListener::bind("127.0.0.1:0").await.expect("binds");
                 let _ = address_sender.send(listener.local_addr().expect("address"));
-                serve(listener, app, limits, async {
+                serve(listener, app, limits, None, async {
                     let _ = shutdown_requested.await;
                 })
                 .await;

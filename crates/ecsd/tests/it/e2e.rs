@@ -16,7 +16,7 @@ pub(crate) struct Ecsd {
     pub(crate) endpoint: String,
     /// `/v1/{project_id}`
     base: String,
-    log: Arc<Mutex<Vec<String>>>,
+    pub(crate) log: Arc<Mutex<Vec<String>>>,
 }
 
 /// A client signing as the local account with the documented default keys.
@@ -62,8 +62,9 @@ impl Ecsd {
         let log_writer = log.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(rest) = line.split("listening on http://").nth(1) {
-                    let _ = address_sender.send(rest.trim().to_owned());
+                if let Some(rest) = line.split("listening on ").nth(1) {
+                    let address = rest.trim().trim_start_matches("https://");
+                    let _ = address_sender.send(address.trim_start_matches("http://").to_owned());
                 }
                 log_writer.lock().expect("log").push(line);
             }

@@ -15,3 +15,4 @@ mod reference;
 mod security;
 mod support;
 mod tags_http;
+mod tls;
