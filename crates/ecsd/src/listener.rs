@@ -38,6 +38,10 @@ pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// The default connection cap (`--max-connections`).
 pub const DEFAULT_MAX_CONNECTIONS: u32 = 1024;
 
+/// At most one "connection limit reached" warning per this interval: under a flood the cap is
+/// reached again each time a slot frees.
+const CAP_WARNING_INTERVAL: Duration = Duration::from_secs(60);
+
 /// The limits of [`serve`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConnectionLimits {
@@ -76,18 +80,20 @@ pub async fn serve(
         .max_buf_size(MAX_HEAD_BYTES)
         .keep_alive(true);
     let http = Arc::new(http);
-    let mut warned_at_cap = false;
+    let mut last_warning: Option<tokio::time::Instant> = None;
     tokio::pin!(shutdown);
     loop {
         // A slot first, then accept: at the cap nothing is accepted, so no descriptor or
         // buffer is spent on connections that could not be served.
-        if slots.available_permits() == 0 && !warned_at_cap {
+        if slots.available_permits() == 0
+            && last_warning.is_none_or(|at| at.elapsed() >= CAP_WARNING_INTERVAL)
+        {
+            last_warning = Some(tokio::time::Instant::now());
             tracing::warn!(
                 max_connections,
                 "connection limit reached; new connections wait until open ones close (--max-connections)"
             );
         }
-        warned_at_cap = slots.available_permits() == 0;
         let slot = tokio::select! {
             slot = slots.clone().acquire_owned() => slot,
             () = &mut shutdown => break,
