@@ -338,9 +338,11 @@ impl Server {
         }
     }
 
-    /// Serves on `listener` until `shutdown` completes: then stops accepting, lets in-flight
-    /// requests finish, stops the engine after its current step, and flushes the store.
-    /// Unfinished jobs stay stored and resume at the next start.
+    /// Serves on `listener` ([`listener::serve`]: the connection limits, TLS if configured)
+    /// until `shutdown` completes: then stops accepting, lets in-flight requests finish (for
+    /// at most the longer of the request and header-read timeouts), stops the engine after its
+    /// current step, and flushes the store. Unfinished jobs stay stored and resume at the next
+    /// start.
     pub async fn run(
         self,
         listener: TcpListener,
