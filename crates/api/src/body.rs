@@ -1,20 +1,111 @@
-//! Request bodies and queries: JSON only, size-limited, and every parse failure an [`ApiError`]
-//! that names the offending field.
+//! Request bodies and queries: JSON only, size-limited, read before a deadline, and every parse
+//! failure an [`ApiError`] that names the offending field.
 
 use crate::error::ApiError;
 use crate::error_codes;
-use axum::body::{Body, Bytes};
+use axum::body::{Body, Bytes, HttpBody};
 use axum::http::{header, HeaderMap};
+use http_body::{Frame, SizeHint};
 use serde::de::DeserializeOwned;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
 
-/// Reads the whole body, refusing more than `limit` bytes with 413.
+/// Reads the whole body, refusing more than `limit` bytes with 413, and a body whose deadline
+/// ([`with_read_deadline`]) passes before it has arrived with 408 `Ecsd.0408`.
 pub async fn read_limited(body: Body, limit: usize) -> Result<Bytes, ApiError> {
-    axum::body::to_bytes(body, limit).await.map_err(|_| {
-        ApiError::new(
-            error_codes::ECSD_BODY_TOO_LARGE,
-            format!("The request body exceeds the limit of {limit} bytes."),
-        )
+    axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|error| match read_timeout_in(&error) {
+            Some(BodyReadTimeout(timeout)) => ApiError::new(
+                error_codes::ECSD_BODY_TIMEOUT,
+                format!(
+                    "The request body did not arrive within {} s (the body-read timeout).",
+                    timeout.as_secs_f64()
+                ),
+            ),
+            None => ApiError::new(
+                error_codes::ECSD_BODY_TOO_LARGE,
+                format!("The request body exceeds the limit of {limit} bytes."),
+            ),
+        })
+}
+
+/// What a body under [`with_read_deadline`] yields once its deadline has passed: the timeout
+/// it had.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BodyReadTimeout(pub Duration);
+
+impl std::fmt::Display for BodyReadTimeout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the request body did not arrive within {:?}", self.0)
+    }
+}
+
+impl std::error::Error for BodyReadTimeout {}
+
+/// Finds a [`BodyReadTimeout`] in an error's chain. Body errors reach `read_limited` wrapped by
+/// axum and by the size limit, so the chain is walked rather than the top error downcast.
+fn read_timeout_in(error: &axum::Error) -> Option<&BodyReadTimeout> {
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(error) = current {
+        if let Some(timeout) = error.downcast_ref::<BodyReadTimeout>() {
+            return Some(timeout);
+        }
+        current = error.source();
+    }
+    None
+}
+
+/// Gives `body` a deadline `timeout` from now: a body still arriving then fails with
+/// [`BodyReadTimeout`]. The deadline is for the whole body, not per chunk, so a client that
+/// trickles one byte at a time cannot hold a request open. An empty body needs no timer.
+pub fn with_read_deadline(body: Body, timeout: Duration) -> Body {
+    if body.is_end_stream() {
+        return body;
+    }
+    Body::new(DeadlineBody {
+        inner: body,
+        deadline: Box::pin(tokio::time::sleep(timeout)),
+        timeout,
     })
+}
+
+struct DeadlineBody {
+    inner: Body,
+    deadline: Pin<Box<tokio::time::Sleep>>,
+    timeout: Duration,
+}
+
+impl HttpBody for DeadlineBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        let this = self.get_mut();
+        // What has arrived is taken first: the deadline refuses only waiting for more.
+        if let Poll::Ready(frame) = Pin::new(&mut this.inner).poll_frame(cx) {
+            return Poll::Ready(frame);
+        }
+        match this.deadline.as_mut().poll(cx) {
+            Poll::Ready(()) => {
+                Poll::Ready(Some(Err(axum::Error::new(BodyReadTimeout(this.timeout)))))
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 /// Checks that a body, if it has a Content-Type, says JSON (`application/json`, any parameters,
@@ -186,6 +277,50 @@ pub fn query_pairs(raw: Option<&str>) -> Result<Vec<(String, String)>, ApiError>
 mod tests {
     use super::*;
     use axum::http::HeaderValue;
+
+    /// A body whose bytes never come: a client that sent its headers and stopped.
+    struct NeverArrives;
+
+    impl HttpBody for NeverArrives {
+        type Data = Bytes;
+        type Error = axum::Error;
+
+        fn poll_frame(
+            self: Pin<&mut Self>,
+            _cx: &mut Context<'_>,
+        ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+            Poll::Pending
+        }
+    }
+
+    // Paused time: the runtime jumps to the next timer when nothing else can run, so the
+    // 30 s deadline passes at once and the test does not depend on the wall clock.
+    #[tokio::test(start_paused = true)]
+    async fn a_body_that_does_not_arrive_before_its_deadline_is_408() {
+        let body = with_read_deadline(Body::new(NeverArrives), Duration::from_secs(30));
+        // Bounded: without the deadline, the paused clock jumps here and the test fails.
+        let read = tokio::time::timeout(Duration::from_secs(24 * 3600), read_limited(body, 1024));
+        let error = read
+            .await
+            .expect("refused before the test's bound")
+            .expect_err("times out");
+        assert_eq!(
+            (error.code.code, error.code.status),
+            ("Ecsd.0408", 408),
+            "{error:?}"
+        );
+        assert!(error.message.contains("30 s"), "{error:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_body_that_arrives_is_read_and_an_oversized_one_is_still_413() {
+        let body = with_read_deadline(Body::from("{\"a\": 1}"), Duration::from_secs(30));
+        let bytes = read_limited(body, 1024).await.expect("read");
+        assert_eq!(&bytes[..], b"{\"a\": 1}");
+        let body = with_read_deadline(Body::from(vec![b'x'; 2048]), Duration::from_secs(30));
+        let error = read_limited(body, 1024).await.expect_err("too large");
+        assert_eq!(error.code.code, "Ecsd.0413");
+    }
 
     #[derive(Debug, serde::Deserialize)]
     #[allow(dead_code)]

@@ -160,7 +160,7 @@ impl From<StoreError> for ApiError {
         match error {
             // The query's cost, not a fault: the client can narrow it, so it is told so.
             StoreError::ReadDeadline { deadline } => ApiError::new(
-                error_codes::ECSD_QUERY_TIMEOUT,
+                error_codes::ECSD_REQUEST_TIMEOUT,
                 format!(
                     "The query took longer than {} ms and was stopped. Narrow the filters (fewer tags or not-tags, a name, a smaller limit) and try again.",
                     deadline.as_millis()

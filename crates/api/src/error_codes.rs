@@ -43,9 +43,9 @@
 //! * **`%s` placeholders.** `Pdp.0001`, `Common.0025` and `Common.1503` have a `%s` in their
 //!   message; [`ErrorCode::render`] fills it in.
 //! * **ecsd's own codes.** HTTP-level failures that happen before any ECS API is reached
-//!   (unknown route, wrong method, body too large, wrong content type, an internal failure)
-//!   have no code in the reference. ecsd gives them codes with its own prefix, `Ecsd.`, whose
-//!   number is the HTTP status. They live in the separate [`ECSD_CODES`] list, never in
+//!   (unknown route, wrong method, body too large, wrong content type, a body or a whole
+//!   request that does not arrive or finish in time) have no code in the reference. ecsd gives
+//!   them codes with its own prefix, `Ecsd.`, whose number is the HTTP status. They live in the separate [`ECSD_CODES`] list, never in
 //!   [`CATALOGUE`], so the catalogue stays exactly the reference's. [`lookup`] searches both.
 
 /// One error code: what goes into the `code` and `message` fields of an error body, and the
@@ -1770,13 +1770,21 @@ pub const ECSD_HEADERS_TOO_LARGE: ErrorCode = ErrorCode {
     message: "The request headers are too large.",
 };
 
-/// A read ran past the store's deadline (`--query-timeout`) and was stopped: the query was
-/// too expensive for the data (many tag filters over many servers) or every reader was busy.
-/// 503, not 500: nothing is broken, and a narrower query (or a later retry) succeeds.
-pub const ECSD_QUERY_TIMEOUT: ErrorCode = ErrorCode {
+/// The request body did not arrive within the body-read timeout (`--body-read-timeout`).
+pub const ECSD_BODY_TIMEOUT: ErrorCode = ErrorCode {
+    code: "Ecsd.0408",
+    status: 408,
+    message: "The request body did not arrive in time.",
+};
+
+/// ecsd could not complete the request in time: the whole request ran past `--request-timeout`,
+/// or one database read past `--query-timeout` (too expensive a query for the data, or every
+/// reader busy). 503, not 500 or 504: nothing is broken and no gateway is involved; a later
+/// retry, or a narrower query, succeeds. The message says which deadline passed.
+pub const ECSD_REQUEST_TIMEOUT: ErrorCode = ErrorCode {
     code: "Ecsd.0503",
     status: 503,
-    message: "The query took too long and was stopped. Narrow the filters (fewer tags or not-tags, a name, a smaller limit) and try again.",
+    message: "The request could not be completed in time.",
 };
 
 /// ecsd's own codes (prefix `Ecsd.`), kept apart from the reference's [`CATALOGUE`].
@@ -1784,7 +1792,8 @@ pub static ECSD_CODES: &[ErrorCode] = &[
     ECSD_BODY_TOO_LARGE,
     ECSD_UNSUPPORTED_MEDIA_TYPE,
     ECSD_HEADERS_TOO_LARGE,
-    ECSD_QUERY_TIMEOUT,
+    ECSD_BODY_TIMEOUT,
+    ECSD_REQUEST_TIMEOUT,
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -1947,6 +1956,8 @@ mod tests {
         assert_eq!(lookup("Ecsd.0413"), Some(&ECSD_BODY_TOO_LARGE));
         assert_eq!(lookup("APIGW.0101").map(|e| e.status), Some(404));
         assert!(APIGW_0308.is_gateway() && !COMMON_1503.is_gateway());
+        assert_eq!(lookup("Ecsd.0408").map(|e| e.status), Some(408));
+        assert_eq!(lookup("Ecsd.0503").map(|e| e.status), Some(503));
         assert_eq!(lookup("APIGW.0301").map(|e| e.status), Some(401));
         assert_eq!(lookup("Ecsd.0500"), None, "internal errors use Common.0001");
         assert_eq!(lookup("Ecs.9999"), None);

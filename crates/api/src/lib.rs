@@ -27,9 +27,9 @@ pub mod tags;
 pub mod time_format;
 pub mod tokens;
 
-use axum::extract::{FromRequestParts, Request};
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderName, HeaderValue};
+use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
@@ -39,12 +39,21 @@ use engine::Engine;
 use error::ApiError;
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
+use std::time::Duration;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
 /// The default limit on request bodies: far above the largest valid request (a create with
 /// 59 data disks and 32 KiB of user data), far below what could hurt the server.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// How long a request's body may take to arrive after its headers (`--body-read-timeout`): a
+/// 1 MiB body at 35 KB/s still makes it.
+pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long a whole request may take, body and handler included (`--request-timeout`): twice
+/// the body-read timeout, so a slow body gets its 408 before this.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
 pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -59,6 +68,25 @@ pub struct AppState {
     pub max_body_bytes: usize,
     pub finished_jobs: Arc<jobs::FinishedJobCache>,
     pub auth: auth::Auth,
+    pub deadlines: Deadlines,
+}
+
+/// How long a request may take to arrive and to be answered; see [`deadlines`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deadlines {
+    /// From the request's headers to the last byte of its body.
+    pub body_read: Duration,
+    /// From the request's headers to its answer.
+    pub request: Duration,
+}
+
+impl Default for Deadlines {
+    fn default() -> Self {
+        Self {
+            body_read: DEFAULT_BODY_READ_TIMEOUT,
+            request: DEFAULT_REQUEST_TIMEOUT,
+        }
+    }
 }
 
 impl AppState {
@@ -74,6 +102,7 @@ impl AppState {
             max_body_bytes,
             finished_jobs: Arc::new(jobs::FinishedJobCache::new(FINISHED_JOB_CACHE_ENTRIES)),
             auth,
+            deadlines: Deadlines::default(),
         }
     }
 
@@ -88,6 +117,18 @@ impl AppState {
             },
             auth::Auth::Off => self.regions.default_region(),
         }
+    }
+
+    /// Replaces the default body-read timeout ([`DEFAULT_BODY_READ_TIMEOUT`]).
+    pub fn with_body_read_timeout(mut self, timeout: Duration) -> Self {
+        self.deadlines.body_read = timeout;
+        self
+    }
+
+    /// Replaces the default request timeout ([`DEFAULT_REQUEST_TIMEOUT`]).
+    pub fn with_request_timeout(mut self, timeout: Duration) -> Self {
+        self.deadlines.request = timeout;
+        self
     }
 
     /// The quotas of the project in the path: its `[accounts.projects.quotas]`, or none (also
@@ -265,13 +306,46 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             auth::authenticate,
         ));
+    let deadlines_of_state = state.deadlines;
     let routes = Router::new()
         .route("/v3/auth/tokens", post(tokens::issue_token))
         .merge(ecs)
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .with_state(state);
+        .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(
+            deadlines_of_state,
+            deadlines,
+        ));
     with_cross_cutting_layers(routes)
+}
+
+/// Bounds every request in time, in front of every route (authentication included, which reads
+/// signed bodies): the body gets the body-read deadline ([`body::with_read_deadline`], which
+/// [`body::read_limited`] answers with 408 `Ecsd.0408`), and a request not answered within the
+/// request timeout is answered 503 `Ecsd.0503`; its handler is dropped at its next await, so
+/// work it had already handed to the store (a job) may still be done: clients that retry
+/// creates send `X-Client-Token`.
+async fn deadlines(State(deadlines): State<Deadlines>, request: Request, next: Next) -> Response {
+    let request = request.map(|body| body::with_read_deadline(body, deadlines.body_read));
+    let Ok(mut response) = tokio::time::timeout(deadlines.request, next.run(request)).await else {
+        return ApiError::new(
+            error_codes::ECSD_REQUEST_TIMEOUT,
+            format!(
+                "The request was not answered within {} s (the request timeout); it may or may not have taken effect.",
+                deadlines.request.as_secs_f64()
+            ),
+        )
+        .into_response();
+    };
+    if response.status() == StatusCode::REQUEST_TIMEOUT {
+        // The rest of a body that came too late may still be on its way: the connection's
+        // framing is lost, so it is closed after this answer rather than kept alive.
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
 }
 
 /// What every route gets, outermost first: a request id, a trace span, a panic catcher that
@@ -394,6 +468,120 @@ mod tests {
 
     async fn boom() -> &'static str {
         panic!("secret internal detail")
+    }
+
+    /// A body whose bytes never come: a client that sent its headers and stopped.
+    struct NeverArrives;
+
+    impl axum::body::HttpBody for NeverArrives {
+        type Data = axum::body::Bytes;
+        type Error = axum::Error;
+
+        fn poll_frame(
+            self: std::pin::Pin<&mut Self>,
+            _cx: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+            std::task::Poll::Pending
+        }
+    }
+
+    async fn never_answers() -> &'static str {
+        std::future::pending().await
+    }
+
+    async fn echo(body: axum::body::Body) -> Result<Vec<u8>, ApiError> {
+        Ok(body::read_limited(body, 1024).await?.to_vec())
+    }
+
+    /// `routes` behind the deadlines and the cross-cutting layers, as [`router`] puts them.
+    fn with_deadlines(routes: Router, deadlines: Deadlines) -> Router {
+        with_cross_cutting_layers(routes.layer(axum::middleware::from_fn_with_state(
+            deadlines,
+            super::deadlines,
+        )))
+    }
+
+    /// Runs `request` through `app`, bounded: should the deadline under test be missing, the
+    /// paused clock jumps to this bound and the test fails instead of hanging.
+    async fn send_bounded(app: Router, request: Request) -> Response {
+        tokio::time::timeout(Duration::from_secs(24 * 3600), app.oneshot(request))
+            .await
+            .expect("answered before the test's bound")
+            .expect("infallible")
+    }
+
+    async fn envelope_code(response: Response) -> String {
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        let body: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
+        body["error"]["code"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    // Paused time: the runtime jumps to the next timer once nothing else can run, so the
+    // deadlines pass at once, independently of the wall clock.
+    #[tokio::test(start_paused = true)]
+    async fn a_request_not_answered_in_time_is_503_in_the_envelope() {
+        let deadlines = Deadlines {
+            body_read: Duration::from_secs(30),
+            request: Duration::from_secs(60),
+        };
+        let routes = Router::new().route("/slow", get(never_answers));
+        let response = send_bounded(
+            with_deadlines(routes, deadlines),
+            Request::builder()
+                .uri("/slow")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await;
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(response.headers().get(&X_REQUEST_ID).is_some());
+        assert_eq!(envelope_code(response).await, "Ecsd.0503");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_body_that_never_arrives_is_408_and_closes_the_connection() {
+        let deadlines = Deadlines {
+            body_read: Duration::from_secs(30),
+            request: Duration::from_secs(60),
+        };
+        let routes = Router::new().route("/echo", post(echo));
+        // Headers came, the body does not.
+        let body = Body::new(NeverArrives);
+        let response = send_bounded(
+            with_deadlines(routes.clone(), deadlines),
+            Request::builder()
+                .method("POST")
+                .uri("/echo")
+                .body(body)
+                .expect("request"),
+        )
+        .await;
+        assert_eq!(response.status(), StatusCode::REQUEST_TIMEOUT);
+        assert_eq!(
+            response.headers().get(header::CONNECTION),
+            Some(&HeaderValue::from_static("close"))
+        );
+        assert_eq!(envelope_code(response).await, "Ecsd.0408");
+
+        // A body that is there is read as before.
+        let response = send_bounded(
+            with_deadlines(routes, deadlines),
+            Request::builder()
+                .method("POST")
+                .uri("/echo")
+                .body(Body::from("{}"))
+                .expect("request"),
+        )
+        .await;
+        assert_eq!(response.status(), StatusCode::OK);
     }
 
     #[tokio::test]

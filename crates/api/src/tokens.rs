@@ -347,8 +347,9 @@ pub async fn issue_token(
     Ok(response)
 }
 
-/// The base of the catalog's URLs: `--public-url` when set, else `http://` and the request's
-/// `Host`, which must then be a plain `host[:port]` (it is copied into URLs clients call next).
+/// The base of the catalog's URLs: `--public-url` when set, else the request's scheme (`https`
+/// when it came over TLS) and `Host`, which must then be a plain `host[:port]` (it is copied
+/// into URLs clients call next).
 fn catalog_base_url(identity: &Identity, parts: &Parts) -> Result<String, ApiError> {
     if let Some(url) = &identity.public_url {
         return Ok(url.clone());
@@ -365,7 +366,12 @@ fn catalog_base_url(identity: &Identity, parts: &Parts) -> Result<String, ApiErr
             "must be a host name or IP address with an optional port (it becomes the catalog's endpoint URLs); or start ecsd with --public-url",
         ));
     }
-    Ok(format!("http://{host}"))
+    // The listener records whether the request came over TLS.
+    let scheme = parts
+        .extensions
+        .get::<axum::http::uri::Scheme>()
+        .map_or("http", |scheme| scheme.as_str());
+    Ok(format!("{scheme}://{host}"))
 }
 
 /// `name[:port]` or `[v6]:port`, as URLs carry them: letters, digits, `-`, `.`; at most 255

@@ -38,10 +38,13 @@ pub struct Cli {
 
 pub mod call;
 pub mod config;
+pub mod listener;
+pub mod tls;
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the ECS API server.
+    // Boxed: its many flags make it far larger than `Call`.
     Serve(Box<ServeArgs>),
     /// Send one signed request to ecsd and print the JSON answer (e.g.
     /// `ecsd call GET /v1/{project_id}/jobs/JOB_ID`,
@@ -182,6 +185,53 @@ pub struct ServeArgs {
     /// answered 503 Ecsd.0503, e.g. 10s, 1m.
     #[arg(long, env = "ECSD_QUERY_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
     pub query_timeout: time::Duration,
+    /// How long a connection may take to send a request's headers (also an idle keep-alive
+    /// connection, between its requests); then it is closed.
+    #[arg(long, env = "ECSD_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub header_read_timeout: time::Duration,
+
+    /// How long a request's body may take to arrive after its headers; then 408 Ecsd.0408.
+    #[arg(long, env = "ECSD_BODY_READ_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub body_read_timeout: time::Duration,
+
+    /// How long a whole request may take, body and handling; then 503 Ecsd.0503. Also how long
+    /// writing an answer may stall on a client that does not read it.
+    #[arg(long, env = "ECSD_REQUEST_TIMEOUT", default_value = "60s", value_parser = parse_duration)]
+    pub request_timeout: time::Duration,
+
+    /// Most connections open at once; at the limit new connections wait to be accepted.
+    #[arg(long, env = "ECSD_MAX_CONNECTIONS", default_value_t = listener::DEFAULT_MAX_CONNECTIONS, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+
+    /// Serve HTTPS with this certificate chain (PEM, the server's certificate first); needs
+    /// --tls-key.
+    #[arg(
+        long,
+        env = "ECSD_TLS_CERT",
+        requires = "tls_key",
+        conflicts_with = "tls_self_signed"
+    )]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The private key of --tls-cert (PEM).
+    #[arg(long, env = "ECSD_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Serve HTTPS with a certificate from a CA made at start, and write that CA's
+    /// certificate (PEM) to this file for clients to trust. The certificate holds localhost,
+    /// 127.0.0.1, ::1 and each --tls-name.
+    #[arg(long, env = "ECSD_TLS_SELF_SIGNED", value_name = "CA_FILE")]
+    pub tls_self_signed: Option<PathBuf>,
+
+    /// A further name (DNS name or IP address) for the self-signed certificate, e.g.
+    /// ecs.eu-de.otc.t-systems.com; repeat it, or separate names with commas.
+    #[arg(
+        long = "tls-name",
+        env = "ECSD_TLS_NAMES",
+        value_delimiter = ',',
+        requires = "tls_self_signed"
+    )]
+    pub tls_names: Vec<String>,
 
     #[command(flatten)]
     pub identity: BootstrapIdentityArgs,
@@ -233,10 +283,17 @@ pub fn parse_duration(text: &str) -> Result<time::Duration, String> {
     Ok(duration)
 }
 
+/// A duration from [`parse_duration`] (always positive) as the standard library's.
+fn std_duration(duration: time::Duration) -> std::time::Duration {
+    duration.unsigned_abs()
+}
+
 /// Everything `serve` needs, built from the arguments before the listener is bound.
 pub struct Server {
     engine: Arc<Engine>,
     state: AppState,
+    limits: listener::ConnectionLimits,
+    tls: Option<tokio_rustls::TlsAcceptor>,
 }
 
 impl Server {
@@ -278,8 +335,30 @@ impl Server {
                 ))
             }
         };
-        let state = AppState::new(engine.clone(), regions, args.max_body_bytes, auth);
-        Ok(Self { engine, state })
+        let state = AppState::new(engine.clone(), regions, args.max_body_bytes, auth)
+            .with_body_read_timeout(std_duration(args.body_read_timeout))
+            .with_request_timeout(std_duration(args.request_timeout));
+        let limits = listener::ConnectionLimits {
+            header_read_timeout: std_duration(args.header_read_timeout),
+            max_connections: effective_max_connections(args.max_connections),
+            // An answer is part of its request: not read within the request timeout, it is
+            // given up.
+            write_stall_timeout: std_duration(args.request_timeout),
+            // Every request ends within the request timeout, and every unfinished head
+            // within the header-read timeout: then nothing legitimate is left to wait for.
+            shutdown_grace: std_duration(args.request_timeout.max(args.header_read_timeout)),
+        };
+        let tls = match (&args.tls_cert, &args.tls_key, &args.tls_self_signed) {
+            (Some(cert), Some(key), _) => Some(tls::from_pem_files(cert, key)?),
+            (_, _, Some(ca_file)) => Some(tls::self_signed(&args.tls_names, ca_file)?),
+            _ => None,
+        };
+        Ok(Self {
+            engine,
+            state,
+            limits,
+            tls,
+        })
     }
 
     /// Refuses to serve `address` to the network with no authentication, or with credentials
@@ -304,9 +383,11 @@ impl Server {
         }
     }
 
-    /// Serves on `listener` until `shutdown` completes: then stops accepting, lets in-flight
-    /// requests finish, stops the engine after its current step, and flushes the store.
-    /// Unfinished jobs stay stored and resume at the next start.
+    /// Serves on `listener` ([`listener::serve`]: the connection limits, TLS if configured)
+    /// until `shutdown` completes: then stops accepting, lets in-flight requests finish (for
+    /// at most the longer of the request and header-read timeouts), stops the engine after its
+    /// current step, and flushes the store. Unfinished jobs stay stored and resume at the next
+    /// start.
     pub async fn run(
         self,
         listener: TcpListener,
@@ -319,17 +400,32 @@ impl Server {
         let (stop_engine, engine_stopped) = tokio::sync::watch::channel(false);
         let engine_task = tokio::spawn(self.engine.clone().run(engine_stopped));
         let app = api::router(self.state);
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await?;
+        listener::serve(listener, app, self.limits, self.tls, shutdown).await;
         tracing::info!("no longer accepting requests; stopping the engine");
         let _ = stop_engine.send(true);
         engine_task.await?;
         Ok(())
     }
+}
+
+/// The connection cap that the process's open-files limit (`ulimit -n`) allows: above it,
+/// accept would fail (EMFILE) before the cap is reached, and every accept would stall. The
+/// other descriptors (the database, its WAL and readers, the listener, the runtime, standard
+/// streams) were 25 when measured; [`listener::RESERVED_DESCRIPTORS`] leaves room for them.
+fn effective_max_connections(requested: u32) -> u32 {
+    let Some(limit) = listener::open_files_limit() else {
+        return requested;
+    };
+    let allowed = listener::connections_allowed(requested, limit);
+    if allowed < requested {
+        tracing::warn!(
+            requested,
+            allowed,
+            open_files_limit = limit,
+            "--max-connections lowered to what the open-files limit leaves (raise `ulimit -n` for more)"
+        );
+    }
+    allowed
 }
 
 /// Parses nothing, binds `args.listen`, prints where it listens, and serves until SIGINT/SIGTERM.
@@ -340,11 +436,16 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let address = listener.local_addr()?;
-    print_banner(&args, &server.state.auth, address);
+    let scheme = if server.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    print_banner(&args, &server.state.auth, scheme, address);
     server.run(listener, shutdown_signal()).await
 }
 
-fn print_banner(args: &ServeArgs, auth: &Auth, address: SocketAddr) {
+fn print_banner(args: &ServeArgs, auth: &Auth, scheme: &str, address: SocketAddr) {
     let local = &args.identity;
     let secret = if local.account.secret_key == DEFAULT_SECRET_KEY {
         format!("{DEFAULT_SECRET_KEY} (the documented default)")
@@ -364,7 +465,7 @@ fn print_banner(args: &ServeArgs, auth: &Auth, address: SocketAddr) {
         ),
     };
     eprintln!(
-        "ecsd {} listening on http://{address}\n  database: {}\n  latency:  {}\n  auth:     {auth}\n  account:  access key {}, secret key {secret}, project {} ({}, region {})\n  tokens:   POST http://{address}/v3/auth/tokens as user {} / {password}, domain {}",
+        "ecsd {} listening on {scheme}://{address}\n  database: {}\n  latency:  {}\n  auth:     {auth}\n  account:  access key {}, secret key {secret}, project {} ({}, region {})\n  tokens:   POST {scheme}://{address}/v3/auth/tokens as user {} / {password}, domain {}",
         env!("CARGO_PKG_VERSION"),
         args.database,
         args.latency.as_str(),
@@ -428,6 +529,46 @@ mod tests {
         assert_eq!(args.latency, LatencyProfile::Fast);
         assert_eq!(args.auth, AuthMode::Verify, "verification is on by default");
         assert_eq!(args.identity.project_name, "eu-de");
+        assert_eq!(args.header_read_timeout, time::Duration::seconds(10));
+        assert_eq!(args.body_read_timeout, time::Duration::seconds(30));
+        assert_eq!(args.request_timeout, time::Duration::seconds(60));
+        assert_eq!(args.max_connections, 1024);
+        assert!(Cli::try_parse_from(["ecsd", "serve", "--max-connections", "0"]).is_err());
+        assert_eq!(
+            (args.tls_cert.as_ref(), args.tls_self_signed.as_ref()),
+            (None, None)
+        );
+        for incomplete in [
+            &["--tls-cert", "c.pem"][..],
+            &["--tls-key", "k.pem"],
+            &["--tls-name", "ecs.eu-de.otc.t-systems.com"],
+            &[
+                "--tls-cert",
+                "c.pem",
+                "--tls-key",
+                "k.pem",
+                "--tls-self-signed",
+                "ca.pem",
+            ],
+        ] {
+            let args = [&["ecsd", "serve"][..], incomplete].concat();
+            assert!(Cli::try_parse_from(args).is_err(), "{incomplete:?}");
+        }
+        let cli = Cli::try_parse_from([
+            "ecsd",
+            "serve",
+            "--tls-self-signed",
+            "ca.pem",
+            "--tls-name",
+            "a.example,b.example",
+            "--tls-name",
+            "c.example",
+        ])
+        .expect("parses");
+        let Command::Serve(args) = cli.command else {
+            panic!("`serve` parses as Serve")
+        };
+        assert_eq!(args.tls_names, ["a.example", "b.example", "c.example"]);
         assert!(Cli::try_parse_from(["ecsd", "serve", "--auth", "maybe"]).is_err());
         assert!(Cli::try_parse_from(["ecsd", "serve", "--latency", "slow"]).is_err());
         let call =

@@ -10,13 +10,13 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-struct Ecsd {
+pub(crate) struct Ecsd {
     child: Child,
     /// `http://host:port`
-    endpoint: String,
+    pub(crate) endpoint: String,
     /// `/v1/{project_id}`
     base: String,
-    log: Arc<Mutex<Vec<String>>>,
+    pub(crate) log: Arc<Mutex<Vec<String>>>,
 }
 
 /// A client signing as the local account with the documented default keys.
@@ -40,7 +40,7 @@ impl Ecsd {
 
     /// [`Ecsd::start`] with more arguments, and none of the `ECSD_*` account variables of the
     /// caller's environment.
-    fn start_with(dir: &Path, latency: &str, args: &[&str]) -> Self {
+    pub(crate) fn start_with(dir: &Path, latency: &str, args: &[&str]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_ecsd"))
             .args(["serve", "--listen", "127.0.0.1:0", "--latency", latency])
             .arg("--database")
@@ -62,8 +62,9 @@ impl Ecsd {
         let log_writer = log.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(rest) = line.split("listening on http://").nth(1) {
-                    let _ = address_sender.send(rest.trim().to_owned());
+                if let Some(rest) = line.split("listening on ").nth(1) {
+                    let address = rest.trim().trim_start_matches("https://");
+                    let _ = address_sender.send(address.trim_start_matches("http://").to_owned());
                 }
                 log_writer.lock().expect("log").push(line);
             }

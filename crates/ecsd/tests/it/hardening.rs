@@ -530,6 +530,23 @@ async fn the_catalog_host_is_configured_or_checked() {
         answer["token"]["catalog"][0]["endpoints"][0]["url"],
         format!("http://{HOST}/v1/{PROJECT}")
     );
+    // Over TLS (the listener records the scheme), the catalog says https.
+    let mut over_tls = Request::builder()
+        .method(Method::POST)
+        .uri("/v3/auth/tokens")
+        .header("content-type", "application/json")
+        .header("host", "ecs.eu-de.otc.t-systems.com:8774")
+        .body(Body::from(body()))
+        .expect("request");
+    over_tls
+        .extensions_mut()
+        .insert(axum::http::uri::Scheme::HTTPS);
+    let (status, _, answer) = api.send_request(over_tls).await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    assert_eq!(
+        answer["token"]["catalog"][0]["endpoints"][0]["url"],
+        format!("https://ecs.eu-de.otc.t-systems.com:8774/v1/{PROJECT}")
+    );
     let configured = Api::with_identity(
         Harness::new(config(LatencyProfile::Instant)),
         api::DEFAULT_MAX_BODY_BYTES,

@@ -2,6 +2,7 @@
 //! HTTP surface in-process, and the real binary end to end (including `kill -9`).
 
 mod client_waiters;
+mod connection_limits;
 mod coverage;
 mod e2e;
 mod engine_steps;
@@ -18,3 +19,4 @@ mod regions_http;
 mod security;
 mod support;
 mod tags_http;
+mod tls;
