@@ -3,18 +3,11 @@
 use clap::Parser;
 use ecsd::{Cli, Command};
 use std::process::ExitCode;
-use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        // Colours only for a terminal: logs redirected to a file stay plain text.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
-    match Cli::parse().command {
+    let cli = Cli::parse();
+    ecsd::logging::init(cli.log_format);
+    match cli.command {
         Command::Serve(args) => serve(*args),
         Command::Call(args) => ecsd::call::run(args),
     }
