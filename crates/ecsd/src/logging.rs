@@ -48,3 +48,32 @@ pub fn init(format: LogFormat) {
             .init(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Cli;
+    use clap::Parser;
+
+    #[test]
+    fn the_log_format_is_text_by_default_json_on_request_and_nothing_else() {
+        let parsed = Cli::try_parse_from(["ecsd", "serve"]).expect("parses");
+        assert_eq!(parsed.log_format, LogFormat::Text);
+        for args in [
+            &["ecsd", "--log-format", "json", "serve"][..],
+            &["ecsd", "serve", "--log-format", "json"][..],
+            &[
+                "ecsd",
+                "call",
+                "GET",
+                "/v1/{project_id}/jobs/x",
+                "--log-format",
+                "json",
+            ][..],
+        ] {
+            let parsed = Cli::try_parse_from(args).expect("parses");
+            assert_eq!(parsed.log_format, LogFormat::Json, "{args:?}");
+        }
+        assert!(Cli::try_parse_from(["ecsd", "serve", "--log-format", "xml"]).is_err());
+    }
+}

@@ -417,9 +417,10 @@ fn the_banner_shows_the_absolute_database_and_what_it_holds() {
     );
 }
 
-/// A port that is taken is found before any file is created.
+/// A port that is taken, or a config file that does not parse, is found before any file is
+/// created.
 #[test]
-fn a_busy_port_is_refused_before_the_database_is_created() {
+fn a_busy_port_or_a_broken_config_is_refused_before_the_database_is_created() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("binds");
     let address = taken.local_addr().expect("address").to_string();
     let dir = tempfile::tempdir().expect("temp dir");
@@ -445,6 +446,29 @@ fn a_busy_port_is_refused_before_the_database_is_created() {
     assert!(
         !dir.path().join("data").exists(),
         "nothing is created when the port is busy"
+    );
+
+    drop(taken);
+    std::fs::write(dir.path().join("broken.toml"), "[[accounts]\n").expect("write");
+    let output = Command::new(env!("CARGO_BIN_EXE_ecsd"))
+        .current_dir(dir.path())
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--database",
+            "sqlite://data/ecsd.db",
+        ])
+        .args(["--config", "broken.toml"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("ecsd runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(stderr.contains("broken.toml"), "{stderr}");
+    assert!(
+        !dir.path().join("data").exists(),
+        "nothing is created when the config is invalid"
     );
 }
 
