@@ -49,6 +49,15 @@ pub fn init(format: LogFormat) {
     }
 }
 
+/// Reports why `serve` stops with an error: `ecsd: …` as text, or an `error` event (target
+/// `ecsd::start`) under `--log-format json`, so a collector still reads one JSON object a line.
+pub fn fatal(message: &str) {
+    match format() {
+        LogFormat::Text => eprintln!("ecsd: {message}"),
+        LogFormat::Json => tracing::error!(target: "ecsd::start", error = message, "ecsd stopped"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -20,14 +20,14 @@ fn serve(args: ecsd::ServeArgs) -> ExitCode {
     {
         Ok(runtime) => runtime,
         Err(error) => {
-            eprintln!("ecsd: cannot start the async runtime: {error}");
+            ecsd::logging::fatal(&format!("cannot start the async runtime: {error}"));
             return ExitCode::FAILURE;
         }
     };
     match runtime.block_on(ecsd::serve(args)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("ecsd: {error:#}");
+            ecsd::logging::fatal(&format!("{error:#}"));
             ExitCode::FAILURE
         }
     }

@@ -447,6 +447,24 @@ fn a_busy_port_or_a_broken_config_is_refused_before_the_database_is_created() {
         !dir.path().join("data").exists(),
         "nothing is created when the port is busy"
     );
+    // With JSON logs the refusal is a JSON line too.
+    let output = Command::new(env!("CARGO_BIN_EXE_ecsd"))
+        .current_dir(dir.path())
+        .args(["--log-format", "json", "serve", "--listen", &address])
+        .args(["--database", "sqlite://data/ecsd.db"])
+        .env_remove("ECSD_CONFIG")
+        .stdin(Stdio::null())
+        .output()
+        .expect("ecsd runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let event: Value = serde_json::from_str(stderr.trim()).expect("one JSON line");
+    assert_eq!(event["level"], "ERROR", "{event}");
+    assert!(
+        event["error"]
+            .as_str()
+            .is_some_and(|error| error.contains(&format!("cannot listen on {address}"))),
+        "{event}"
+    );
 
     drop(taken);
     std::fs::write(dir.path().join("broken.toml"), "[[accounts]\n").expect("write");
