@@ -21,8 +21,8 @@
 #                       Huawei Cloud's region cn-north-4), written to an accounts file (--config)
 #                       for the playbook's regions play (default hw / ecsdHuaweiPassword01)
 #   ECSD_READY_TIMEOUT  seconds to wait for ecsd to answer (default 30)
-#   ECSD_RUST_LOG       RUST_LOG for ecsd (default info,tower_http=debug: one line per request and
-#                       answer status, printed on failure; `debug` for everything)
+#   ECSD_RUST_LOG       RUST_LOG for ecsd (default info: one line per request with its route,
+#                       status, error code and caller, printed on failure; `debug` for everything)
 #   PYTHON              interpreter used to create the venv (default python3; Python 3.11)
 #
 # Creates/reuses the venv .venv/ansible (pip install -r tests/ansible/requirements.txt only when
@@ -72,7 +72,7 @@ id = "c4000000000000000000000000000c4a"
 name = "cn-north-4"
 region = "cn-north-4"
 TOML
-RUST_LOG="${ECSD_RUST_LOG:-info,tower_http=debug}" e2e_start --auth verify --config "$DATA_DIR/accounts.toml"
+RUST_LOG="${ECSD_RUST_LOG:-info}" e2e_start --auth verify --config "$DATA_DIR/accounts.toml"
 ENDPOINT="$ECSD_ENDPOINT"
 
 # --- 4. the playbook ---------------------------------------------------------

@@ -18,6 +18,7 @@ use crate::accounts::{AccountId, Accounts};
 use crate::error::ApiError;
 use crate::error_codes;
 use crate::login_limits::{LoginLimiter, LoginLimits};
+use crate::observe::{refusal_reason, CallerNote, ErrorCodeNote};
 use crate::rate_limit::{too_many_requests, RateLimiter};
 use crate::signature::{self, SignatureError};
 use crate::tokens::{self, TokenKey};
@@ -216,9 +217,24 @@ pub async fn authenticate(State(state): State<AppState>, request: Request, next:
     let Auth::Verify(identity) = &state.auth else {
         return next.run(request).await;
     };
+    // Which credential was presented, for the refusal's reason (never its value).
+    let credential = if request.headers().contains_key("x-auth-token") {
+        Some("token")
+    } else if request.headers().contains_key(header::AUTHORIZATION) {
+        Some("signature")
+    } else {
+        None
+    };
     match check(identity, state.max_body_bytes, request).await {
         Ok(request) => next.run(request).await,
-        Err(rejection) => rejection,
+        Err(rejection) => {
+            if let Some(note) = rejection.extensions().get::<ErrorCodeNote>() {
+                state
+                    .metrics
+                    .auth_refused(refusal_reason(credential, note.0), note.0);
+            }
+            rejection
+        }
     }
 }
 
@@ -259,6 +275,12 @@ async fn check(
                 .into_response());
             }
         }
+        if let (Some(note), Some(account)) = (
+            parts.extensions.get::<CallerNote>(),
+            identity.accounts.get(claims.account),
+        ) {
+            note.set(&account.access_key);
+        }
         let caller = Caller {
             account: claims.account,
             user: Some(claims.user),
@@ -274,6 +296,10 @@ async fn check(
         // will be refused cannot hold the connection by never sending the body it announced.
         let parsed = signature::parse_authorization(&authorization)
             .map_err(|error| gateway(format!("{error}.")).into_response())?;
+        // The key the request claims, known or not: a refused key is what its log line needs.
+        if let Some(note) = parts.extensions.get::<CallerNote>() {
+            note.set(parsed.access_key);
+        }
         let account = signer(identity, &parts, &parsed).map_err(IntoResponse::into_response)?;
         let bytes = crate::body::read_limited(body, max_body_bytes)
             .await

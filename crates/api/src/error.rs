@@ -117,6 +117,7 @@ impl IntoResponse for ApiError {
         if status.is_server_error() {
             tracing::error!(code = self.code.code, internal = ?self.internal, "{}", self.message);
         }
+        let note = crate::observe::ErrorCodeNote(self.code.code);
         if self.code.is_gateway() {
             let answer = GatewayAnswer {
                 error_code: self.code.code,
@@ -128,6 +129,7 @@ impl IntoResponse for ApiError {
                 HeaderValue::from_static("application/json"),
             );
             response.extensions_mut().insert(answer);
+            response.extensions_mut().insert(note);
             return response;
         }
         let body = serde_json::to_vec(&Envelope {
@@ -151,6 +153,7 @@ impl IntoResponse for ApiError {
                 .headers_mut()
                 .insert(axum::http::header::RETRY_AFTER, HeaderValue::from(1u32));
         }
+        response.extensions_mut().insert(note);
         response
     }
 }

@@ -16,7 +16,10 @@ pub mod error_codes;
 pub mod flavors;
 pub mod jobs;
 pub mod login_limits;
+pub mod observe;
+pub mod openapi;
 pub mod rate_limit;
+pub mod routes;
 pub mod server_edits;
 pub mod server_groups;
 pub mod server_jobs;
@@ -68,6 +71,8 @@ pub struct AppState {
     pub max_body_bytes: usize,
     pub finished_jobs: Arc<jobs::FinishedJobCache>,
     pub auth: auth::Auth,
+    /// What `/metrics` shows; counted by [`observe::access_log`] and the auth middleware.
+    pub metrics: Arc<observe::Metrics>,
     pub deadlines: Deadlines,
 }
 
@@ -103,6 +108,7 @@ impl AppState {
             finished_jobs: Arc::new(jobs::FinishedJobCache::new(FINISHED_JOB_CACHE_ENTRIES)),
             auth,
             deadlines: Deadlines::default(),
+            metrics: Arc::new(observe::Metrics::new()),
         }
     }
 
@@ -307,9 +313,15 @@ pub fn router(state: AppState) -> Router {
             auth::authenticate,
         ));
     let deadlines_of_state = state.deadlines;
+    let metrics = state.metrics.clone();
+    // ecsd's own routes: no tenant credentials (operators and generators read them).
+    let ecsd = Router::new()
+        .route(routes::METRICS_PATH, get(observe::metrics_view))
+        .route(routes::OPENAPI_PATH, get(openapi::openapi_view));
     let routes = Router::new()
-        .route("/v3/auth/tokens", post(tokens::issue_token))
+        .route(routes::TOKENS_PATH, post(tokens::issue_token))
         .merge(ecs)
+        .merge(ecsd)
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
@@ -317,7 +329,7 @@ pub fn router(state: AppState) -> Router {
             deadlines_of_state,
             deadlines,
         ));
-    with_cross_cutting_layers(routes)
+    with_cross_cutting_layers(routes, metrics)
 }
 
 /// Bounds every request in time, in front of every route (authentication included, which reads
@@ -348,9 +360,10 @@ async fn deadlines(State(deadlines): State<Deadlines>, request: Request, next: N
     response
 }
 
-/// What every route gets, outermost first: a request id, a trace span, a panic catcher that
-/// answers 500 in the envelope (the panic message is not sent), and the header size limit.
-fn with_cross_cutting_layers(routes: Router) -> Router {
+/// What every route gets, outermost first: a request id, the request's log line and metrics,
+/// a trace span, a panic catcher that answers 500 in the envelope (the panic message is not
+/// sent), and the header size limit.
+fn with_cross_cutting_layers(routes: Router, metrics: Arc<observe::Metrics>) -> Router {
     routes
         .layer(axum::middleware::from_fn(auth::limit_header_size))
         .layer(CatchPanicLayer::custom(
@@ -373,6 +386,10 @@ fn with_cross_cutting_layers(routes: Router) -> Router {
                 tracing::info_span!("request", method = %request.method(), matched_path, request_id)
             }),
         )
+        .layer(axum::middleware::from_fn_with_state(
+            metrics,
+            observe::access_log,
+        ))
         .layer(axum::middleware::from_fn(request_id))
 }
 
@@ -495,10 +512,13 @@ mod tests {
 
     /// `routes` behind the deadlines and the cross-cutting layers, as [`router`] puts them.
     fn with_deadlines(routes: Router, deadlines: Deadlines) -> Router {
-        with_cross_cutting_layers(routes.layer(axum::middleware::from_fn_with_state(
-            deadlines,
-            super::deadlines,
-        )))
+        with_cross_cutting_layers(
+            routes.layer(axum::middleware::from_fn_with_state(
+                deadlines,
+                super::deadlines,
+            )),
+            Arc::default(),
+        )
     }
 
     /// Runs `request` through `app`, bounded: should the deadline under test be missing, the
@@ -587,7 +607,7 @@ mod tests {
     #[tokio::test]
     async fn a_panicking_handler_answers_500_in_the_envelope_without_internals() {
         let routes = Router::new().route("/boom", get(boom));
-        let response = with_cross_cutting_layers(routes)
+        let response = with_cross_cutting_layers(routes, Arc::default())
             .oneshot(
                 Request::builder()
                     .uri("/boom")

@@ -9,6 +9,7 @@
 
 use crate::body::{parse_json, query_pairs, read_limited};
 use crate::error::ApiError;
+use crate::observe::with_job;
 use crate::servers::{require_uuid, server_not_found, validate_admin_pass};
 use crate::{project_from_path, AppState, Path};
 use axum::body::Body;
@@ -17,6 +18,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use engine::engine::NicRequest;
+use engine::job::JobKind;
 use engine::server::{DocChange, FlavorRef};
 use engine::server_jobs::{is_device_name, MAX_NICS};
 use engine::ServerJob;
@@ -106,8 +108,24 @@ pub(crate) struct AutoRecoveryBody {
     support_auto_recovery: Value,
 }
 
-fn job_answer(job_id: String) -> Response {
-    Json(json!({ "job_id": job_id })).into_response()
+/// `{"job_id"}`, the job noted for the request's log line and the jobs-accepted counter.
+fn job_answer(job_id: String, kind: JobKind) -> Response {
+    let response = Json(json!({ "job_id": job_id })).into_response();
+    with_job(response, &job_id, kind)
+}
+
+/// The parent job kind a server job makes (the kind the engine's plan gives it).
+fn job_kind(job: &ServerJob) -> JobKind {
+    match job {
+        ServerJob::Resize { .. } => JobKind::ResizeServer,
+        ServerJob::Migrate { .. } => JobKind::MigrateServer,
+        ServerJob::ReinstallOs { .. } => JobKind::ReinstallOs,
+        ServerJob::ChangeOs { .. } => JobKind::ChangeOs,
+        ServerJob::AttachVolume { .. } => JobKind::AttachVolume,
+        ServerJob::DetachVolume { .. } => JobKind::DetachVolume,
+        ServerJob::AddNics { .. } => JobKind::AddNics,
+        ServerJob::DeleteNics { .. } => JobKind::DeleteNics,
+    }
 }
 
 fn dry_run_answer() -> Response {
@@ -164,11 +182,12 @@ async fn submit<B>(
     job: ServerJob,
 ) -> Result<Response, ApiError> {
     let quotas = state.quotas(&request.project_id);
+    let kind = job_kind(&job);
     let accepted = state
         .engine
         .server_job_within(&request.project_id, &request.server_id, job, &quotas)
         .await?;
-    Ok(job_answer(accepted.job_id))
+    Ok(job_answer(accepted.job_id, kind))
 }
 
 /// `POST /v1/{project_id}/cloudservers/{server_id}/resize` and the SDK's `/v1.1/` path.
@@ -359,7 +378,7 @@ pub(crate) async fn server_detach_volume(
             ServerJob::DetachVolume { volume_id },
         )
         .await?;
-    Ok(job_answer(accepted.job_id))
+    Ok(job_answer(accepted.job_id, JobKind::DetachVolume))
 }
 
 /// `POST /v1/{project_id}/cloudservers/{server_id}/nics`: one sub-job per NIC.

@@ -9,6 +9,7 @@ use crate::body::{list_limit, parse_json, query_pairs, read_limited};
 use crate::error::ApiError;
 use crate::error_codes;
 use crate::flavors::{region_zone, sellable_flavor};
+use crate::observe::with_job;
 use crate::time_format::{launch_time, server_time};
 use crate::{project_from_path, AppState, Path};
 use axum::body::Body;
@@ -17,6 +18,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use engine::engine::{CreateServers, NicRequest, ServerAction, VolumeRequest};
+use engine::job::JobKind;
 use engine::quota::Quotas;
 use engine::regions::Region;
 use engine::server::{FlavorRef, ServerRecord, ServerStatus};
@@ -161,10 +163,9 @@ pub async fn server_create(
         .engine
         .create_servers(project_id, request, client_token)
         .await?;
-    Ok(
-        Json(json!({ "job_id": accepted.job_id, "serverIds": accepted.server_ids }))
-            .into_response(),
-    )
+    let response = Json(json!({ "job_id": accepted.job_id, "serverIds": accepted.server_ids }))
+        .into_response();
+    Ok(with_job(response, &accepted.job_id, JobKind::CreateServers))
 }
 
 /// `POST /v1/{project_id}/cloudservers/delete`.
@@ -173,7 +174,7 @@ pub async fn server_delete(
     Path(project_id): Path<String>,
     headers: HeaderMap,
     body: Body,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let project_id = project_from_path(&project_id)?;
     let bytes = read_limited(body, state.max_body_bytes).await?;
     let body: DeleteBody = parse_json(&headers, &bytes)?;
@@ -182,11 +183,7 @@ pub async fn server_delete(
         delete_volume: body.delete_volume,
         delete_publicip: body.delete_publicip,
     };
-    let accepted = state
-        .engine
-        .server_action(project_id, action, &server_ids)
-        .await?;
-    Ok(Json(json!({ "job_id": accepted.job_id })))
+    action_answer(&state, project_id, action, &server_ids).await
 }
 
 /// `POST /v1/{project_id}/cloudservers/action`: exactly one of `os-start`, `os-stop`, `reboot`.
@@ -195,7 +192,7 @@ pub async fn server_action(
     Path(project_id): Path<String>,
     headers: HeaderMap,
     body: Body,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let project_id = project_from_path(&project_id)?;
     let bytes = read_limited(body, state.max_body_bytes).await?;
     let body: Map<String, Value> = parse_json(&headers, &bytes)?;
@@ -263,11 +260,28 @@ pub async fn server_action(
         }
     };
     let server_ids = validate_server_ids(&format!("{key}.servers"), &servers)?;
+    action_answer(&state, project_id, action, &server_ids).await
+}
+
+/// Submits a batch action and answers `{"job_id"}`, the job noted for the request's log line.
+async fn action_answer(
+    state: &AppState,
+    project_id: &str,
+    action: ServerAction,
+    server_ids: &[String],
+) -> Result<Response, ApiError> {
+    let kind = match action {
+        ServerAction::Start => JobKind::StartServers,
+        ServerAction::Stop { .. } => JobKind::StopServers,
+        ServerAction::Reboot { .. } => JobKind::RebootServers,
+        ServerAction::Delete { .. } => JobKind::DeleteServers,
+    };
     let accepted = state
         .engine
-        .server_action(project_id, action, &server_ids)
+        .server_action(project_id, action, server_ids)
         .await?;
-    Ok(Json(json!({ "job_id": accepted.job_id })))
+    let response = Json(json!({ "job_id": accepted.job_id })).into_response();
+    Ok(with_job(response, &accepted.job_id, kind))
 }
 
 /// The server a path names: the project checked for shape, the id a UUID (any case, with or

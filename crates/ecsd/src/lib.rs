@@ -34,11 +34,23 @@ pub const DEFAULT_MAX_UNFINISHED_JOBS: u32 = 1000;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+
+    /// Log lines as text or as one JSON object a line (to stderr; RUST_LOG filters).
+    #[arg(
+        long,
+        global = true,
+        env = "ECSD_LOG_FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
+    pub log_format: logging::LogFormat,
 }
 
+pub mod banner;
 pub mod call;
 pub mod config;
 pub mod listener;
+pub mod logging;
 pub mod tls;
 
 #[derive(Debug, Subcommand)]
@@ -299,6 +311,16 @@ pub struct Server {
 impl Server {
     pub fn build(args: &ServeArgs) -> anyhow::Result<Self> {
         let url = DatabaseUrl::parse(&args.database)?;
+        // Everything that can be refused is read before the store creates its files.
+        let regions = config::regions(args.flavors.as_deref(), args.config.as_deref())?;
+        let accounts = match args.auth {
+            AuthMode::Off => None,
+            AuthMode::Verify => {
+                let accounts = config::accounts(&args.identity, args.config.as_deref())?;
+                config::check_project_regions(&accounts, &regions)?;
+                Some(accounts)
+            }
+        };
         let store = store::open_with(
             &url,
             &store::StoreOptions {
@@ -306,7 +328,6 @@ impl Server {
             },
         )
         .with_context(|| format!("cannot open the database {}", args.database))?;
-        let regions = config::regions(args.flavors.as_deref(), args.config.as_deref())?;
         let config = EngineConfig {
             latency: args.latency,
             job_retention: args.job_retention,
@@ -317,23 +338,19 @@ impl Server {
         let clock: Arc<dyn engine::clock::Clock> = Arc::new(SystemClock);
         let token_key = TokenKey::new(store.token_signing_key());
         let engine = Arc::new(Engine::new(store, clock.clone(), config));
-        let auth = match args.auth {
-            AuthMode::Off => api::auth::Auth::Off,
-            AuthMode::Verify => {
-                let accounts = config::accounts(&args.identity, args.config.as_deref())?;
-                config::check_project_regions(&accounts, &regions)?;
-                Auth::Verify(Arc::new(
-                    Identity::new(accounts, clock, token_key)
-                        .with_token_ttl(args.token_ttl)
-                        .with_default_rate_limit(args.rate_limit)
-                        .with_login_limits(LoginLimits {
-                            per_account: args.token_rate_limit,
-                            per_client: args.token_client_rate_limit,
-                            ..LoginLimits::default()
-                        })
-                        .with_public_url(args.public_url.clone()),
-                ))
-            }
+        let auth = match accounts {
+            None => api::auth::Auth::Off,
+            Some(accounts) => Auth::Verify(Arc::new(
+                Identity::new(accounts, clock, token_key)
+                    .with_token_ttl(args.token_ttl)
+                    .with_default_rate_limit(args.rate_limit)
+                    .with_login_limits(LoginLimits {
+                        per_account: args.token_rate_limit,
+                        per_client: args.token_client_rate_limit,
+                        ..LoginLimits::default()
+                    })
+                    .with_public_url(args.public_url.clone()),
+            )),
         };
         let state = AppState::new(engine.clone(), regions, args.max_body_bytes, auth)
             .with_body_read_timeout(std_duration(args.body_read_timeout))
@@ -359,28 +376,6 @@ impl Server {
             limits,
             tls,
         })
-    }
-
-    /// Refuses to serve `address` to the network with no authentication, or with credentials
-    /// anyone can read in the README, unless told to.
-    fn check_exposure(&self, args: &ServeArgs, address: SocketAddr) -> anyhow::Result<()> {
-        if address.ip().is_loopback() {
-            return Ok(());
-        }
-        match &self.state.auth {
-            Auth::Off => anyhow::bail!(
-                "refusing to listen on {address} with --auth off: anyone on the network could use the API; use a loopback address"
-            ),
-            Auth::Verify(identity)
-                if config::uses_default_credentials(&identity.accounts)
-                    && !args.allow_default_credentials =>
-            {
-                anyhow::bail!(
-                    "refusing to listen on {address} with the documented default credentials; set ECSD_SECRET_KEY and ECSD_PASSWORD (and any config account's secrets) to your own, or pass --allow-default-credentials"
-                )
-            }
-            Auth::Verify(_) => Ok(()),
-        }
     }
 
     /// Serves on `listener` ([`listener::serve`]: the connection limits, TLS if configured)
@@ -428,54 +423,50 @@ fn effective_max_connections(requested: u32) -> u32 {
     allowed
 }
 
-/// Parses nothing, binds `args.listen`, prints where it listens, and serves until SIGINT/SIGTERM.
+/// Refuses to serve `address` to the network with no authentication, or with credentials
+/// anyone can read in the README, unless told to. Reads only the arguments and the config
+/// file, so it runs before anything is bound or created.
+fn check_exposure(args: &ServeArgs, address: SocketAddr) -> anyhow::Result<()> {
+    if address.ip().is_loopback() {
+        return Ok(());
+    }
+    match args.auth {
+        AuthMode::Off => anyhow::bail!(
+            "refusing to listen on {address} with --auth off: anyone on the network could use the API; use a loopback address"
+        ),
+        AuthMode::Verify
+            if !args.allow_default_credentials
+                && config::uses_default_credentials(&config::accounts(
+                    &args.identity,
+                    args.config.as_deref(),
+                )?) =>
+        {
+            anyhow::bail!(
+                "refusing to listen on {address} with the documented default credentials; set ECSD_SECRET_KEY and ECSD_PASSWORD (and any config account's secrets) to your own, or pass --allow-default-credentials"
+            )
+        }
+        AuthMode::Verify => Ok(()),
+    }
+}
+
+/// Checks the exposure, binds `args.listen` (both before any file is created, so a busy port
+/// leaves no database behind), opens the store, prints the banner, and serves until
+/// SIGINT/SIGTERM.
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let server = Server::build(&args)?;
-    server.check_exposure(&args, args.listen)?;
+    check_exposure(&args, args.listen)?;
     let listener = TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let server = Server::build(&args)?;
     let address = listener.local_addr()?;
     let scheme = if server.tls.is_some() {
         "https"
     } else {
         "http"
     };
-    print_banner(&args, &server.state.auth, scheme, address);
+    let contents = banner::DatabaseContents::read(&args.database, &server.engine).await;
+    banner::print(&args, &server.state.auth, scheme, address, &contents);
     server.run(listener, shutdown_signal()).await
-}
-
-fn print_banner(args: &ServeArgs, auth: &Auth, scheme: &str, address: SocketAddr) {
-    let local = &args.identity;
-    let secret = if local.account.secret_key == DEFAULT_SECRET_KEY {
-        format!("{DEFAULT_SECRET_KEY} (the documented default)")
-    } else {
-        "(from ECSD_SECRET_KEY / --secret-key)".to_owned()
-    };
-    let password = if local.password == config::DEFAULT_PASSWORD {
-        format!("{} (the documented default)", config::DEFAULT_PASSWORD)
-    } else {
-        "(from ECSD_PASSWORD / --password)".to_owned()
-    };
-    let auth = match auth {
-        Auth::Off => "OFF (--auth off): no credentials are checked".to_owned(),
-        Auth::Verify(identity) => format!(
-            "AK/SK signatures and tokens are verified; {} account(s)",
-            identity.accounts.iter().count()
-        ),
-    };
-    eprintln!(
-        "ecsd {} listening on {scheme}://{address}\n  database: {}\n  latency:  {}\n  auth:     {auth}\n  account:  access key {}, secret key {secret}, project {} ({}, region {})\n  tokens:   POST {scheme}://{address}/v3/auth/tokens as user {} / {password}, domain {}",
-        env!("CARGO_PKG_VERSION"),
-        args.database,
-        args.latency.as_str(),
-        local.account.access_key,
-        local.account.project_id,
-        local.project_name,
-        local.region,
-        local.user,
-        local.domain,
-    );
 }
 
 async fn shutdown_signal() {

@@ -3,18 +3,11 @@
 use clap::Parser;
 use ecsd::{Cli, Command};
 use std::process::ExitCode;
-use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        // Colours only for a terminal: logs redirected to a file stay plain text.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
-    match Cli::parse().command {
+    let cli = Cli::parse();
+    ecsd::logging::init(cli.log_format);
+    match cli.command {
         Command::Serve(args) => serve(*args),
         Command::Call(args) => ecsd::call::run(args),
     }
@@ -27,14 +20,14 @@ fn serve(args: ecsd::ServeArgs) -> ExitCode {
     {
         Ok(runtime) => runtime,
         Err(error) => {
-            eprintln!("ecsd: cannot start the async runtime: {error}");
+            ecsd::logging::fatal(&format!("cannot start the async runtime: {error}"));
             return ExitCode::FAILURE;
         }
     };
     match runtime.block_on(ecsd::serve(args)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("ecsd: {error:#}");
+            ecsd::logging::fatal(&format!("{error:#}"));
             ExitCode::FAILURE
         }
     }
