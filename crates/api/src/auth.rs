@@ -254,7 +254,7 @@ async fn check(
     let (caller, body) = if let Some(token) = parts.headers.get("x-auth-token") {
         let token = token
             .to_str()
-            .map_err(|_| invalid_token("X-Auth-Token is not a valid token.").into_response())?;
+            .map_err(|_| invalid_token("the X-Auth-Token header is not valid text.").into_response())?;
         let claims = tokens::verify(
             &identity.token_key,
             &identity.accounts,
@@ -262,7 +262,7 @@ async fn check(
             token,
             identity.clock.now(),
         )
-        .map_err(|error| invalid_token(format!("Invalid token: {error}.")).into_response())?;
+        .map_err(|error| invalid_token(format!("invalid X-Auth-Token: {error}.")).into_response())?;
         if let Some(project) = path_project {
             if project != claims.project_id {
                 return Err(ApiError::new(
@@ -316,7 +316,7 @@ async fn check(
         (caller, Body::from(bytes))
     } else {
         return Err(invalid_token(
-            "The request carries no credentials: send an X-Auth-Token, or sign it with SDK-HMAC-SHA256 (Authorization and X-Sdk-Date).",
+            "the request carries no credentials: send an X-Auth-Token, or sign it with SDK-HMAC-SHA256 (Authorization and X-Sdk-Date).",
         )
         .into_response());
     };
