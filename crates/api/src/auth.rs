@@ -252,9 +252,9 @@ async fn check(
     let (mut parts, body) = request.into_parts();
 
     let (caller, body) = if let Some(token) = parts.headers.get("x-auth-token") {
-        let token = token
-            .to_str()
-            .map_err(|_| invalid_token("the X-Auth-Token header is not valid text.").into_response())?;
+        let token = token.to_str().map_err(|_| {
+            invalid_token("the X-Auth-Token header is not valid text.").into_response()
+        })?;
         let claims = tokens::verify(
             &identity.token_key,
             &identity.accounts,
@@ -262,7 +262,9 @@ async fn check(
             token,
             identity.clock.now(),
         )
-        .map_err(|error| invalid_token(format!("invalid X-Auth-Token: {error}.")).into_response())?;
+        .map_err(|error| {
+            invalid_token(format!("invalid X-Auth-Token: {error}.")).into_response()
+        })?;
         if let Some(project) = path_project {
             if project != claims.project_id {
                 return Err(ApiError::new(

@@ -171,21 +171,24 @@ pub async fn job_view(
     if !is_job_id(&job_id) {
         return Err(unknown_job(&job_id));
     }
-    let body = match state.finished_jobs.get(project_id, &job_id) {
+    // A job past its retention is gone, purged yet or not, and from the cache too.
+    let cutoff = state.engine.retention_cutoff();
+    let body = match state.finished_jobs.get(project_id, &job_id, cutoff) {
         Some(body) => body,
         None => {
             let job = state
                 .engine
                 .job(project_id, &job_id)
                 .await?
+                .filter(|job| job.end_time.is_none_or(|end| end >= cutoff))
                 .ok_or_else(|| unknown_job(&job_id))?;
             let body = Bytes::from(
                 serde_json::to_vec(&JobView::from_record(&job)).map_err(ApiError::internal)?,
             );
-            if job.status.is_terminal() {
+            if let (true, Some(end_time)) = (job.status.is_terminal(), job.end_time) {
                 state
                     .finished_jobs
-                    .insert(project_id, &job_id, body.clone());
+                    .insert(project_id, &job_id, end_time, body.clone());
             }
             body
         }
@@ -193,20 +196,29 @@ pub async fn job_view(
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
-/// The rendered views of recently read finished jobs. A finished job never changes (until it
-/// is purged, which only happens long after it finished), so its view can be served from memory
-/// on every node; clients poll finished jobs again and again. Bounded: two generations of at
-/// most `capacity / 2` entries each; the older generation is dropped when the newer fills.
+/// The rendered views of recently read finished jobs. A finished job never changes until its
+/// retention ends, so its view can be served from memory on every node; clients poll finished
+/// jobs again and again. Each entry keeps its job's end time, so that an entry past the
+/// retention is never served (the job is purged, or about to be). Bounded: two generations of
+/// at most `capacity / 2` entries each; the older generation is dropped when the newer fills.
 #[derive(Debug)]
 pub struct FinishedJobCache {
     generations: Mutex<Generations>,
     capacity: usize,
 }
 
+/// A cached view: its job's project, end time (Unix ms) and rendered body.
+#[derive(Debug, Clone)]
+struct Entry {
+    project_id: String,
+    end_time: i64,
+    body: Bytes,
+}
+
 #[derive(Debug, Default)]
 struct Generations {
-    current: HashMap<String, (String, Bytes)>,
-    previous: HashMap<String, (String, Bytes)>,
+    current: HashMap<String, Entry>,
+    previous: HashMap<String, Entry>,
 }
 
 impl FinishedJobCache {
@@ -217,39 +229,40 @@ impl FinishedJobCache {
         }
     }
 
-    /// The cached view of `job_id`, if it is cached and belongs to `project_id`.
-    pub fn get(&self, project_id: &str, job_id: &str) -> Option<Bytes> {
+    /// The cached view of `job_id`, if it is cached, belongs to `project_id` and its job ended
+    /// at or after `cutoff` (Unix ms; an older entry is dropped).
+    pub fn get(&self, project_id: &str, job_id: &str, cutoff: i64) -> Option<Bytes> {
         let mut generations = self.generations.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((project, body)) = generations.current.get(job_id) {
-            return (project == project_id).then(|| body.clone());
+        let entry = match generations.current.get(job_id) {
+            Some(entry) => entry.clone(),
+            None => {
+                let entry = generations.previous.remove(job_id)?;
+                self.insert_locked(&mut generations, job_id.to_owned(), entry.clone());
+                entry
+            }
+        };
+        if entry.end_time < cutoff {
+            generations.current.remove(job_id);
+            return None;
         }
-        let (project, body) = generations.previous.remove(job_id)?;
-        let visible = (project == project_id).then(|| body.clone());
-        self.insert_locked(&mut generations, job_id.to_owned(), project, body);
-        visible
+        (entry.project_id == project_id).then_some(entry.body)
     }
 
-    pub fn insert(&self, project_id: &str, job_id: &str, body: Bytes) {
+    pub fn insert(&self, project_id: &str, job_id: &str, end_time: i64, body: Bytes) {
         let mut generations = self.generations.lock().unwrap_or_else(|p| p.into_inner());
-        self.insert_locked(
-            &mut generations,
-            job_id.to_owned(),
-            project_id.to_owned(),
+        let entry = Entry {
+            project_id: project_id.to_owned(),
+            end_time,
             body,
-        );
+        };
+        self.insert_locked(&mut generations, job_id.to_owned(), entry);
     }
 
-    fn insert_locked(
-        &self,
-        generations: &mut Generations,
-        job_id: String,
-        project_id: String,
-        body: Bytes,
-    ) {
+    fn insert_locked(&self, generations: &mut Generations, job_id: String, entry: Entry) {
         if generations.current.len() >= self.capacity / 2 {
             generations.previous = std::mem::take(&mut generations.current);
         }
-        generations.current.insert(job_id, (project_id, body));
+        generations.current.insert(job_id, entry);
     }
 }
 
@@ -260,24 +273,36 @@ mod tests {
     #[test]
     fn the_cache_answers_only_the_owning_project() {
         let cache = FinishedJobCache::new(8);
-        cache.insert("p1", "j1", Bytes::from_static(b"{}"));
-        assert_eq!(cache.get("p1", "j1").as_deref(), Some(&b"{}"[..]));
-        assert_eq!(cache.get("p2", "j1"), None);
+        cache.insert("p1", "j1", 100, Bytes::from_static(b"{}"));
+        assert_eq!(cache.get("p1", "j1", 0).as_deref(), Some(&b"{}"[..]));
+        assert_eq!(cache.get("p2", "j1", 0), None);
+    }
+
+    #[test]
+    fn an_entry_past_the_retention_is_never_served() {
+        let cache = FinishedJobCache::new(8);
+        cache.insert("p1", "j1", 100, Bytes::from_static(b"{}"));
+        assert!(
+            cache.get("p1", "j1", 100).is_some(),
+            "ended at the cutoff: kept"
+        );
+        assert_eq!(cache.get("p1", "j1", 101), None, "ended before the cutoff");
+        assert_eq!(cache.get("p1", "j1", 0), None, "and dropped");
     }
 
     #[test]
     fn the_cache_stays_bounded_and_keeps_what_is_read() {
         let cache = FinishedJobCache::new(4);
         for id in ["a", "b"] {
-            cache.insert("p", id, Bytes::from_static(b"x"));
+            cache.insert("p", id, 0, Bytes::from_static(b"x"));
         }
-        cache.insert("p", "c", Bytes::from_static(b"x")); // a, b become the previous generation
+        cache.insert("p", "c", 0, Bytes::from_static(b"x")); // a, b become the previous generation
         assert!(
-            cache.get("p", "a").is_some(),
+            cache.get("p", "a", 0).is_some(),
             "read back from the previous generation"
         );
-        cache.insert("p", "d", Bytes::from_static(b"x")); // drops b
-        assert!(cache.get("p", "b").is_none());
+        cache.insert("p", "d", 0, Bytes::from_static(b"x")); // drops b
+        assert!(cache.get("p", "b", 0).is_none());
         let generations = cache.generations.lock().expect("lock");
         assert!(generations.current.len() + generations.previous.len() <= 4);
     }

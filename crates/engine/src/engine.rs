@@ -541,8 +541,14 @@ impl Engine {
 
     /// Deletes finished jobs older than the retention; returns how many.
     pub async fn purge_expired(&self) -> Result<u64, StoreError> {
-        let cutoff = self.clock.now() - self.config.job_retention;
-        self.store.job_purge(to_unix_ms(cutoff)).await
+        self.store.job_purge(self.retention_cutoff()).await
+    }
+
+    /// Finished jobs that ended before this instant (Unix milliseconds) are past their
+    /// retention: purged, or due for the next purge (it runs once a minute). Readers treat them
+    /// as gone, so a job is queryable for exactly `job_retention` after it finished.
+    pub fn retention_cutoff(&self) -> i64 {
+        to_unix_ms(self.clock.now() - self.config.job_retention)
     }
 
     /// The run loop: steps tasks as they fall due until `shutdown` turns true. Between batches it

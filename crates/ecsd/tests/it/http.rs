@@ -997,3 +997,40 @@ async fn a_repeated_client_token_replays_the_first_create() {
         "X-Client-Token",
     );
 }
+
+/// `--job-retention` holds through the API: a finished job is answered, from the store and
+/// then from the cache of finished views, for exactly the retention after it ended; a moment
+/// later it is an unknown job (400 `Common.0011`), whether or not the purge has run yet, and
+/// after it too.
+#[tokio::test]
+async fn a_finished_job_is_queryable_for_exactly_the_retention() {
+    let retention = time::Duration::hours(1);
+    let harness = Harness::new(engine::EngineConfig {
+        job_retention: retention,
+        ..config(LatencyProfile::Instant)
+    });
+    let api = Api::over(harness, api::DEFAULT_MAX_BODY_BYTES);
+    let created = api.create("kept", 1).await;
+    let job_id = created["job_id"].as_str().expect("job_id").to_owned();
+    api.harness.drain().await;
+    let path = format!("/v1/{PROJECT}/jobs/{job_id}");
+    for _ in 0..2 {
+        // The second read is served from the cache of finished views.
+        let (status, job) = api.get(&path).await;
+        assert_eq!(
+            (status, job["status"].as_str()),
+            (StatusCode::OK, Some("SUCCESS")),
+            "{job}"
+        );
+    }
+    api.harness
+        .advance_ms(retention.whole_milliseconds() as i64);
+    let (status, job) = api.get(&path).await;
+    assert_eq!(status, StatusCode::OK, "at exactly the retention: {job}");
+    api.harness.advance_ms(1);
+    let gone = api.get(&path).await;
+    assert_error(&gone, StatusCode::BAD_REQUEST, "Common.0011", &job_id);
+    assert_eq!(api.harness.engine.purge_expired().await.expect("purges"), 1);
+    let gone = api.get(&path).await;
+    assert_error(&gone, StatusCode::BAD_REQUEST, "Common.0011", &job_id);
+}
