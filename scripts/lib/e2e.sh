@@ -83,20 +83,19 @@ e2e_show_log() {
 }
 
 # shellcheck disable=SC2120  # the arguments are optional
-# e2e_start [SERVE ARGUMENTS...]: starts `ecsd serve` on a free port over a fresh database with
-# --latency fast (and the arguments given), waits until it prints where it listens, and sets
+# e2e_start [SERVE ARGUMENTS...]: starts `ecsd serve` on 127.0.0.1 port 0 (ecsd picks a free port
+# itself, so no other process can take it between choosing and binding) over a fresh database
+# with --latency fast (and the arguments given), waits until it prints where it listens, and sets
 # ECSD_ENDPOINT (exported) and ECSD_PID.
 e2e_start() {
-    local port
-    port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
-    export ECSD_ENDPOINT="http://127.0.0.1:$port"
-    log "starting $ECSD_BIN on 127.0.0.1:$port (data in $DATA_DIR)"
-    "$ECSD_BIN" serve --listen "127.0.0.1:$port" --database "sqlite://$DATA_DIR/ecsd.db" \
-        --latency fast "$@" </dev/null >"$DATA_DIR/ecsd.stdout" 2>"$ECSD_LOG" &
+    log "starting $ECSD_BIN on 127.0.0.1, a free port (data in $DATA_DIR)"
+    "$ECSD_BIN" serve --listen "127.0.0.1:0" --database "sqlite://$DATA_DIR/ecsd.db" \
+        --latency fast --log-format text "$@" </dev/null >"$DATA_DIR/ecsd.stdout" 2>"$ECSD_LOG" &
     ECSD_PID=$!
-    # ecsd prints "listening on http://…" once the socket is bound.
-    local deadline=$((SECONDS + READY_TIMEOUT))
-    until grep -q "listening on http://" "$ECSD_LOG" 2>/dev/null; do
+    # ecsd prints "listening on http://ADDRESS" once the socket is bound.
+    local deadline=$((SECONDS + READY_TIMEOUT)) address=""
+    until address="$(sed -n 's|.*listening on http://\([0-9.:]*\).*|\1|p' "$ECSD_LOG" 2>/dev/null | head -n 1)"
+        [[ -n "$address" ]]; do
         if ! kill -0 "$ECSD_PID" 2>/dev/null; then
             log "ecsd (pid $ECSD_PID) exited before becoming ready"
             e2e_show_log 200
@@ -109,5 +108,6 @@ e2e_start() {
         fi
         sleep 0.1
     done
-    log "ecsd is ready (pid $ECSD_PID)"
+    export ECSD_ENDPOINT="http://$address"
+    log "ecsd is ready on $address (pid $ECSD_PID)"
 }

@@ -497,6 +497,18 @@ async fn shutdown_signal() {
 }
 
 #[cfg(test)]
+/// Parses `args` as the command line, ignoring the environment: every flag's variable is
+/// switched off, so the defaults are the defaults whatever `ECSD_*` the caller has set.
+pub(crate) fn parse_without_env(args: &[&str]) -> Result<Cli, clap::Error> {
+    use clap::{CommandFactory, FromArgMatches};
+    let command = Cli::command()
+        .mut_args(|arg| arg.env(None))
+        .mut_subcommand("serve", |serve| serve.mut_args(|arg| arg.env(None)))
+        .mut_subcommand("call", |call| call.mut_args(|arg| arg.env(None)));
+    Cli::from_arg_matches(&command.try_get_matches_from(args)?)
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -512,7 +524,7 @@ mod tests {
 
     #[test]
     fn the_cli_contract_parses_with_its_defaults() {
-        let cli = Cli::try_parse_from(["ecsd", "serve"]).expect("parses");
+        let cli = parse_without_env(&["ecsd", "serve"]).expect("parses");
         let Command::Serve(args) = cli.command else {
             panic!("`serve` parses as Serve")
         };
@@ -524,7 +536,7 @@ mod tests {
         assert_eq!(args.body_read_timeout, time::Duration::seconds(30));
         assert_eq!(args.request_timeout, time::Duration::seconds(60));
         assert_eq!(args.max_connections, 1024);
-        assert!(Cli::try_parse_from(["ecsd", "serve", "--max-connections", "0"]).is_err());
+        assert!(parse_without_env(&["ecsd", "serve", "--max-connections", "0"]).is_err());
         assert_eq!(
             (args.tls_cert.as_ref(), args.tls_self_signed.as_ref()),
             (None, None)
@@ -543,9 +555,9 @@ mod tests {
             ],
         ] {
             let args = [&["ecsd", "serve"][..], incomplete].concat();
-            assert!(Cli::try_parse_from(args).is_err(), "{incomplete:?}");
+            assert!(parse_without_env(&args).is_err(), "{incomplete:?}");
         }
-        let cli = Cli::try_parse_from([
+        let cli = parse_without_env(&[
             "ecsd",
             "serve",
             "--tls-self-signed",
@@ -560,11 +572,10 @@ mod tests {
             panic!("`serve` parses as Serve")
         };
         assert_eq!(args.tls_names, ["a.example", "b.example", "c.example"]);
-        assert!(Cli::try_parse_from(["ecsd", "serve", "--auth", "maybe"]).is_err());
-        assert!(Cli::try_parse_from(["ecsd", "serve", "--latency", "slow"]).is_err());
-        let call =
-            Cli::try_parse_from(["ecsd", "call", "get", "/v1/{project_id}/jobs/x", "--wait"])
-                .expect("parses");
+        assert!(parse_without_env(&["ecsd", "serve", "--auth", "maybe"]).is_err());
+        assert!(parse_without_env(&["ecsd", "serve", "--latency", "slow"]).is_err());
+        let call = parse_without_env(&["ecsd", "call", "get", "/v1/{project_id}/jobs/x", "--wait"])
+            .expect("parses");
         let Command::Call(call) = call.command else {
             panic!("`call` parses as Call")
         };

@@ -61,12 +61,11 @@ pub fn fatal(message: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Cli;
-    use clap::Parser;
+    use crate::parse_without_env;
 
     #[test]
     fn the_log_format_is_text_by_default_json_on_request_and_nothing_else() {
-        let parsed = Cli::try_parse_from(["ecsd", "serve"]).expect("parses");
+        let parsed = parse_without_env(&["ecsd", "serve"]).expect("parses");
         assert_eq!(parsed.log_format, LogFormat::Text);
         for args in [
             &["ecsd", "--log-format", "json", "serve"][..],
@@ -80,9 +79,9 @@ mod tests {
                 "json",
             ][..],
         ] {
-            let parsed = Cli::try_parse_from(args).expect("parses");
+            let parsed = parse_without_env(args).expect("parses");
             assert_eq!(parsed.log_format, LogFormat::Json, "{args:?}");
         }
-        assert!(Cli::try_parse_from(["ecsd", "serve", "--log-format", "xml"]).is_err());
+        assert!(parse_without_env(&["ecsd", "serve", "--log-format", "xml"]).is_err());
     }
 }

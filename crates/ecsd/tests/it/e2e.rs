@@ -41,7 +41,7 @@ impl Ecsd {
     /// [`Ecsd::start`] with more arguments, and none of the `ECSD_*` account variables of the
     /// caller's environment.
     pub(crate) fn start_with(dir: &Path, latency: &str, args: &[&str]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_ecsd"))
+        let mut child = crate::support::ecsd_command()
             .args(["serve", "--listen", "127.0.0.1:0", "--latency", latency])
             .arg("--database")
             .arg(format!("sqlite://{}", dir.join("ecsd.db").display()))
@@ -301,7 +301,7 @@ fn sigterm_stops_gracefully_and_unfinished_jobs_resume() {
 
 /// `ecsd call` as a user runs it: the default account, `{project_id}` substituted.
 fn ecsd_call(endpoint: &str, args: &[&str]) -> (Option<i32>, Value) {
-    let output = Command::new(env!("CARGO_BIN_EXE_ecsd"))
+    let output = crate::support::ecsd_command()
         .arg("call")
         .args(args)
         .args(["--endpoint", endpoint])
@@ -467,7 +467,7 @@ fn the_projects_region_chooses_its_flavors_and_must_be_known() {
 /// What `ecsd serve` prints and its exit status when it refuses to start.
 fn serve_refusal(args: &[&str]) -> (Option<i32>, String) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let output = Command::new(env!("CARGO_BIN_EXE_ecsd"))
+    let output = crate::support::ecsd_command()
         .arg("serve")
         .args(args)
         .arg("--database")

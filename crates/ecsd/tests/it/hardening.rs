@@ -618,7 +618,7 @@ fn a_broken_config_file_is_reported_without_its_secrets() {
         "[[accounts]]\naccess_key = \"TEAMAACCESSKEY000001\"\nsecret_key = \"team-a-very-secret-0000000001\" # x\" y\npassword = \"hunter2-hunter2\"\n",
     )
     .expect("write");
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_ecsd"))
+    let output = crate::support::ecsd_command()
         .args(["serve", "--listen", "127.0.0.1:0", "--config"])
         .arg(&config)
         .arg("--database")

@@ -42,7 +42,7 @@ impl Running {
     /// `ecsd serve` on a free port with the local account's secret key and password set to
     /// [`SECRET_KEY`] and [`PASSWORD`], in `cwd`, with `args`; waits for the banner.
     fn start(cwd: &Path, args: &[&str], rust_log: Option<&str>) -> Self {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_ecsd"));
+        let mut command = crate::support::ecsd_command();
         command
             .current_dir(cwd)
             .args(["serve", "--listen", "127.0.0.1:0", "--latency", "instant"])
@@ -424,7 +424,7 @@ fn a_busy_port_or_a_broken_config_is_refused_before_the_database_is_created() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("binds");
     let address = taken.local_addr().expect("address").to_string();
     let dir = tempfile::tempdir().expect("temp dir");
-    let output = Command::new(env!("CARGO_BIN_EXE_ecsd"))
+    let output = crate::support::ecsd_command()
         .current_dir(dir.path())
         .args([
             "serve",
@@ -448,7 +448,7 @@ fn a_busy_port_or_a_broken_config_is_refused_before_the_database_is_created() {
         "nothing is created when the port is busy"
     );
     // With JSON logs the refusal is a JSON line too.
-    let output = Command::new(env!("CARGO_BIN_EXE_ecsd"))
+    let output = crate::support::ecsd_command()
         .current_dir(dir.path())
         .args(["--log-format", "json", "serve", "--listen", &address])
         .args(["--database", "sqlite://data/ecsd.db"])
@@ -468,7 +468,7 @@ fn a_busy_port_or_a_broken_config_is_refused_before_the_database_is_created() {
 
     drop(taken);
     std::fs::write(dir.path().join("broken.toml"), "[[accounts]\n").expect("write");
-    let output = Command::new(env!("CARGO_BIN_EXE_ecsd"))
+    let output = crate::support::ecsd_command()
         .current_dir(dir.path())
         .args([
             "serve",

@@ -37,6 +37,19 @@ pub const OTHER: Credentials = Credentials {
     project: "fedcba9876543210fedcba9876543210",
 };
 
+/// `ecsd` (the binary under test) with none of the caller's `ECSD_*` variables: each one is
+/// a flag's default (README tells users to set `ECSD_ENDPOINT`, CI machines may set others), and
+/// a test that starts the binary says what it wants in arguments.
+pub fn ecsd_command() -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_ecsd"));
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("ECSD_") {
+            command.env_remove(name);
+        }
+    }
+    command
+}
+
 /// The code of an error answer in either shape: the ECS envelope's `error.code`, or the API
 /// gateway's flat `error_code` (authentication, throttling, unknown APIs).
 pub fn error_code(body: &serde_json::Value) -> &str {
