@@ -638,3 +638,73 @@ fn a_broken_config_file_is_reported_without_its_secrets() {
         "{stderr}"
     );
 }
+
+/// No handler of a tenant route runs before authentication: every operation the router serves
+/// for tenants (the route table the OpenAPI test checks against the router), sent without
+/// credentials, or with a forged signature, is refused with the gateway's 401, and nothing is
+/// created.
+#[tokio::test]
+async fn every_tenant_route_refuses_a_request_without_valid_credentials() {
+    let api = Api::new(LatencyProfile::Instant);
+    let fill = |template: &str| {
+        template
+            .replace("{project_id}", PROJECT)
+            .replace("{job_id}", "0123456789abcdef0123456789abcdef")
+            .replace("{key}", "k")
+            .split('/')
+            .map(|segment| {
+                if segment.starts_with('{') {
+                    "3b6a2f3e-6a0c-4c1d-9d7e-2f1b5f7b0a11".to_owned()
+                } else {
+                    segment.to_owned()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("/")
+    };
+    let mut swept = 0;
+    for operation in api::routes::all().filter(|op| op.access == api::routes::Access::Tenant) {
+        let method = Method::from_bytes(operation.method.as_bytes()).expect("method");
+        let path = fill(operation.path);
+        let body = create_body("sweep", 1).to_string();
+        let bare = Request::builder()
+            .method(method.clone())
+            .uri(&path)
+            .header("host", HOST)
+            .header("content-type", "application/json")
+            .body(Body::from(body.clone()))
+            .expect("request");
+        let (status, _, answer) = api.send_request(bare).await;
+        refused(
+            &(status, answer),
+            StatusCode::UNAUTHORIZED,
+            "APIGW.0301",
+            "no credentials",
+        );
+        let forged = crate::support::Credentials {
+            secret_key: "not-the-secret-key-0000000000000000000001",
+            ..LOCAL
+        };
+        let signed = signed_request(
+            forged,
+            api.harness.clock.now(),
+            &method,
+            &path,
+            Some("application/json"),
+            body.as_bytes(),
+        );
+        let (status, _, answer) = api.send_request(signed).await;
+        refused(
+            &(status, answer),
+            StatusCode::UNAUTHORIZED,
+            "APIGW.0301",
+            "signature does not match",
+        );
+        swept += 1;
+    }
+    assert!(
+        swept >= 40,
+        "only {swept} tenant operations in the route table"
+    );
+    assert_eq!(server_count(&api, LOCAL).await, 0, "nothing was created");
+}
