@@ -6,7 +6,7 @@ use ecsd::call::{Answer, Client};
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -86,11 +86,7 @@ impl Ecsd {
     }
 
     fn terminate(&mut self) -> std::process::ExitStatus {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .expect("kill runs");
-        assert!(status.success());
+        crate::support::terminate(&self.child);
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Some(status) = self.child.try_wait().expect("waits") {
@@ -467,7 +463,7 @@ fn the_projects_region_chooses_its_flavors_and_must_be_known() {
 /// What `ecsd serve` prints and its exit status when it refuses to start.
 fn serve_refusal(args: &[&str]) -> (Option<i32>, String) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let output = crate::support::ecsd_command()
+    let mut child = crate::support::ecsd_command()
         .arg("serve")
         .args(args)
         .arg("--database")
@@ -477,8 +473,21 @@ fn serve_refusal(args: &[&str]) -> (Option<i32>, String) {
         .env_remove("ECSD_AUTH")
         .env_remove("ECSD_ALLOW_DEFAULT_CREDENTIALS")
         .stdin(Stdio::null())
-        .output()
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
         .expect("ecsd runs");
+    // A refusal is immediate; a start that got past the checks would serve until stopped, so
+    // the wait is bounded and such a process is killed (and the test fails on its status).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while child.try_wait().expect("waits").is_none() {
+        if Instant::now() >= deadline {
+            child.kill().expect("SIGKILL");
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let output = child.wait_with_output().expect("reaped");
     (
         output.status.code(),
         String::from_utf8_lossy(&output.stderr).into_owned(),

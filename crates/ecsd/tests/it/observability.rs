@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tower::ServiceExt;
@@ -144,11 +144,7 @@ impl Running {
 
     /// Stops the server (SIGTERM) and returns its whole log.
     fn stop(mut self) -> Vec<String> {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .expect("kill runs");
-        assert!(status.success());
+        crate::support::terminate(&self.child);
         let deadline = Instant::now() + Duration::from_secs(30);
         while self.child.try_wait().expect("waits").is_none() {
             assert!(Instant::now() < deadline, "ecsd did not stop");

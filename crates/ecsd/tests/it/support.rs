@@ -50,6 +50,15 @@ pub fn ecsd_command() -> std::process::Command {
     command
 }
 
+/// Sends SIGTERM to `child` (what an init system or Ctrl-C sends), without a `kill` command.
+pub fn terminate(child: &std::process::Child) {
+    rustix::process::kill_process(
+        rustix::process::Pid::from_child(child),
+        rustix::process::Signal::TERM,
+    )
+    .expect("SIGTERM sent");
+}
+
 /// The code of an error answer in either shape: the ECS envelope's `error.code`, or the API
 /// gateway's flat `error_code` (authentication, throttling, unknown APIs).
 pub fn error_code(body: &serde_json::Value) -> &str {
