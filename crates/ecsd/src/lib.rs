@@ -130,6 +130,11 @@ pub struct ServeArgs {
     #[arg(long, env = "ECSD_FLAVORS")]
     pub flavors: Option<PathBuf>,
 
+    /// A JSON file that replaces the built-in public image catalogue the Glance reads show:
+    /// {"images": [{"id", "name", "os_distro", "os_version", "min_disk", "min_ram", "regions"}]}.
+    #[arg(long, env = "ECSD_IMAGES")]
+    pub images: Option<PathBuf>,
+
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "ECSD_MAX_BODY_BYTES", default_value_t = api::DEFAULT_MAX_BODY_BYTES)]
     pub max_body_bytes: usize,
@@ -271,7 +276,13 @@ impl Server {
                 ))
             }
         };
-        let state = AppState::new(engine.clone(), flavors, args.max_body_bytes, auth);
+        let images = match &args.images {
+            Some(path) => api::nova::images::ImageCatalogue::from_file(path)
+                .with_context(|| format!("cannot load the image catalogue {}", path.display()))?,
+            None => api::nova::images::ImageCatalogue::builtin(),
+        };
+        let state =
+            AppState::new(engine.clone(), flavors, args.max_body_bytes, auth).with_images(images);
         Ok(Self { engine, state })
     }
 

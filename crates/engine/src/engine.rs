@@ -344,6 +344,7 @@ impl Engine {
                 server_id: (*server_id).clone(),
                 allowed_vm_states: action.allowed_vm_states(),
                 unchanged_since: None,
+                initial_task_state: operation.initial_task_state(),
             })
             .collect();
         let insert = JobInsert {
@@ -790,6 +791,7 @@ impl Engine {
             dedicated_host_id: None,
             auto_recovery: request.auto_recovery.then(|| "true".to_owned()),
             server_group_id: request.server_group_id.clone(),
+            resize_previous: None,
         }
     }
 }

@@ -92,6 +92,10 @@ pub enum JobKind {
     DetachVolume,
     AddNics,
     DeleteNics,
+    /// A Nova resize, which waits in `VERIFY_RESIZE`.
+    NovaResize,
+    NovaConfirmResize,
+    NovaRevertResize,
 }
 
 impl JobKind {
@@ -111,6 +115,9 @@ impl JobKind {
             JobKind::DetachVolume => "detachVolume",
             JobKind::AddNics => "addNics",
             JobKind::DeleteNics => "deleteNics",
+            JobKind::NovaResize => "novaResizeServer",
+            JobKind::NovaConfirmResize => "novaConfirmResize",
+            JobKind::NovaRevertResize => "novaRevertResize",
         }
     }
 
@@ -129,7 +136,10 @@ impl JobKind {
             | JobKind::ReinstallOs
             | JobKind::ChangeOs
             | JobKind::AttachVolume
-            | JobKind::DetachVolume => None,
+            | JobKind::DetachVolume
+            | JobKind::NovaResize
+            | JobKind::NovaConfirmResize
+            | JobKind::NovaRevertResize => None,
         }
     }
 
@@ -139,7 +149,7 @@ impl JobKind {
             .find(|kind| kind.job_type() == text)
     }
 
-    pub const ALL: [JobKind; 13] = [
+    pub const ALL: [JobKind; 16] = [
         JobKind::CreateServers,
         JobKind::DeleteServers,
         JobKind::StartServers,
@@ -153,6 +163,9 @@ impl JobKind {
         JobKind::DetachVolume,
         JobKind::AddNics,
         JobKind::DeleteNics,
+        JobKind::NovaResize,
+        JobKind::NovaConfirmResize,
+        JobKind::NovaRevertResize,
     ];
 
     /// Whether the job shows its tasks as `sub_jobs` (batch jobs: one per server or per NIC).

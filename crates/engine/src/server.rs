@@ -94,6 +94,9 @@ pub enum TaskState {
     RebuildBlockDeviceMapping,
     #[serde(rename = "rebuild_spawning")]
     RebuildSpawning,
+    /// A Nova revert of a resize in `VERIFY_RESIZE` (status `REVERT_RESIZE`).
+    #[serde(rename = "resize_reverting")]
+    ResizeReverting,
 }
 
 impl TaskState {
@@ -117,6 +120,7 @@ impl TaskState {
             TaskState::Rebuilding => "rebuilding",
             TaskState::RebuildBlockDeviceMapping => "rebuild_block_device_mapping",
             TaskState::RebuildSpawning => "rebuild_spawning",
+            TaskState::ResizeReverting => "resize_reverting",
         }
     }
 
@@ -128,7 +132,7 @@ impl TaskState {
     }
 }
 
-const ALL_TASK_STATES: [TaskState; 18] = [
+const ALL_TASK_STATES: [TaskState; 19] = [
     TaskState::Scheduling,
     TaskState::BlockDeviceMapping,
     TaskState::Networking,
@@ -147,6 +151,7 @@ const ALL_TASK_STATES: [TaskState; 18] = [
     TaskState::Rebuilding,
     TaskState::RebuildBlockDeviceMapping,
     TaskState::RebuildSpawning,
+    TaskState::ResizeReverting,
 ];
 
 /// `OS-EXT-STS:power_state`.
@@ -240,11 +245,14 @@ impl ServerStatus {
                 Some(T::Rebuilding | T::RebuildBlockDeviceMapping | T::RebuildSpawning),
             ) => ServerStatus::Rebuild,
             (V::Stopped, None | Some(T::PoweringOn | T::Deleting)) => ServerStatus::Shutoff,
+            // A Nova resize also starts from a running server (Nova's own table; the ECS
+            // resize takes stopped servers only).
             (
-                V::Stopped,
+                V::Stopped | V::Active,
                 Some(T::ResizePrep | T::ResizeMigrating | T::ResizeMigrated | T::ResizeFinish),
             ) => ServerStatus::Resize,
             (V::Resized, None) => ServerStatus::VerifyResize,
+            (V::Resized, Some(T::ResizeReverting)) => ServerStatus::RevertResize,
             (V::Error, None | Some(T::Deleting)) => ServerStatus::Error,
             (V::Deleted, None) => ServerStatus::Deleted,
             (V::Shelved, None) => ServerStatus::Shelved,
@@ -375,6 +383,9 @@ pub struct ServerDoc {
     /// The server group (anti-affinity) the server is a member of.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server_group_id: Option<String>,
+    /// The flavor before a Nova resize that waits in `VERIFY_RESIZE`: what a revert restores.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resize_previous: Option<FlavorRef>,
 }
 
 /// A change to a server's document, applied by the last step of a job (or by a synchronous
@@ -411,6 +422,16 @@ pub enum DocChange {
     },
     AutoRecovery {
         value: String,
+    },
+    /// A Nova resize reaching `VERIFY_RESIZE`: the new flavor, and the old one kept for a
+    /// revert.
+    ResizeToVerify {
+        flavor: FlavorRef,
+        previous: FlavorRef,
+    },
+    /// A Nova resize confirmed (the flavor it has) or reverted (the previous one).
+    ResizeSettled {
+        flavor: FlavorRef,
     },
 }
 
@@ -450,6 +471,14 @@ impl DocChange {
             }
             DocChange::RemoveNic { port_id } => doc.nics.retain(|nic| nic.port_id != *port_id),
             DocChange::AutoRecovery { value } => doc.auto_recovery = Some(value.clone()),
+            DocChange::ResizeToVerify { flavor, previous } => {
+                doc.flavor = flavor.clone();
+                doc.resize_previous = Some(previous.clone());
+            }
+            DocChange::ResizeSettled { flavor } => {
+                doc.flavor = flavor.clone();
+                doc.resize_previous = None;
+            }
         }
     }
 }

@@ -151,6 +151,10 @@ pub struct Precondition {
     /// When the job was planned from the server as it was at this `updated_at` (device names,
     /// NIC ids…), the server must not have changed since; otherwise [`Rejection::ServerChanged`].
     pub unchanged_since: Option<i64>,
+    /// The task state the server takes in the accept transaction (the job's first phase's,
+    /// [`crate::compute::Operation::initial_task_state`]), so a read right after the answer
+    /// already shows the action under way. `None`: the state is left as it is.
+    pub initial_task_state: Option<crate::server::TaskState>,
 }
 
 /// A resource that only one server of a project may hold, checked in the accept transaction

@@ -379,6 +379,7 @@ async fn preconditions_reject_without_a_trace(store: &dyn Store) {
                     server_id,
                     allowed_vm_states: &[VmState::Active],
                     unchanged_since: None,
+                    initial_task_state: None,
                 })
                 .collect(),
             reservations: Vec::new(),
@@ -486,6 +487,7 @@ async fn deleting_removes_the_server(store: &dyn Store) {
             server_id: server_id.clone(),
             allowed_vm_states: &[VmState::Active],
             unchanged_since: None,
+            initial_task_state: None,
         }],
         reservations: Vec::new(),
         client_token: None,
@@ -730,6 +732,7 @@ pub(super) fn server_job_insert(
             server_id: server_id.to_owned(),
             allowed_vm_states: &[VmState::Active, VmState::Stopped],
             unchanged_since,
+            initial_task_state: None,
         }],
         reservations,
         client_token: None,

@@ -1028,6 +1028,7 @@ fn insert_job(connection: &Connection, insert: &JobInsert) -> Result<Insertion, 
             return Err(Rejection::TooManyUnfinishedJobs { limit }.into());
         }
     }
+    let mut taken_states = Vec::with_capacity(insert.preconditions.len());
     for precondition in &insert.preconditions {
         let found = connection
             .prepare_cached(
@@ -1075,6 +1076,7 @@ fn insert_job(connection: &Connection, insert: &JobInsert) -> Result<Insertion, 
             }
             .into());
         }
+        taken_states.push(vm_state);
     }
     for reservation in &insert.reservations {
         if let Some(server_id) = reservation_holder(connection, &job.project_id, reservation)? {
@@ -1103,12 +1105,29 @@ fn insert_job(connection: &Connection, insert: &JobInsert) -> Result<Insertion, 
     )?;
     // Every check passed; only now write (the group runs without savepoints, so a rejection
     // must come before the first write).
-    for precondition in &insert.preconditions {
-        connection
-            .prepare_cached("UPDATE servers SET busy_job_id = ?1 WHERE id = ?2")
-            .map_err(backend)?
-            .execute(params![job.id, precondition.server_id])
-            .map_err(backend)?;
+    for (precondition, vm_state) in insert.preconditions.iter().zip(taken_states) {
+        match precondition.initial_task_state {
+            None => connection
+                .prepare_cached("UPDATE servers SET busy_job_id = ?1 WHERE id = ?2")
+                .map_err(backend)?
+                .execute(params![job.id, precondition.server_id])
+                .map_err(backend)?,
+            // The action shows from this commit on (the first step writes the same state).
+            Some(task_state) => connection
+                .prepare_cached(
+                    "UPDATE servers SET busy_job_id = ?1, task_state = ?2, status = ?3,
+                            updated_at = ?4 WHERE id = ?5",
+                )
+                .map_err(backend)?
+                .execute(params![
+                    job.id,
+                    task_state.as_str(),
+                    ServerStatus::derive(vm_state, Some(task_state)).as_str(),
+                    job.begin_time,
+                    precondition.server_id
+                ])
+                .map_err(backend)?,
+        };
     }
 
     connection

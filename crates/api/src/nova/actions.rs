@@ -1,0 +1,203 @@
+//! `POST …/servers/{server_id}/action` (`status_management/` and the console log): each
+//! accepted action is an engine job, and the server's status changes in the commit that
+//! accepts it (`Precondition::initial_task_state`), so a client polling right after the 202
+//! sees `REBOOT`, `RESIZE`, `powering-off`… The bodies' inner values may be `null` or `{}`
+//! (the SDK sends `{"os-stop": null}`, the reference `{"os-stop": {}}`).
+//!
+//! `resize` waits in `VERIFY_RESIZE` until `confirmResize` (ACTIVE or SHUTOFF with the new
+//! flavor) or `revertResize` (the old flavor); unlike ECS's resize it also takes a running
+//! server. Actions ecsd does not model are refused with 501 `notImplemented` (README).
+
+use super::servers::find_server;
+use super::{json_body, NovaError, NovaResult};
+use crate::body::read_limited;
+use crate::AppState;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use engine::engine::ServerAction;
+use engine::server::FlavorRef;
+use engine::server_jobs::ServerJob;
+use serde_json::{json, Value};
+
+/// Actions ecsd refuses, with what each would need.
+const NOT_MODELLED: &[(&str, &str)] = &[
+    (
+        "createImage",
+        "images created from servers (there is no image service to hold them)",
+    ),
+    (
+        "rebuild",
+        "rebuilding through Nova (use ECS's reinstallos/changeos)",
+    ),
+    ("lock", "locking servers"),
+    ("unlock", "locking servers"),
+    ("os-resetState", "the administrator's state reset"),
+    ("forceDelete", "soft deletion"),
+    ("restore", "soft deletion"),
+    ("shelve", "shelving"),
+    ("unshelve", "shelving"),
+    ("pause", "pausing"),
+    ("unpause", "pausing"),
+    ("suspend", "suspending"),
+    ("resume", "suspending"),
+    ("addSecurityGroup", "security groups of a running server"),
+    ("removeSecurityGroup", "security groups of a running server"),
+    ("migrate", "migration through Nova (use ECS's migrate)"),
+    ("os-migrateLive", "live migration"),
+    ("rescue", "rescue mode"),
+    ("unrescue", "rescue mode"),
+    ("changePassword", "passwords of running servers"),
+    ("trigger_crash_dump", "crash dumps"),
+];
+
+fn accepted() -> Response {
+    StatusCode::ACCEPTED.into_response()
+}
+
+/// `POST …/servers/{server_id}/action`.
+pub async fn server_action(
+    State(state): State<AppState>,
+    Path((project_id, server_id)): Path<(String, String)>,
+    body: Body,
+) -> NovaResult<Response> {
+    let bytes = read_limited(body, state.max_body_bytes)
+        .await
+        .map_err(NovaError::from)?;
+    let body = json_body(&bytes)?;
+    let Some((action, argument)) = body.as_object().and_then(|object| {
+        let mut entries = object.iter();
+        match (entries.next(), entries.next()) {
+            (Some(entry), None) => Some(entry),
+            _ => None,
+        }
+    }) else {
+        return Err(NovaError::bad_request(
+            "The body must name exactly one action.",
+        ));
+    };
+    let server = find_server(&state, &project_id, &server_id).await?;
+    let ids = [server.id.clone()];
+    match action.as_str() {
+        "os-start" => {
+            state
+                .engine
+                .server_action(&project_id, ServerAction::Start, &ids)
+                .await?;
+            Ok(accepted())
+        }
+        "os-stop" => {
+            state
+                .engine
+                .server_action(&project_id, ServerAction::Stop { hard: false }, &ids)
+                .await?;
+            Ok(accepted())
+        }
+        "reboot" => {
+            let hard = match argument.get("type").and_then(Value::as_str) {
+                Some(kind) if kind.eq_ignore_ascii_case("HARD") => true,
+                Some(kind) if kind.eq_ignore_ascii_case("SOFT") => false,
+                _ => {
+                    return Err(NovaError::bad_request(
+                        "Invalid input for field/attribute reboot: type must be SOFT or HARD.",
+                    ))
+                }
+            };
+            state
+                .engine
+                .server_action(&project_id, ServerAction::Reboot { hard }, &ids)
+                .await?;
+            Ok(accepted())
+        }
+        "resize" => {
+            let flavor_ref = argument
+                .get("flavorRef")
+                .and_then(|value| match value {
+                    Value::String(text) => Some(text.clone()),
+                    Value::Number(number) => Some(number.to_string()),
+                    _ => None,
+                })
+                .ok_or_else(|| NovaError::bad_request("resize needs a flavorRef."))?;
+            let flavor_id = flavor_ref.rsplit('/').next().unwrap_or(&flavor_ref);
+            let flavor = state.flavors.get(flavor_id).ok_or_else(|| {
+                NovaError::bad_request(format!("Unable to find flavor {flavor_ref}."))
+            })?;
+            let job = ServerJob::NovaResize {
+                flavor: FlavorRef::from(flavor),
+            };
+            submit(&state, &project_id, &server.id, job).await?;
+            Ok(accepted())
+        }
+        "confirmResize" | "revertResize" => {
+            let job = if action == "confirmResize" {
+                ServerJob::NovaConfirmResize
+            } else {
+                ServerJob::NovaRevertResize
+            };
+            submit(&state, &project_id, &server.id, job).await?;
+            Ok(if action == "confirmResize" {
+                StatusCode::NO_CONTENT.into_response()
+            } else {
+                accepted()
+            })
+        }
+        "os-getConsoleOutput" => {
+            let length = match argument.get("length") {
+                None | Some(Value::Null) => None,
+                Some(value) => Some(
+                    value
+                        .as_i64()
+                        .or_else(|| value.as_str().and_then(|text| text.parse().ok()))
+                        .ok_or_else(|| NovaError::bad_request("length must be an integer."))?,
+                ),
+            };
+            Ok(Json(json!({ "output": console_output(&server, length) })).into_response())
+        }
+        other => match NOT_MODELLED.iter().find(|(name, _)| *name == other) {
+            Some((_, what)) => Err(NovaError::not_modelled(what)),
+            None => Err(NovaError::bad_request(format!(
+                "There is no such action: {other}"
+            ))),
+        },
+    }
+}
+
+/// A Nova resize, confirm or revert: a job on one server, within the project's quotas. A
+/// server in the wrong state is Nova's 409 (`Cannot 'confirmResize' instance … while it is in
+/// vm_state active`).
+async fn submit(
+    state: &AppState,
+    project_id: &str,
+    server_id: &str,
+    job: ServerJob,
+) -> NovaResult<()> {
+    state
+        .engine
+        .server_job_within(project_id, server_id, job, &state.quotas(project_id))
+        .await?;
+    Ok(())
+}
+
+/// The simulated console log: the boot lines of the server's life so far; `length` keeps the
+/// last lines (negative or absent: all).
+fn console_output(server: &engine::server::ServerRecord, length: Option<i64>) -> String {
+    let mut lines = vec![
+        format!(
+            "[    0.000000] Linux version 5.15.0 (ecsd simulated console of {})",
+            server.name
+        ),
+        "[    0.000000] Command line: BOOT_IMAGE=/boot/vmlinuz root=/dev/vda1 ro console=ttyS0"
+            .to_owned(),
+        format!("[    1.200000] cloud-init: instance-id {}", server.id),
+    ];
+    if server.launched_at.is_some() {
+        lines.push(format!("{} login:", server.doc.hostname));
+    }
+    if let Some(length) = length.filter(|length| *length >= 0) {
+        let keep = (length as usize).min(lines.len());
+        lines.drain(..lines.len() - keep);
+    }
+    lines.join("\n")
+}
