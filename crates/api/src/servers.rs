@@ -721,7 +721,7 @@ fn validate_create(state: &AppState, server: CreateServerBody) -> Result<CreateS
 /// `dedicated_host_id` are arrays of strings there (the data structure page's Table 11, and the
 /// SDK's `ServerSchedulerHints`, which would read a bare string as a list of characters), so a
 /// string given at create is shown as a one-element array. Other keys are shown as given.
-fn scheduler_hints_view(hints: &BTreeMap<String, Value>) -> Value {
+pub(crate) fn scheduler_hints_view(hints: &BTreeMap<String, Value>) -> Value {
     hints
         .iter()
         .map(|(key, value)| {

@@ -31,6 +31,9 @@ pub fn flavor_json(flavor: &Flavor, base: &str, project_id: &str) -> Value {
         "OS-FLV-DISABLED:disabled": flavor.disabled,
         "os-flavor-access:is_public": flavor.is_public,
         "rxtx_factor": flavor.rxtx_factor,
+        // 2.55's field, shown at every microversion as the reference's page does; ecsd's
+        // flavors have no description.
+        "description": "",
         "links": links(base, project_id, &flavor.id),
     })
 }

@@ -326,7 +326,23 @@ pub async fn os_networks(
     }
     let networks: Vec<Value> = ids
         .iter()
-        .map(|id| json!({ "id": id, "label": format!("subnet-{}", &id[..8]) }))
+        .map(|id| {
+            let (cidr, gateway) = super::networks::cidr_and_gateway(id);
+            json!({
+                "id": id,
+                "label": format!("subnet-{}", &id[..8]),
+                "cidr": cidr,
+                "netmask": "255.255.255.0",
+                "gateway": gateway,
+                "broadcast": cidr.replace(".0/24", ".255"),
+                "dns1": "100.125.4.25",
+                "dns2": "100.125.129.199",
+                "cidr_v6": "",
+                "gateway_v6": "",
+                "netmask_v6": "",
+                "bridge": "",
+            })
+        })
         .collect();
     Ok(Json(json!({ "networks": networks })))
 }

@@ -70,6 +70,13 @@ fn cidr_of(network_id: &str) -> String {
     format!("192.168.{}.0/24", digest[0])
 }
 
+/// A network's CIDR and gateway, for the nova-network view.
+pub fn cidr_and_gateway(network_id: &str) -> (String, String) {
+    let cidr = cidr_of(network_id);
+    let gateway = format!("{}.1", cidr.trim_end_matches(".0/24"));
+    (cidr, gateway)
+}
+
 fn network_json(network_id: &str, project_id: &str) -> Value {
     json!({
         "id": network_id,

@@ -5,6 +5,7 @@
 use super::networks::{DEFAULT_NETWORK_ID, DEFAULT_VPC_ID};
 use super::{base_url, json_body, Microversion, NovaError, NovaResult};
 use crate::body::{query_pairs, read_limited};
+use crate::servers::scheduler_hints_view;
 use crate::servers::{host_id, metadata_json, require_uuid, validate_admin_pass, validate_name};
 use crate::time_format::{launch_time, server_time};
 use crate::AppState;
@@ -121,7 +122,7 @@ fn nova_tags(server: &ServerRecord) -> Vec<String> {
 }
 
 /// Nova's detailed server view at `version`. `progress` is 0 (OSC prints a non-zero progress
-/// before its output); `fault` is there only when the server has one.
+/// before its output); `fault` is there only when the server has one (as Nova shows it).
 pub fn server_json(
     state: &AppState,
     server: &ServerRecord,
@@ -184,32 +185,26 @@ pub fn server_json(
     let Some(object) = view.as_object_mut() else {
         return view;
     };
-    if version.at_least(3) {
-        object.insert("OS-EXT-SRV-ATTR:hostname".into(), json!(doc.hostname));
-        object.insert(
-            "OS-EXT-SRV-ATTR:reservation_id".into(),
-            json!(doc.reservation_id),
-        );
-        object.insert(
-            "OS-EXT-SRV-ATTR:launch_index".into(),
-            json!(doc.launch_index),
-        );
-        object.insert("OS-EXT-SRV-ATTR:root_device_name".into(), json!("/dev/vda"));
-        object.insert("OS-EXT-SRV-ATTR:kernel_id".into(), json!(""));
-        object.insert("OS-EXT-SRV-ATTR:ramdisk_id".into(), json!(""));
-        object.insert("OS-EXT-SRV-ATTR:user_data".into(), Value::Null);
-    }
-    if version.at_least(9) {
-        object.insert("locked".into(), json!(false));
-    }
-    if version.at_least(16) {
-        object.insert("host_status".into(), json!("UP"));
-    }
-    if version.at_least(19) {
-        object.insert("description".into(), json!(doc.description));
-    }
-    if version.at_least(26) {
-        object.insert("tags".into(), json!(nova_tags(server)));
+    // The fields later microversions add (2.3, 2.9, 2.16, 2.19, 2.26) are shown at every
+    // microversion, as the reference's pages show them; only the flavor changes shape (2.47).
+    for (key, value) in [
+        ("OS-EXT-SRV-ATTR:hostname", json!(doc.hostname)),
+        ("OS-EXT-SRV-ATTR:reservation_id", json!(doc.reservation_id)),
+        ("OS-EXT-SRV-ATTR:launch_index", json!(doc.launch_index)),
+        ("OS-EXT-SRV-ATTR:root_device_name", json!("/dev/vda")),
+        ("OS-EXT-SRV-ATTR:kernel_id", json!("")),
+        ("OS-EXT-SRV-ATTR:ramdisk_id", json!("")),
+        ("OS-EXT-SRV-ATTR:user_data", Value::Null),
+        ("locked", json!(false)),
+        ("host_status", json!("UP")),
+        ("description", json!(doc.description)),
+        ("tags", json!(nova_tags(server))),
+        (
+            "os:scheduler_hints",
+            scheduler_hints_view(&doc.scheduler_hints),
+        ),
+    ] {
+        object.insert(key.to_owned(), value);
     }
     if let Some(fault) = &server.fault {
         object.insert(
@@ -769,9 +764,10 @@ pub async fn server_update(
         .await
         .map_err(|error| NovaError::from(crate::error::ApiError::from(error)))?;
     let base = base_url(&state, &headers);
-    Ok(Json(
-        json!({ "server": server_json(&state, &updated, version, &base) }),
-    ))
+    let mut view = server_json(&state, &updated, version, &base);
+    // "Modifying an ECS" types the answer's `image` as the image id (a string).
+    view["image"] = json!(updated.doc.image_id);
+    Ok(Json(json!({ "server": view })))
 }
 
 /// `DELETE …/servers/{server_id}`: an engine delete job; 204. The server reads `ACTIVE`

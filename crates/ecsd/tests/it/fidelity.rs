@@ -161,6 +161,63 @@ const SUBSTITUTIONS: &[(&str, &str, &str, &str)] = &[
         "eu-de-01",
         "`availability_value` is a placeholder for an AZ name",
     ),
+    (
+        "native_openstack_nova_apis/metadata_management/obtaining_ecs_metadata_with_a_specified_key.rst",
+        "path:metadata/key1",
+        "metadata/key",
+        "the fixture servers carry the metadata pair `key=value`; `key1` is not set",
+    ),
+    (
+        "native_openstack_nova_apis/status_management/modifying_the_specifications_of_an_ecs.rst",
+        "/resize/flavorRef",
+        "s6.medium.2",
+        "`s3.medium.2` is not in ecsd's flavor catalogue; s6.medium.2 is a resize target of the \
+         fixture's s6.small.1",
+    ),
+];
+
+/// Native pages whose examples ecsd answers with a documented refusal (README, "OpenStack
+/// clients"): each example must answer 501 `notImplemented`; no table is checked.
+const REFUSED_PAGES: &[(&str, &str)] = &[
+    (
+        "native_openstack_nova_apis/status_management/creating_an_image_using_an_ecs.rst",
+        "ecsd has no image service to hold an image made from a server",
+    ),
+    (
+        "native_openstack_nova_apis/status_management/rebuilding_an_ecs.rst",
+        "not modelled through Nova; ECS's reinstallos/changeos rebuild",
+    ),
+    (
+        "native_openstack_nova_apis/status_management/locking_an_ecs.rst",
+        "locking is not modelled",
+    ),
+    (
+        "native_openstack_nova_apis/status_management/unlocking_an_ecs.rst",
+        "locking is not modelled",
+    ),
+    (
+        "native_openstack_nova_apis/security_group_management/adding_a_security_group.rst",
+        "security groups are not modelled beyond their ids at create",
+    ),
+    (
+        "native_openstack_nova_apis/security_group_management/removing_a_security_group.rst",
+        "security groups are not modelled beyond their ids at create",
+    ),
+];
+
+/// Pages whose example requests the reference's facts could not read (`pages.json` holds the
+/// problem instead of the examples): (page, reason). They are reported, not failed; their
+/// operation is checked by its own tests.
+const UNREADABLE_EXAMPLES: &[(&str, &str)] = &[(
+    "native_openstack_nova_apis/lifecycle_management/creating_an_ecs.rst",
+    "the example bodies carry `//` comments (not JSON); the create is checked by \
+     nova_http::a_nova_create_with_the_clis_body_builds_a_server_seen_in_both_views",
+)];
+
+/// Native pages whose server must wait in VERIFY_RESIZE (confirm and revert a resize).
+const NEEDS_VERIFY_RESIZE: &[&str] = &[
+    "native_openstack_nova_apis/status_management/confirming_the_specifications_modification_of_an_ecs.rst",
+    "native_openstack_nova_apis/status_management/rolling_back_ecs_specifications_modification.rst",
 ];
 
 /// Pages whose servers must be stopped first (the operation requires it).
@@ -170,6 +227,7 @@ const NEEDS_STOPPED_SERVERS: &[&str] = &[
     "apis_recommended/status_management/cold_migrating_an_ecs.rst",
     "apis_recommended/status_management/reinstalling_an_ecs_os_using_an_image_with_cloud-init_installed.rst",
     "apis_recommended/status_management/changing_an_ecs_os_using_an_image_with_cloud-init_installed.rst",
+    "native_openstack_nova_apis/status_management/starting_an_ecs.rst",
 ];
 
 /// Fields a table lists that are present only in some answers: (page, field, condition).
@@ -197,6 +255,47 @@ const CONDITIONAL_FIELDS: &[(&str, &str, &str)] = &[
         "\"If the job is a NIC-related operation\"",
     ),
     (
+        "native_openstack_nova_apis/lifecycle_management/listing_ecss.rst",
+        "servers_links",
+        "only when more servers follow (Nova; the SDK follows a `next` link whenever there is one)",
+    ),
+    (
+        "native_openstack_nova_apis/network_management/querying_the_specified_network_of_an_ecs.rst",
+        "Network address of the ECS",
+        "the row names the key's meaning: the key is the network's name (the path's)",
+    ),
+    (
+        "native_openstack_nova_apis/flavor_management/listing_ecs_flavors.rst",
+        "flavors_links",
+        "only when more flavors follow (limit given), as servers_links",
+    ),
+    (
+        "native_openstack_nova_apis/flavor_management/listing_flavor_details_about_an_ecs.rst",
+        "flavors_links",
+        "as on listing_ecs_flavors.rst",
+    ),
+    (
+        "native_openstack_nova_apis/lifecycle_management/listing_ecs_details.rst",
+        "servers_links",
+        "as on listing_ecss.rst",
+    ),
+    (
+        "native_openstack_nova_apis/lifecycle_management/listing_ecs_details.rst",
+        "servers.fault",
+        "Nova shows `fault` only for a server that has one (ERROR); OSC prints it only then",
+    ),
+    (
+        "native_openstack_nova_apis/lifecycle_management/querying_details_about_an_ecs.rst",
+        "server.fault",
+        "as servers.fault on listing_ecs_details.rst",
+    ),
+    (
+        "native_openstack_nova_apis/network_management/querying_the_networks_of_a_specified_ecs.rst",
+        "addresses.Network address of the ECS",
+        "the table's row names the key's meaning: the key is the network's name (the VPC id, as \
+         in the server views)",
+    ),
+    (
         "apis_recommended/ecs_group_management/listing_ecs_groups.rst",
         "page_info",
         "\"If the pagination function is enabled\" (limit given, another page follows); the \
@@ -207,6 +306,19 @@ const CONDITIONAL_FIELDS: &[(&str, &str, &str)] = &[
 /// Types where a page's table contradicts both its own example response and the official SDK's
 /// model, which clients decode with: (page, field, the type checked instead, reason).
 const TYPE_OVERRIDES: &[(&str, &str, &str, &str)] = &[
+    (
+        "native_openstack_nova_apis/api_version_query/listing_api_versions.rst",
+        "versions",
+        "Array of objects",
+        "the table says Object, but the example response is a list of versions, as Nova's and \
+         as keystoneauth reads it",
+    ),
+    (
+        "native_openstack_nova_apis/api_version_query/listing_api_versions.rst",
+        "versions.links",
+        "Array of objects",
+        "the table says Object, but the example is a list of links, as keystoneauth reads it",
+    ),
     (
         "apis_recommended/disk_management/querying_disk_attachment_of_an_ecs.rst",
         "volumeAttachments.bootIndex",
@@ -247,14 +359,81 @@ const TYPE_OVERRIDES: &[(&str, &str, &str, &str)] = &[
 
 /// Fields of type `Object` without a table of their own, because their keys are the user's:
 /// (page, field, reason). Only their type is checked.
-const FREE_FORM_OBJECTS: &[(&str, &str, &str)] = &[(
-    "apis_recommended/metadata_management/updating_ecs_metadata.rst",
-    "metadata",
-    "\"the user-defined metadata key-value pair\": its keys are whatever the user set",
-)];
+const FREE_FORM_OBJECTS: &[(&str, &str, &str)] = &[
+    (
+        "apis_recommended/metadata_management/updating_ecs_metadata.rst",
+        "metadata",
+        "\"the user-defined metadata key-value pair\": its keys are whatever the user set",
+    ),
+    (
+        "native_openstack_nova_apis/metadata_management/updating_ecs_metadata.rst",
+        "metadata",
+        "the user's metadata pairs: its keys are whatever the user set",
+    ),
+    (
+        "native_openstack_nova_apis/metadata_management/obtaining_ecs_metadata_with_a_specified_key.rst",
+        "meta",
+        "one metadata pair: its key is the path's",
+    ),
+    (
+        "native_openstack_nova_apis/metadata_management/querying_ecs_metadata.rst",
+        "metadata",
+        "the server's metadata pairs: its keys are whatever was set",
+    ),
+    (
+        "native_openstack_nova_apis/metadata_management/configuring_ecs_metadata.rst",
+        "metadata",
+        "the user's metadata pairs: its keys are whatever the user set",
+    ),
+    (
+        "native_openstack_nova_apis/metadata_management/modifying_ecs_metadata_with_a_specified_key.rst",
+        "meta",
+        "one metadata pair: its key is the path's",
+    ),
+];
 
 /// Nulls allowed where the reference is silent: (page, field, reason).
 const ALLOWED_NULL: &[(&str, &str, &str)] = &[
+    (
+        "native_openstack_nova_apis/lifecycle_management/querying_details_about_an_ecs.rst",
+        "server.key_name",
+        "as on the recommended querying_details_about_an_ecs.rst",
+    ),
+    (
+        "native_openstack_nova_apis/lifecycle_management/querying_details_about_an_ecs.rst",
+        "server.OS-EXT-STS:task_state",
+        "a server with no task under way; Nova shows null (OSC's waits read it)",
+    ),
+    (
+        "native_openstack_nova_apis/lifecycle_management/querying_details_about_an_ecs.rst",
+        "server.OS-SRV-USG:terminated_at",
+        "a server that is not deleted; Nova shows null",
+    ),
+    (
+        "native_openstack_nova_apis/lifecycle_management/querying_details_about_an_ecs.rst",
+        "server.OS-EXT-SRV-ATTR:user_data",
+        "the fixture server has no user_data, as on the recommended listing_details_about_ecss.rst",
+    ),
+    (
+        "native_openstack_nova_apis/lifecycle_management/listing_ecs_details.rst",
+        "servers.OS-EXT-SRV-ATTR:user_data",
+        "as server.OS-EXT-SRV-ATTR:user_data on querying_details_about_an_ecs.rst",
+    ),
+    (
+        "native_openstack_nova_apis/lifecycle_management/listing_ecs_details.rst",
+        "servers.key_name",
+        "as server.key_name on querying_details_about_an_ecs.rst",
+    ),
+    (
+        "native_openstack_nova_apis/lifecycle_management/listing_ecs_details.rst",
+        "servers.OS-EXT-STS:task_state",
+        "as server.OS-EXT-STS:task_state on querying_details_about_an_ecs.rst",
+    ),
+    (
+        "native_openstack_nova_apis/lifecycle_management/listing_ecs_details.rst",
+        "servers.OS-SRV-USG:terminated_at",
+        "as server.OS-SRV-USG:terminated_at on querying_details_about_an_ecs.rst",
+    ),
     (
         "apis_recommended/lifecycle_management/querying_details_about_an_ecs.rst",
         "server.key_name",
@@ -347,8 +526,18 @@ async fn check_page(
 ) {
     let examples = match page.example_requests() {
         Ok(examples) => examples,
-        Err(problem) => return failures.push(problem),
+        Err(problem) => {
+            if let Some((_, reason)) = UNREADABLE_EXAMPLES
+                .iter()
+                .find(|(file, _)| *file == page.file)
+            {
+                println!("unreadable examples: {} ({reason}): {problem}", page.file);
+                return;
+            }
+            return failures.push(problem);
+        }
     };
+    let refused = REFUSED_PAGES.iter().any(|(file, _)| *file == page.file);
     let tables = &page.response_tables;
     let no_response = tables.is_empty() && page.response_none;
     let top = match tables.first() {
@@ -385,6 +574,9 @@ async fn check_page(
                 used[position] = true;
             }
         }
+        if page.file.starts_with("native_openstack_nova_apis/") {
+            path_and_query = native_placeholders(&path_and_query);
+        }
         let stopped = NEEDS_STOPPED_SERVERS.contains(&page.file.as_str());
         let (path, path_server, path_group) = match fill_path(api, &path_and_query, stopped).await {
             Ok(filled) => filled,
@@ -409,6 +601,12 @@ async fn check_page(
                 replace_member_ids(api, body, group_id).await;
             }
         }
+        if let (true, Some(server_id)) = (
+            NEEDS_VERIFY_RESIZE.contains(&page.file.as_str()),
+            &path_server,
+        ) {
+            resize_to_verify(api, server_id).await;
+        }
         let method = Method::from_bytes(example.method.as_bytes()).unwrap_or(Method::GET);
         let (status, answer) = match &body {
             Some(body) => {
@@ -424,6 +622,14 @@ async fn check_page(
             if status != StatusCode::ACCEPTED {
                 failures.push(format!(
                     "{label}: a passing dry run answers 202, got {status}: {answer}"
+                ));
+            }
+            continue;
+        }
+        if refused {
+            if status != StatusCode::NOT_IMPLEMENTED || answer.get("notImplemented").is_none() {
+                failures.push(format!(
+                    "{label}: a refused page answers 501 notImplemented; got {status}: {answer}"
                 ));
             }
             continue;
@@ -446,7 +652,11 @@ async fn check_page(
             } else {
                 StatusCode::NO_CONTENT
             };
-            if status != expected {
+            // Nova's server actions answer 202 with no body (OPENSTACK-CLIENT.md §8.5).
+            let nova_action = page.file.starts_with("native_openstack_nova_apis/")
+                && status == StatusCode::ACCEPTED
+                && answer.is_null();
+            if status != expected && !nova_action {
                 failures.push(format!(
                     "{label}: the page's response is None, so {expected}; got {status}: {answer}"
                 ));
@@ -827,6 +1037,16 @@ async fn fill_path(
         path = path.replace("{server_id}", &server_id);
     }
     path = path.replace("{key}", "key");
+    // The fixture servers' network: the VPC their addresses are keyed by.
+    path = path.replace("{networkName}", FIXTURE_VPC);
+    if path.contains("{flavor_id}") {
+        let catalogue = engine::flavors::FlavorCatalogue::builtin();
+        let flavor = catalogue
+            .all()
+            .first()
+            .ok_or("the catalogue has no flavor")?;
+        path = path.replace("{flavor_id}", &flavor.id);
+    }
     if path.contains("{job_id}") {
         let created = api.create("fidelity-job", 1).await;
         api.harness.drain().await;
@@ -840,6 +1060,72 @@ async fn fill_path(
         )),
         None => Ok((path, path_server, path_group)),
     }
+}
+
+/// The VPC of the fixture servers (`support::create_body`).
+const FIXTURE_VPC: &str = "3b6a2f3e-6a0c-4c1d-9d7e-2f1b5f7b0a11";
+
+/// The native pages' examples name literal ids where the recommended pages have placeholders:
+/// the project after `/v2` or `/v2.1` (and in `os-quota-sets`), the server after `servers`,
+/// the flavor after `flavors`. They become placeholders, which [`fill_path`] fills.
+fn native_placeholders(path_and_query: &str) -> String {
+    let (path, query) = match path_and_query.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (path_and_query, None),
+    };
+    let is_project =
+        |segment: &str| segment.len() == 32 && segment.bytes().all(|byte| byte.is_ascii_hexdigit());
+    let segments: Vec<&str> = path.split('/').collect();
+    let mut out = Vec::with_capacity(segments.len());
+    for (index, segment) in segments.iter().enumerate() {
+        let previous = index.checked_sub(1).map_or("", |before| segments[before]);
+        let replaced = match previous {
+            "v2" | "v2.1" | "os-quota-sets" if is_project(segment) => "{project_id}",
+            "servers" if is_uuid(segment) => "{server_id}",
+            "flavors" if !segment.starts_with('{') && *segment != "detail" => "{flavor_id}",
+            _ => segment,
+        };
+        out.push(replaced);
+    }
+    let path = out.join("/");
+    match query {
+        Some(query) => format!("{path}?{query}"),
+        None => path,
+    }
+}
+
+/// `8-4-4-4-12` hex digits.
+fn is_uuid(text: &str) -> bool {
+    text.len() == 36
+        && text.char_indices().all(|(index, c)| match index {
+            8 | 13 | 18 | 23 => c == '-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}
+
+/// Resizes `server_id` through Nova to a target the catalogue allows and runs the job, so the
+/// server waits in VERIFY_RESIZE.
+async fn resize_to_verify(api: &Api, server_id: &str) {
+    let (_, shown) = api
+        .get(&format!("/v2.1/{PROJECT}/servers/{server_id}"))
+        .await;
+    let catalogue = engine::flavors::FlavorCatalogue::builtin();
+    let source = catalogue
+        .get(shown["server"]["flavor"]["id"].as_str().unwrap_or_default())
+        .expect("the fixture's flavor is in the catalogue");
+    let target = catalogue
+        .resize_targets(source)
+        .first()
+        .map(|flavor| flavor.id.clone())
+        .expect("the fixture's flavor has a resize target");
+    let (status, body) = api
+        .post(
+            &format!("/v2.1/{PROJECT}/servers/{server_id}/action"),
+            &json!({ "resize": { "flavorRef": target } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "resizing the fixture: {body}");
+    api.harness.drain().await;
 }
 
 /// An ECS group created through the API; its id.
