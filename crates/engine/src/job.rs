@@ -306,6 +306,9 @@ mod tests {
                 ("detachVolume", None),
                 ("addNics", Some("addNic")),
                 ("deleteNics", Some("deleteNic")),
+                ("novaResizeServer", None),
+                ("novaConfirmResize", None),
+                ("novaRevertResize", None),
             ]
         );
         for kind in JobKind::ALL {

@@ -676,7 +676,11 @@ mod tests {
             (V::Stopped, Some(T::ResizeFinish), S::Resize),
             (V::Stopped, Some(T::Rebuilding), S::Rebuild),
             (V::Error, Some(T::RebuildSpawning), S::Rebuild),
-            (V::Active, Some(T::ResizePrep), S::Unknown),
+            // A Nova resize runs on an active server (Nova's table; ECS resizes stopped ones).
+            (V::Active, Some(T::ResizePrep), S::Resize),
+            (V::Resized, Some(T::ResizeReverting), S::RevertResize),
+            (V::Active, Some(T::Rebuilding), S::Rebuild),
+            (V::Resized, Some(T::Rebooting), S::Unknown),
             (V::Stopped, Some(T::Rebooting), S::Unknown),
             (V::Building, Some(T::PoweringOn), S::Unknown),
         ];

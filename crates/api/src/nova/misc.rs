@@ -149,17 +149,13 @@ pub async fn metadata_put_key(
     Ok(Json(json!({ "meta": meta })))
 }
 
-/// `DELETE …/servers/{server_id}/metadata/{key}`: 204; a key the user did not set is 404.
+/// `DELETE …/servers/{server_id}/metadata/{key}`: 204, also for a key that is not there (as
+/// ecsd answered this page before the Nova module, and as deleting a tag: idempotent).
 pub async fn metadata_delete_key(
     State(state): State<AppState>,
     Path((project_id, server_id, key)): Path<(String, String, String)>,
 ) -> NovaResult<StatusCode> {
     let server = find_server(&state, &project_id, &server_id).await?;
-    if !server.doc.metadata.contains_key(&key) {
-        return Err(NovaError::not_found(format!(
-            "Metadata item was not found: {key}"
-        )));
-    }
     let change = ServerChange::MetadataDelete {
         key,
         allowed_vm_states: METADATA_VM_STATES,

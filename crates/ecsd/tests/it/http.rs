@@ -555,11 +555,12 @@ async fn every_error_path_answers_the_envelope_with_a_documented_code() {
         "Ecsd.0404",
         "nothing-here",
     );
+    // `GET /` is Nova's version list now; an unknown top-level path is still the router's 404.
     assert_error(
-        &api.get("/").await,
+        &api.get("/v9").await,
         StatusCode::NOT_FOUND,
         "Ecsd.0404",
-        "GET /",
+        "GET /v9",
     );
     assert_error(
         &api.send(
