@@ -29,6 +29,7 @@ pub async fn exercise(store: Arc<dyn Store>) {
     a_server_changed_since_planning_is_refused(store.as_ref()).await;
     reservations_refuse_what_another_server_holds_or_is_getting(store.as_ref()).await;
     document_changes_apply_with_their_step(store.as_ref()).await;
+    an_accepted_job_shows_its_initial_task_state_at_once(store.as_ref()).await;
     several_tasks_on_one_server_free_it_with_the_last(store.as_ref()).await;
     server_updates_change_only_the_projects_server(store.as_ref()).await;
     the_unfinished_job_limit_counts_only_the_projects_unfinished_jobs(store.as_ref()).await;
@@ -896,6 +897,35 @@ async fn reservations_refuse_what_another_server_holds_or_is_getting(store: &dyn
     );
 }
 
+/// A job whose precondition names an initial task state shows it from the accept commit on
+/// (Nova clients poll right after the 202), and the listed status follows.
+async fn an_accepted_job_shows_its_initial_task_state_at_once(store: &dyn Store) {
+    let server_id = active_server(store, "p-initial", 0).await;
+    let mut reboot = server_job_insert(
+        "p-initial",
+        &server_id,
+        JobKind::RebootServers,
+        vec![Operation::RebootServer { hard: false }],
+        None,
+        Vec::new(),
+    );
+    reboot.preconditions[0].initial_task_state = Some(TaskState::Rebooting);
+    insert_ok(store, reboot).await;
+    let taken = server_of(store, "p-initial", &server_id).await;
+    assert_eq!(taken.state.task_state, Some(TaskState::Rebooting));
+    assert_eq!(taken.state.status(), ServerStatus::Reboot);
+    let listed = store
+        .server_list(ServerQuery {
+            project_id: "p-initial".to_owned(),
+            statuses: vec![ServerStatus::Reboot],
+            limit: 10,
+            ..ServerQuery::default()
+        })
+        .await
+        .expect("listed");
+    assert_eq!(listed.servers.len(), 1, "the status column follows");
+}
+
 async fn document_changes_apply_with_their_step(store: &dyn Store) {
     let server_id = active_server(store, "p-doc", 0).await;
     let bigger = FlavorRef {
@@ -929,8 +959,8 @@ async fn document_changes_apply_with_their_step(store: &dyn Store) {
     let midway = server_of(store, "p-doc", &server_id).await;
     assert_eq!(
         midway.state.status(),
-        ServerStatus::Unknown,
-        "active/resize_prep is not in the table"
+        ServerStatus::Resize,
+        "active/resize_prep is a (Nova) resize under way"
     );
     assert_eq!(
         midway.doc.flavor.id, "",
