@@ -40,6 +40,8 @@ pub struct Cli {
 pub mod call;
 pub mod config;
 
+// Parsed once at start: the size of the `serve` variant costs nothing worth a Box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the ECS API server.

@@ -215,3 +215,34 @@ pub async fn image_list(
     }
     Ok(Json(body))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_builtin_catalogue_loads_and_is_filtered_by_region() {
+        let catalogue = ImageCatalogue::from_json(BUILTIN).expect("the built-in file is valid");
+        let everywhere = catalogue.in_region("eu-de").count();
+        let elsewhere = catalogue.in_region("somewhere-else").count();
+        assert!(
+            everywhere > elsewhere && elsewhere > 0,
+            "{everywhere} {elsewhere}"
+        );
+        assert!(catalogue
+            .get("eu-de", "1CE5800F-6FBC-4BB0-A0E5-0D7B5F4C4C4E")
+            .is_some());
+    }
+
+    #[test]
+    fn duplicate_or_malformed_ids_are_refused() {
+        let twice = r#"{"images": [{"id": "1ce5800f-6fbc-4bb0-a0e5-0d7b5f4c4c4e", "name": "a"},
+                                   {"id": "1ce5800f-6fbc-4bb0-a0e5-0d7b5f4c4c4e", "name": "b"}]}"#;
+        assert!(matches!(
+            ImageCatalogue::from_json(twice),
+            Err(ImageCatalogueError::BadId(_))
+        ));
+        let bad = r#"{"images": [{"id": "nope", "name": "a"}]}"#;
+        assert!(ImageCatalogue::from_json(bad).is_err());
+    }
+}

@@ -438,3 +438,74 @@ pub fn discovery_routes() -> Router<AppState> {
         .route("/image", get(versions::image_versions))
         .route("/image/", get(versions::image_versions))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.append(
+                HeaderName::from_bytes(name.as_bytes()).expect("name"),
+                HeaderValue::from_str(value).expect("value"),
+            );
+        }
+        map
+    }
+
+    #[test]
+    fn the_generic_header_wins_and_names_only_compute() {
+        let both = headers(&[
+            ("openstack-api-version", "volume 3.5, compute 2.30"),
+            ("x-openstack-nova-api-version", "2.40"),
+        ]);
+        assert_eq!(negotiate(&both), Ok(Microversion(30)));
+        let other_service = headers(&[("openstack-api-version", "volume 3.5")]);
+        assert_eq!(negotiate(&other_service), Ok(MIN_MICROVERSION));
+        let legacy = headers(&[("x-openstack-nova-api-version", "2.47")]);
+        assert_eq!(negotiate(&legacy), Ok(Microversion(47)));
+        assert_eq!(negotiate(&HeaderMap::new()), Ok(MIN_MICROVERSION));
+    }
+
+    #[test]
+    fn versions_outside_the_range_are_406_and_malformed_ones_400() {
+        for (value, status) in [
+            ("2.61", StatusCode::NOT_ACCEPTABLE),
+            ("2.0", StatusCode::NOT_ACCEPTABLE),
+            ("3.1", StatusCode::NOT_ACCEPTABLE),
+            ("2", StatusCode::BAD_REQUEST),
+            ("2.x", StatusCode::BAD_REQUEST),
+        ] {
+            let refused = negotiate(&headers(&[("x-openstack-nova-api-version", value)]));
+            assert_eq!(
+                refused.map_err(|error| error.status),
+                Err(status),
+                "{value}"
+            );
+        }
+        assert_eq!(
+            negotiate(&headers(&[("openstack-api-version", "compute latest")])),
+            Ok(MAX_MICROVERSION)
+        );
+    }
+
+    #[test]
+    fn errors_are_named_as_nova_names_them() {
+        for (status, name) in [
+            (StatusCode::BAD_REQUEST, "badRequest"),
+            (StatusCode::NOT_FOUND, "itemNotFound"),
+            (StatusCode::CONFLICT, "conflictingRequest"),
+            (StatusCode::FORBIDDEN, "forbidden"),
+            (StatusCode::NOT_IMPLEMENTED, "notImplemented"),
+            (StatusCode::INTERNAL_SERVER_ERROR, "computeFault"),
+        ] {
+            assert_eq!(NovaError::new(status, "x").name(), name);
+        }
+        // An ECS state refusal (Ecs.0100) is Nova's 409; its 500s keep their cause out.
+        let busy = NovaError::from(ApiError::new(error_codes::ECS_0100, "busy"));
+        assert_eq!(busy.status, StatusCode::CONFLICT);
+        let internal = NovaError::from(ApiError::internal("secret cause"));
+        assert!(!internal.message.contains("secret cause"));
+    }
+}

@@ -8,6 +8,7 @@ mod engine_steps;
 mod fidelity;
 mod hardening;
 mod http;
+mod nova_http;
 mod operations;
 mod operations_http;
 mod quotas_groups_http;
