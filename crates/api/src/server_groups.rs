@@ -21,7 +21,7 @@ use serde_json::{json, Value};
 /// The limits page's fixed values for what ecsd does not model (metadata, personality, key
 /// pairs, security groups, floating IPs): the reference's example values, or -1 (unlimited)
 /// where ecsd enforces nothing.
-const MAX_SERVER_META: i64 = 128;
+pub(crate) const MAX_SERVER_META: i64 = 128;
 const MAX_IMAGE_META: i64 = 128;
 const MAX_PERSONALITY: i64 = 5;
 const MAX_PERSONALITY_SIZE: i64 = 10_240;

@@ -357,3 +357,187 @@ pub async fn tags_list(
         .collect();
     Ok(Json(json!({ "tags": tags })))
 }
+
+/// A Nova tag (a plain string) as an ECS tag: the key, with no value. The tag APIs' rules
+/// apply (at most 10 per server, 1–36 characters of letters, digits, `_`, `-`).
+fn nova_tag(tag: &str) -> NovaResult<(String, String)> {
+    crate::tags::validate_new_tag("tag", tag, "").map_err(NovaError::from)?;
+    Ok((tag.to_owned(), String::new()))
+}
+
+fn tag_strings(server: &ServerRecord) -> Vec<String> {
+    server
+        .doc
+        .tags
+        .iter()
+        .map(|tag| tag.strip_suffix('=').unwrap_or(tag).to_owned())
+        .collect()
+}
+
+/// `GET /v2.1/{project_id}/servers/{server_id}/tags/{tag}`: 204 if the server has it, else 404.
+pub async fn tag_check(
+    State(state): State<AppState>,
+    Path((project_id, server_id, tag)): Path<(String, String, String)>,
+) -> NovaResult<StatusCode> {
+    let server = find_server(&state, &project_id, &server_id).await?;
+    if tag_strings(&server).contains(&tag) {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(NovaError::not_found(format!(
+            "Tag {tag} could not be found on instance {server_id}."
+        )))
+    }
+}
+
+/// `PUT /v2.1/{project_id}/servers/{server_id}/tags/{tag}`: 201 with the page's JSON body
+/// (`message`, `code`, `title`) when added, 204 when it was there.
+pub async fn tag_add(
+    State(state): State<AppState>,
+    Path((project_id, server_id, tag)): Path<(String, String, String)>,
+) -> NovaResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    let server = find_server(&state, &project_id, &server_id).await?;
+    if tag_strings(&server).contains(&tag) {
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    }
+    let change = ServerChange::TagsAdd {
+        tags: vec![nova_tag(&tag)?],
+        max: crate::tags::MAX_TAGS,
+    };
+    edit(&state, &server, change).await?;
+    let body =
+        json!({ "message": "<br /><br />\n\n\n", "code": "201 Created", "title": "Created" });
+    Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+/// `PUT /v2.1/{project_id}/servers/{server_id}/tags`: `{"tags": [...]}` replaces every tag
+/// (the removal and the addition are separate writes).
+pub async fn tags_replace(
+    State(state): State<AppState>,
+    Path((project_id, server_id)): Path<(String, String)>,
+    body: Body,
+) -> NovaResult<Json<Value>> {
+    let server = find_server(&state, &project_id, &server_id).await?;
+    let bytes = read_limited(body, state.max_body_bytes)
+        .await
+        .map_err(NovaError::from)?;
+    let tags: Vec<String> = serde_json::from_value(json_body(&bytes)?["tags"].clone())
+        .map_err(|_| NovaError::bad_request("The body needs \"tags\": a list of strings."))?;
+    if tags.len() > crate::tags::MAX_TAGS {
+        return Err(NovaError::bad_request(format!(
+            "At most {} tags per server.",
+            crate::tags::MAX_TAGS
+        )));
+    }
+    let wanted = tags
+        .iter()
+        .map(|tag| nova_tag(tag))
+        .collect::<NovaResult<Vec<_>>>()?;
+    let removed: Vec<(String, Option<String>)> = engine::server::tag_pairs(&server.doc.tags)
+        .map(|(key, _)| (key.to_owned(), None))
+        .collect();
+    edit(&state, &server, ServerChange::TagsDelete { tags: removed }).await?;
+    let change = ServerChange::TagsAdd {
+        tags: wanted,
+        max: crate::tags::MAX_TAGS,
+    };
+    let updated = edit(&state, &server, change).await?;
+    Ok(Json(json!({ "tags": tag_strings(&updated) })))
+}
+
+/// `DELETE /v2.1/{project_id}/servers/{server_id}/tags/{tag}`: 204, else 404.
+pub async fn tag_delete(
+    State(state): State<AppState>,
+    Path((project_id, server_id, tag)): Path<(String, String, String)>,
+) -> NovaResult<StatusCode> {
+    let server = find_server(&state, &project_id, &server_id).await?;
+    if !tag_strings(&server).contains(&tag) {
+        return Err(NovaError::not_found(format!(
+            "Tag {tag} could not be found on instance {server_id}."
+        )));
+    }
+    let key = tag
+        .split_once('=')
+        .map_or(tag.as_str(), |(key, _)| key)
+        .to_owned();
+    edit(
+        &state,
+        &server,
+        ServerChange::TagsDelete {
+            tags: vec![(key, None)],
+        },
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `DELETE /v2.1/{project_id}/servers/{server_id}/tags`: 204.
+pub async fn tags_delete_all(
+    State(state): State<AppState>,
+    Path((project_id, server_id)): Path<(String, String)>,
+) -> NovaResult<StatusCode> {
+    let server = find_server(&state, &project_id, &server_id).await?;
+    let removed: Vec<(String, Option<String>)> = engine::server::tag_pairs(&server.doc.tags)
+        .map(|(key, _)| (key.to_owned(), None))
+        .collect();
+    edit(&state, &server, ServerChange::TagsDelete { tags: removed }).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET …/servers/{server_id}/os-server-password`: ecsd keeps no encrypted password (the
+/// simulated servers run no metadata agent that would post one), so it is `""`, as Nova shows
+/// a server without one.
+pub async fn password_show(
+    State(state): State<AppState>,
+    Path((project_id, server_id)): Path<(String, String)>,
+) -> NovaResult<Json<Value>> {
+    find_server(&state, &project_id, &server_id).await?;
+    Ok(Json(json!({ "password": "" })))
+}
+
+/// `DELETE …/servers/{server_id}/os-server-password`: 204 (there is nothing to clear).
+pub async fn password_delete(
+    State(state): State<AppState>,
+    Path((project_id, server_id)): Path<(String, String)>,
+) -> NovaResult<StatusCode> {
+    find_server(&state, &project_id, &server_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /v2.1/{project_id}/servers/{server_id}/remote-consoles`: `{"remote_console":
+/// {"protocol": "vnc", "type": "novnc"}}` answers a console URL. The page says "2.6 or later",
+/// when the API appeared; ecsd serves it at every microversion. The simulated servers have no
+/// screen: the URL has the shape of the real one and leads nowhere.
+pub async fn remote_console(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+    Path((project_id, server_id)): Path<(String, String)>,
+    body: Body,
+) -> NovaResult<Json<Value>> {
+    let server = find_server(&state, &project_id, &server_id).await?;
+    let bytes = read_limited(body, state.max_body_bytes)
+        .await
+        .map_err(NovaError::from)?;
+    let body = json_body(&bytes)?;
+    let console = &body["remote_console"];
+    if console["protocol"] != "vnc" || console["type"] != "novnc" {
+        return Err(NovaError::bad_request(
+            "remote_console must be {\"protocol\": \"vnc\", \"type\": \"novnc\"}.",
+        ));
+    }
+    if server.state.vm_state != engine::server::VmState::Active {
+        return Err(NovaError::conflict(format!(
+            "Instance {server_id} is not running: no console."
+        )));
+    }
+    let token =
+        super::networks::derived_uuid(&format!("console:{}:{}", server.id, server.updated_at));
+    let base = super::base_url(&state, &headers);
+    Ok(Json(json!({
+        "remote_console": {
+            "protocol": "vnc",
+            "type": "novnc",
+            "url": format!("{base}/vnc_auto.html?token={token}&lang=en-us"),
+        }
+    })))
+}

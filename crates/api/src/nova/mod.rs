@@ -11,9 +11,11 @@
 
 pub mod actions;
 pub mod flavors;
+pub mod groups;
 pub mod images;
 pub mod misc;
 pub mod networks;
+pub mod quotas;
 pub mod servers;
 pub mod versions;
 
@@ -402,7 +404,44 @@ pub fn compute_routes() -> Router<AppState> {
     router = both(router, "/os-networks", get(misc::os_networks));
     router = router.route(
         "/v2.1/{project_id}/servers/{server_id}/tags",
-        get(misc::tags_list),
+        get(misc::tags_list)
+            .put(misc::tags_replace)
+            .delete(misc::tags_delete_all),
+    );
+    router = router.route(
+        "/v2.1/{project_id}/servers/{server_id}/tags/{tag}",
+        get(misc::tag_check)
+            .put(misc::tag_add)
+            .delete(misc::tag_delete),
+    );
+    router = router.route(
+        "/v2.1/{project_id}/servers/{server_id}/remote-consoles",
+        post(misc::remote_console),
+    );
+    router = both(
+        router,
+        "/servers/{server_id}/os-server-password",
+        get(misc::password_show).delete(misc::password_delete),
+    );
+    router = both(
+        router,
+        "/os-server-groups",
+        get(groups::group_list).post(groups::group_create),
+    );
+    router = both(
+        router,
+        "/os-server-groups/{server_group_id}",
+        get(groups::group_show).delete(groups::group_delete),
+    );
+    router = both(
+        router,
+        "/os-quota-sets/{target_project_id}",
+        get(quotas::quota_show),
+    );
+    router = both(
+        router,
+        "/os-quota-sets/{target_project_id}/defaults",
+        get(quotas::quota_defaults),
     );
     router
 }

@@ -168,6 +168,12 @@ const SUBSTITUTIONS: &[(&str, &str, &str, &str)] = &[
         "the fixture servers carry the metadata pair `key=value`; `key1` is not set",
     ),
     (
+        "native_openstack_nova_apis/tag_management/adding_a_tag_to_an_ecs.rst",
+        "path:{tag}",
+        "fidelity-new",
+        "a tag the fixture server does not have yet, so the answer is the page's 201",
+    ),
+    (
         "native_openstack_nova_apis/status_management/modifying_the_specifications_of_an_ecs.rst",
         "/resize/flavorRef",
         "s6.medium.2",
@@ -1037,6 +1043,8 @@ async fn fill_path(
         path = path.replace("{server_id}", &server_id);
     }
     path = path.replace("{key}", "key");
+    // A tag the fixture servers have, as Nova shows an ECS `key=value` tag.
+    path = path.replace("{tag}", "key1=value1");
     // The fixture servers' network: the VPC their addresses are keyed by.
     path = path.replace("{networkName}", FIXTURE_VPC);
     if path.contains("{flavor_id}") {
@@ -1082,6 +1090,7 @@ fn native_placeholders(path_and_query: &str) -> String {
         let replaced = match previous {
             "v2" | "v2.1" | "os-quota-sets" if is_project(segment) => "{project_id}",
             "servers" if is_uuid(segment) => "{server_id}",
+            "os-server-groups" if is_uuid(segment) => "{server_group_id}",
             "flavors" if !segment.starts_with('{') && *segment != "detail" => "{flavor_id}",
             _ => segment,
         };

@@ -781,3 +781,118 @@ async fn metadata_and_smaller_reads_use_the_same_server() {
         Some(1)
     );
 }
+
+#[tokio::test]
+async fn groups_quotas_tags_passwords_and_consoles() {
+    let nova = Nova::new().await;
+    // Server groups are ECS's groups.
+    let (status, created) = nova
+        .post(
+            &format!("/v2.1/{PROJECT}/os-server-groups"),
+            &json!({"server_group": {"name": "g", "policies": ["anti-affinity"]}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{created}");
+    let group = created["server_group"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let (_, ecs) = nova
+        .api
+        .get(&format!(
+            "/v1/{PROJECT}/cloudservers/os-server-groups/{group}"
+        ))
+        .await;
+    assert_eq!(ecs["server_group"]["name"], "g");
+    let (status, refused) = nova
+        .post(
+            &format!("/v2.1/{PROJECT}/os-server-groups"),
+            &json!({"server_group": {"name": "g", "policies": ["affinity"]}}),
+        )
+        .await;
+    assert_eq!(
+        (status, refused["badRequest"]["code"].clone()),
+        (StatusCode::BAD_REQUEST, json!(400))
+    );
+    let (status, _, _) = nova
+        .send(
+            Method::DELETE,
+            &format!("/v2.1/{PROJECT}/os-server-groups/{group}"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = nova
+        .get(&format!("/v2.1/{PROJECT}/os-server-groups/{group}"))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Quotas: the local project has none configured (-1); another project's are forbidden.
+    let (_, quotas) = nova
+        .get(&format!("/v2.1/{PROJECT}/os-quota-sets/{PROJECT}"))
+        .await;
+    assert_eq!(quotas["quota_set"]["instances"], -1);
+    let (status, _) = nova
+        .get(&format!(
+            "/v2.1/{PROJECT}/os-quota-sets/fedcba9876543210fedcba9876543210"
+        ))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // Tags: plain strings, ECS tags without a value.
+    let (flavor, _) = flavor_and_target();
+    let id = nova.create(&flavor).await;
+    nova.settle().await;
+    let tags = format!("/v2.1/{PROJECT}/servers/{id}/tags");
+    let (status, _, _) = nova
+        .send(Method::PUT, &format!("{tags}/blue"), None, None)
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, _, _) = nova
+        .send(Method::PUT, &format!("{tags}/blue"), None, None)
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "adding it again");
+    let (status, _, _) = nova
+        .send(Method::GET, &format!("{tags}/blue"), None, None)
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, ecs_tags) = nova
+        .api
+        .get(&format!("/v1/{PROJECT}/cloudservers/{id}/tags"))
+        .await;
+    assert_eq!(ecs_tags["tags"], json!([{"key": "blue", "value": ""}]));
+    let (_, _, replaced) = nova
+        .send(
+            Method::PUT,
+            &tags,
+            None,
+            Some(&json!({"tags": ["red", "green"]})),
+        )
+        .await;
+    assert_eq!(replaced["tags"], json!(["red", "green"]), "in the order given");
+    let (status, _, _) = nova
+        .send(Method::DELETE, &format!("{tags}/blue"), None, None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "replaced away");
+    let (status, _, _) = nova.send(Method::DELETE, &tags, None, None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, listed) = nova.get(&tags).await;
+    assert_eq!(listed["tags"], json!([]));
+
+    // No password is kept; a console URL for a running server.
+    let (_, password) = nova
+        .get(&format!("/v2.1/{PROJECT}/servers/{id}/os-server-password"))
+        .await;
+    assert_eq!(password["password"], "");
+    let (status, console) = nova
+        .post(
+            &format!("/v2.1/{PROJECT}/servers/{id}/remote-consoles"),
+            &json!({"remote_console": {"protocol": "vnc", "type": "novnc"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{console}");
+    assert!(console["remote_console"]["url"]
+        .as_str()
+        .is_some_and(|url| url.starts_with("http://ecsd.test:8774/vnc_auto.html?token=")));
+}
