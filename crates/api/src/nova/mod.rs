@@ -10,6 +10,7 @@
 //! (`images`, `networks`) live here too, because they exist only to serve them.
 
 pub mod actions;
+pub mod attachments;
 pub mod flavors;
 pub mod groups;
 pub mod images;
@@ -394,12 +395,22 @@ pub fn compute_routes() -> Router<AppState> {
     router = both(
         router,
         "/servers/{server_id}/os-interface",
-        get(misc::server_interfaces),
+        get(misc::server_interfaces).post(attachments::interface_attach),
+    );
+    router = both(
+        router,
+        "/servers/{server_id}/os-interface/{port_id}",
+        get(attachments::interface_show).delete(attachments::interface_detach),
     );
     router = both(
         router,
         "/servers/{server_id}/os-volume_attachments",
-        get(misc::volume_attachments),
+        get(misc::volume_attachments).post(attachments::volume_attach),
+    );
+    router = both(
+        router,
+        "/servers/{server_id}/os-volume_attachments/{volume_id}",
+        get(attachments::volume_show).delete(attachments::volume_detach),
     );
     router = both(router, "/os-networks", get(misc::os_networks));
     router = router.route(
@@ -468,13 +479,12 @@ pub fn image_and_network_routes() -> Router<AppState> {
 pub fn discovery_routes() -> Router<AppState> {
     Router::new()
         .route("/", get(versions::compute_versions))
-        .route("/v2.1", get(versions::compute_v21))
+        // `/v2.1`, `/v2`, `/v3`, `/image` ("Querying a Specified API Version"); another
+        // segment is the router's 404.
+        .route("/{api_version}", get(versions::version_document))
         .route("/v2.1/", get(versions::compute_v21))
-        .route("/v2", get(versions::compute_v2))
         .route("/v2/", get(versions::compute_v2))
-        .route("/v3", get(versions::identity_v3))
         .route("/v3/", get(versions::identity_v3))
-        .route("/image", get(versions::image_versions))
         .route("/image/", get(versions::image_versions))
 }
 

@@ -5,7 +5,7 @@
 
 use super::{base_url, MAX_MICROVERSION, MIN_MICROVERSION};
 use crate::AppState;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -104,4 +104,24 @@ pub async fn image_versions(State(state): State<AppState>, headers: HeaderMap) -
         })),
     )
         .into_response()
+}
+
+/// `GET /{api_version}`: the document of `v2.1`, `v2`, `v3` (Keystone) or `image` (Glance);
+/// any other segment is the router's own 404 (`Ecsd.0404`), as before these routes existed.
+pub async fn version_document(
+    state: State<AppState>,
+    headers: HeaderMap,
+    Path(version): Path<String>,
+) -> Response {
+    match version.as_str() {
+        "v2.1" => compute_v21(state, headers).await.into_response(),
+        "v2" => compute_v2(state, headers).await.into_response(),
+        "v3" => identity_v3(state, headers).await.into_response(),
+        "image" => image_versions(state, headers).await,
+        other => crate::error::ApiError::new(
+            crate::error_codes::ECSD_ROUTE_NOT_FOUND,
+            format!("No API matches GET /{other}."),
+        )
+        .into_response(),
+    }
 }

@@ -168,6 +168,26 @@ const SUBSTITUTIONS: &[(&str, &str, &str, &str)] = &[
         "the fixture servers carry the metadata pair `key=value`; `key1` is not set",
     ),
     (
+        "native_openstack_nova_apis/disk_management/attaching_an_ecs_data_disk.rst",
+        "/volumeAttachment/device",
+        "/dev/vdc",
+        "the fixture server's data disk is `/dev/vdb`, which the page's example names",
+    ),
+    (
+        "native_openstack_nova_apis/disk_management/attaching_an_ecs_data_disk.rst",
+        "/volumeAttachment/volumeId",
+        FRESH_UUID,
+        "the page attaches one disk on its two paths; a disk attached by the first is refused \
+         by the second (Ecs.0103)",
+    ),
+    (
+        "native_openstack_nova_apis/nic_management/adding_a_nic_to_an_ecs.rst",
+        "/interfaceAttachment/fixed_ips/0/ip_address",
+        "",
+        "the page sends the same fixed IP on its two paths; in one project the second would \
+         be refused as in use (Ecs.0010). An empty address lets ecsd choose one",
+    ),
+    (
         "native_openstack_nova_apis/tag_management/adding_a_tag_to_an_ecs.rst",
         "path:{tag}",
         "fidelity-new",
@@ -181,6 +201,9 @@ const SUBSTITUTIONS: &[(&str, &str, &str, &str)] = &[
          fixture's s6.small.1",
     ),
 ];
+
+/// A substitution value replaced by a UUID of its own for each example of the page.
+const FRESH_UUID: &str = "{fresh_uuid}";
 
 /// Native pages whose examples ecsd answers with a documented refusal (README, "OpenStack
 /// clients"): each example must answer 501 `notImplemented`; no table is checked.
@@ -210,6 +233,14 @@ const REFUSED_PAGES: &[(&str, &str)] = &[
         "security groups are not modelled beyond their ids at create",
     ),
 ];
+
+/// Examples refused because of one field ecsd does not model: (page, JSON pointer that the
+/// example's body has, reason). They must answer 400 `badRequest`; nothing else is checked.
+const REFUSED_EXAMPLE_FIELDS: &[(&str, &str, &str)] = &[(
+    "native_openstack_nova_apis/nic_management/adding_a_nic_to_an_ecs.rst",
+    "/interfaceAttachment/port_id",
+    "attaching an existing port: ports exist only as the NICs of servers",
+)];
 
 /// Pages whose example requests the reference's facts could not read (`pages.json` holds the
 /// problem instead of the examples): (page, reason). They are reported, not failed; their
@@ -259,6 +290,12 @@ const CONDITIONAL_FIELDS: &[(&str, &str, &str)] = &[
         "apis_recommended/job_status_management/querying_job_execution_status.rst",
         "entities.nic_id",
         "\"If the job is a NIC-related operation\"",
+    ),
+    (
+        "native_openstack_nova_apis/api_version_query/querying_a_specified_api_version.rst",
+        "versions",
+        "the table names `versions`, but the page's example answers `version` (Nova's shape); a \
+         `versions` object would break keystoneauth's discovery, which reads `versions` as a list",
     ),
     (
         "native_openstack_nova_apis/lifecycle_management/listing_ecss.rst",
@@ -576,7 +613,11 @@ async fn check_page(
                     used[position] = true;
                 }
             } else if let Some(slot) = body.as_mut().and_then(|body| body.pointer_mut(pointer)) {
-                *slot = Value::from(*value);
+                *slot = if *value == FRESH_UUID {
+                    Value::from(format!("6d4e1a52-1b8c-4f0e-a1d7-{index:012}"))
+                } else {
+                    Value::from(*value)
+                };
                 used[position] = true;
             }
         }
@@ -628,6 +669,21 @@ async fn check_page(
             if status != StatusCode::ACCEPTED {
                 failures.push(format!(
                     "{label}: a passing dry run answers 202, got {status}: {answer}"
+                ));
+            }
+            continue;
+        }
+        let refused_field = REFUSED_EXAMPLE_FIELDS.iter().find(|(file, pointer, _)| {
+            *file == page.file
+                && body
+                    .as_ref()
+                    .and_then(|body| body.pointer(pointer))
+                    .is_some()
+        });
+        if refused_field.is_some() {
+            if status != StatusCode::BAD_REQUEST || answer.get("badRequest").is_none() {
+                failures.push(format!(
+                    "{label}: a refused field answers 400 badRequest; got {status}: {answer}"
                 ));
             }
             continue;
@@ -1041,6 +1097,10 @@ async fn fill_path(
             path = path.replace("{volume_id}", &volume_id);
         }
         path = path.replace("{server_id}", &server_id);
+        if path.contains("{port_id}") {
+            let port = added_port(api, &server_id).await?;
+            path = path.replace("{port_id}", &port);
+        }
     }
     path = path.replace("{key}", "key");
     // A tag the fixture servers have, as Nova shows an ECS `key=value` tag.
@@ -1091,6 +1151,7 @@ fn native_placeholders(path_and_query: &str) -> String {
             "v2" | "v2.1" | "os-quota-sets" if is_project(segment) => "{project_id}",
             "servers" if is_uuid(segment) => "{server_id}",
             "os-server-groups" if is_uuid(segment) => "{server_group_id}",
+            "os-volume_attachments" if is_uuid(segment) => "{volume_id}",
             "flavors" if !segment.starts_with('{') && *segment != "detail" => "{flavor_id}",
             _ => segment,
         };
@@ -1135,6 +1196,29 @@ async fn resize_to_verify(api: &Api, server_id: &str) {
         .await;
     assert_eq!(status, StatusCode::ACCEPTED, "resizing the fixture: {body}");
     api.harness.drain().await;
+}
+
+/// A NIC added to `server_id` through the ECS API (not the primary one, which may not be
+/// detached); its port id.
+async fn added_port(api: &Api, server_id: &str) -> Result<String, String> {
+    let before = port_ids(api, server_id).await;
+    let subnet = &create_body("unused", 1)["server"]["nics"][0]["subnet_id"];
+    let (status, answer) = api
+        .post(
+            &format!("/v1/{PROJECT}/cloudservers/{server_id}/nics"),
+            &json!({ "nics": [{ "subnet_id": subnet }] }),
+        )
+        .await;
+    if status != StatusCode::OK {
+        return Err(format!("adding a NIC answered {status}: {answer}"));
+    }
+    api.harness.drain().await;
+    port_ids(api, server_id)
+        .await
+        .difference(&before)
+        .next()
+        .cloned()
+        .ok_or_else(|| "the added NIC does not show".to_owned())
 }
 
 /// An ECS group created through the API; its id.

@@ -870,7 +870,11 @@ async fn groups_quotas_tags_passwords_and_consoles() {
             Some(&json!({"tags": ["red", "green"]})),
         )
         .await;
-    assert_eq!(replaced["tags"], json!(["red", "green"]), "in the order given");
+    assert_eq!(
+        replaced["tags"],
+        json!(["red", "green"]),
+        "in the order given"
+    );
     let (status, _, _) = nova
         .send(Method::DELETE, &format!("{tags}/blue"), None, None)
         .await;
@@ -895,4 +899,102 @@ async fn groups_quotas_tags_passwords_and_consoles() {
     assert!(console["remote_console"]["url"]
         .as_str()
         .is_some_and(|url| url.starts_with("http://ecsd.test:8774/vnc_auto.html?token=")));
+}
+
+#[tokio::test]
+async fn disks_and_nics_attach_and_detach_as_ecs_jobs() {
+    let nova = Nova::new().await;
+    let (flavor, _) = flavor_and_target();
+    let id = nova.create(&flavor).await;
+    nova.settle().await;
+    let base = format!("/v2.1/{PROJECT}/servers/{id}");
+    let volume = "6d4e1a52-1b8c-4f0e-a1d7-2c9b8e3f4a21";
+    let (status, attached) = nova
+        .post(
+            &format!("{base}/os-volume_attachments"),
+            &json!({"volumeAttachment": {"volumeId": volume}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{attached}");
+    let device = attached["volumeAttachment"]["device"].clone();
+    assert!(device
+        .as_str()
+        .is_some_and(|device| device.starts_with("/dev/vd")));
+    nova.settle().await;
+    let (_, shown) = nova
+        .get(&format!("{base}/os-volume_attachments/{volume}"))
+        .await;
+    assert_eq!(
+        shown["volumeAttachment"]["device"], device,
+        "the planned device"
+    );
+    let (status, _, _) = nova
+        .send(
+            Method::DELETE,
+            &format!("{base}/os-volume_attachments/{volume}"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    nova.settle().await;
+    let (status, _) = nova
+        .get(&format!("{base}/os-volume_attachments/{volume}"))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let (status, added) = nova
+        .post(
+            &format!("{base}/os-interface"),
+            &json!({"interfaceAttachment": {"net_id": NETWORK}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{added}");
+    let port = added["interfaceAttachment"]["port_id"]
+        .as_str()
+        .expect("port")
+        .to_owned();
+    nova.settle().await;
+    let (_, listed) = nova.get(&format!("{base}/os-interface")).await;
+    assert_eq!(
+        listed["interfaceAttachments"].as_array().map(Vec::len),
+        Some(2)
+    );
+    let (_, shown) = nova.get(&format!("{base}/os-interface/{port}")).await;
+    assert_eq!(
+        shown["interfaceAttachment"]["mac_addr"],
+        added["interfaceAttachment"]["mac_addr"]
+    );
+    let primary = listed["interfaceAttachments"][0]["port_id"]
+        .as_str()
+        .expect("primary")
+        .to_owned();
+    let (status, _, refused) = nova
+        .send(
+            Method::DELETE,
+            &format!("{base}/os-interface/{primary}"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "the primary NIC stays: {refused}"
+    );
+    let (status, _, _) = nova
+        .send(
+            Method::DELETE,
+            &format!("{base}/os-interface/{port}"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    nova.settle().await;
+    let (_, listed) = nova.get(&format!("{base}/os-interface")).await;
+    assert_eq!(
+        listed["interfaceAttachments"].as_array().map(Vec::len),
+        Some(1)
+    );
 }
