@@ -376,6 +376,11 @@ impl Engine {
         Ok(insertion)
     }
 
+    /// The engine's clock, for callers that stamp what they record (Nova's instance actions).
+    pub fn now(&self) -> time::OffsetDateTime {
+        self.clock.now()
+    }
+
     pub async fn job(
         &self,
         project_id: &str,
@@ -792,6 +797,7 @@ impl Engine {
             auto_recovery: request.auto_recovery.then(|| "true".to_owned()),
             server_group_id: request.server_group_id.clone(),
             resize_previous: None,
+            instance_actions: Vec::new(),
         }
     }
 }

@@ -386,6 +386,26 @@ pub struct ServerDoc {
     /// The flavor before a Nova resize that waits in `VERIFY_RESIZE`: what a revert restores.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resize_previous: Option<FlavorRef>,
+    /// The actions taken on the server through Nova (Nova's instance actions), oldest first,
+    /// the last [`MAX_ACTION_RECORDS`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub instance_actions: Vec<ActionRecord>,
+}
+
+/// How many instance actions a server keeps.
+pub const MAX_ACTION_RECORDS: usize = 100;
+
+/// One action taken on a server through Nova: what, which request, when, by whom, and the job
+/// that carries it out (its events are read from the job while it is retained).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionRecord {
+    pub action: String,
+    pub request_id: String,
+    /// Unix milliseconds.
+    pub start_time: i64,
+    pub user_id: String,
+    #[serde(default)]
+    pub job_id: Option<String>,
 }
 
 /// A change to a server's document, applied by the last step of a job (or by a synchronous
@@ -514,6 +534,9 @@ pub enum ServerChange {
         key: String,
         allowed_vm_states: &'static [VmState],
     },
+    /// Records an action in the server's instance actions (once per request id), keeping the
+    /// last [`MAX_ACTION_RECORDS`].
+    RecordAction { record: ActionRecord },
     /// `PUT` of the server: what is given replaces what is there.
     Details {
         name: Option<String>,
@@ -581,6 +604,17 @@ impl ServerChange {
             } => {
                 state_allows(allowed_vm_states)?;
                 server.doc.metadata.remove(key);
+            }
+            ServerChange::RecordAction { record } => {
+                let actions = &mut server.doc.instance_actions;
+                if !actions
+                    .iter()
+                    .any(|known| known.request_id == record.request_id)
+                {
+                    actions.push(record.clone());
+                    let excess = actions.len().saturating_sub(MAX_ACTION_RECORDS);
+                    actions.drain(..excess);
+                }
             }
             ServerChange::Details {
                 name,

@@ -61,6 +61,7 @@ fn accepted() -> Response {
 pub async fn server_action(
     State(state): State<AppState>,
     Path((project_id, server_id)): Path<(String, String)>,
+    headers: axum::http::HeaderMap,
     body: Body,
 ) -> NovaResult<Response> {
     let bytes = read_limited(body, state.max_body_bytes)
@@ -82,17 +83,35 @@ pub async fn server_action(
     let ids = [server.id.clone()];
     match action.as_str() {
         "os-start" => {
-            state
+            let job = state
                 .engine
                 .server_action(&project_id, ServerAction::Start, &ids)
                 .await?;
+            record(
+                &state,
+                &project_id,
+                &server.id,
+                "start",
+                &headers,
+                &job.job_id,
+            )
+            .await;
             Ok(accepted())
         }
         "os-stop" => {
-            state
+            let job = state
                 .engine
                 .server_action(&project_id, ServerAction::Stop { hard: false }, &ids)
                 .await?;
+            record(
+                &state,
+                &project_id,
+                &server.id,
+                "stop",
+                &headers,
+                &job.job_id,
+            )
+            .await;
             Ok(accepted())
         }
         "reboot" => {
@@ -105,10 +124,19 @@ pub async fn server_action(
                     ))
                 }
             };
-            state
+            let job = state
                 .engine
                 .server_action(&project_id, ServerAction::Reboot { hard }, &ids)
                 .await?;
+            record(
+                &state,
+                &project_id,
+                &server.id,
+                "reboot",
+                &headers,
+                &job.job_id,
+            )
+            .await;
             Ok(accepted())
         }
         "resize" => {
@@ -127,7 +155,8 @@ pub async fn server_action(
             let job = ServerJob::NovaResize {
                 flavor: FlavorRef::from(flavor),
             };
-            submit(&state, &project_id, &server.id, job).await?;
+            let job_id = submit(&state, &project_id, &server.id, job).await?;
+            record(&state, &project_id, &server.id, "resize", &headers, &job_id).await;
             Ok(accepted())
         }
         "confirmResize" | "revertResize" => {
@@ -136,7 +165,8 @@ pub async fn server_action(
             } else {
                 ServerJob::NovaRevertResize
             };
-            submit(&state, &project_id, &server.id, job).await?;
+            let job_id = submit(&state, &project_id, &server.id, job).await?;
+            record(&state, &project_id, &server.id, action, &headers, &job_id).await;
             Ok(if action == "confirmResize" {
                 StatusCode::NO_CONTENT.into_response()
             } else {
@@ -172,12 +202,25 @@ async fn submit(
     project_id: &str,
     server_id: &str,
     job: ServerJob,
-) -> NovaResult<()> {
-    state
+) -> NovaResult<String> {
+    let accepted = state
         .engine
         .server_job_within(project_id, server_id, job, &state.quotas(project_id))
         .await?;
-    Ok(())
+    Ok(accepted.job_id)
+}
+
+/// Records the accepted action in the server's instance actions.
+async fn record(
+    state: &AppState,
+    project_id: &str,
+    server_id: &str,
+    action: &str,
+    headers: &axum::http::HeaderMap,
+    job_id: &str,
+) {
+    super::instance_actions::record(state, project_id, server_id, action, headers, Some(job_id))
+        .await;
 }
 
 /// The simulated console log: the boot lines of the server's life so far; `length` keeps the

@@ -14,6 +14,7 @@ pub mod attachments;
 pub mod flavors;
 pub mod groups;
 pub mod images;
+pub mod instance_actions;
 pub mod misc;
 pub mod networks;
 pub mod quotas;
@@ -433,6 +434,16 @@ pub fn compute_routes() -> Router<AppState> {
         router,
         "/servers/{server_id}/os-server-password",
         get(misc::password_show).delete(misc::password_delete),
+    );
+    router = both(
+        router,
+        "/servers/{server_id}/os-instance-actions",
+        get(instance_actions::action_list),
+    );
+    router = both(
+        router,
+        "/servers/{server_id}/os-instance-actions/{request_id}",
+        get(instance_actions::action_show),
     );
     router = both(
         router,

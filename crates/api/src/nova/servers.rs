@@ -526,6 +526,17 @@ pub async fn server_create(
             "No server was created.",
         ));
     };
+    for server_id in &accepted.server_ids {
+        super::instance_actions::record(
+            &state,
+            &project_id,
+            server_id,
+            "create",
+            &headers,
+            Some(&accepted.job_id),
+        )
+        .await;
+    }
     let base = base_url(&state, &headers);
     if body["server"]["return_reservation_id"] == json!(true) {
         let server = state.engine.server(&project_id, first).await?;

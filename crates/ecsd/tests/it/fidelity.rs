@@ -1097,6 +1097,11 @@ async fn fill_path(
             path = path.replace("{volume_id}", &volume_id);
         }
         path = path.replace("{server_id}", &server_id);
+        if path.contains("os-instance-actions") {
+            // Instance actions are recorded by Nova requests: reboot the fixture through Nova.
+            let request_id = nova_reboot(api, &server_id).await?;
+            path = path.replace("{request_id}", &request_id);
+        }
         if path.contains("{port_id}") {
             let port = added_port(api, &server_id).await?;
             path = path.replace("{port_id}", &port);
@@ -1152,6 +1157,7 @@ fn native_placeholders(path_and_query: &str) -> String {
             "servers" if is_uuid(segment) => "{server_id}",
             "os-server-groups" if is_uuid(segment) => "{server_group_id}",
             "os-volume_attachments" if is_uuid(segment) => "{volume_id}",
+            "os-instance-actions" if !segment.is_empty() => "{request_id}",
             "flavors" if !segment.starts_with('{') && *segment != "detail" => "{flavor_id}",
             _ => segment,
         };
@@ -1196,6 +1202,29 @@ async fn resize_to_verify(api: &Api, server_id: &str) {
         .await;
     assert_eq!(status, StatusCode::ACCEPTED, "resizing the fixture: {body}");
     api.harness.drain().await;
+}
+
+/// Reboots `server_id` through Nova and runs the job; the request id of the action.
+async fn nova_reboot(api: &Api, server_id: &str) -> Result<String, String> {
+    let (status, answer) = api
+        .post(
+            &format!("/v2.1/{PROJECT}/servers/{server_id}/action"),
+            &json!({ "reboot": { "type": "SOFT" } }),
+        )
+        .await;
+    if status != StatusCode::ACCEPTED {
+        return Err(format!("a Nova reboot answered {status}: {answer}"));
+    }
+    api.harness.drain().await;
+    let (_, actions) = api
+        .get(&format!(
+            "/v2.1/{PROJECT}/servers/{server_id}/os-instance-actions"
+        ))
+        .await;
+    actions["instanceActions"][0]["request_id"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| format!("no instance action recorded: {actions}"))
 }
 
 /// A NIC added to `server_id` through the ECS API (not the primary one, which may not be

@@ -998,3 +998,82 @@ async fn disks_and_nics_attach_and_detach_as_ecs_jobs() {
         Some(1)
     );
 }
+
+#[tokio::test]
+async fn instance_actions_carry_the_request_ids_of_the_answers() {
+    let nova = Nova::new().await;
+    let (flavor, _) = flavor_and_target();
+    let (_, create_headers, created) = nova
+        .send(
+            Method::POST,
+            &format!("/v2.1/{PROJECT}/servers"),
+            Some("2.60"),
+            Some(&cli_create_body("acted", &flavor)),
+        )
+        .await;
+    let id = created["server"]["id"].as_str().expect("id").to_owned();
+    nova.settle().await;
+    let (status, reboot_headers, _) = nova
+        .send(
+            Method::POST,
+            &format!("/v2.1/{PROJECT}/servers/{id}/action"),
+            None,
+            Some(&json!({"reboot": {"type": "SOFT"}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let header = |headers: &HeaderMap| {
+        headers
+            .get("x-openstack-request-id")
+            .and_then(|value| value.to_str().ok())
+            .expect("x-openstack-request-id")
+            .to_owned()
+    };
+    let (_, listed) = nova
+        .get(&format!("/v2.1/{PROJECT}/servers/{id}/os-instance-actions"))
+        .await;
+    let actions: Vec<(Value, Value)> = listed["instanceActions"]
+        .as_array()
+        .expect("instanceActions")
+        .iter()
+        .map(|action| (action["action"].clone(), action["request_id"].clone()))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            (json!("reboot"), json!(header(&reboot_headers))),
+            (json!("create"), json!(header(&create_headers))),
+        ],
+        "newest first"
+    );
+    let running = nova
+        .get(&format!(
+            "/v2.1/{PROJECT}/servers/{id}/os-instance-actions/{}",
+            header(&reboot_headers)
+        ))
+        .await
+        .1;
+    assert_eq!(
+        running["instanceAction"]["events"][0]["event"],
+        "compute_reboot"
+    );
+    assert_eq!(
+        running["instanceAction"]["events"][0]["result"],
+        Value::Null,
+        "under way"
+    );
+    nova.settle().await;
+    let (_, done) = nova
+        .get(&format!(
+            "/v2.1/{PROJECT}/servers/{id}/os-instance-actions/{}",
+            header(&reboot_headers)
+        ))
+        .await;
+    assert_eq!(done["instanceAction"]["events"][0]["result"], "Success");
+    let (status, _) = nova
+        .get(&format!(
+            "/v2.1/{PROJECT}/servers/{id}/os-instance-actions/req-unknown"
+        ))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
