@@ -435,6 +435,17 @@ pub fn compute_routes() -> Router<AppState> {
         "/servers/{server_id}/os-server-password",
         get(misc::password_show).delete(misc::password_delete),
     );
+    // Key pairs are not stored: every key pair page is a documented refusal.
+    router = both(
+        router,
+        "/os-keypairs",
+        get(misc::keypairs_refused).post(misc::keypairs_refused),
+    );
+    router = both(
+        router,
+        "/os-keypairs/{keypair_name}",
+        get(misc::keypairs_refused).delete(misc::keypairs_refused),
+    );
     router = both(
         router,
         "/servers/{server_id}/os-instance-actions",
