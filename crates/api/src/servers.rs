@@ -905,7 +905,7 @@ pub(crate) fn server_json(server: &ServerRecord) -> Value {
         "metadata": metadata,
         "tags": doc.tags,
         "description": doc.description,
-        "locked": false,
+        "locked": doc.locked,
         "config_drive": "",
         "tenant_id": server.project_id,
         "user_id": "ecsd-local-user",

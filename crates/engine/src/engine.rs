@@ -798,6 +798,7 @@ impl Engine {
             server_group_id: request.server_group_id.clone(),
             resize_previous: None,
             instance_actions: Vec::new(),
+            locked: false,
         }
     }
 }

@@ -390,6 +390,9 @@ pub struct ServerDoc {
     /// the last [`MAX_ACTION_RECORDS`].
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub instance_actions: Vec<ActionRecord>,
+    /// Nova's lock: while set, the Nova API refuses the server's actions and its deletion.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub locked: bool,
 }
 
 /// How many instance actions a server keeps.
@@ -537,6 +540,8 @@ pub enum ServerChange {
     /// Records an action in the server's instance actions (once per request id), keeping the
     /// last [`MAX_ACTION_RECORDS`].
     RecordAction { record: ActionRecord },
+    /// Nova's `lock` (`true`) and `unlock` (`false`).
+    Lock { locked: bool },
     /// `PUT` of the server: what is given replaces what is there.
     Details {
         name: Option<String>,
@@ -605,6 +610,7 @@ impl ServerChange {
                 state_allows(allowed_vm_states)?;
                 server.doc.metadata.remove(key);
             }
+            ServerChange::Lock { locked } => server.doc.locked = *locked,
             ServerChange::RecordAction { record } => {
                 let actions = &mut server.doc.instance_actions;
                 if !actions

@@ -6,7 +6,10 @@
 //!
 //! `resize` waits in `VERIFY_RESIZE` until `confirmResize` (ACTIVE or SHUTOFF with the new
 //! flavor) or `revertResize` (the old flavor); unlike ECS's resize it also takes a running
-//! server. Actions ecsd does not model are refused with 501 `notImplemented` (README).
+//! server. `lock` and `unlock` set the server's lock (synchronous; a locked server's other
+//! actions, its deletion, disks and NICs are Nova's 409 until unlocked — through Nova only: the
+//! ECS API has no lock). Actions ecsd does not model are refused with 501 `notImplemented`
+//! (README).
 
 use super::servers::find_server;
 use super::{json_body, NovaError, NovaResult};
@@ -32,8 +35,6 @@ const NOT_MODELLED: &[(&str, &str)] = &[
         "rebuild",
         "rebuilding through Nova (use ECS's reinstallos/changeos)",
     ),
-    ("lock", "locking servers"),
-    ("unlock", "locking servers"),
     ("os-resetState", "the administrator's state reset"),
     ("forceDelete", "soft deletion"),
     ("restore", "soft deletion"),
@@ -81,7 +82,30 @@ pub async fn server_action(
     };
     let server = find_server(&state, &project_id, &server_id).await?;
     let ids = [server.id.clone()];
+    if !matches!(action.as_str(), "lock" | "unlock" | "os-getConsoleOutput") {
+        super::servers::refuse_locked(&server)?;
+    }
     match action.as_str() {
+        "lock" | "unlock" => {
+            let change = engine::server::ServerChange::Lock {
+                locked: action == "lock",
+            };
+            state
+                .engine
+                .server_edit(&project_id, &server.id, change)
+                .await
+                .map_err(|error| NovaError::from(crate::error::ApiError::from(error)))?;
+            super::instance_actions::record(
+                &state,
+                &project_id,
+                &server.id,
+                action,
+                &headers,
+                None,
+            )
+            .await;
+            Ok(accepted())
+        }
         "os-start" => {
             let job = state
                 .engine

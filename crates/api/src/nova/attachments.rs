@@ -33,6 +33,7 @@ async fn submit(
     server: &ServerRecord,
     job: ServerJob,
 ) -> NovaResult<Vec<Operation>> {
+    super::servers::refuse_locked(server)?;
     let accepted = state
         .engine
         .server_job_within(

@@ -44,6 +44,18 @@ pub(crate) async fn find_server(
         .ok_or_else(not_found)
 }
 
+/// Nova's 409 for a locked server (`lock`): its actions, deletion, disks and NICs wait for an
+/// `unlock`.
+pub(crate) fn refuse_locked(server: &ServerRecord) -> NovaResult<()> {
+    if server.doc.locked {
+        return Err(NovaError::conflict(format!(
+            "Instance {} is locked",
+            server.id
+        )));
+    }
+    Ok(())
+}
+
 fn links(base: &str, project_id: &str, kind: &str, id: &str) -> Value {
     json!([
         {"rel": "self", "href": format!("{base}/v2.1/{project_id}/{kind}/{id}")},
@@ -195,7 +207,7 @@ pub fn server_json(
         ("OS-EXT-SRV-ATTR:kernel_id", json!("")),
         ("OS-EXT-SRV-ATTR:ramdisk_id", json!("")),
         ("OS-EXT-SRV-ATTR:user_data", Value::Null),
-        ("locked", json!(false)),
+        ("locked", json!(doc.locked)),
         ("host_status", json!("UP")),
         ("description", json!(doc.description)),
         ("tags", json!(nova_tags(server))),
@@ -788,6 +800,7 @@ pub async fn server_delete(
     Path((project_id, server_id)): Path<(String, String)>,
 ) -> NovaResult<StatusCode> {
     let server = find_server(&state, &project_id, &server_id).await?;
+    refuse_locked(&server)?;
     let action = ServerAction::Delete {
         delete_volume: false,
         delete_publicip: None,

@@ -233,14 +233,6 @@ pub(crate) const REFUSED_PAGES: &[(&str, &str)] = &[
         "not modelled through Nova; ECS's reinstallos/changeos rebuild",
     ),
     (
-        "native_openstack_nova_apis/status_management/locking_an_ecs.rst",
-        "locking is not modelled",
-    ),
-    (
-        "native_openstack_nova_apis/status_management/unlocking_an_ecs.rst",
-        "locking is not modelled",
-    ),
-    (
         "native_openstack_nova_apis/security_group_management/adding_a_security_group.rst",
         "security groups are not modelled beyond their ids at create",
     ),

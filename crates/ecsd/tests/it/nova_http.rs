@@ -766,7 +766,7 @@ async fn metadata_and_smaller_reads_use_the_same_server() {
     let (_, limits) = nova.get(&format!("/v2.1/{PROJECT}/limits")).await;
     assert!(limits["limits"]["absolute"]["totalInstancesUsed"].is_i64());
     let (status, refused) = nova
-        .post(&format!("{base}/action"), &json!({"lock": null}))
+        .post(&format!("{base}/action"), &json!({"createImage": {"name": "x"}}))
         .await;
     assert_eq!(status, StatusCode::NOT_IMPLEMENTED);
     assert_eq!(refused["notImplemented"]["code"], 501);
@@ -1076,4 +1076,51 @@ async fn instance_actions_carry_the_request_ids_of_the_answers() {
         ))
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_locked_server_refuses_actions_and_deletion_until_unlocked() {
+    let nova = Nova::new().await;
+    let (flavor, _) = flavor_and_target();
+    let id = nova.create(&flavor).await;
+    nova.settle().await;
+    assert_eq!(
+        nova.action(&id, json!({"lock": null})).await,
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(nova.server(&id).await["locked"], true);
+    let (_, ecs) = nova
+        .api
+        .get(&format!("/v1/{PROJECT}/cloudservers/{id}"))
+        .await;
+    assert_eq!(
+        ecs["server"]["locked"], true,
+        "the ECS view shows the same lock"
+    );
+    let (status, refused) = nova
+        .post(
+            &format!("/v2.1/{PROJECT}/servers/{id}/action"),
+            &json!({"os-stop": null}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{refused}");
+    assert_eq!(refused["conflictingRequest"]["code"], 409);
+    let (status, _, _) = nova
+        .send(
+            Method::DELETE,
+            &format!("/v2.1/{PROJECT}/servers/{id}"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(
+        nova.action(&id, json!({"unlock": null})).await,
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(nova.server(&id).await["locked"], false);
+    assert_eq!(
+        nova.action(&id, json!({"os-stop": null})).await,
+        StatusCode::ACCEPTED
+    );
 }
