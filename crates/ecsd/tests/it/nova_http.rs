@@ -766,7 +766,10 @@ async fn metadata_and_smaller_reads_use_the_same_server() {
     let (_, limits) = nova.get(&format!("/v2.1/{PROJECT}/limits")).await;
     assert!(limits["limits"]["absolute"]["totalInstancesUsed"].is_i64());
     let (status, refused) = nova
-        .post(&format!("{base}/action"), &json!({"createImage": {"name": "x"}}))
+        .post(
+            &format!("{base}/action"),
+            &json!({"createImage": {"name": "x"}}),
+        )
         .await;
     assert_eq!(status, StatusCode::NOT_IMPLEMENTED);
     assert_eq!(refused["notImplemented"]["code"], 501);
