@@ -183,6 +183,23 @@ pub async fn availability_zones(
     Ok(Json(json!({ "availabilityZoneInfo": zones })))
 }
 
+/// `GET …/os-availability-zone/detail` (`openstack availability zone list --compute`): the
+/// zones with their simulated host (`<zone>.ecsd`, the host servers outside groups share).
+pub async fn availability_zones_detail(
+    state: State<AppState>,
+    path: Path<String>,
+) -> NovaResult<Json<Value>> {
+    let Json(mut zones) = availability_zones(state, path).await?;
+    if let Some(list) = zones["availabilityZoneInfo"].as_array_mut() {
+        for zone in list {
+            let host = format!("{}.ecsd", zone["zoneName"].as_str().unwrap_or_default());
+            zone["hosts"] = json!({ host: { "nova-compute": {
+                "available": true, "active": true, "updated_at": null } } });
+        }
+    }
+    Ok(Json(zones))
+}
+
 /// `GET …/limits`: the ECS limits page's `absolute` under Nova's `limits`, `rate` empty.
 pub async fn limits(state: State<AppState>, path: crate::Path<String>) -> NovaResult<Json<Value>> {
     let Json(ecs) = crate::server_groups::limits_view(state, path)

@@ -381,6 +381,11 @@ pub fn compute_routes() -> Router<AppState> {
         "/os-availability-zone",
         get(misc::availability_zones),
     );
+    router = both(
+        router,
+        "/os-availability-zone/detail",
+        get(misc::availability_zones_detail),
+    );
     router = both(router, "/limits", get(misc::limits));
     router = both(router, "/servers/{server_id}/ips", get(misc::server_ips));
     router = both(

@@ -763,6 +763,13 @@ async fn metadata_and_smaller_reads_use_the_same_server() {
     assert!(zones["availabilityZoneInfo"]
         .as_array()
         .is_some_and(|zones| !zones.is_empty()));
+    let (_, detail) = nova
+        .get(&format!("/v2.1/{PROJECT}/os-availability-zone/detail"))
+        .await;
+    assert!(
+        detail["availabilityZoneInfo"][0]["hosts"].is_object(),
+        "{detail}"
+    );
     let (_, limits) = nova.get(&format!("/v2.1/{PROJECT}/limits")).await;
     assert!(limits["limits"]["absolute"]["totalInstancesUsed"].is_i64());
     let (status, refused) = nova
