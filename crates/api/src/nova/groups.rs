@@ -58,18 +58,8 @@ pub async fn group_create(
     let created = state
         .engine
         .server_group_create(&project_id, name, &quotas)
-        .await
-        .map_err(|error| quota_to_forbidden(NovaError::from(error)))?;
+        .await?;
     Ok(Json(json!({ "server_group": group_json(&created) })))
-}
-
-/// Nova refuses a create over quota with 403.
-fn quota_to_forbidden(error: NovaError) -> NovaError {
-    if error.status == StatusCode::BAD_REQUEST && error.message.to_lowercase().contains("quota") {
-        NovaError::new(StatusCode::FORBIDDEN, error.message)
-    } else {
-        error
-    }
 }
 
 /// `GET …/os-server-groups`: oldest first; `limit` and `offset` page it.

@@ -136,7 +136,8 @@ impl IntoResponse for NovaError {
 }
 
 /// ECS errors of the shared engine paths, in Nova's terms: a state that forbids the action
-/// (`Ecs.0100`) is Nova's 409; the rest keep their status and message. A 500 keeps its cause
+/// (`Ecs.0100`) is Nova's 409, a quota exceeded (`Ecs.0001`, `0021`, `0022`, `0050`) its 403;
+/// the rest keep their status and message. A 500 keeps its cause
 /// out of the answer.
 impl From<ApiError> for NovaError {
     fn from(error: ApiError) -> Self {
@@ -147,8 +148,17 @@ impl From<ApiError> for NovaError {
                 "Unexpected API Error. The cause is in ecsd's log.",
             );
         }
+        let quota = [
+            error_codes::ECS_0001,
+            error_codes::ECS_0021,
+            error_codes::ECS_0022,
+            error_codes::ECS_0050,
+        ];
         let status = if error.code == error_codes::ECS_0100 {
             StatusCode::CONFLICT
+        } else if quota.contains(&error.code) {
+            // Nova answers a quota exceeded with 403.
+            StatusCode::FORBIDDEN
         } else {
             error.status()
         };

@@ -1134,3 +1134,26 @@ async fn a_locked_server_refuses_actions_and_deletion_until_unlocked() {
         StatusCode::ACCEPTED
     );
 }
+
+#[tokio::test]
+async fn a_quota_exceeded_is_novas_403() {
+    let quotas = engine::quota::Quotas {
+        instances: Some(1),
+        ..engine::quota::Quotas::default()
+    };
+    let api = Api::with_accounts(
+        LatencyProfile::Fast,
+        crate::support::test_accounts_with_quotas(quotas),
+    );
+    let nova = Nova::over(api).await;
+    let (flavor, _) = flavor_and_target();
+    nova.create(&flavor).await;
+    let (status, refused) = nova
+        .post(
+            &format!("/v2.1/{PROJECT}/servers"),
+            &cli_create_body("second", &flavor),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
+    assert_eq!(refused["forbidden"]["code"], 403);
+}
