@@ -542,6 +542,8 @@ pub enum ServerChange {
     RecordAction { record: ActionRecord },
     /// Nova's `lock` (`true`) and `unlock` (`false`).
     Lock { locked: bool },
+    /// Nova's `addSecurityGroup` / `removeSecurityGroup`: the group ids the server has.
+    SecurityGroup { id: String, add: bool },
     /// `PUT` of the server: what is given replaces what is there.
     Details {
         name: Option<String>,
@@ -611,6 +613,16 @@ impl ServerChange {
                 server.doc.metadata.remove(key);
             }
             ServerChange::Lock { locked } => server.doc.locked = *locked,
+            ServerChange::SecurityGroup { id, add } => {
+                let groups = &mut server.doc.security_group_ids;
+                if *add {
+                    if !groups.contains(id) {
+                        groups.push(id.clone());
+                    }
+                } else {
+                    groups.retain(|group| group != id);
+                }
+            }
             ServerChange::RecordAction { record } => {
                 let actions = &mut server.doc.instance_actions;
                 if !actions

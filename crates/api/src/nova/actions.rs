@@ -44,8 +44,6 @@ const NOT_MODELLED: &[(&str, &str)] = &[
     ("unpause", "pausing"),
     ("suspend", "suspending"),
     ("resume", "suspending"),
-    ("addSecurityGroup", "security groups of a running server"),
-    ("removeSecurityGroup", "security groups of a running server"),
     ("migrate", "migration through Nova (use ECS's migrate)"),
     ("os-migrateLive", "live migration"),
     ("rescue", "rescue mode"),
@@ -197,6 +195,10 @@ pub async fn server_action(
                 accepted()
             })
         }
+        "addSecurityGroup" | "removeSecurityGroup" => {
+            security_group(&state, &server, action == "addSecurityGroup", argument).await?;
+            Ok(accepted())
+        }
         "os-getConsoleOutput" => {
             let length = match argument.get("length") {
                 None | Some(Value::Null) => None,
@@ -245,6 +247,46 @@ async fn record(
 ) {
     super::instance_actions::record(state, project_id, server_id, action, headers, Some(job_id))
         .await;
+}
+
+/// `addSecurityGroup` / `removeSecurityGroup` `{"name"}`: ecsd's security groups are the ids
+/// given at create (the views show the id as the name), so `name` is a group id. Adding one the
+/// server has, or removing `default` from a server without groups, changes nothing; removing
+/// one it does not have is 404. A server whose last group is removed shows `default` again.
+async fn security_group(
+    state: &AppState,
+    server: &engine::server::ServerRecord,
+    add: bool,
+    argument: &Value,
+) -> NovaResult<()> {
+    let name = argument
+        .get("name")
+        .and_then(Value::as_str)
+        .ok_or_else(|| NovaError::bad_request("The security group action needs a name."))?;
+    let shows_default = server.doc.security_group_ids.is_empty();
+    if name == "default" && shows_default {
+        return Ok(());
+    }
+    let id = uuid::Uuid::try_parse(name)
+        .map(|id| id.hyphenated().to_string())
+        .map_err(|_| {
+            NovaError::bad_request(format!(
+                "Security group {name} is not a group id: ecsd names security groups by id."
+            ))
+        })?;
+    if !add && !server.doc.security_group_ids.contains(&id) {
+        return Err(NovaError::not_found(format!(
+            "Security group {name} not associated with the instance {}",
+            server.id
+        )));
+    }
+    let change = engine::server::ServerChange::SecurityGroup { id, add };
+    state
+        .engine
+        .server_edit(&server.project_id, &server.id, change)
+        .await
+        .map_err(|error| NovaError::from(crate::error::ApiError::from(error)))?;
+    Ok(())
 }
 
 /// The simulated console log: the boot lines of the server's life so far; `length` keeps the

@@ -188,6 +188,18 @@ const SUBSTITUTIONS: &[(&str, &str, &str, &str)] = &[
          be refused as in use (Ecs.0010). An empty address lets ecsd choose one",
     ),
     (
+        "native_openstack_nova_apis/security_group_management/adding_a_security_group.rst",
+        "/addSecurityGroup/name",
+        FIXTURE_SECURITY_GROUP,
+        "ecsd's security groups are ids (the views show the id as the name); `sg-test` is a name",
+    ),
+    (
+        "native_openstack_nova_apis/security_group_management/removing_a_security_group.rst",
+        "/removeSecurityGroup/name",
+        FIXTURE_SECURITY_GROUP,
+        "as on adding_a_security_group.rst; the group is added to the server first",
+    ),
+    (
         "native_openstack_nova_apis/tag_management/adding_a_tag_to_an_ecs.rst",
         "path:{tag}",
         "fidelity-new",
@@ -201,6 +213,9 @@ const SUBSTITUTIONS: &[(&str, &str, &str, &str)] = &[
          fixture's s6.small.1",
     ),
 ];
+
+/// The security group the security group pages use (added first for the removal).
+const FIXTURE_SECURITY_GROUP: &str = "8e1f3c2a-4b5d-4e6f-9a7b-1c2d3e4f5a61";
 
 /// A substitution value replaced by a UUID of its own for each example of the page.
 const FRESH_UUID: &str = "{fresh_uuid}";
@@ -231,14 +246,6 @@ pub(crate) const REFUSED_PAGES: &[(&str, &str)] = &[
     (
         "native_openstack_nova_apis/status_management/rebuilding_an_ecs.rst",
         "not modelled through Nova; ECS's reinstallos/changeos rebuild",
-    ),
-    (
-        "native_openstack_nova_apis/security_group_management/adding_a_security_group.rst",
-        "security groups are not modelled beyond their ids at create",
-    ),
-    (
-        "native_openstack_nova_apis/security_group_management/removing_a_security_group.rst",
-        "security groups are not modelled beyond their ids at create",
     ),
 ];
 
@@ -661,6 +668,23 @@ async fn check_page(
             &path_server,
         ) {
             resize_to_verify(api, server_id).await;
+        }
+        if let (true, Some(server_id)) = (
+            page.file
+                .ends_with("security_group_management/removing_a_security_group.rst"),
+            &path_server,
+        ) {
+            let (status, answer) = api
+                .post(
+                    &format!("/v2.1/{PROJECT}/servers/{server_id}/action"),
+                    &json!({ "addSecurityGroup": { "name": FIXTURE_SECURITY_GROUP } }),
+                )
+                .await;
+            assert_eq!(
+                status,
+                StatusCode::ACCEPTED,
+                "adding the group to remove: {answer}"
+            );
         }
         let method = Method::from_bytes(example.method.as_bytes()).unwrap_or(Method::GET);
         let (status, answer) = match &body {

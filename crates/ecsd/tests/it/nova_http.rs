@@ -1157,3 +1157,49 @@ async fn a_quota_exceeded_is_novas_403() {
     assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
     assert_eq!(refused["forbidden"]["code"], 403);
 }
+
+#[tokio::test]
+async fn security_groups_are_added_and_removed_by_id_in_both_views() {
+    let nova = Nova::new().await;
+    let (flavor, _) = flavor_and_target();
+    let id = nova.create(&flavor).await;
+    nova.settle().await;
+    let group = "8e1f3c2a-4b5d-4e6f-9a7b-1c2d3e4f5a61";
+    assert_eq!(
+        nova.action(&id, json!({"addSecurityGroup": {"name": group}}))
+            .await,
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(
+        nova.server(&id).await["security_groups"],
+        json!([{"name": group}])
+    );
+    let (_, ecs) = nova
+        .api
+        .get(&format!("/v1/{PROJECT}/cloudservers/{id}"))
+        .await;
+    assert_eq!(ecs["server"]["security_groups"][0]["id"], group);
+    let (status, _) = nova
+        .post(
+            &format!("/v2.1/{PROJECT}/servers/{id}/action"),
+            &json!({"addSecurityGroup": {"name": "by-name"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "names are not modelled");
+    assert_eq!(
+        nova.action(&id, json!({"removeSecurityGroup": {"name": group}}))
+            .await,
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(
+        nova.server(&id).await["security_groups"],
+        json!([{"name": "default"}])
+    );
+    let (status, _) = nova
+        .post(
+            &format!("/v2.1/{PROJECT}/servers/{id}/action"),
+            &json!({"removeSecurityGroup": {"name": group}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
