@@ -76,6 +76,13 @@ pub enum Operation {
         flavor: FlavorRef,
         running: bool,
     },
+    /// Nova's `rebuild`: as [`Operation::RebuildServer`], from a running, stopped or ERROR
+    /// server, ending running if it was running (`running`), else stopped.
+    NovaRebuild {
+        image_id: String,
+        key_name: Option<String>,
+        running: bool,
+    },
 }
 
 /// How long simulated work takes. Chosen with `--latency` / `ECSD_LATENCY`.
@@ -310,6 +317,30 @@ impl Operation {
                     [200, 8_000],
                 ),
             ],
+            Operation::NovaRebuild {
+                image_id,
+                key_name,
+                running,
+            } => vec![
+                (set_task_state(TaskState::Rebuilding), [120, 2_000]),
+                (
+                    set_task_state(TaskState::RebuildBlockDeviceMapping),
+                    [150, 12_000],
+                ),
+                (set_task_state(TaskState::RebuildSpawning), [150, 20_000]),
+                (
+                    ServerPatch {
+                        clear_fault: true,
+                        mark_launched: *running,
+                        doc: Some(DocChange::Image {
+                            image_id: image_id.clone(),
+                            key_name: key_name.clone(),
+                        }),
+                        ..settle(stable_state(*running), power_of(*running))
+                    },
+                    [200, 8_000],
+                ),
+            ],
             Operation::ResizeToVerify {
                 flavor,
                 previous,
@@ -426,7 +457,7 @@ impl Operation {
                 task_state: Some(None),
                 ..ServerPatch::default()
             },
-            Operation::RebuildServer { .. } => ServerPatch {
+            Operation::RebuildServer { .. } | Operation::NovaRebuild { .. } => ServerPatch {
                 fault: Some(fault),
                 ..settle(VmState::Error, power_state::SHUTDOWN)
             },
@@ -475,7 +506,7 @@ impl Operation {
             Operation::RebootServer { .. } => "Ecs.0227",
             Operation::ResizeServer { .. } => "Ecs.0207",
             Operation::MigrateServer { .. } => "Ecs.1001",
-            Operation::RebuildServer { .. } => "Ecs.1002",
+            Operation::RebuildServer { .. } | Operation::NovaRebuild { .. } => "Ecs.1002",
             Operation::AttachVolume { .. } => "Ecs.0205",
             Operation::DetachVolume { .. } => "Ecs.1002",
             Operation::AddNic { .. } => "Ecs.0217",

@@ -96,6 +96,7 @@ pub enum JobKind {
     NovaResize,
     NovaConfirmResize,
     NovaRevertResize,
+    NovaRebuild,
 }
 
 impl JobKind {
@@ -118,6 +119,7 @@ impl JobKind {
             JobKind::NovaResize => "novaResizeServer",
             JobKind::NovaConfirmResize => "novaConfirmResize",
             JobKind::NovaRevertResize => "novaRevertResize",
+            JobKind::NovaRebuild => "novaRebuildServer",
         }
     }
 
@@ -139,7 +141,8 @@ impl JobKind {
             | JobKind::DetachVolume
             | JobKind::NovaResize
             | JobKind::NovaConfirmResize
-            | JobKind::NovaRevertResize => None,
+            | JobKind::NovaRevertResize
+            | JobKind::NovaRebuild => None,
         }
     }
 
@@ -149,7 +152,7 @@ impl JobKind {
             .find(|kind| kind.job_type() == text)
     }
 
-    pub const ALL: [JobKind; 16] = [
+    pub const ALL: [JobKind; 17] = [
         JobKind::CreateServers,
         JobKind::DeleteServers,
         JobKind::StartServers,
@@ -166,6 +169,7 @@ impl JobKind {
         JobKind::NovaResize,
         JobKind::NovaConfirmResize,
         JobKind::NovaRevertResize,
+        JobKind::NovaRebuild,
     ];
 
     /// Whether the job shows its tasks as `sub_jobs` (batch jobs: one per server or per NIC).
@@ -309,6 +313,7 @@ mod tests {
                 ("novaResizeServer", None),
                 ("novaConfirmResize", None),
                 ("novaRevertResize", None),
+                ("novaRebuildServer", None),
             ]
         );
         for kind in JobKind::ALL {

@@ -57,6 +57,11 @@ pub enum ServerJob {
     NovaConfirmResize,
     /// Nova's `revertResize`.
     NovaRevertResize,
+    /// Nova's `rebuild`: `image_id` (the same or another image).
+    NovaRebuild {
+        image_id: String,
+        key_name: Option<String>,
+    },
 }
 
 /// What a planned job will do.
@@ -94,6 +99,7 @@ impl ServerJob {
             | ServerJob::DeleteNics { .. }
             | ServerJob::NovaResize { .. } => &[VmState::Active, VmState::Stopped],
             ServerJob::NovaConfirmResize | ServerJob::NovaRevertResize => &[VmState::Resized],
+            ServerJob::NovaRebuild { .. } => &[VmState::Active, VmState::Stopped, VmState::Error],
         }
     }
 
@@ -349,6 +355,19 @@ impl ServerJob {
                     operations,
                     reservations: Vec::new(),
                 })
+            }
+            ServerJob::NovaRebuild { image_id, key_name } => {
+                if !has_system_disk {
+                    return Err(Rejection::NoSystemDisk { server_id });
+                }
+                Ok(single(
+                    JobKind::NovaRebuild,
+                    Operation::NovaRebuild {
+                        image_id: image_id.clone(),
+                        key_name: key_name.clone(),
+                        running: server.state.vm_state == VmState::Active,
+                    },
+                ))
             }
             ServerJob::NovaConfirmResize | ServerJob::NovaRevertResize => {
                 let running = server.state.power_state == crate::server::power_state::RUNNING;

@@ -60,6 +60,7 @@ fn accepted() -> Response {
 pub async fn server_action(
     State(state): State<AppState>,
     Path((project_id, server_id)): Path<(String, String)>,
+    version: super::Microversion,
     headers: axum::http::HeaderMap,
     body: Body,
 ) -> NovaResult<Response> {
@@ -195,6 +196,7 @@ pub async fn server_action(
                 accepted()
             })
         }
+        "rebuild" => rebuild(&state, &server, argument, version, &headers).await,
         "addSecurityGroup" | "removeSecurityGroup" => {
             security_group(&state, &server, action == "addSecurityGroup", argument).await?;
             Ok(accepted())
@@ -247,6 +249,110 @@ async fn record(
 ) {
     super::instance_actions::record(state, project_id, server_id, action, headers, Some(job_id))
         .await;
+}
+
+/// `rebuild` `{"imageRef", "name", "metadata", "adminPass", "key_name", "description"}`: an
+/// engine job rebuilding the system disk from `imageRef` (ECS's reinstall or change of OS,
+/// but from a running, stopped or ERROR server, ending as it was: ACTIVE, else SHUTOFF);
+/// `name`, `metadata` (merged) and `description` are set at once. 202 with the server
+/// (`REBUILD` from this answer on) and its `adminPass`.
+async fn rebuild(
+    state: &AppState,
+    server: &engine::server::ServerRecord,
+    argument: &Value,
+    version: super::Microversion,
+    headers: &axum::http::HeaderMap,
+) -> NovaResult<Response> {
+    let image_ref = argument
+        .get("imageRef")
+        .and_then(Value::as_str)
+        .ok_or_else(|| NovaError::bad_request("rebuild needs an imageRef."))?;
+    let image_id = crate::servers::require_uuid(
+        "rebuild.imageRef",
+        image_ref.rsplit('/').next().unwrap_or(image_ref),
+    )
+    .map_err(|_| NovaError::bad_request(format!("Invalid imageRef provided: {image_ref}.")))?;
+    let admin_pass = argument.get("adminPass").and_then(Value::as_str);
+    if let Some(password) = admin_pass {
+        crate::servers::validate_admin_pass("rebuild.adminPass", password)
+            .map_err(NovaError::from)?;
+    }
+    let name = argument
+        .get("name")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    if let Some(name) = &name {
+        crate::servers::validate_name(name, 1).map_err(NovaError::from)?;
+    }
+    let description = argument
+        .get("description")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let metadata: std::collections::BTreeMap<String, String> = match argument.get("metadata") {
+        None | Some(Value::Null) => Default::default(),
+        Some(value) => serde_json::from_value(value.clone()).map_err(|_| {
+            NovaError::bad_request("rebuild.metadata must be an object of strings.")
+        })?,
+    };
+    let job = ServerJob::NovaRebuild {
+        image_id,
+        key_name: argument
+            .get("key_name")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+    };
+    let job_id = submit(state, &server.project_id, &server.id, job).await?;
+    record(
+        state,
+        &server.project_id,
+        &server.id,
+        "rebuild",
+        headers,
+        &job_id,
+    )
+    .await;
+    let edit = |change| async {
+        state
+            .engine
+            .server_edit(&server.project_id, &server.id, change)
+            .await
+            .map_err(|error| NovaError::from(crate::error::ApiError::from(error)))
+    };
+    let mut updated = None;
+    if name.is_some() || description.is_some() {
+        updated = Some(
+            edit(engine::server::ServerChange::Details {
+                name,
+                description,
+                hostname: None,
+            })
+            .await?,
+        );
+    }
+    if !metadata.is_empty() {
+        // Metadata changes are allowed while a job holds the server; any vm_state will do.
+        updated = Some(
+            edit(engine::server::ServerChange::MetadataUpdate {
+                metadata,
+                allowed_vm_states: &[
+                    engine::server::VmState::Active,
+                    engine::server::VmState::Stopped,
+                    engine::server::VmState::Error,
+                ],
+            })
+            .await?,
+        );
+    }
+    let current = match updated {
+        Some(server) => server,
+        None => super::servers::find_server(state, &server.project_id, &server.id).await?,
+    };
+    let base = super::base_url(state, headers);
+    let mut view = super::servers::server_json(state, &current, version, &base);
+    view["adminPass"] = json!(admin_pass
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("Rb{}", &server.id[..8])));
+    Ok((StatusCode::ACCEPTED, Json(json!({ "server": view }))).into_response())
 }
 
 /// `addSecurityGroup` / `removeSecurityGroup` `{"name"}`: ecsd's security groups are the ids

@@ -1203,3 +1203,47 @@ async fn security_groups_are_added_and_removed_by_id_in_both_views() {
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn a_rebuild_changes_the_image_and_returns_to_the_state_it_left() {
+    let nova = Nova::new().await;
+    let (flavor, _) = flavor_and_target();
+    let id = nova.create(&flavor).await;
+    nova.settle().await;
+    let other_image = "3ed456f5-3d8f-4383-a6c9-312032afcd1a";
+    let (status, answer) = nova
+        .post(
+            &format!("/v2.1/{PROJECT}/servers/{id}/action"),
+            &json!({"rebuild": {"imageRef": other_image, "name": "rebuilt",
+                                "metadata": {"why": "test"}}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+    assert_eq!(answer["server"]["status"], "REBUILD", "at once");
+    assert_eq!(answer["server"]["name"], "rebuilt");
+    assert!(answer["server"]["adminPass"].is_string());
+    nova.settle().await;
+    let rebuilt = nova.server(&id).await;
+    assert_eq!(rebuilt["status"], "ACTIVE", "it was running");
+    assert_eq!(rebuilt["image"]["id"], other_image);
+    assert_eq!(rebuilt["metadata"]["why"], "test");
+    // From a stopped server it ends stopped.
+    assert_eq!(
+        nova.action(&id, json!({"os-stop": null})).await,
+        StatusCode::ACCEPTED
+    );
+    nova.settle().await;
+    let (status, _) = nova
+        .post(
+            &format!("/v2.1/{PROJECT}/servers/{id}/action"),
+            &json!({"rebuild": {"imageRef": IMAGE}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    nova.settle().await;
+    let stopped = nova.server(&id).await;
+    assert_eq!(
+        (&stopped["status"], &stopped["image"]["id"]),
+        (&json!("SHUTOFF"), &json!(IMAGE))
+    );
+}
