@@ -32,7 +32,7 @@ const MAX_BATCH: usize = 1000;
 const MAX_NICS: usize = 12;
 const MAX_DATA_VOLUMES: usize = 59;
 const MAX_METADATA: usize = 10;
-const VOLUME_TYPES: &[&str] = &[
+pub(crate) const VOLUME_TYPES: &[&str] = &[
     "SATA", "SAS", "SSD", "GPSSD", "GPSSD2", "ESSD", "ESSD2", "co-p1", "uh-l1",
 ];
 

@@ -365,6 +365,37 @@ fn create_request(state: &AppState, body: &Value) -> NovaResult<(CreateServers, 
             "imageRef (or a boot block device mapping from an image) is required.",
         )
     })?;
+    // The disks follow ECS's create rules (types, system disk 1–1024 GiB, data 10–32768 GiB).
+    let check_volume =
+        |field: &str, volume: &VolumeRequest, sizes: std::ops::RangeInclusive<i64>| {
+            if !crate::servers::VOLUME_TYPES.contains(&volume.volume_type.as_str()) {
+                return Err(NovaError::bad_request(format!(
+                    "{field}: volume type {} is not one of {}.",
+                    volume.volume_type,
+                    crate::servers::VOLUME_TYPES.join(", ")
+                )));
+            }
+            match volume.size_gib {
+                None | Some(0) => Ok(()),
+                Some(size) if sizes.contains(&size) => Ok(()),
+                Some(size) => Err(NovaError::bad_request(format!(
+                    "{field}: volume_size {size} is not from {} to {} GiB.",
+                    sizes.start(),
+                    sizes.end()
+                ))),
+            }
+        };
+    check_volume(
+        "block_device_mapping_v2 (boot)",
+        &VolumeRequest {
+            volume_type: root_type.clone(),
+            size_gib: root_size,
+        },
+        1..=1024,
+    )?;
+    for volume in &data_volumes {
+        check_volume("block_device_mapping_v2", volume, 10..=32768)?;
+    }
     let image_id = require_uuid("server.imageRef", reference_id(&image_ref)).map_err(|_| {
         NovaError::bad_request(format!(
             "Invalid imageRef provided: {image_ref} is not a UUID."
@@ -484,6 +515,19 @@ fn create_request(state: &AppState, body: &Value) -> NovaResult<(CreateServers, 
         }
         None => None,
     };
+    let description = string_field(server, "description")?.unwrap_or_default();
+    if description.chars().count() > 85 || description.contains(['<', '>']) {
+        return Err(NovaError::bad_request(
+            "description: at most 85 characters, without '<' or '>'.",
+        ));
+    }
+    for (key, value) in &metadata {
+        if key.is_empty() || key.chars().count() > 255 || value.chars().count() > 255 {
+            return Err(NovaError::bad_request(
+                "Metadata keys have 1 to 255 characters, values at most 255.",
+            ));
+        }
+    }
     let request = CreateServers {
         name,
         count: max_count as u32,
@@ -500,7 +544,7 @@ fn create_request(state: &AppState, body: &Value) -> NovaResult<(CreateServers, 
         metadata,
         tags,
         key_name: string_field(server, "key_name")?,
-        description: string_field(server, "description")?.unwrap_or_default(),
+        description,
         security_group_ids,
         public_ip: None,
         scheduler_hints,

@@ -404,6 +404,28 @@ async fn nova_create_refusals_use_novas_shape() {
             StatusCode::BAD_REQUEST,
             "badRequest",
         ),
+        (
+            json!({"server": {"name": "x", "imageRef": IMAGE, "flavorRef": flavor,
+                "block_device_mapping_v2": [{"uuid": IMAGE, "boot_index": "0",
+                    "source_type": "image", "destination_type": "volume",
+                    "volume_size": 5000, "volume_type": "SSD"}]}}),
+            StatusCode::BAD_REQUEST,
+            "badRequest",
+        ),
+        (
+            json!({"server": {"name": "x", "imageRef": IMAGE, "flavorRef": flavor,
+                "block_device_mapping_v2": [{"uuid": IMAGE, "boot_index": 0,
+                    "source_type": "image", "destination_type": "volume",
+                    "volume_type": "FLOPPY"}]}}),
+            StatusCode::BAD_REQUEST,
+            "badRequest",
+        ),
+        (
+            json!({"server": {"name": "x", "imageRef": IMAGE, "flavorRef": flavor,
+                "description": "<b>"}}),
+            StatusCode::BAD_REQUEST,
+            "badRequest",
+        ),
     ] {
         let (actual, answer) = nova.post(&format!("/v2.1/{PROJECT}/servers"), &body).await;
         assert_eq!(actual, status, "{body}: {answer}");
