@@ -17,9 +17,9 @@ use crate::server::{
     ServerRecord, TaskState, VmState, Volume,
 };
 use crate::store::{
-    ClientToken, Insertion, JobInsert, JobInsertError, Precondition, Rejection, ServerEdit,
-    ServerEditError, ServerPage, ServerQuery, ServerUpdate, Store, StoreError, TaskAdvance,
-    TaskClaim,
+    ClientToken, Insertion, JobInsert, JobInsertError, KeyPairRecord, Precondition, Rejection,
+    ServerEdit, ServerEditError, ServerPage, ServerQuery, ServerUpdate, Store, StoreError,
+    TaskAdvance, TaskClaim,
 };
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -445,6 +445,20 @@ impl Engine {
     /// What the project holds, for the limits page.
     pub async fn project_usage(&self, project_id: &str) -> Result<Usage, StoreError> {
         self.store.project_usage(project_id).await
+    }
+
+    /// Stores a key pair; `false` if the project has one of that name.
+    pub async fn keypair_insert(&self, keypair: KeyPairRecord) -> Result<bool, StoreError> {
+        self.store.keypair_insert(keypair).await
+    }
+
+    pub async fn keypairs(&self, project_id: &str) -> Result<Vec<KeyPairRecord>, StoreError> {
+        self.store.keypair_list(project_id).await
+    }
+
+    /// Deletes a key pair; `false` if there is none of that name.
+    pub async fn keypair_delete(&self, project_id: &str, name: &str) -> Result<bool, StoreError> {
+        self.store.keypair_delete(project_id, name).await
     }
 
     /// Creates an anti-affinity server group, within the project's group quota.

@@ -142,6 +142,21 @@ pub enum JobInsertError {
     Store(#[from] StoreError),
 }
 
+/// A key pair of a project (Nova's `os-keypairs`): the public key only; ecsd never holds a
+/// private key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyPairRecord {
+    pub project_id: String,
+    pub name: String,
+    pub public_key: String,
+    pub fingerprint: String,
+    /// `ssh` or `x509`.
+    pub key_type: String,
+    pub user_id: String,
+    /// Unix milliseconds.
+    pub created_at: i64,
+}
+
 /// What must hold of an existing server for a job to take it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Precondition {
@@ -391,6 +406,23 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         &self,
         insert: ServerGroupInsert,
     ) -> BoxFuture<'_, Result<(), JobInsertError>>;
+
+    /// Stores a key pair (Nova's `os-keypairs`); `false` if the project already has one of that
+    /// name (nothing is written then).
+    fn keypair_insert(&self, keypair: KeyPairRecord) -> BoxFuture<'_, Result<bool, StoreError>>;
+
+    /// The project's key pairs, by name.
+    fn keypair_list<'a>(
+        &'a self,
+        project_id: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<KeyPairRecord>, StoreError>>;
+
+    /// Deletes a key pair of the project; `false` if there is none of that name.
+    fn keypair_delete<'a>(
+        &'a self,
+        project_id: &'a str,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<bool, StoreError>>;
 
     /// A group of the project with its members; `None` if absent or another project's.
     fn server_group_get<'a>(

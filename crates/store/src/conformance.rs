@@ -30,6 +30,7 @@ pub async fn exercise(store: Arc<dyn Store>) {
     reservations_refuse_what_another_server_holds_or_is_getting(store.as_ref()).await;
     document_changes_apply_with_their_step(store.as_ref()).await;
     an_accepted_job_shows_its_initial_task_state_at_once(store.as_ref()).await;
+    keypairs_are_per_project_and_unique_by_name(store.as_ref()).await;
     several_tasks_on_one_server_free_it_with_the_last(store.as_ref()).await;
     server_updates_change_only_the_projects_server(store.as_ref()).await;
     the_unfinished_job_limit_counts_only_the_projects_unfinished_jobs(store.as_ref()).await;
@@ -894,6 +895,54 @@ async fn reservations_refuse_what_another_server_holds_or_is_getting(store: &dyn
     assert!(
         matches!(&result, Err(JobInsertError::Rejected(Rejection::IpInUse { server_id, .. })) if *server_id == other),
         "{result:?}"
+    );
+}
+
+/// Key pairs: one per name in a project, listed by name, invisible to other projects.
+async fn keypairs_are_per_project_and_unique_by_name(store: &dyn Store) {
+    let keypair = |project: &str, name: &str, key: &str| engine::store::KeyPairRecord {
+        project_id: project.to_owned(),
+        name: name.to_owned(),
+        public_key: key.to_owned(),
+        fingerprint: "00:11".to_owned(),
+        key_type: "ssh".to_owned(),
+        user_id: "u".to_owned(),
+        created_at: 10,
+    };
+    assert!(store
+        .keypair_insert(keypair("p-keys", "b", "k1"))
+        .await
+        .expect("stored"));
+    assert!(store
+        .keypair_insert(keypair("p-keys", "a", "k2"))
+        .await
+        .expect("stored"));
+    assert!(
+        !store
+            .keypair_insert(keypair("p-keys", "a", "k3"))
+            .await
+            .expect("answered"),
+        "a name is taken once per project"
+    );
+    assert!(store
+        .keypair_insert(keypair("p-other", "a", "k4"))
+        .await
+        .expect("stored"));
+    let listed = store.keypair_list("p-keys").await.expect("listed");
+    let names: Vec<(&str, &str)> = listed
+        .iter()
+        .map(|keypair| (keypair.name.as_str(), keypair.public_key.as_str()))
+        .collect();
+    assert_eq!(
+        names,
+        [("a", "k2"), ("b", "k1")],
+        "by name; the refused one wrote nothing"
+    );
+    assert!(store.keypair_delete("p-keys", "a").await.expect("deleted"));
+    assert!(!store.keypair_delete("p-keys", "a").await.expect("answered"));
+    assert_eq!(
+        store.keypair_list("p-other").await.expect("listed").len(),
+        1
     );
 }
 

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 pub mod sqlite;
 mod sqlite_groups;
+mod sqlite_keypairs;
 
 #[cfg(test)]
 mod conformance;

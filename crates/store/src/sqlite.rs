@@ -14,6 +14,7 @@
 //! is single-node, so the engine that owns the file is the only one running tasks.
 
 use crate::sqlite_groups;
+use crate::sqlite_keypairs::{self, KeyPairWrite};
 use engine::compute::{Operation, ServerPatch};
 use engine::job::{JobKind, JobRecord, JobStatus, TaskRecord};
 use engine::quota::{ServerGroupInsert, ServerGroupMembership, ServerGroupRecord, Usage};
@@ -21,9 +22,9 @@ use engine::server::{
     PowerTriple, ServerDoc, ServerFault, ServerRecord, ServerStatus, TaskState, VmState,
 };
 use engine::store::{
-    BoxFuture, Insertion, JobInsert, JobInsertError, Rejection, Reservation, ServerEdit,
-    ServerEditError, ServerPage, ServerQuery, ServerUpdate, Store, StoreError, TagMatch,
-    TaskAdvance, TaskClaim,
+    BoxFuture, Insertion, JobInsert, JobInsertError, KeyPairRecord, Rejection, Reservation,
+    ServerEdit, ServerEditError, ServerPage, ServerQuery, ServerUpdate, Store, StoreError,
+    TagMatch, TaskAdvance, TaskClaim,
 };
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 use std::collections::{BTreeSet, VecDeque};
@@ -108,7 +109,7 @@ CREATE TABLE IF NOT EXISTS client_tokens (
 
 /// The layout of [`SCHEMA`] plus [`MIGRATIONS`]; stored as `PRAGMA user_version`. A file of an
 /// older version is migrated step by step; a newer one is refused rather than misread.
-const SCHEMA_VERSION: i64 = 3;
+const SCHEMA_VERSION: i64 = 4;
 
 /// The steps after version 1 ([`SCHEMA`], which never changes: users have databases of it):
 /// `MIGRATIONS[i]` takes a database from version `i + 1` to `i + 2`. Each step lives in its own
@@ -118,6 +119,8 @@ const MIGRATIONS: &[&str] = &[
     sqlite_groups::MIGRATION_SERVER_GROUPS,
     // 2 → 3: settings made once per database (the token signing key).
     MIGRATION_SETTINGS,
+    // 3 → 4: key pairs (Nova's os-keypairs).
+    sqlite_keypairs::MIGRATION_KEYPAIRS,
 ];
 
 /// Values made once per database and shared by every process that opens it.
@@ -224,6 +227,7 @@ enum Command {
         now: i64,
     },
     GroupMembership(Box<ServerGroupMembership>),
+    KeyPair(Box<KeyPairWrite>),
 }
 
 enum Reply {
@@ -235,6 +239,7 @@ enum Reply {
     GroupInsert(oneshot::Sender<Result<(), JobInsertError>>),
     GroupDelete(oneshot::Sender<Result<bool, StoreError>>),
     GroupMembership(oneshot::Sender<Result<(), JobInsertError>>),
+    KeyPair(oneshot::Sender<Result<bool, StoreError>>),
 }
 
 /// A command's result, held until its group's commit is known.
@@ -247,6 +252,7 @@ enum Done {
     GroupInsert(Result<(), JobInsertError>),
     GroupDelete(Result<bool, StoreError>),
     GroupMembership(Result<(), JobInsertError>),
+    KeyPair(Result<bool, StoreError>),
 }
 
 impl Done {
@@ -263,6 +269,7 @@ impl Done {
                 | Done::GroupInsert(Err(JobInsertError::Store(_)))
                 | Done::GroupDelete(Err(_))
                 | Done::GroupMembership(Err(JobInsertError::Store(_)))
+                | Done::KeyPair(Err(_))
         )
     }
 }
@@ -285,6 +292,7 @@ impl Reply {
             (Reply::GroupMembership(reply), Done::GroupMembership(result)) => {
                 drop(reply.send(result))
             }
+            (Reply::KeyPair(reply), Done::KeyPair(result)) => drop(reply.send(result)),
             (reply, _) => reply.fail(mismatch()),
         }
     }
@@ -299,6 +307,7 @@ impl Reply {
             Reply::GroupInsert(reply) => drop(reply.send(Err(JobInsertError::Store(error)))),
             Reply::GroupDelete(reply) => drop(reply.send(Err(error))),
             Reply::GroupMembership(reply) => drop(reply.send(Err(JobInsertError::Store(error)))),
+            Reply::KeyPair(reply) => drop(reply.send(Err(error))),
         }
     }
 }
@@ -399,6 +408,16 @@ impl SqliteStore {
         {
             let _ = thread.join();
         }
+    }
+
+    /// Sends a key pair write to the writer and waits for its commit.
+    fn keypair_write(&self, write: KeyPairWrite) -> BoxFuture<'_, Result<bool, StoreError>> {
+        let (sender, receiver) = oneshot::channel();
+        let sent = self.send(Command::KeyPair(Box::new(write)), Reply::KeyPair(sender));
+        Box::pin(async move {
+            sent?;
+            reply(receiver).await?
+        })
     }
 
     fn send(&self, command: Command, reply: Reply) -> Result<(), StoreError> {
@@ -613,6 +632,30 @@ impl Store for SqliteStore {
         })
     }
 
+    fn keypair_insert(&self, keypair: KeyPairRecord) -> BoxFuture<'_, Result<bool, StoreError>> {
+        self.keypair_write(KeyPairWrite::Insert(keypair))
+    }
+
+    fn keypair_list<'a>(
+        &'a self,
+        project_id: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<KeyPairRecord>, StoreError>> {
+        Box::pin(std::future::ready(self.read(|connection| {
+            sqlite_keypairs::list(connection, project_id)
+        })))
+    }
+
+    fn keypair_delete<'a>(
+        &'a self,
+        project_id: &'a str,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        self.keypair_write(KeyPairWrite::Delete {
+            project_id: project_id.to_owned(),
+            name: name.to_owned(),
+        })
+    }
+
     fn server_group_get<'a>(
         &'a self,
         project_id: &'a str,
@@ -745,7 +788,8 @@ fn sort_write(
         | Command::ServerEdit(_)
         | Command::GroupInsert(_)
         | Command::GroupDelete { .. }
-        | Command::GroupMembership(_) => clients.push(pending),
+        | Command::GroupMembership(_)
+        | Command::KeyPair(_) => clients.push(pending),
         Command::TaskAdvance(_) | Command::JobPurge(_) => {
             engine.push_back((Instant::now(), pending))
         }
@@ -858,6 +902,7 @@ fn apply(connection: &Connection, command: &Command) -> Done {
         Command::GroupMembership(change) => {
             Done::GroupMembership(sqlite_groups::change_membership(connection, change))
         }
+        Command::KeyPair(write) => Done::KeyPair(sqlite_keypairs::apply(connection, write)),
     }
 }
 

@@ -558,9 +558,3 @@ pub async fn remote_console(
         }
     })))
 }
-
-/// `…/os-keypairs` and `…/os-keypairs/{keypair_name}`: ecsd stores no key pairs (a server's
-/// `key_name` is kept as given, as the ECS create does), so these are a documented refusal.
-pub async fn keypairs_refused() -> NovaError {
-    NovaError::not_modelled("key pairs (key_name at create is kept as given)")
-}

@@ -15,6 +15,7 @@ pub mod flavors;
 pub mod groups;
 pub mod images;
 pub mod instance_actions;
+pub mod keypairs;
 pub mod misc;
 pub mod networks;
 pub mod quotas;
@@ -450,16 +451,15 @@ pub fn compute_routes() -> Router<AppState> {
         "/servers/{server_id}/os-server-password",
         get(misc::password_show).delete(misc::password_delete),
     );
-    // Key pairs are not stored: every key pair page is a documented refusal.
     router = both(
         router,
         "/os-keypairs",
-        get(misc::keypairs_refused).post(misc::keypairs_refused),
+        get(keypairs::keypair_list).post(keypairs::keypair_create),
     );
     router = both(
         router,
         "/os-keypairs/{keypair_name}",
-        get(misc::keypairs_refused).delete(misc::keypairs_refused),
+        get(keypairs::keypair_show).delete(keypairs::keypair_delete),
     );
     router = both(
         router,

@@ -174,6 +174,19 @@ const SUBSTITUTIONS: &[(&str, &str, &str, &str)] = &[
         "the fixture server's data disk is `/dev/vdb`, which the page's example names",
     ),
     (
+        "native_openstack_nova_apis/key_and_password_management/creating_and_importing_an_ssh_key_pair.rst",
+        "/keypair/name",
+        FRESH_UUID,
+        "the page creates `demo1` and `demo` on two paths each; a name is taken once per project \
+         (409), so each example gets a name of its own",
+    ),
+    (
+        "native_openstack_nova_apis/key_and_password_management/creating_and_importing_an_ssh_key_pair.rst",
+        "/keypair/public_key",
+        FIXTURE_PUBLIC_KEY,
+        "the example's key is elided with `*` and has no space after `ssh-rsa`: not a public key",
+    ),
+    (
         "native_openstack_nova_apis/disk_management/attaching_an_ecs_data_disk.rst",
         "/volumeAttachment/volumeId",
         FRESH_UUID,
@@ -217,33 +230,19 @@ const SUBSTITUTIONS: &[(&str, &str, &str, &str)] = &[
 /// The security group the security group pages use (added first for the removal).
 const FIXTURE_SECURITY_GROUP: &str = "8e1f3c2a-4b5d-4e6f-9a7b-1c2d3e4f5a61";
 
+/// A public key in the OpenSSH shape, for the key pair import example.
+const FIXTURE_PUBLIC_KEY: &str =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDkQ1mZlAy9sZ1eWz7cX0bPj3v4s8QHnGmJ4rVfZb0Yp fidelity";
+
 /// A substitution value replaced by a UUID of its own for each example of the page.
 const FRESH_UUID: &str = "{fresh_uuid}";
 
 /// Native pages whose examples ecsd answers with a documented refusal (README, "OpenStack
 /// clients"): each example must answer 501 `notImplemented`; no table is checked.
-pub(crate) const REFUSED_PAGES: &[(&str, &str)] = &[
-    (
-        "native_openstack_nova_apis/key_and_password_management/creating_and_importing_an_ssh_key_pair.rst",
-        "ecsd stores no key pairs (`key_name` at create is kept as given)",
-    ),
-    (
-        "native_openstack_nova_apis/key_and_password_management/deleting_an_ssh_key.rst",
-        "ecsd stores no key pairs",
-    ),
-    (
-        "native_openstack_nova_apis/key_and_password_management/listing_ssh_key_pairs.rst",
-        "ecsd stores no key pairs",
-    ),
-    (
-        "native_openstack_nova_apis/key_and_password_management/querying_a_specified_ssh_key_pair.rst",
-        "ecsd stores no key pairs",
-    ),
-    (
-        "native_openstack_nova_apis/status_management/creating_an_image_using_an_ecs.rst",
-        "ecsd has no image service to hold an image made from a server",
-    ),
-];
+pub(crate) const REFUSED_PAGES: &[(&str, &str)] = &[(
+    "native_openstack_nova_apis/status_management/creating_an_image_using_an_ecs.rst",
+    "ecsd has no image service to hold an image made from a server",
+)];
 
 /// Examples refused because of one field ecsd does not model: (page, JSON pointer that the
 /// example's body has, reason). They must answer 400 `badRequest`; nothing else is checked.
@@ -316,6 +315,12 @@ const CONDITIONAL_FIELDS: &[(&str, &str, &str)] = &[
         "versions",
         "the table names `versions`, but the page's example answers `version` (Nova's shape); a \
          `versions` object would break keystoneauth's discovery, which reads `versions` as a list",
+    ),
+    (
+        "native_openstack_nova_apis/key_and_password_management/creating_and_importing_an_ssh_key_pair.rst",
+        "keypair.private_key",
+        "the page: \"not contained in the response for importing an SSH key\"; only a \
+         created (generated) pair has it",
     ),
     (
         "native_openstack_nova_apis/lifecycle_management/listing_ecss.rst",
@@ -1191,8 +1196,19 @@ async fn fill_path(
         }
     }
     path = path.replace("{key}", "key");
-    // Key pairs are refused whatever their name.
-    path = path.replace("{keypair_name}", "fidelity-key");
+    if path.contains("os-keypairs") {
+        // A key pair to list, show or delete (already there for a page's second path).
+        let (status, answer) = api
+            .post(
+                &format!("/v2.1/{PROJECT}/os-keypairs"),
+                &json!({ "keypair": { "name": "fidelity-key", "public_key": FIXTURE_PUBLIC_KEY } }),
+            )
+            .await;
+        if status != StatusCode::OK && status != StatusCode::CONFLICT {
+            return Err(format!("creating the key pair answered {status}: {answer}"));
+        }
+        path = path.replace("{keypair_name}", "fidelity-key");
+    }
     // A tag the fixture servers have, as Nova shows an ECS `key=value` tag.
     path = path.replace("{tag}", "key1=value1");
     // The fixture servers' network: the VPC their addresses are keyed by.
@@ -1243,6 +1259,7 @@ fn native_placeholders(path_and_query: &str) -> String {
             "os-server-groups" if is_uuid(segment) => "{server_group_id}",
             "os-volume_attachments" if is_uuid(segment) => "{volume_id}",
             "os-instance-actions" if !segment.is_empty() => "{request_id}",
+            "os-keypairs" if !segment.is_empty() => "{keypair_name}",
             "flavors" if !segment.starts_with('{') && *segment != "detail" => "{flavor_id}",
             _ => segment,
         };

@@ -1269,3 +1269,62 @@ async fn a_rebuild_changes_the_image_and_returns_to_the_state_it_left() {
         (&json!("SHUTOFF"), &json!(IMAGE))
     );
 }
+
+#[tokio::test]
+async fn key_pairs_are_imported_or_generated_and_kept_per_project() {
+    let nova = Nova::new().await;
+    let path = format!("/v2.1/{PROJECT}/os-keypairs");
+    let key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDkQ1mZlAy9sZ1eWz7cX0bPj3v4s8QHnGmJ4rVfZb0Yp me";
+    let (status, imported) = nova
+        .post(
+            &path,
+            &json!({"keypair": {"name": "mine", "public_key": key}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{imported}");
+    assert_eq!(imported["keypair"]["public_key"], key);
+    assert!(imported["keypair"].get("private_key").is_none());
+    let (status, generated) = nova
+        .post(&path, &json!({"keypair": {"name": "made"}}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{generated}");
+    assert!(generated["keypair"]["private_key"]
+        .as_str()
+        .is_some_and(|key| key.starts_with("-----BEGIN OPENSSH PRIVATE KEY-----")));
+    let (status, taken) = nova
+        .post(
+            &path,
+            &json!({"keypair": {"name": "mine", "public_key": key}}),
+        )
+        .await;
+    assert_eq!(
+        (status, taken["conflictingRequest"]["code"].clone()),
+        (StatusCode::CONFLICT, json!(409))
+    );
+    let (status, _) = nova
+        .post(
+            &path,
+            &json!({"keypair": {"name": "bad", "public_key": "ssh-rsa***"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (_, listed) = nova.get(&path).await;
+    let names: Vec<Value> = listed["keypairs"]
+        .as_array()
+        .expect("keypairs")
+        .iter()
+        .map(|entry| entry["keypair"]["name"].clone())
+        .collect();
+    assert_eq!(names, [json!("made"), json!("mine")]);
+    let (_, shown) = nova.get(&format!("{path}/mine")).await;
+    assert_eq!(
+        shown["keypair"]["fingerprint"],
+        imported["keypair"]["fingerprint"]
+    );
+    let (status, _, _) = nova
+        .send(Method::DELETE, &format!("{path}/mine"), None, None)
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = nova.get(&format!("{path}/mine")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
