@@ -17,9 +17,9 @@ use crate::server::{
     ServerRecord, TaskState, VmState, Volume,
 };
 use crate::store::{
-    ClientToken, Insertion, JobInsert, JobInsertError, KeyPairRecord, Precondition, Rejection,
-    ServerEdit, ServerEditError, ServerPage, ServerQuery, ServerUpdate, Store, StoreError,
-    TaskAdvance, TaskClaim,
+    ClientToken, ImageRecord, Insertion, JobInsert, JobInsertError, KeyPairRecord, Precondition,
+    Rejection, ServerEdit, ServerEditError, ServerPage, ServerQuery, ServerUpdate, Store,
+    StoreError, TaskAdvance, TaskClaim,
 };
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -445,6 +445,15 @@ impl Engine {
     /// What the project holds, for the limits page.
     pub async fn project_usage(&self, project_id: &str) -> Result<Usage, StoreError> {
         self.store.project_usage(project_id).await
+    }
+
+    /// Stores a private image made from a server; `false` if its id is taken.
+    pub async fn image_insert(&self, image: ImageRecord) -> Result<bool, StoreError> {
+        self.store.image_insert(image).await
+    }
+
+    pub async fn images(&self, project_id: &str) -> Result<Vec<ImageRecord>, StoreError> {
+        self.store.image_list(project_id).await
     }
 
     /// Stores a key pair; `false` if the project has one of that name.

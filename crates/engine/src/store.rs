@@ -157,6 +157,23 @@ pub struct KeyPairRecord {
     pub created_at: i64,
 }
 
+/// A private image a project made from one of its servers (Nova's `createImage`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageRecord {
+    pub project_id: String,
+    pub id: String,
+    pub name: String,
+    pub server_id: String,
+    /// GiB.
+    pub min_disk: i64,
+    /// MiB.
+    pub min_ram: i64,
+    pub os_distro: String,
+    pub metadata: std::collections::BTreeMap<String, String>,
+    /// Unix milliseconds.
+    pub created_at: i64,
+}
+
 /// What must hold of an existing server for a job to take it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Precondition {
@@ -410,6 +427,16 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Stores a key pair (Nova's `os-keypairs`); `false` if the project already has one of that
     /// name (nothing is written then).
     fn keypair_insert(&self, keypair: KeyPairRecord) -> BoxFuture<'_, Result<bool, StoreError>>;
+
+    /// Stores a private image made from a server (Nova's `createImage`); `false` if the
+    /// project already has one with that id.
+    fn image_insert(&self, image: ImageRecord) -> BoxFuture<'_, Result<bool, StoreError>>;
+
+    /// The project's private images, oldest first.
+    fn image_list<'a>(
+        &'a self,
+        project_id: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<ImageRecord>, StoreError>>;
 
     /// The project's key pairs, by name.
     fn keypair_list<'a>(

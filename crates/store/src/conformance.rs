@@ -898,7 +898,8 @@ async fn reservations_refuse_what_another_server_holds_or_is_getting(store: &dyn
     );
 }
 
-/// Key pairs: one per name in a project, listed by name, invisible to other projects.
+/// Key pairs: one per name in a project, listed by name, invisible to other projects; private
+/// images likewise per id.
 async fn keypairs_are_per_project_and_unique_by_name(store: &dyn Store) {
     let keypair = |project: &str, name: &str, key: &str| engine::store::KeyPairRecord {
         project_id: project.to_owned(),
@@ -944,6 +945,35 @@ async fn keypairs_are_per_project_and_unique_by_name(store: &dyn Store) {
         store.keypair_list("p-other").await.expect("listed").len(),
         1
     );
+
+    // Private images: per project, once per id, oldest first, with their metadata.
+    let image = |id: &str, at: i64| engine::store::ImageRecord {
+        project_id: "p-keys".to_owned(),
+        id: id.to_owned(),
+        name: format!("image-{id}"),
+        server_id: "s".to_owned(),
+        min_disk: 40,
+        min_ram: 0,
+        os_distro: "Debian".to_owned(),
+        metadata: [("k".to_owned(), "v".to_owned())].into_iter().collect(),
+        created_at: at,
+    };
+    assert!(store.image_insert(image("i2", 20)).await.expect("stored"));
+    assert!(store.image_insert(image("i1", 30)).await.expect("stored"));
+    assert!(!store.image_insert(image("i1", 40)).await.expect("answered"));
+    let images = store.image_list("p-keys").await.expect("listed");
+    let ids: Vec<&str> = images.iter().map(|image| image.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        ["i2", "i1"],
+        "oldest first; the repeated id wrote nothing"
+    );
+    assert_eq!(images[0].metadata.get("k").map(String::as_str), Some("v"));
+    assert!(store
+        .image_list("p-other")
+        .await
+        .expect("listed")
+        .is_empty());
 }
 
 /// A job whose precondition names an initial task state shows it from the accept commit on

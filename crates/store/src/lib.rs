@@ -9,8 +9,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 pub mod sqlite;
+mod sqlite_catalog;
 mod sqlite_groups;
-mod sqlite_keypairs;
 
 #[cfg(test)]
 mod conformance;

@@ -13,8 +13,8 @@
 //! A lock file next to the database keeps a second ecsd process off the same file: this backend
 //! is single-node, so the engine that owns the file is the only one running tasks.
 
+use crate::sqlite_catalog::{self, CatalogWrite};
 use crate::sqlite_groups;
-use crate::sqlite_keypairs::{self, KeyPairWrite};
 use engine::compute::{Operation, ServerPatch};
 use engine::job::{JobKind, JobRecord, JobStatus, TaskRecord};
 use engine::quota::{ServerGroupInsert, ServerGroupMembership, ServerGroupRecord, Usage};
@@ -22,9 +22,9 @@ use engine::server::{
     PowerTriple, ServerDoc, ServerFault, ServerRecord, ServerStatus, TaskState, VmState,
 };
 use engine::store::{
-    BoxFuture, Insertion, JobInsert, JobInsertError, KeyPairRecord, Rejection, Reservation,
-    ServerEdit, ServerEditError, ServerPage, ServerQuery, ServerUpdate, Store, StoreError,
-    TagMatch, TaskAdvance, TaskClaim,
+    BoxFuture, ImageRecord, Insertion, JobInsert, JobInsertError, KeyPairRecord, Rejection,
+    Reservation, ServerEdit, ServerEditError, ServerPage, ServerQuery, ServerUpdate, Store,
+    StoreError, TagMatch, TaskAdvance, TaskClaim,
 };
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 use std::collections::{BTreeSet, VecDeque};
@@ -109,7 +109,7 @@ CREATE TABLE IF NOT EXISTS client_tokens (
 
 /// The layout of [`SCHEMA`] plus [`MIGRATIONS`]; stored as `PRAGMA user_version`. A file of an
 /// older version is migrated step by step; a newer one is refused rather than misread.
-const SCHEMA_VERSION: i64 = 4;
+const SCHEMA_VERSION: i64 = 5;
 
 /// The steps after version 1 ([`SCHEMA`], which never changes: users have databases of it):
 /// `MIGRATIONS[i]` takes a database from version `i + 1` to `i + 2`. Each step lives in its own
@@ -120,7 +120,9 @@ const MIGRATIONS: &[&str] = &[
     // 2 → 3: settings made once per database (the token signing key).
     MIGRATION_SETTINGS,
     // 3 → 4: key pairs (Nova's os-keypairs).
-    sqlite_keypairs::MIGRATION_KEYPAIRS,
+    sqlite_catalog::MIGRATION_KEYPAIRS,
+    // 4 → 5: private images made from servers (Nova's createImage).
+    sqlite_catalog::MIGRATION_IMAGES,
 ];
 
 /// Values made once per database and shared by every process that opens it.
@@ -227,7 +229,7 @@ enum Command {
         now: i64,
     },
     GroupMembership(Box<ServerGroupMembership>),
-    KeyPair(Box<KeyPairWrite>),
+    Catalog(Box<CatalogWrite>),
 }
 
 enum Reply {
@@ -239,7 +241,7 @@ enum Reply {
     GroupInsert(oneshot::Sender<Result<(), JobInsertError>>),
     GroupDelete(oneshot::Sender<Result<bool, StoreError>>),
     GroupMembership(oneshot::Sender<Result<(), JobInsertError>>),
-    KeyPair(oneshot::Sender<Result<bool, StoreError>>),
+    Catalog(oneshot::Sender<Result<bool, StoreError>>),
 }
 
 /// A command's result, held until its group's commit is known.
@@ -252,7 +254,7 @@ enum Done {
     GroupInsert(Result<(), JobInsertError>),
     GroupDelete(Result<bool, StoreError>),
     GroupMembership(Result<(), JobInsertError>),
-    KeyPair(Result<bool, StoreError>),
+    Catalog(Result<bool, StoreError>),
 }
 
 impl Done {
@@ -269,7 +271,7 @@ impl Done {
                 | Done::GroupInsert(Err(JobInsertError::Store(_)))
                 | Done::GroupDelete(Err(_))
                 | Done::GroupMembership(Err(JobInsertError::Store(_)))
-                | Done::KeyPair(Err(_))
+                | Done::Catalog(Err(_))
         )
     }
 }
@@ -292,7 +294,7 @@ impl Reply {
             (Reply::GroupMembership(reply), Done::GroupMembership(result)) => {
                 drop(reply.send(result))
             }
-            (Reply::KeyPair(reply), Done::KeyPair(result)) => drop(reply.send(result)),
+            (Reply::Catalog(reply), Done::Catalog(result)) => drop(reply.send(result)),
             (reply, _) => reply.fail(mismatch()),
         }
     }
@@ -307,7 +309,7 @@ impl Reply {
             Reply::GroupInsert(reply) => drop(reply.send(Err(JobInsertError::Store(error)))),
             Reply::GroupDelete(reply) => drop(reply.send(Err(error))),
             Reply::GroupMembership(reply) => drop(reply.send(Err(JobInsertError::Store(error)))),
-            Reply::KeyPair(reply) => drop(reply.send(Err(error))),
+            Reply::Catalog(reply) => drop(reply.send(Err(error))),
         }
     }
 }
@@ -411,9 +413,9 @@ impl SqliteStore {
     }
 
     /// Sends a key pair write to the writer and waits for its commit.
-    fn keypair_write(&self, write: KeyPairWrite) -> BoxFuture<'_, Result<bool, StoreError>> {
+    fn catalog_write(&self, write: CatalogWrite) -> BoxFuture<'_, Result<bool, StoreError>> {
         let (sender, receiver) = oneshot::channel();
-        let sent = self.send(Command::KeyPair(Box::new(write)), Reply::KeyPair(sender));
+        let sent = self.send(Command::Catalog(Box::new(write)), Reply::Catalog(sender));
         Box::pin(async move {
             sent?;
             reply(receiver).await?
@@ -633,16 +635,29 @@ impl Store for SqliteStore {
     }
 
     fn keypair_insert(&self, keypair: KeyPairRecord) -> BoxFuture<'_, Result<bool, StoreError>> {
-        self.keypair_write(KeyPairWrite::Insert(keypair))
+        self.catalog_write(CatalogWrite::Insert(keypair))
+    }
+
+    fn image_insert(&self, image: ImageRecord) -> BoxFuture<'_, Result<bool, StoreError>> {
+        self.catalog_write(CatalogWrite::ImageInsert(image))
+    }
+
+    fn image_list<'a>(
+        &'a self,
+        project_id: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<ImageRecord>, StoreError>> {
+        Box::pin(std::future::ready(self.read(|connection| {
+            sqlite_catalog::images(connection, project_id)
+        })))
     }
 
     fn keypair_list<'a>(
         &'a self,
         project_id: &'a str,
     ) -> BoxFuture<'a, Result<Vec<KeyPairRecord>, StoreError>> {
-        Box::pin(std::future::ready(self.read(|connection| {
-            sqlite_keypairs::list(connection, project_id)
-        })))
+        Box::pin(std::future::ready(
+            self.read(|connection| sqlite_catalog::list(connection, project_id)),
+        ))
     }
 
     fn keypair_delete<'a>(
@@ -650,7 +665,7 @@ impl Store for SqliteStore {
         project_id: &'a str,
         name: &'a str,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
-        self.keypair_write(KeyPairWrite::Delete {
+        self.catalog_write(CatalogWrite::Delete {
             project_id: project_id.to_owned(),
             name: name.to_owned(),
         })
@@ -789,7 +804,7 @@ fn sort_write(
         | Command::GroupInsert(_)
         | Command::GroupDelete { .. }
         | Command::GroupMembership(_)
-        | Command::KeyPair(_) => clients.push(pending),
+        | Command::Catalog(_) => clients.push(pending),
         Command::TaskAdvance(_) | Command::JobPurge(_) => {
             engine.push_back((Instant::now(), pending))
         }
@@ -902,7 +917,7 @@ fn apply(connection: &Connection, command: &Command) -> Done {
         Command::GroupMembership(change) => {
             Done::GroupMembership(sqlite_groups::change_membership(connection, change))
         }
-        Command::KeyPair(write) => Done::KeyPair(sqlite_keypairs::apply(connection, write)),
+        Command::Catalog(write) => Done::Catalog(sqlite_catalog::apply(connection, write)),
     }
 }
 

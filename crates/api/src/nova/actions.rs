@@ -197,6 +197,7 @@ pub async fn server_action(
             })
         }
         "rebuild" => rebuild(&state, &server, argument, version, &headers).await,
+        "createImage" => create_image(&state, &server, argument, &headers).await,
         "addSecurityGroup" | "removeSecurityGroup" => {
             security_group(&state, &server, action == "addSecurityGroup", argument).await?;
             Ok(accepted())
@@ -353,6 +354,83 @@ async fn rebuild(
         .map(str::to_owned)
         .unwrap_or_else(|| format!("Rb{}", &server.id[..8])));
     Ok((StatusCode::ACCEPTED, Json(json!({ "server": view }))).into_response())
+}
+
+/// `createImage` `{"name", "metadata"}`: a private image of the project made from the server
+/// (active or stopped), at once (ecsd copies no disk): the Glance reads show it `active`,
+/// `visibility: private`, with the server's system disk size as `min_disk`, its flavor's memory
+/// as `min_ram`, the metadata as properties. 202 with `{"image_id"}` and `Location`.
+async fn create_image(
+    state: &AppState,
+    server: &engine::server::ServerRecord,
+    argument: &Value,
+    headers: &axum::http::HeaderMap,
+) -> NovaResult<Response> {
+    use engine::server::VmState;
+    let name = argument
+        .get("name")
+        .and_then(Value::as_str)
+        .filter(|name| !name.is_empty() && name.chars().count() <= 255)
+        .ok_or_else(|| {
+            NovaError::bad_request("createImage needs a name of 1 to 255 characters.")
+        })?;
+    let metadata: std::collections::BTreeMap<String, String> = match argument.get("metadata") {
+        None | Some(Value::Null) => Default::default(),
+        Some(value) => serde_json::from_value(value.clone()).map_err(|_| {
+            NovaError::bad_request("createImage.metadata must be an object of strings.")
+        })?,
+    };
+    if !matches!(server.state.vm_state, VmState::Active | VmState::Stopped) {
+        return Err(NovaError::conflict(format!(
+            "Cannot 'createImage' instance {} while it is in vm_state {}",
+            server.id,
+            server.state.vm_state.as_str()
+        )));
+    }
+    let region = super::project_region(state, &server.project_id);
+    let os_distro = state
+        .images
+        .get(&region, &server.doc.image_id)
+        .map(|image| image.os_distro.clone())
+        .unwrap_or_default();
+    let min_disk = server
+        .doc
+        .volumes
+        .iter()
+        .find(|volume| volume.boot_index == Some(0))
+        .map_or(40, |volume| volume.size_gib);
+    let image = engine::store::ImageRecord {
+        project_id: server.project_id.clone(),
+        id: uuid::Uuid::new_v4().to_string(),
+        name: name.to_owned(),
+        server_id: server.id.clone(),
+        min_disk,
+        min_ram: i64::try_from(server.doc.flavor.ram).unwrap_or(0),
+        os_distro,
+        metadata,
+        created_at: engine::clock::to_unix_ms(state.engine.now()),
+    };
+    state.engine.image_insert(image.clone()).await?;
+    super::instance_actions::record(
+        state,
+        &server.project_id,
+        &server.id,
+        "createImage",
+        headers,
+        None,
+    )
+    .await;
+    let base = super::base_url(state, headers);
+    let mut response =
+        (StatusCode::ACCEPTED, Json(json!({ "image_id": image.id }))).into_response();
+    if let Ok(location) =
+        axum::http::HeaderValue::from_str(&format!("{base}/image/v2/images/{}", image.id))
+    {
+        response
+            .headers_mut()
+            .insert(axum::http::header::LOCATION, location);
+    }
+    Ok(response)
 }
 
 /// `addSecurityGroup` / `removeSecurityGroup` `{"name"}`: ecsd's security groups are the ids

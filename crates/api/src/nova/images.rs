@@ -1,6 +1,7 @@
-//! Glance v2 image reads over a catalogue of public images per region: what `openstack server
-//! create` (which always looks its image up), `server show` and `server list` read. Read-only;
-//! it exists only to serve the compute clients.
+//! Glance v2 image reads over a catalogue of public images per region, and the project's own
+//! images made with Nova's `createImage`: what `openstack server create` (which always looks
+//! its image up), `server show` and `server list` read. Read-only; it exists only to serve the
+//! compute clients.
 //!
 //! The catalogue is built in (`images.json`: the ids the ECS examples use) or replaced with
 //! `--images FILE` (the same shape). An image without `regions` is offered in every region.
@@ -37,6 +38,38 @@ pub struct Image {
     /// The regions offering it; empty: every region.
     #[serde(default)]
     pub regions: Vec<String>,
+    /// A project's own image (`createImage`), not one of the public catalogue.
+    #[serde(skip)]
+    pub private: Option<PrivateImage>,
+}
+
+/// What a private image adds: its owner, the server it was made from, its properties.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PrivateImage {
+    pub owner: String,
+    pub server_id: String,
+    pub properties: std::collections::BTreeMap<String, String>,
+    pub created_at: String,
+}
+
+impl From<engine::store::ImageRecord> for Image {
+    fn from(record: engine::store::ImageRecord) -> Self {
+        Image {
+            id: record.id,
+            name: record.name,
+            os_distro: record.os_distro,
+            os_version: String::new(),
+            min_disk: u64::try_from(record.min_disk).unwrap_or(0),
+            min_ram: u64::try_from(record.min_ram).unwrap_or(0),
+            regions: Vec::new(),
+            private: Some(PrivateImage {
+                owner: record.project_id,
+                server_id: record.server_id,
+                properties: record.metadata,
+                created_at: crate::time_format::server_time(record.created_at),
+            }),
+        }
+    }
 }
 
 impl Image {
@@ -111,7 +144,7 @@ impl Default for ImageCatalogue {
 /// Glance's image view (no envelope: the SDK reads the bare object).
 pub fn image_json(image: &Image, project_id: &str) -> Value {
     let windows = image.os_distro.eq_ignore_ascii_case("windows");
-    json!({
+    let mut view = json!({
         "id": image.id,
         "name": image.name,
         "status": "active",
@@ -137,7 +170,38 @@ pub fn image_json(image: &Image, project_id: &str) -> Value {
         "self": format!("/v2/images/{}", image.id),
         "file": format!("/v2/images/{}/file", image.id),
         "schema": "/v2/schemas/image"
-    })
+    });
+    if let Some(private) = &image.private {
+        view["visibility"] = json!("private");
+        view["owner"] = json!(private.owner);
+        view["__imagetype"] = json!("private");
+        view["instance_uuid"] = json!(private.server_id);
+        view["created_at"] = json!(private.created_at);
+        view["updated_at"] = json!(private.created_at);
+        for (key, value) in &private.properties {
+            if view.get(key).is_none() {
+                view[key.as_str()] = json!(value);
+            }
+        }
+    }
+    view
+}
+
+/// The images a project sees: the public ones of its region, then its own.
+async fn visible(state: &AppState, project_id: &str) -> NovaResult<Vec<Image>> {
+    let region = project_region(state, project_id);
+    let mut images: Vec<Image> = state.images.in_region(&region).cloned().collect();
+    if !project_id.is_empty() {
+        images.extend(
+            state
+                .engine
+                .images(project_id)
+                .await?
+                .into_iter()
+                .map(Image::from),
+        );
+    }
+    Ok(images)
 }
 
 fn caller_project(caller: Option<Extension<Caller>>) -> String {
@@ -153,10 +217,10 @@ pub async fn image_show(
     Path(image_id): Path<String>,
 ) -> NovaResult<Json<Value>> {
     let project_id = caller_project(caller);
-    let region = project_region(&state, &project_id);
-    state
-        .images
-        .get(&region, &image_id)
+    visible(&state, &project_id)
+        .await?
+        .iter()
+        .find(|image| image.id.eq_ignore_ascii_case(&image_id))
         .map(|image| Json(image_json(image, &project_id)))
         .ok_or_else(|| NovaError::not_found(format!("No image found with ID {image_id}")))
 }
@@ -169,9 +233,9 @@ pub async fn image_list(
     RawQuery(query): RawQuery,
 ) -> NovaResult<Json<Value>> {
     let project_id = caller_project(caller);
-    let region = project_region(&state, &project_id);
     let pairs = query_pairs(query.as_deref()).map_err(NovaError::from)?;
-    let mut images: Vec<&Image> = state.images.in_region(&region).collect();
+    let all = visible(&state, &project_id).await?;
+    let mut images: Vec<&Image> = all.iter().collect();
     let mut limit = usize::MAX;
     let mut marker = None;
     for (key, value) in pairs {
@@ -185,7 +249,8 @@ pub async fn image_list(
                 images.retain(|image| ids.iter().any(|id| image.id.eq_ignore_ascii_case(id)));
             }
             "status" if !value.eq_ignore_ascii_case("active") => images.clear(),
-            "visibility" if value != "public" && value != "all" => images.clear(),
+            "visibility" if value == "public" => images.retain(|image| image.private.is_none()),
+            "visibility" if value == "private" => images.retain(|image| image.private.is_some()),
             "os_distro" => images.retain(|image| image.os_distro == value),
             "limit" => {
                 limit = value

@@ -795,10 +795,7 @@ async fn metadata_and_smaller_reads_use_the_same_server() {
     let (_, limits) = nova.get(&format!("/v2.1/{PROJECT}/limits")).await;
     assert!(limits["limits"]["absolute"]["totalInstancesUsed"].is_i64());
     let (status, refused) = nova
-        .post(
-            &format!("{base}/action"),
-            &json!({"createImage": {"name": "x"}}),
-        )
+        .post(&format!("{base}/action"), &json!({"shelve": null}))
         .await;
     assert_eq!(status, StatusCode::NOT_IMPLEMENTED);
     assert_eq!(refused["notImplemented"]["code"], 501);
@@ -1327,4 +1324,52 @@ async fn key_pairs_are_imported_or_generated_and_kept_per_project() {
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (status, _) = nova.get(&format!("{path}/mine")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn create_image_makes_a_private_image_the_glance_reads_show() {
+    let nova = Nova::new().await;
+    let (flavor, _) = flavor_and_target();
+    let id = nova.create(&flavor).await;
+    nova.settle().await;
+    let (status, headers, answer) = nova
+        .send(
+            Method::POST,
+            &format!("/v2.1/{PROJECT}/servers/{id}/action"),
+            Some("2.60"),
+            Some(&json!({"createImage": {"name": "golden", "metadata": {"ImageType": "Gold"}}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+    let image = answer["image_id"].as_str().expect("image_id").to_owned();
+    assert_eq!(
+        headers.get("location").and_then(|v| v.to_str().ok()),
+        Some(format!("http://ecsd.test:8774/image/v2/images/{image}").as_str())
+    );
+    let (status, shown) = nova.get(&format!("/image/v2/images/{image}")).await;
+    assert_eq!(status, StatusCode::OK, "{shown}");
+    assert_eq!(
+        (
+            &shown["name"],
+            &shown["visibility"],
+            &shown["ImageType"],
+            &shown["instance_uuid"]
+        ),
+        (
+            &json!("golden"),
+            &json!("private"),
+            &json!("Gold"),
+            &json!(id)
+        )
+    );
+    let (_, private) = nova.get("/image/v2/images?visibility=private").await;
+    assert_eq!(private["images"].as_array().map(Vec::len), Some(1));
+    // A server can be created from it.
+    let (status, created) = nova
+        .post(
+            &format!("/v2.1/{PROJECT}/servers"),
+            &json!({"server": {"name": "from-image", "imageRef": image, "flavorRef": flavor}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{created}");
 }
