@@ -165,7 +165,13 @@ impl ServerAction {
         match self {
             ServerAction::Start => &[VmState::Stopped],
             ServerAction::Stop { .. } | ServerAction::Reboot { .. } => &[VmState::Active],
-            ServerAction::Delete { .. } => &[VmState::Active, VmState::Stopped, VmState::Error],
+            // A server waiting in VERIFY_RESIZE (Nova's resize) may be deleted too, as in Nova.
+            ServerAction::Delete { .. } => &[
+                VmState::Active,
+                VmState::Stopped,
+                VmState::Error,
+                VmState::Resized,
+            ],
         }
     }
 }

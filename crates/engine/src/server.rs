@@ -251,7 +251,7 @@ impl ServerStatus {
                 V::Stopped | V::Active,
                 Some(T::ResizePrep | T::ResizeMigrating | T::ResizeMigrated | T::ResizeFinish),
             ) => ServerStatus::Resize,
-            (V::Resized, None) => ServerStatus::VerifyResize,
+            (V::Resized, None | Some(T::Deleting)) => ServerStatus::VerifyResize,
             (V::Resized, Some(T::ResizeReverting)) => ServerStatus::RevertResize,
             (V::Error, None | Some(T::Deleting)) => ServerStatus::Error,
             (V::Deleted, None) => ServerStatus::Deleted,

@@ -1373,3 +1373,35 @@ async fn create_image_makes_a_private_image_the_glance_reads_show() {
         .await;
     assert_eq!(status, StatusCode::ACCEPTED, "{created}");
 }
+
+#[tokio::test]
+async fn a_server_waiting_in_verify_resize_can_be_deleted() {
+    let nova = Nova::new().await;
+    let (flavor, target) = flavor_and_target();
+    let id = nova.create(&flavor).await;
+    nova.settle().await;
+    assert_eq!(
+        nova.action(&id, json!({"resize": {"flavorRef": target}}))
+            .await,
+        StatusCode::ACCEPTED
+    );
+    nova.settle().await;
+    assert_eq!(nova.server(&id).await["status"], "VERIFY_RESIZE");
+    let (status, _, _) = nova
+        .send(
+            Method::DELETE,
+            &format!("/v2.1/{PROJECT}/servers/{id}"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let deleting = nova.server(&id).await;
+    assert_eq!(
+        (&deleting["status"], &deleting["OS-EXT-STS:task_state"]),
+        (&json!("VERIFY_RESIZE"), &json!("deleting"))
+    );
+    nova.settle().await;
+    let (status, _) = nova.get(&format!("/v2.1/{PROJECT}/servers/{id}")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
