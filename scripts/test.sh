@@ -3,7 +3,9 @@
 # HTTP in-process, security, the binary end to end with kill -9 recovery), then the end-to-end
 # suites that drive the binary with real clients: the official Huawei Cloud Python SDK
 # (installed into .venv/sdk by scripts/sdk-e2e.sh), the Node.js SDK (npm ci in tests/node by
-# scripts/node-e2e.sh) and Ansible's hwc_ecs_instance (.venv/ansible, scripts/ansible-e2e.sh).
+# scripts/node-e2e.sh), Ansible's hwc_ecs_instance (.venv/ansible, scripts/ansible-e2e.sh), and
+# the OpenStack CLI with openstacksdk on the native Nova API (.venv/openstack,
+# scripts/openstack-e2e.sh).
 # Works on a fresh machine with Rust, Python 3.11 and Node.js 20, on a clone with nothing beside
 # it (the reference's facts are in tests/reference/).
 set -euo pipefail
@@ -21,3 +23,6 @@ ECSD_BIN="$PWD/target/debug/ecsd" scripts/node-e2e.sh
 
 echo "==> Ansible end-to-end tests"
 ECSD_BIN="$PWD/target/debug/ecsd" scripts/ansible-e2e.sh
+
+echo "==> OpenStack CLI and openstacksdk end-to-end tests"
+ECSD_BIN="$PWD/target/debug/ecsd" scripts/openstack-e2e.sh

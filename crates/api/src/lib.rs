@@ -16,6 +16,7 @@ pub mod error_codes;
 pub mod flavors;
 pub mod jobs;
 pub mod login_limits;
+pub mod nova;
 pub mod observe;
 pub mod openapi;
 pub mod rate_limit;
@@ -71,6 +72,8 @@ pub struct AppState {
     pub max_body_bytes: usize,
     pub finished_jobs: Arc<jobs::FinishedJobCache>,
     pub auth: auth::Auth,
+    /// The public images the Glance reads show (`--images`).
+    pub images: Arc<nova::images::ImageCatalogue>,
     /// What `/metrics` shows; counted by [`observe::access_log`] and the auth middleware.
     pub metrics: Arc<observe::Metrics>,
     pub deadlines: Deadlines,
@@ -107,9 +110,16 @@ impl AppState {
             max_body_bytes,
             finished_jobs: Arc::new(jobs::FinishedJobCache::new(FINISHED_JOB_CACHE_ENTRIES)),
             auth,
+            images: Arc::new(nova::images::ImageCatalogue::builtin()),
             deadlines: Deadlines::default(),
             metrics: Arc::new(observe::Metrics::new()),
         }
+    }
+
+    /// Replaces the built-in public image catalogue (`--images FILE`).
+    pub fn with_images(mut self, images: nova::images::ImageCatalogue) -> Self {
+        self.images = Arc::new(images);
+        self
     }
 
     /// The region of the project in the path (its `region` in the accounts), which chooses its
@@ -151,7 +161,9 @@ impl AppState {
     }
 }
 
-/// The whole API: the ECS routes behind [`auth::authenticate`], and the IAM token route.
+/// The whole API: the ECS and Nova routes (and the Glance and Neutron reads) behind
+/// [`auth::authenticate`], the IAM token route, and the discovery documents, which need no
+/// token.
 pub fn router(state: AppState) -> Router {
     let ecs = Router::new()
         .route("/v1/{project_id}/jobs/{job_id}", get(jobs::job_view))
@@ -209,14 +221,6 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/v1/{project_id}/cloudservers/{server_id}/metadata/{key}",
-            delete(server_edits::server_metadata_delete),
-        )
-        .route(
-            "/v2.1/{project_id}/servers/{server_id}/metadata/{key}",
-            delete(server_edits::server_metadata_delete),
-        )
-        .route(
-            "/v2/{project_id}/servers/{server_id}/metadata/{key}",
             delete(server_edits::server_metadata_delete),
         )
         .route(
@@ -312,6 +316,20 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             auth::authenticate,
         ));
+    // The Nova compute routes: authenticated like the ECS routes, then (outermost) the
+    // microversion negotiation and Nova's request id headers.
+    let compute = nova::compute_routes()
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        ))
+        .layer(axum::middleware::from_fn(nova::compute_layer));
+    let images_and_networks = nova::image_and_network_routes()
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        ))
+        .layer(axum::middleware::from_fn(nova::request_id_layer));
     let deadlines_of_state = state.deadlines;
     let metrics = state.metrics.clone();
     // ecsd's own routes: no tenant credentials (operators and generators read them).
@@ -320,7 +338,10 @@ pub fn router(state: AppState) -> Router {
         .route(routes::OPENAPI_PATH, get(openapi::openapi_view));
     let routes = Router::new()
         .route(routes::TOKENS_PATH, post(tokens::issue_token))
+        .merge(nova::discovery_routes())
         .merge(ecs)
+        .merge(compute)
+        .merge(images_and_networks)
         .merge(ecsd)
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -82,8 +82,6 @@ pub const ECS: &[Operation] = &[
     op("POST", "/v1/{project_id}/cloudservers/resource_instances/action", "ListServersByTagCloudservers", "Query servers by tag (cloudservers path)", TAGS, false),
     op("POST", "/v1/{project_id}/cloudservers/{server_id}/metadata", "UpdateServerMetadata", "Set a server's metadata", SERVERS, false),
     op("DELETE", "/v1/{project_id}/cloudservers/{server_id}/metadata/{key}", "DeleteServerMetadata", "Delete one metadata key", SERVERS, false),
-    op("DELETE", "/v2.1/{project_id}/servers/{server_id}/metadata/{key}", "NovaDeleteServerMetadataV21", "Delete one metadata key (Nova v2.1 path)", SERVERS, false),
-    op("DELETE", "/v2/{project_id}/servers/{server_id}/metadata/{key}", "NovaDeleteServerMetadataV2", "Delete one metadata key (Nova v2 path)", SERVERS, false),
     op("GET", "/v1/{project_id}/cloudservers/limits", "ShowServerLimits", "Query the project's limits and usage", SERVERS, false),
     op("GET", "/v1/{project_id}/cloudservers/os-server-groups", "ListServerGroups", "List server groups", GROUPS, false),
     op("POST", "/v1/{project_id}/cloudservers/os-server-groups", "CreateServerGroup", "Create a server group", GROUPS, false),
@@ -144,8 +142,177 @@ pub const ECSD: &[Operation] = &[
     },
 ];
 
+const NOVA: &str = "nova";
+const IMAGES: &str = "images";
+const NETWORKS: &str = "networks";
+const DISCOVERY: &str = "discovery";
+
+/// The native OpenStack Nova API (`api::nova::compute_routes`), under `/v2.1/{project_id}` and
+/// `/v2/{project_id}`.
+#[rustfmt::skip]
+pub const NOVA_COMPUTE: &[Operation] = &[
+    op("GET", "/v2.1/{project_id}/servers", "NovaServerListV21", "Nova: server list", NOVA, false),
+    op("GET", "/v2/{project_id}/servers", "NovaServerListV2", "Nova: server list", NOVA, false),
+    op("POST", "/v2.1/{project_id}/servers", "NovaServerCreateV21", "Nova: server create", NOVA, false),
+    op("POST", "/v2/{project_id}/servers", "NovaServerCreateV2", "Nova: server create", NOVA, false),
+    op("GET", "/v2.1/{project_id}/servers/detail", "NovaServerListDetailV21", "Nova: server list detail", NOVA, false),
+    op("GET", "/v2/{project_id}/servers/detail", "NovaServerListDetailV2", "Nova: server list detail", NOVA, false),
+    op("GET", "/v2.1/{project_id}/servers/{server_id}", "NovaServerShowV21", "Nova: server show", NOVA, false),
+    op("GET", "/v2/{project_id}/servers/{server_id}", "NovaServerShowV2", "Nova: server show", NOVA, false),
+    op("PUT", "/v2.1/{project_id}/servers/{server_id}", "NovaServerUpdateV21", "Nova: server update", NOVA, false),
+    op("PUT", "/v2/{project_id}/servers/{server_id}", "NovaServerUpdateV2", "Nova: server update", NOVA, false),
+    op("DELETE", "/v2.1/{project_id}/servers/{server_id}", "NovaServerDeleteV21", "Nova: server delete", NOVA, false),
+    op("DELETE", "/v2/{project_id}/servers/{server_id}", "NovaServerDeleteV2", "Nova: server delete", NOVA, false),
+    op("POST", "/v2.1/{project_id}/servers/{server_id}/action", "NovaServerActionV21", "Nova: server action", NOVA, false),
+    op("POST", "/v2/{project_id}/servers/{server_id}/action", "NovaServerActionV2", "Nova: server action", NOVA, false),
+    op("GET", "/v2.1/{project_id}/flavors", "NovaFlavorListV21", "Nova: flavor list", NOVA, false),
+    op("GET", "/v2/{project_id}/flavors", "NovaFlavorListV2", "Nova: flavor list", NOVA, false),
+    op("GET", "/v2.1/{project_id}/flavors/detail", "NovaFlavorListDetailV21", "Nova: flavor list detail", NOVA, false),
+    op("GET", "/v2/{project_id}/flavors/detail", "NovaFlavorListDetailV2", "Nova: flavor list detail", NOVA, false),
+    op("GET", "/v2.1/{project_id}/flavors/{flavor_id}", "NovaFlavorShowV21", "Nova: flavor show", NOVA, false),
+    op("GET", "/v2/{project_id}/flavors/{flavor_id}", "NovaFlavorShowV2", "Nova: flavor show", NOVA, false),
+    op("GET", "/v2.1/{project_id}/flavors/{flavor_id}/os-extra_specs", "NovaExtraSpecsListV21", "Nova: extra specs list", NOVA, false),
+    op("GET", "/v2/{project_id}/flavors/{flavor_id}/os-extra_specs", "NovaExtraSpecsListV2", "Nova: extra specs list", NOVA, false),
+    op("GET", "/v2.1/{project_id}/flavors/{flavor_id}/os-extra_specs/{key}", "NovaExtraSpecShowV21", "Nova: extra spec show", NOVA, false),
+    op("GET", "/v2/{project_id}/flavors/{flavor_id}/os-extra_specs/{key}", "NovaExtraSpecShowV2", "Nova: extra spec show", NOVA, false),
+    op("GET", "/v2.1/{project_id}/servers/{server_id}/metadata", "NovaMetadataListV21", "Nova: metadata list", NOVA, false),
+    op("GET", "/v2/{project_id}/servers/{server_id}/metadata", "NovaMetadataListV2", "Nova: metadata list", NOVA, false),
+    op("POST", "/v2.1/{project_id}/servers/{server_id}/metadata", "NovaMetadataUpdateV21", "Nova: metadata update", NOVA, false),
+    op("POST", "/v2/{project_id}/servers/{server_id}/metadata", "NovaMetadataUpdateV2", "Nova: metadata update", NOVA, false),
+    op("PUT", "/v2.1/{project_id}/servers/{server_id}/metadata", "NovaMetadataReplaceV21", "Nova: metadata replace", NOVA, false),
+    op("PUT", "/v2/{project_id}/servers/{server_id}/metadata", "NovaMetadataReplaceV2", "Nova: metadata replace", NOVA, false),
+    op("GET", "/v2.1/{project_id}/servers/{server_id}/metadata/{key}", "NovaMetadataShowV21", "Nova: metadata show", NOVA, false),
+    op("GET", "/v2/{project_id}/servers/{server_id}/metadata/{key}", "NovaMetadataShowV2", "Nova: metadata show", NOVA, false),
+    op("PUT", "/v2.1/{project_id}/servers/{server_id}/metadata/{key}", "NovaMetadataPutKeyV21", "Nova: metadata put key", NOVA, false),
+    op("PUT", "/v2/{project_id}/servers/{server_id}/metadata/{key}", "NovaMetadataPutKeyV2", "Nova: metadata put key", NOVA, false),
+    op("DELETE", "/v2.1/{project_id}/servers/{server_id}/metadata/{key}", "NovaMetadataDeleteKeyV21", "Nova: metadata delete key", NOVA, false),
+    op("DELETE", "/v2/{project_id}/servers/{server_id}/metadata/{key}", "NovaMetadataDeleteKeyV2", "Nova: metadata delete key", NOVA, false),
+    op("GET", "/v2.1/{project_id}/os-availability-zone", "NovaAvailabilityZonesV21", "Nova: availability zones", NOVA, false),
+    op("GET", "/v2/{project_id}/os-availability-zone", "NovaAvailabilityZonesV2", "Nova: availability zones", NOVA, false),
+    op("GET", "/v2.1/{project_id}/os-availability-zone/detail", "NovaAvailabilityZonesDetailV21", "Nova: availability zones detail", NOVA, false),
+    op("GET", "/v2/{project_id}/os-availability-zone/detail", "NovaAvailabilityZonesDetailV2", "Nova: availability zones detail", NOVA, false),
+    op("GET", "/v2.1/{project_id}/limits", "NovaLimitsV21", "Nova: limits", NOVA, false),
+    op("GET", "/v2/{project_id}/limits", "NovaLimitsV2", "Nova: limits", NOVA, false),
+    op("GET", "/v2.1/{project_id}/servers/{server_id}/ips", "NovaServerIpsV21", "Nova: server ips", NOVA, false),
+    op("GET", "/v2/{project_id}/servers/{server_id}/ips", "NovaServerIpsV2", "Nova: server ips", NOVA, false),
+    op("GET", "/v2.1/{project_id}/servers/{server_id}/ips/{network_name}", "NovaServerIpsOfNetworkV21", "Nova: server ips of network", NOVA, false),
+    op("GET", "/v2/{project_id}/servers/{server_id}/ips/{network_name}", "NovaServerIpsOfNetworkV2", "Nova: server ips of network", NOVA, false),
+    op("GET", "/v2.1/{project_id}/servers/{server_id}/os-security-groups", "NovaServerSecurityGroupsV21", "Nova: server security groups", NOVA, false),
+    op("GET", "/v2/{project_id}/servers/{server_id}/os-security-groups", "NovaServerSecurityGroupsV2", "Nova: server security groups", NOVA, false),
+    op("GET", "/v2.1/{project_id}/servers/{server_id}/os-interface", "NovaServerInterfacesV21", "Nova: server interfaces", NOVA, false),
+    op("GET", "/v2/{project_id}/servers/{server_id}/os-interface", "NovaServerInterfacesV2", "Nova: server interfaces", NOVA, false),
+    op("POST", "/v2.1/{project_id}/servers/{server_id}/os-interface", "NovaInterfaceAttachV21", "Nova: interface attach", NOVA, false),
+    op("POST", "/v2/{project_id}/servers/{server_id}/os-interface", "NovaInterfaceAttachV2", "Nova: interface attach", NOVA, false),
+    op("GET", "/v2.1/{project_id}/servers/{server_id}/os-interface/{port_id}", "NovaInterfaceShowV21", "Nova: interface show", NOVA, false),
+    op("GET", "/v2/{project_id}/servers/{server_id}/os-interface/{port_id}", "NovaInterfaceShowV2", "Nova: interface show", NOVA, false),
+    op("DELETE", "/v2.1/{project_id}/servers/{server_id}/os-interface/{port_id}", "NovaInterfaceDetachV21", "Nova: interface detach", NOVA, false),
+    op("DELETE", "/v2/{project_id}/servers/{server_id}/os-interface/{port_id}", "NovaInterfaceDetachV2", "Nova: interface detach", NOVA, false),
+    op("GET", "/v2.1/{project_id}/servers/{server_id}/os-volume_attachments", "NovaVolumeAttachmentsV21", "Nova: volume attachments", NOVA, false),
+    op("GET", "/v2/{project_id}/servers/{server_id}/os-volume_attachments", "NovaVolumeAttachmentsV2", "Nova: volume attachments", NOVA, false),
+    op("POST", "/v2.1/{project_id}/servers/{server_id}/os-volume_attachments", "NovaVolumeAttachV21", "Nova: volume attach", NOVA, false),
+    op("POST", "/v2/{project_id}/servers/{server_id}/os-volume_attachments", "NovaVolumeAttachV2", "Nova: volume attach", NOVA, false),
+    op("GET", "/v2.1/{project_id}/servers/{server_id}/os-volume_attachments/{volume_id}", "NovaVolumeShowV21", "Nova: volume show", NOVA, false),
+    op("GET", "/v2/{project_id}/servers/{server_id}/os-volume_attachments/{volume_id}", "NovaVolumeShowV2", "Nova: volume show", NOVA, false),
+    op("DELETE", "/v2.1/{project_id}/servers/{server_id}/os-volume_attachments/{volume_id}", "NovaVolumeDetachV21", "Nova: volume detach", NOVA, false),
+    op("DELETE", "/v2/{project_id}/servers/{server_id}/os-volume_attachments/{volume_id}", "NovaVolumeDetachV2", "Nova: volume detach", NOVA, false),
+    op("GET", "/v2.1/{project_id}/os-networks", "NovaOsNetworksV21", "Nova: os networks", NOVA, false),
+    op("GET", "/v2/{project_id}/os-networks", "NovaOsNetworksV2", "Nova: os networks", NOVA, false),
+    op("GET", "/v2.1/{project_id}/servers/{server_id}/tags", "NovaTagsListV21", "Nova: tags list", NOVA, false),
+    op("PUT", "/v2.1/{project_id}/servers/{server_id}/tags", "NovaTagsReplaceV21", "Nova: tags replace", NOVA, false),
+    op("DELETE", "/v2.1/{project_id}/servers/{server_id}/tags", "NovaTagsDeleteAllV21", "Nova: tags delete all", NOVA, false),
+    op("GET", "/v2.1/{project_id}/servers/{server_id}/tags/{tag}", "NovaTagCheckV21", "Nova: tag check", NOVA, false),
+    op("PUT", "/v2.1/{project_id}/servers/{server_id}/tags/{tag}", "NovaTagAddV21", "Nova: tag add", NOVA, false),
+    op("DELETE", "/v2.1/{project_id}/servers/{server_id}/tags/{tag}", "NovaTagDeleteV21", "Nova: tag delete", NOVA, false),
+    op("POST", "/v2.1/{project_id}/servers/{server_id}/remote-consoles", "NovaRemoteConsoleV21", "Nova: remote console", NOVA, false),
+    op("GET", "/v2.1/{project_id}/servers/{server_id}/os-server-password", "NovaPasswordShowV21", "Nova: password show", NOVA, false),
+    op("GET", "/v2/{project_id}/servers/{server_id}/os-server-password", "NovaPasswordShowV2", "Nova: password show", NOVA, false),
+    op("DELETE", "/v2.1/{project_id}/servers/{server_id}/os-server-password", "NovaPasswordDeleteV21", "Nova: password delete", NOVA, false),
+    op("DELETE", "/v2/{project_id}/servers/{server_id}/os-server-password", "NovaPasswordDeleteV2", "Nova: password delete", NOVA, false),
+    op("GET", "/v2.1/{project_id}/os-keypairs", "NovaKeypairListV21", "Nova: keypair list", NOVA, false),
+    op("GET", "/v2/{project_id}/os-keypairs", "NovaKeypairListV2", "Nova: keypair list", NOVA, false),
+    op("POST", "/v2.1/{project_id}/os-keypairs", "NovaKeypairCreateV21", "Nova: keypair create", NOVA, false),
+    op("POST", "/v2/{project_id}/os-keypairs", "NovaKeypairCreateV2", "Nova: keypair create", NOVA, false),
+    op("GET", "/v2.1/{project_id}/os-keypairs/{keypair_name}", "NovaKeypairShowV21", "Nova: keypair show", NOVA, false),
+    op("GET", "/v2/{project_id}/os-keypairs/{keypair_name}", "NovaKeypairShowV2", "Nova: keypair show", NOVA, false),
+    op("DELETE", "/v2.1/{project_id}/os-keypairs/{keypair_name}", "NovaKeypairDeleteV21", "Nova: keypair delete", NOVA, false),
+    op("DELETE", "/v2/{project_id}/os-keypairs/{keypair_name}", "NovaKeypairDeleteV2", "Nova: keypair delete", NOVA, false),
+    op("GET", "/v2.1/{project_id}/servers/{server_id}/os-instance-actions", "NovaActionListV21", "Nova: action list", NOVA, false),
+    op("GET", "/v2/{project_id}/servers/{server_id}/os-instance-actions", "NovaActionListV2", "Nova: action list", NOVA, false),
+    op("GET", "/v2.1/{project_id}/servers/{server_id}/os-instance-actions/{request_id}", "NovaActionShowV21", "Nova: action show", NOVA, false),
+    op("GET", "/v2/{project_id}/servers/{server_id}/os-instance-actions/{request_id}", "NovaActionShowV2", "Nova: action show", NOVA, false),
+    op("GET", "/v2.1/{project_id}/os-server-groups", "NovaGroupListV21", "Nova: group list", NOVA, false),
+    op("GET", "/v2/{project_id}/os-server-groups", "NovaGroupListV2", "Nova: group list", NOVA, false),
+    op("POST", "/v2.1/{project_id}/os-server-groups", "NovaGroupCreateV21", "Nova: group create", NOVA, false),
+    op("POST", "/v2/{project_id}/os-server-groups", "NovaGroupCreateV2", "Nova: group create", NOVA, false),
+    op("GET", "/v2.1/{project_id}/os-server-groups/{server_group_id}", "NovaGroupShowV21", "Nova: group show", NOVA, false),
+    op("GET", "/v2/{project_id}/os-server-groups/{server_group_id}", "NovaGroupShowV2", "Nova: group show", NOVA, false),
+    op("DELETE", "/v2.1/{project_id}/os-server-groups/{server_group_id}", "NovaGroupDeleteV21", "Nova: group delete", NOVA, false),
+    op("DELETE", "/v2/{project_id}/os-server-groups/{server_group_id}", "NovaGroupDeleteV2", "Nova: group delete", NOVA, false),
+    op("GET", "/v2.1/{project_id}/os-quota-sets/{target_project_id}", "NovaQuotaShowV21", "Nova: quota show", NOVA, false),
+    op("GET", "/v2/{project_id}/os-quota-sets/{target_project_id}", "NovaQuotaShowV2", "Nova: quota show", NOVA, false),
+    op("GET", "/v2.1/{project_id}/os-quota-sets/{target_project_id}/defaults", "NovaQuotaDefaultsV21", "Nova: quota defaults", NOVA, false),
+    op("GET", "/v2/{project_id}/os-quota-sets/{target_project_id}/defaults", "NovaQuotaDefaultsV2", "Nova: quota defaults", NOVA, false),
+];
+
+/// The Glance and Neutron reads the compute clients make (`api::nova::image_and_network_routes`).
+#[rustfmt::skip]
+pub const NOVA_IMAGES_AND_NETWORKS: &[Operation] = &[
+    op("GET", "/image/v2/images", "GlanceImageList", "Glance: image list (read-only, for the compute clients)", IMAGES, false),
+    op("GET", "/image/v2/images/{image_id}", "GlanceImageShow", "Glance: image show (read-only, for the compute clients)", IMAGES, false),
+    op("GET", "/network/v2.0/networks", "NeutronNetworkList", "Neutron: network list (read-only, for the compute clients)", NETWORKS, false),
+    op("GET", "/network/v2.0/networks/{network_id}", "NeutronNetworkShow", "Neutron: network show (read-only, for the compute clients)", NETWORKS, false),
+    op("GET", "/network/v2.0/subnets", "NeutronSubnetList", "Neutron: subnet list (read-only, for the compute clients)", NETWORKS, false),
+    op("GET", "/network/v2.0/subnets/{subnet_id}", "NeutronSubnetShow", "Neutron: subnet show (read-only, for the compute clients)", NETWORKS, false),
+    op("GET", "/network/v2.0/ports", "NeutronPortList", "Neutron: port list (read-only, for the compute clients)", NETWORKS, false),
+];
+
+const fn open(path: &'static str, id: &'static str, summary: &'static str) -> Operation {
+    Operation {
+        method: "GET",
+        path,
+        id,
+        summary,
+        tag: DISCOVERY,
+        access: Access::Open,
+        job: false,
+    }
+}
+
+/// The version documents, served without a token (`api::nova::discovery_routes`).
+pub const DISCOVERY_DOCUMENTS: &[Operation] = &[
+    open("/", "NovaListVersions", "Compute API versions"),
+    open(
+        "/{api_version}",
+        "NovaShowVersion",
+        "One API version's document (v2.1, v2, v3, image)",
+    ),
+    open(
+        "/v2.1/",
+        "NovaShowVersionV21",
+        "The v2.1 compute version document",
+    ),
+    open(
+        "/v2/",
+        "NovaShowVersionV2",
+        "The v2 compute version document",
+    ),
+    open(
+        "/v3/",
+        "KeystoneShowVersion",
+        "The identity v3 version document",
+    ),
+    open("/image/", "GlanceListVersions", "The image API versions"),
+];
+
 /// Every table of operations ecsd serves. The one place to add a family of routes.
-pub const TABLES: &[&[Operation]] = &[ECS, IDENTITY, ECSD];
+pub const TABLES: &[&[Operation]] = &[
+    ECS,
+    IDENTITY,
+    ECSD,
+    NOVA_COMPUTE,
+    NOVA_IMAGES_AND_NETWORKS,
+    DISCOVERY_DOCUMENTS,
+];
 
 /// Every operation ecsd serves, in table order.
 pub fn all() -> impl Iterator<Item = &'static Operation> {

@@ -25,7 +25,7 @@ use std::collections::BTreeMap;
 
 /// The `vm_state`s in which metadata may change (the page also names `paused` and `suspended`,
 /// which ecsd's servers never reach).
-const METADATA_VM_STATES: &[VmState] = &[VmState::Active, VmState::Stopped];
+pub(crate) const METADATA_VM_STATES: &[VmState] = &[VmState::Active, VmState::Stopped];
 const MAX_METADATA_CHARS: usize = 255;
 const MAX_DESCRIPTION_CHARS: usize = 85;
 const MAX_HOSTNAME_CHARS: usize = 64;

@@ -19,7 +19,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 /// Metadata keys per server: enforced by the metadata update (`MAX_SERVER_METADATA`).
-const MAX_SERVER_META: i64 = engine::server::MAX_SERVER_METADATA as i64;
+pub(crate) const MAX_SERVER_META: i64 = engine::server::MAX_SERVER_METADATA as i64;
 /// The limits page's fixed values for what ecsd does not model (image metadata, personality,
 /// key pairs, security groups, floating IPs): the reference's example values, or -1
 /// (unlimited) where ecsd enforces nothing.

@@ -125,6 +125,10 @@ fn job_kind(job: &ServerJob) -> JobKind {
         ServerJob::DetachVolume { .. } => JobKind::DetachVolume,
         ServerJob::AddNics { .. } => JobKind::AddNics,
         ServerJob::DeleteNics { .. } => JobKind::DeleteNics,
+        ServerJob::NovaResize { .. } => JobKind::NovaResize,
+        ServerJob::NovaConfirmResize => JobKind::NovaConfirmResize,
+        ServerJob::NovaRevertResize => JobKind::NovaRevertResize,
+        ServerJob::NovaRebuild { .. } => JobKind::NovaRebuild,
     }
 }
 

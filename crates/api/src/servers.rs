@@ -36,7 +36,7 @@ const MAX_BATCH: usize = 1000;
 const MAX_NICS: usize = 12;
 const MAX_DATA_VOLUMES: usize = 59;
 const MAX_METADATA: usize = 10;
-const VOLUME_TYPES: &[&str] = &[
+pub(crate) const VOLUME_TYPES: &[&str] = &[
     "SATA", "SAS", "SSD", "GPSSD", "GPSSD2", "ESSD", "ESSD2", "co-p1", "uh-l1",
 ];
 
@@ -767,7 +767,7 @@ fn validate_create(region: &Region, server: CreateServerBody) -> Result<CreateSe
 /// `dedicated_host_id` are arrays of strings there (the data structure page's Table 11, and the
 /// SDK's `ServerSchedulerHints`, which would read a bare string as a list of characters), so a
 /// string given at create is shown as a one-element array. Other keys are shown as given.
-fn scheduler_hints_view(hints: &BTreeMap<String, Value>) -> Value {
+pub(crate) fn scheduler_hints_view(hints: &BTreeMap<String, Value>) -> Value {
     hints
         .iter()
         .map(|(key, value)| {
@@ -951,7 +951,7 @@ pub(crate) fn server_json(server: &ServerRecord) -> Value {
         "metadata": metadata,
         "tags": doc.tags,
         "description": doc.description,
-        "locked": false,
+        "locked": doc.locked,
         "config_drive": "",
         "tenant_id": server.project_id,
         "user_id": "ecsd-local-user",

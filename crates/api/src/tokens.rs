@@ -440,20 +440,40 @@ fn token_body(
                 "domain": {"id": domain_id, "name": domain}
             },
             "roles": [{"id": "te_admin", "name": "te_admin"}],
-            "catalog": [{
-                "type": "ecs",
-                "name": "ecs",
-                "id": "ecs",
-                "endpoints": [{
-                    "id": format!("ecs-{}", project.id),
-                    "interface": "public",
-                    "region": project.region,
-                    "region_id": project.region,
-                    "url": format!("{base_url}/v1/{}", project.id)
-                }]
-            }]
+            "catalog": catalog(&project.id, &project.region, base_url)
         }
     })
+}
+
+/// The services of the token's catalog, each with one public endpoint in the project's
+/// region: `ecs` (`/v1/{project_id}`), and what the OpenStack clients need: `compute` (the Nova
+/// API, `/v2.1/{project_id}`), `image` (`/image`, with a version document), `network`
+/// (`/network`; the SDK appends `/v2.0`) and `identity` (`/v3`).
+fn catalog(project_id: &str, region: &str, base_url: &str) -> serde_json::Value {
+    let services = [
+        ("ecs", "ecs", format!("{base_url}/v1/{project_id}")),
+        ("compute", "nova", format!("{base_url}/v2.1/{project_id}")),
+        ("image", "glance", format!("{base_url}/image")),
+        ("network", "neutron", format!("{base_url}/network")),
+        ("identity", "keystone", format!("{base_url}/v3")),
+    ];
+    services
+        .iter()
+        .map(|(kind, name, url)| {
+            json!({
+                "type": kind,
+                "name": name,
+                "id": kind,
+                "endpoints": [{
+                    "id": format!("{kind}-{project_id}"),
+                    "interface": "public",
+                    "region": region,
+                    "region_id": region,
+                    "url": url
+                }]
+            })
+        })
+        .collect()
 }
 
 /// Compares two strings without stopping at the first difference.

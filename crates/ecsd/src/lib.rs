@@ -53,6 +53,8 @@ pub mod listener;
 pub mod logging;
 pub mod tls;
 
+// Parsed once at start: the size of the `serve` variant costs nothing worth a Box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the ECS API server.
@@ -144,6 +146,11 @@ pub struct ServeArgs {
     /// region.
     #[arg(long, env = "ECSD_FLAVORS")]
     pub flavors: Option<PathBuf>,
+
+    /// A JSON file that replaces the built-in public image catalogue the Glance reads show:
+    /// {"images": [{"id", "name", "os_distro", "os_version", "min_disk", "min_ram", "regions"}]}.
+    #[arg(long, env = "ECSD_IMAGES")]
+    pub images: Option<PathBuf>,
 
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "ECSD_MAX_BODY_BYTES", default_value_t = api::DEFAULT_MAX_BODY_BYTES)]
@@ -352,7 +359,13 @@ impl Server {
                     .with_public_url(args.public_url.clone()),
             )),
         };
+        let images = match &args.images {
+            Some(path) => api::nova::images::ImageCatalogue::from_file(path)
+                .with_context(|| format!("cannot load the image catalogue {}", path.display()))?,
+            None => api::nova::images::ImageCatalogue::builtin(),
+        };
         let state = AppState::new(engine.clone(), regions, args.max_body_bytes, auth)
+            .with_images(images)
             .with_body_read_timeout(std_duration(args.body_read_timeout))
             .with_request_timeout(std_duration(args.request_timeout));
         let limits = listener::ConnectionLimits {

@@ -59,6 +59,30 @@ pub enum Operation {
     DeleteNic {
         port_id: String,
     },
+    /// A Nova resize: from a running or stopped server to `VERIFY_RESIZE` with the new flavor,
+    /// the old one kept for a revert. `running`: the power state it keeps and returns to.
+    ResizeToVerify {
+        flavor: FlavorRef,
+        previous: FlavorRef,
+        running: bool,
+    },
+    /// Nova's `confirmResize`: keep `flavor` (the new one) and return to ACTIVE or SHUTOFF.
+    ConfirmResize {
+        flavor: FlavorRef,
+        running: bool,
+    },
+    /// Nova's `revertResize`: back to `flavor` (the previous one).
+    RevertResize {
+        flavor: FlavorRef,
+        running: bool,
+    },
+    /// Nova's `rebuild`: as [`Operation::RebuildServer`], from a running, stopped or ERROR
+    /// server, ending running if it was running (`running`), else stopped.
+    NovaRebuild {
+        image_id: String,
+        key_name: Option<String>,
+        running: bool,
+    },
 }
 
 /// How long simulated work takes. Chosen with `--latency` / `ECSD_LATENCY`.
@@ -132,6 +156,22 @@ fn settle(vm_state: VmState, power: i64) -> ServerPatch {
         task_state: Some(None),
         power_state: Some(power),
         ..ServerPatch::default()
+    }
+}
+
+fn power_of(running: bool) -> i64 {
+    if running {
+        power_state::RUNNING
+    } else {
+        power_state::SHUTDOWN
+    }
+}
+
+fn stable_state(running: bool) -> VmState {
+    if running {
+        VmState::Active
+    } else {
+        VmState::Stopped
     }
 }
 
@@ -277,6 +317,71 @@ impl Operation {
                     [200, 8_000],
                 ),
             ],
+            Operation::NovaRebuild {
+                image_id,
+                key_name,
+                running,
+            } => vec![
+                (set_task_state(TaskState::Rebuilding), [120, 2_000]),
+                (
+                    set_task_state(TaskState::RebuildBlockDeviceMapping),
+                    [150, 12_000],
+                ),
+                (set_task_state(TaskState::RebuildSpawning), [150, 20_000]),
+                (
+                    ServerPatch {
+                        clear_fault: true,
+                        mark_launched: *running,
+                        doc: Some(DocChange::Image {
+                            image_id: image_id.clone(),
+                            key_name: key_name.clone(),
+                        }),
+                        ..settle(stable_state(*running), power_of(*running))
+                    },
+                    [200, 8_000],
+                ),
+            ],
+            Operation::ResizeToVerify {
+                flavor,
+                previous,
+                running,
+            } => vec![
+                (set_task_state(TaskState::ResizePrep), [120, 2_000]),
+                (set_task_state(TaskState::ResizeMigrating), [100, 10_000]),
+                (set_task_state(TaskState::ResizeMigrated), [100, 8_000]),
+                (set_task_state(TaskState::ResizeFinish), [100, 6_000]),
+                (
+                    ServerPatch {
+                        doc: Some(DocChange::ResizeToVerify {
+                            flavor: flavor.clone(),
+                            previous: previous.clone(),
+                        }),
+                        ..settle(VmState::Resized, power_of(*running))
+                    },
+                    [150, 4_000],
+                ),
+            ],
+            Operation::ConfirmResize { flavor, running } => vec![(
+                ServerPatch {
+                    doc: Some(DocChange::ResizeSettled {
+                        flavor: flavor.clone(),
+                    }),
+                    ..settle(stable_state(*running), power_of(*running))
+                },
+                [100, 2_000],
+            )],
+            Operation::RevertResize { flavor, running } => vec![
+                (set_task_state(TaskState::ResizeReverting), [120, 2_000]),
+                (
+                    ServerPatch {
+                        doc: Some(DocChange::ResizeSettled {
+                            flavor: flavor.clone(),
+                        }),
+                        ..settle(stable_state(*running), power_of(*running))
+                    },
+                    [200, 8_000],
+                ),
+            ],
             // Disk and NIC jobs leave the server's status alone: a first step marks the job
             // RUNNING, the second makes the change visible.
             Operation::AttachVolume { volume } => vec![
@@ -352,7 +457,7 @@ impl Operation {
                 task_state: Some(None),
                 ..ServerPatch::default()
             },
-            Operation::RebuildServer { .. } => ServerPatch {
+            Operation::RebuildServer { .. } | Operation::NovaRebuild { .. } => ServerPatch {
                 fault: Some(fault),
                 ..settle(VmState::Error, power_state::SHUTDOWN)
             },
@@ -360,7 +465,25 @@ impl Operation {
             | Operation::DetachVolume { .. }
             | Operation::AddNic { .. }
             | Operation::DeleteNic { .. } => ServerPatch::default(),
+            // A failed Nova resize leaves the server as it was; a failed confirm or revert
+            // leaves it waiting in VERIFY_RESIZE.
+            Operation::ResizeToVerify { running, .. } => {
+                settle(stable_state(*running), power_of(*running))
+            }
+            Operation::ConfirmResize { running, .. } | Operation::RevertResize { running, .. } => {
+                settle(VmState::Resized, power_of(*running))
+            }
         }
+    }
+
+    /// The task state the server shows from the moment the job is accepted: the first phase's
+    /// (Nova clients poll right after the 202 and must not see the state before the action).
+    /// `None` for operations whose first phase sets none (disks, NICs, a confirm).
+    pub fn initial_task_state(&self) -> Option<TaskState> {
+        self.phases(LatencyProfile::Instant, 0)
+            .first()
+            .and_then(|phase| phase.patch.task_state)
+            .flatten()
     }
 
     /// The NIC a task acts on (shown as the sub-job's `entities.nic_id`).
@@ -383,11 +506,14 @@ impl Operation {
             Operation::RebootServer { .. } => "Ecs.0227",
             Operation::ResizeServer { .. } => "Ecs.0207",
             Operation::MigrateServer { .. } => "Ecs.1001",
-            Operation::RebuildServer { .. } => "Ecs.1002",
+            Operation::RebuildServer { .. } | Operation::NovaRebuild { .. } => "Ecs.1002",
             Operation::AttachVolume { .. } => "Ecs.0205",
             Operation::DetachVolume { .. } => "Ecs.1002",
             Operation::AddNic { .. } => "Ecs.0217",
             Operation::DeleteNic { .. } => "Ecs.0507",
+            Operation::ResizeToVerify { .. }
+            | Operation::ConfirmResize { .. }
+            | Operation::RevertResize { .. } => "Ecs.0207",
         }
     }
 }

@@ -17,9 +17,9 @@ use crate::server::{
     ServerRecord, TaskState, VmState, Volume,
 };
 use crate::store::{
-    ClientToken, Insertion, JobInsert, JobInsertError, Precondition, Rejection, ServerEdit,
-    ServerEditError, ServerPage, ServerQuery, ServerUpdate, Store, StoreError, TaskAdvance,
-    TaskClaim,
+    ClientToken, ImageRecord, Insertion, JobInsert, JobInsertError, KeyPairRecord, Precondition,
+    Rejection, ServerEdit, ServerEditError, ServerPage, ServerQuery, ServerUpdate, Store,
+    StoreError, TaskAdvance, TaskClaim,
 };
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -165,7 +165,13 @@ impl ServerAction {
         match self {
             ServerAction::Start => &[VmState::Stopped],
             ServerAction::Stop { .. } | ServerAction::Reboot { .. } => &[VmState::Active],
-            ServerAction::Delete { .. } => &[VmState::Active, VmState::Stopped, VmState::Error],
+            // A server waiting in VERIFY_RESIZE (Nova's resize) may be deleted too, as in Nova.
+            ServerAction::Delete { .. } => &[
+                VmState::Active,
+                VmState::Stopped,
+                VmState::Error,
+                VmState::Resized,
+            ],
         }
     }
 }
@@ -344,6 +350,7 @@ impl Engine {
                 server_id: (*server_id).clone(),
                 allowed_vm_states: action.allowed_vm_states(),
                 unchanged_since: None,
+                initial_task_state: operation.initial_task_state(),
             })
             .collect();
         let insert = JobInsert {
@@ -373,6 +380,11 @@ impl Engine {
             self.wakeup.notify_one();
         }
         Ok(insertion)
+    }
+
+    /// The engine's clock, for callers that stamp what they record (Nova's instance actions).
+    pub fn now(&self) -> time::OffsetDateTime {
+        self.clock.now()
     }
 
     pub async fn job(
@@ -439,6 +451,29 @@ impl Engine {
     /// What the project holds, for the limits page.
     pub async fn project_usage(&self, project_id: &str) -> Result<Usage, StoreError> {
         self.store.project_usage(project_id).await
+    }
+
+    /// Stores a private image made from a server; `false` if its id is taken.
+    pub async fn image_insert(&self, image: ImageRecord) -> Result<bool, StoreError> {
+        self.store.image_insert(image).await
+    }
+
+    pub async fn images(&self, project_id: &str) -> Result<Vec<ImageRecord>, StoreError> {
+        self.store.image_list(project_id).await
+    }
+
+    /// Stores a key pair; `false` if the project has one of that name.
+    pub async fn keypair_insert(&self, keypair: KeyPairRecord) -> Result<bool, StoreError> {
+        self.store.keypair_insert(keypair).await
+    }
+
+    pub async fn keypairs(&self, project_id: &str) -> Result<Vec<KeyPairRecord>, StoreError> {
+        self.store.keypair_list(project_id).await
+    }
+
+    /// Deletes a key pair; `false` if there is none of that name.
+    pub async fn keypair_delete(&self, project_id: &str, name: &str) -> Result<bool, StoreError> {
+        self.store.keypair_delete(project_id, name).await
     }
 
     /// Creates an anti-affinity server group, within the project's group quota.
@@ -796,6 +831,9 @@ impl Engine {
             dedicated_host_id: None,
             auto_recovery: request.auto_recovery.then(|| "true".to_owned()),
             server_group_id: request.server_group_id.clone(),
+            resize_previous: None,
+            instance_actions: Vec::new(),
+            locked: false,
         }
     }
 }

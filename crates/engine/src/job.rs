@@ -92,6 +92,11 @@ pub enum JobKind {
     DetachVolume,
     AddNics,
     DeleteNics,
+    /// A Nova resize, which waits in `VERIFY_RESIZE`.
+    NovaResize,
+    NovaConfirmResize,
+    NovaRevertResize,
+    NovaRebuild,
 }
 
 impl JobKind {
@@ -111,6 +116,10 @@ impl JobKind {
             JobKind::DetachVolume => "detachVolume",
             JobKind::AddNics => "addNics",
             JobKind::DeleteNics => "deleteNics",
+            JobKind::NovaResize => "novaResizeServer",
+            JobKind::NovaConfirmResize => "novaConfirmResize",
+            JobKind::NovaRevertResize => "novaRevertResize",
+            JobKind::NovaRebuild => "novaRebuildServer",
         }
     }
 
@@ -129,7 +138,11 @@ impl JobKind {
             | JobKind::ReinstallOs
             | JobKind::ChangeOs
             | JobKind::AttachVolume
-            | JobKind::DetachVolume => None,
+            | JobKind::DetachVolume
+            | JobKind::NovaResize
+            | JobKind::NovaConfirmResize
+            | JobKind::NovaRevertResize
+            | JobKind::NovaRebuild => None,
         }
     }
 
@@ -139,7 +152,7 @@ impl JobKind {
             .find(|kind| kind.job_type() == text)
     }
 
-    pub const ALL: [JobKind; 13] = [
+    pub const ALL: [JobKind; 17] = [
         JobKind::CreateServers,
         JobKind::DeleteServers,
         JobKind::StartServers,
@@ -153,6 +166,10 @@ impl JobKind {
         JobKind::DetachVolume,
         JobKind::AddNics,
         JobKind::DeleteNics,
+        JobKind::NovaResize,
+        JobKind::NovaConfirmResize,
+        JobKind::NovaRevertResize,
+        JobKind::NovaRebuild,
     ];
 
     /// Whether the job shows its tasks as `sub_jobs` (batch jobs: one per server or per NIC).
@@ -293,6 +310,10 @@ mod tests {
                 ("detachVolume", None),
                 ("addNics", Some("addNic")),
                 ("deleteNics", Some("deleteNic")),
+                ("novaResizeServer", None),
+                ("novaConfirmResize", None),
+                ("novaRevertResize", None),
+                ("novaRebuildServer", None),
             ]
         );
         for kind in JobKind::ALL {

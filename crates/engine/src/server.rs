@@ -94,6 +94,9 @@ pub enum TaskState {
     RebuildBlockDeviceMapping,
     #[serde(rename = "rebuild_spawning")]
     RebuildSpawning,
+    /// A Nova revert of a resize in `VERIFY_RESIZE` (status `REVERT_RESIZE`).
+    #[serde(rename = "resize_reverting")]
+    ResizeReverting,
 }
 
 impl TaskState {
@@ -117,6 +120,7 @@ impl TaskState {
             TaskState::Rebuilding => "rebuilding",
             TaskState::RebuildBlockDeviceMapping => "rebuild_block_device_mapping",
             TaskState::RebuildSpawning => "rebuild_spawning",
+            TaskState::ResizeReverting => "resize_reverting",
         }
     }
 
@@ -128,7 +132,7 @@ impl TaskState {
     }
 }
 
-const ALL_TASK_STATES: [TaskState; 18] = [
+const ALL_TASK_STATES: [TaskState; 19] = [
     TaskState::Scheduling,
     TaskState::BlockDeviceMapping,
     TaskState::Networking,
@@ -147,6 +151,7 @@ const ALL_TASK_STATES: [TaskState; 18] = [
     TaskState::Rebuilding,
     TaskState::RebuildBlockDeviceMapping,
     TaskState::RebuildSpawning,
+    TaskState::ResizeReverting,
 ];
 
 /// `OS-EXT-STS:power_state`.
@@ -240,11 +245,14 @@ impl ServerStatus {
                 Some(T::Rebuilding | T::RebuildBlockDeviceMapping | T::RebuildSpawning),
             ) => ServerStatus::Rebuild,
             (V::Stopped, None | Some(T::PoweringOn | T::Deleting)) => ServerStatus::Shutoff,
+            // A Nova resize also starts from a running server (Nova's own table; the ECS
+            // resize takes stopped servers only).
             (
-                V::Stopped,
+                V::Stopped | V::Active,
                 Some(T::ResizePrep | T::ResizeMigrating | T::ResizeMigrated | T::ResizeFinish),
             ) => ServerStatus::Resize,
-            (V::Resized, None) => ServerStatus::VerifyResize,
+            (V::Resized, None | Some(T::Deleting)) => ServerStatus::VerifyResize,
+            (V::Resized, Some(T::ResizeReverting)) => ServerStatus::RevertResize,
             (V::Error, None | Some(T::Deleting)) => ServerStatus::Error,
             (V::Deleted, None) => ServerStatus::Deleted,
             (V::Shelved, None) => ServerStatus::Shelved,
@@ -375,6 +383,32 @@ pub struct ServerDoc {
     /// The server group (anti-affinity) the server is a member of.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server_group_id: Option<String>,
+    /// The flavor before a Nova resize that waits in `VERIFY_RESIZE`: what a revert restores.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resize_previous: Option<FlavorRef>,
+    /// The actions taken on the server through Nova (Nova's instance actions), oldest first,
+    /// the last [`MAX_ACTION_RECORDS`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub instance_actions: Vec<ActionRecord>,
+    /// Nova's lock: while set, the Nova API refuses the server's actions and its deletion.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub locked: bool,
+}
+
+/// How many instance actions a server keeps.
+pub const MAX_ACTION_RECORDS: usize = 100;
+
+/// One action taken on a server through Nova: what, which request, when, by whom, and the job
+/// that carries it out (its events are read from the job while it is retained).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionRecord {
+    pub action: String,
+    pub request_id: String,
+    /// Unix milliseconds.
+    pub start_time: i64,
+    pub user_id: String,
+    #[serde(default)]
+    pub job_id: Option<String>,
 }
 
 /// A change to a server's document, applied by the last step of a job (or by a synchronous
@@ -411,6 +445,16 @@ pub enum DocChange {
     },
     AutoRecovery {
         value: String,
+    },
+    /// A Nova resize reaching `VERIFY_RESIZE`: the new flavor, and the old one kept for a
+    /// revert.
+    ResizeToVerify {
+        flavor: FlavorRef,
+        previous: FlavorRef,
+    },
+    /// A Nova resize confirmed (the flavor it has) or reverted (the previous one).
+    ResizeSettled {
+        flavor: FlavorRef,
     },
 }
 
@@ -450,6 +494,14 @@ impl DocChange {
             }
             DocChange::RemoveNic { port_id } => doc.nics.retain(|nic| nic.port_id != *port_id),
             DocChange::AutoRecovery { value } => doc.auto_recovery = Some(value.clone()),
+            DocChange::ResizeToVerify { flavor, previous } => {
+                doc.flavor = flavor.clone();
+                doc.resize_previous = Some(previous.clone());
+            }
+            DocChange::ResizeSettled { flavor } => {
+                doc.flavor = flavor.clone();
+                doc.resize_previous = None;
+            }
         }
     }
 }
@@ -491,6 +543,13 @@ pub enum ServerChange {
         key: String,
         allowed_vm_states: &'static [VmState],
     },
+    /// Records an action in the server's instance actions (once per request id), keeping the
+    /// last [`MAX_ACTION_RECORDS`].
+    RecordAction { record: ActionRecord },
+    /// Nova's `lock` (`true`) and `unlock` (`false`).
+    Lock { locked: bool },
+    /// Nova's `addSecurityGroup` / `removeSecurityGroup`: the group ids the server has.
+    SecurityGroup { id: String, add: bool },
     /// `PUT` of the server: what is given replaces what is there.
     Details {
         name: Option<String>,
@@ -572,6 +631,28 @@ impl ServerChange {
             } => {
                 state_allows(allowed_vm_states)?;
                 server.doc.metadata.remove(key);
+            }
+            ServerChange::Lock { locked } => server.doc.locked = *locked,
+            ServerChange::SecurityGroup { id, add } => {
+                let groups = &mut server.doc.security_group_ids;
+                if *add {
+                    if !groups.contains(id) {
+                        groups.push(id.clone());
+                    }
+                } else {
+                    groups.retain(|group| group != id);
+                }
+            }
+            ServerChange::RecordAction { record } => {
+                let actions = &mut server.doc.instance_actions;
+                if !actions
+                    .iter()
+                    .any(|known| known.request_id == record.request_id)
+                {
+                    actions.push(record.clone());
+                    let excess = actions.len().saturating_sub(MAX_ACTION_RECORDS);
+                    actions.drain(..excess);
+                }
             }
             ServerChange::Details {
                 name,
@@ -667,7 +748,11 @@ mod tests {
             (V::Stopped, Some(T::ResizeFinish), S::Resize),
             (V::Stopped, Some(T::Rebuilding), S::Rebuild),
             (V::Error, Some(T::RebuildSpawning), S::Rebuild),
-            (V::Active, Some(T::ResizePrep), S::Unknown),
+            // A Nova resize runs on an active server (Nova's table; ECS resizes stopped ones).
+            (V::Active, Some(T::ResizePrep), S::Resize),
+            (V::Resized, Some(T::ResizeReverting), S::RevertResize),
+            (V::Active, Some(T::Rebuilding), S::Rebuild),
+            (V::Resized, Some(T::Rebooting), S::Unknown),
             (V::Stopped, Some(T::Rebooting), S::Unknown),
             (V::Building, Some(T::PoweringOn), S::Unknown),
         ];

@@ -51,6 +51,17 @@ pub enum ServerJob {
     AddNics { nics: Vec<NicRequest> },
     /// `POST …/nics/delete`: port ids, without duplicates.
     DeleteNics { port_ids: Vec<String> },
+    /// Nova's `resize` action: to `VERIFY_RESIZE`, from a running or stopped server.
+    NovaResize { flavor: FlavorRef },
+    /// Nova's `confirmResize`.
+    NovaConfirmResize,
+    /// Nova's `revertResize`.
+    NovaRevertResize,
+    /// Nova's `rebuild`: `image_id` (the same or another image).
+    NovaRebuild {
+        image_id: String,
+        key_name: Option<String>,
+    },
 }
 
 /// What a planned job will do.
@@ -85,7 +96,10 @@ impl ServerJob {
             ServerJob::AttachVolume { .. }
             | ServerJob::DetachVolume { .. }
             | ServerJob::AddNics { .. }
-            | ServerJob::DeleteNics { .. } => &[VmState::Active, VmState::Stopped],
+            | ServerJob::DeleteNics { .. }
+            | ServerJob::NovaResize { .. } => &[VmState::Active, VmState::Stopped],
+            ServerJob::NovaConfirmResize | ServerJob::NovaRevertResize => &[VmState::Resized],
+            ServerJob::NovaRebuild { .. } => &[VmState::Active, VmState::Stopped, VmState::Error],
         }
     }
 
@@ -102,7 +116,7 @@ impl ServerJob {
             .iter()
             .any(|volume| volume.boot_index == Some(0));
         match self {
-            ServerJob::Resize { flavor } => {
+            ServerJob::Resize { flavor } | ServerJob::NovaResize { flavor } => {
                 if flavor.id == doc.flavor.id {
                     return Err(Rejection::SameFlavor {
                         server_id,
@@ -117,6 +131,16 @@ impl ServerJob {
                         from: doc.flavor.id.clone(),
                         to: flavor.id.clone(),
                     });
+                }
+                if matches!(self, ServerJob::NovaResize { .. }) {
+                    return Ok(single(
+                        JobKind::NovaResize,
+                        Operation::ResizeToVerify {
+                            flavor: flavor.clone(),
+                            previous: doc.flavor.clone(),
+                            running: server.state.vm_state == VmState::Active,
+                        },
+                    ));
                 }
                 Ok(single(
                     JobKind::ResizeServer,
@@ -332,6 +356,40 @@ impl ServerJob {
                     reservations: Vec::new(),
                 })
             }
+            ServerJob::NovaRebuild { image_id, key_name } => {
+                if !has_system_disk {
+                    return Err(Rejection::NoSystemDisk { server_id });
+                }
+                Ok(single(
+                    JobKind::NovaRebuild,
+                    Operation::NovaRebuild {
+                        image_id: image_id.clone(),
+                        key_name: key_name.clone(),
+                        running: server.state.vm_state == VmState::Active,
+                    },
+                ))
+            }
+            ServerJob::NovaConfirmResize | ServerJob::NovaRevertResize => {
+                let running = server.state.power_state == crate::server::power_state::RUNNING;
+                Ok(if matches!(self, ServerJob::NovaConfirmResize) {
+                    single(
+                        JobKind::NovaConfirmResize,
+                        Operation::ConfirmResize {
+                            flavor: doc.flavor.clone(),
+                            running,
+                        },
+                    )
+                } else {
+                    single(
+                        JobKind::NovaRevertResize,
+                        Operation::RevertResize {
+                            // A server resized before ecsd kept the previous flavor stays as it is.
+                            flavor: doc.resize_previous.clone().unwrap_or(doc.flavor.clone()),
+                            running,
+                        },
+                    )
+                })
+            }
         }
     }
 }
@@ -367,7 +425,7 @@ fn operations_demand(operations: &[Operation], current: &FlavorRef) -> Usage {
         match operation {
             Operation::AttachVolume { .. } => demand.volumes += 1,
             Operation::AddNic { .. } => demand.nics += 1,
-            Operation::ResizeServer { flavor } => {
+            Operation::ResizeServer { flavor } | Operation::ResizeToVerify { flavor, .. } => {
                 demand.cores += vcpus(flavor).saturating_sub(vcpus(current));
                 demand.ram += flavor.ram.saturating_sub(current.ram);
             }
@@ -436,6 +494,10 @@ impl Engine {
                 quotas: *quotas,
                 demand: operations_demand(&plan.operations, &server.doc.flavor),
             });
+            let tasks_first_state = plan
+                .operations
+                .first()
+                .and_then(Operation::initial_task_state);
             let tasks = plan
                 .operations
                 .into_iter()
@@ -451,6 +513,7 @@ impl Engine {
                     server_id: server.id.clone(),
                     allowed_vm_states,
                     unchanged_since: Some(server.updated_at),
+                    initial_task_state: tasks_first_state,
                 }],
                 reservations: plan.reservations,
                 client_token: None,

@@ -154,6 +154,38 @@ pub enum JobInsertError {
     Store(#[from] StoreError),
 }
 
+/// A key pair of a project (Nova's `os-keypairs`): the public key only; ecsd never holds a
+/// private key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyPairRecord {
+    pub project_id: String,
+    pub name: String,
+    pub public_key: String,
+    pub fingerprint: String,
+    /// `ssh` or `x509`.
+    pub key_type: String,
+    pub user_id: String,
+    /// Unix milliseconds.
+    pub created_at: i64,
+}
+
+/// A private image a project made from one of its servers (Nova's `createImage`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageRecord {
+    pub project_id: String,
+    pub id: String,
+    pub name: String,
+    pub server_id: String,
+    /// GiB.
+    pub min_disk: i64,
+    /// MiB.
+    pub min_ram: i64,
+    pub os_distro: String,
+    pub metadata: std::collections::BTreeMap<String, String>,
+    /// Unix milliseconds.
+    pub created_at: i64,
+}
+
 /// What must hold of an existing server for a job to take it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Precondition {
@@ -163,6 +195,10 @@ pub struct Precondition {
     /// When the job was planned from the server as it was at this `updated_at` (device names,
     /// NIC ids…), the server must not have changed since; otherwise [`Rejection::ServerChanged`].
     pub unchanged_since: Option<i64>,
+    /// The task state the server takes in the accept transaction (the job's first phase's,
+    /// [`crate::compute::Operation::initial_task_state`]), so a read right after the answer
+    /// already shows the action under way. `None`: the state is left as it is.
+    pub initial_task_state: Option<crate::server::TaskState>,
 }
 
 /// A resource that only one server of a project may hold, checked in the accept transaction
@@ -399,6 +435,33 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         &self,
         insert: ServerGroupInsert,
     ) -> BoxFuture<'_, Result<(), JobInsertError>>;
+
+    /// Stores a key pair (Nova's `os-keypairs`); `false` if the project already has one of that
+    /// name (nothing is written then).
+    fn keypair_insert(&self, keypair: KeyPairRecord) -> BoxFuture<'_, Result<bool, StoreError>>;
+
+    /// Stores a private image made from a server (Nova's `createImage`); `false` if the
+    /// project already has one with that id.
+    fn image_insert(&self, image: ImageRecord) -> BoxFuture<'_, Result<bool, StoreError>>;
+
+    /// The project's private images, oldest first.
+    fn image_list<'a>(
+        &'a self,
+        project_id: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<ImageRecord>, StoreError>>;
+
+    /// The project's key pairs, by name.
+    fn keypair_list<'a>(
+        &'a self,
+        project_id: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<KeyPairRecord>, StoreError>>;
+
+    /// Deletes a key pair of the project; `false` if there is none of that name.
+    fn keypair_delete<'a>(
+        &'a self,
+        project_id: &'a str,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<bool, StoreError>>;
 
     /// A group of the project with its members; `None` if absent or another project's.
     fn server_group_get<'a>(

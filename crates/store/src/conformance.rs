@@ -29,6 +29,8 @@ pub async fn exercise(store: Arc<dyn Store>) {
     a_server_changed_since_planning_is_refused(store.as_ref()).await;
     reservations_refuse_what_another_server_holds_or_is_getting(store.as_ref()).await;
     document_changes_apply_with_their_step(store.as_ref()).await;
+    an_accepted_job_shows_its_initial_task_state_at_once(store.as_ref()).await;
+    keypairs_are_per_project_and_unique_by_name(store.as_ref()).await;
     several_tasks_on_one_server_free_it_with_the_last(store.as_ref()).await;
     server_updates_change_only_the_projects_server(store.as_ref()).await;
     the_unfinished_job_limit_counts_only_the_projects_unfinished_jobs(store.as_ref()).await;
@@ -379,6 +381,7 @@ async fn preconditions_reject_without_a_trace(store: &dyn Store) {
                     server_id,
                     allowed_vm_states: &[VmState::Active],
                     unchanged_since: None,
+                    initial_task_state: None,
                 })
                 .collect(),
             reservations: Vec::new(),
@@ -486,6 +489,7 @@ async fn deleting_removes_the_server(store: &dyn Store) {
             server_id: server_id.clone(),
             allowed_vm_states: &[VmState::Active],
             unchanged_since: None,
+            initial_task_state: None,
         }],
         reservations: Vec::new(),
         client_token: None,
@@ -730,6 +734,7 @@ pub(super) fn server_job_insert(
             server_id: server_id.to_owned(),
             allowed_vm_states: &[VmState::Active, VmState::Stopped],
             unchanged_since,
+            initial_task_state: None,
         }],
         reservations,
         client_token: None,
@@ -893,6 +898,113 @@ async fn reservations_refuse_what_another_server_holds_or_is_getting(store: &dyn
     );
 }
 
+/// Key pairs: one per name in a project, listed by name, invisible to other projects; private
+/// images likewise per id.
+async fn keypairs_are_per_project_and_unique_by_name(store: &dyn Store) {
+    let keypair = |project: &str, name: &str, key: &str| engine::store::KeyPairRecord {
+        project_id: project.to_owned(),
+        name: name.to_owned(),
+        public_key: key.to_owned(),
+        fingerprint: "00:11".to_owned(),
+        key_type: "ssh".to_owned(),
+        user_id: "u".to_owned(),
+        created_at: 10,
+    };
+    assert!(store
+        .keypair_insert(keypair("p-keys", "b", "k1"))
+        .await
+        .expect("stored"));
+    assert!(store
+        .keypair_insert(keypair("p-keys", "a", "k2"))
+        .await
+        .expect("stored"));
+    assert!(
+        !store
+            .keypair_insert(keypair("p-keys", "a", "k3"))
+            .await
+            .expect("answered"),
+        "a name is taken once per project"
+    );
+    assert!(store
+        .keypair_insert(keypair("p-other", "a", "k4"))
+        .await
+        .expect("stored"));
+    let listed = store.keypair_list("p-keys").await.expect("listed");
+    let names: Vec<(&str, &str)> = listed
+        .iter()
+        .map(|keypair| (keypair.name.as_str(), keypair.public_key.as_str()))
+        .collect();
+    assert_eq!(
+        names,
+        [("a", "k2"), ("b", "k1")],
+        "by name; the refused one wrote nothing"
+    );
+    assert!(store.keypair_delete("p-keys", "a").await.expect("deleted"));
+    assert!(!store.keypair_delete("p-keys", "a").await.expect("answered"));
+    assert_eq!(
+        store.keypair_list("p-other").await.expect("listed").len(),
+        1
+    );
+
+    // Private images: per project, once per id, oldest first, with their metadata.
+    let image = |id: &str, at: i64| engine::store::ImageRecord {
+        project_id: "p-keys".to_owned(),
+        id: id.to_owned(),
+        name: format!("image-{id}"),
+        server_id: "s".to_owned(),
+        min_disk: 40,
+        min_ram: 0,
+        os_distro: "Debian".to_owned(),
+        metadata: [("k".to_owned(), "v".to_owned())].into_iter().collect(),
+        created_at: at,
+    };
+    assert!(store.image_insert(image("i2", 20)).await.expect("stored"));
+    assert!(store.image_insert(image("i1", 30)).await.expect("stored"));
+    assert!(!store.image_insert(image("i1", 40)).await.expect("answered"));
+    let images = store.image_list("p-keys").await.expect("listed");
+    let ids: Vec<&str> = images.iter().map(|image| image.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        ["i2", "i1"],
+        "oldest first; the repeated id wrote nothing"
+    );
+    assert_eq!(images[0].metadata.get("k").map(String::as_str), Some("v"));
+    assert!(store
+        .image_list("p-other")
+        .await
+        .expect("listed")
+        .is_empty());
+}
+
+/// A job whose precondition names an initial task state shows it from the accept commit on
+/// (Nova clients poll right after the 202), and the listed status follows.
+async fn an_accepted_job_shows_its_initial_task_state_at_once(store: &dyn Store) {
+    let server_id = active_server(store, "p-initial", 0).await;
+    let mut reboot = server_job_insert(
+        "p-initial",
+        &server_id,
+        JobKind::RebootServers,
+        vec![Operation::RebootServer { hard: false }],
+        None,
+        Vec::new(),
+    );
+    reboot.preconditions[0].initial_task_state = Some(TaskState::Rebooting);
+    insert_ok(store, reboot).await;
+    let taken = server_of(store, "p-initial", &server_id).await;
+    assert_eq!(taken.state.task_state, Some(TaskState::Rebooting));
+    assert_eq!(taken.state.status(), ServerStatus::Reboot);
+    let listed = store
+        .server_list(ServerQuery {
+            project_id: "p-initial".to_owned(),
+            statuses: vec![ServerStatus::Reboot],
+            limit: 10,
+            ..ServerQuery::default()
+        })
+        .await
+        .expect("listed");
+    assert_eq!(listed.servers.len(), 1, "the status column follows");
+}
+
 async fn document_changes_apply_with_their_step(store: &dyn Store) {
     let server_id = active_server(store, "p-doc", 0).await;
     let bigger = FlavorRef {
@@ -926,8 +1038,8 @@ async fn document_changes_apply_with_their_step(store: &dyn Store) {
     let midway = server_of(store, "p-doc", &server_id).await;
     assert_eq!(
         midway.state.status(),
-        ServerStatus::Unknown,
-        "active/resize_prep is not in the table"
+        ServerStatus::Resize,
+        "active/resize_prep is a (Nova) resize under way"
     );
     assert_eq!(
         midway.doc.flavor.id, "",

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub mod sqlite;
+mod sqlite_catalog;
 mod sqlite_groups;
 mod sqlite_readers;
 

@@ -14,6 +14,7 @@
 //! A lock file next to the database keeps a second ecsd process off the same file: this backend
 //! is single-node, so the engine that owns the file is the only one running tasks.
 
+use crate::sqlite_catalog::{self, CatalogWrite};
 use crate::sqlite_groups;
 use crate::sqlite_readers::Readers;
 use crate::StoreOptions;
@@ -24,9 +25,9 @@ use engine::server::{
     PowerTriple, ServerDoc, ServerFault, ServerRecord, ServerStatus, TaskState, VmState,
 };
 use engine::store::{
-    BoxFuture, Insertion, JobInsert, JobInsertError, Rejection, Reservation, ServerEdit,
-    ServerEditError, ServerPage, ServerQuery, ServerUpdate, Store, StoreError, TagMatch,
-    TaskAdvance, TaskClaim,
+    BoxFuture, ImageRecord, Insertion, JobInsert, JobInsertError, KeyPairRecord, Rejection,
+    Reservation, ServerEdit, ServerEditError, ServerPage, ServerQuery, ServerUpdate, Store,
+    StoreError, TagMatch, TaskAdvance, TaskClaim,
 };
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 use std::collections::{BTreeSet, VecDeque};
@@ -110,7 +111,7 @@ CREATE TABLE IF NOT EXISTS client_tokens (
 
 /// The layout of [`SCHEMA`] plus [`MIGRATIONS`]; stored as `PRAGMA user_version`. A file of an
 /// older version is migrated step by step; a newer one is refused rather than misread.
-const SCHEMA_VERSION: i64 = 3;
+const SCHEMA_VERSION: i64 = 5;
 
 /// The steps after version 1 ([`SCHEMA`], which never changes: users have databases of it):
 /// `MIGRATIONS[i]` takes a database from version `i + 1` to `i + 2`. Each step lives in its own
@@ -120,6 +121,10 @@ const MIGRATIONS: &[&str] = &[
     sqlite_groups::MIGRATION_SERVER_GROUPS,
     // 2 → 3: settings made once per database (the token signing key).
     MIGRATION_SETTINGS,
+    // 3 → 4: key pairs (Nova's os-keypairs).
+    sqlite_catalog::MIGRATION_KEYPAIRS,
+    // 4 → 5: private images made from servers (Nova's createImage).
+    sqlite_catalog::MIGRATION_IMAGES,
 ];
 
 /// Values made once per database and shared by every process that opens it.
@@ -226,6 +231,7 @@ enum Command {
         now: i64,
     },
     GroupMembership(Box<ServerGroupMembership>),
+    Catalog(Box<CatalogWrite>),
 }
 
 enum Reply {
@@ -237,6 +243,7 @@ enum Reply {
     GroupInsert(oneshot::Sender<Result<(), JobInsertError>>),
     GroupDelete(oneshot::Sender<Result<bool, StoreError>>),
     GroupMembership(oneshot::Sender<Result<(), JobInsertError>>),
+    Catalog(oneshot::Sender<Result<bool, StoreError>>),
 }
 
 /// A command's result, held until its group's commit is known.
@@ -249,6 +256,7 @@ enum Done {
     GroupInsert(Result<(), JobInsertError>),
     GroupDelete(Result<bool, StoreError>),
     GroupMembership(Result<(), JobInsertError>),
+    Catalog(Result<bool, StoreError>),
 }
 
 impl Done {
@@ -265,6 +273,7 @@ impl Done {
                 | Done::GroupInsert(Err(JobInsertError::Store(_)))
                 | Done::GroupDelete(Err(_))
                 | Done::GroupMembership(Err(JobInsertError::Store(_)))
+                | Done::Catalog(Err(_))
         )
     }
 }
@@ -287,6 +296,7 @@ impl Reply {
             (Reply::GroupMembership(reply), Done::GroupMembership(result)) => {
                 drop(reply.send(result))
             }
+            (Reply::Catalog(reply), Done::Catalog(result)) => drop(reply.send(result)),
             (reply, _) => reply.fail(mismatch()),
         }
     }
@@ -301,6 +311,7 @@ impl Reply {
             Reply::GroupInsert(reply) => drop(reply.send(Err(JobInsertError::Store(error)))),
             Reply::GroupDelete(reply) => drop(reply.send(Err(error))),
             Reply::GroupMembership(reply) => drop(reply.send(Err(JobInsertError::Store(error)))),
+            Reply::Catalog(reply) => drop(reply.send(Err(error))),
         }
     }
 }
@@ -405,6 +416,16 @@ impl SqliteStore {
         {
             let _ = thread.join();
         }
+    }
+
+    /// Sends a key pair write to the writer and waits for its commit.
+    fn catalog_write(&self, write: CatalogWrite) -> BoxFuture<'_, Result<bool, StoreError>> {
+        let (sender, receiver) = oneshot::channel();
+        let sent = self.send(Command::Catalog(Box::new(write)), Reply::Catalog(sender));
+        Box::pin(async move {
+            sent?;
+            reply(receiver).await?
+        })
     }
 
     fn send(&self, command: Command, reply: Reply) -> Result<(), StoreError> {
@@ -601,6 +622,47 @@ impl Store for SqliteStore {
         })
     }
 
+    fn keypair_insert(&self, keypair: KeyPairRecord) -> BoxFuture<'_, Result<bool, StoreError>> {
+        self.catalog_write(CatalogWrite::Insert(keypair))
+    }
+
+    fn image_insert(&self, image: ImageRecord) -> BoxFuture<'_, Result<bool, StoreError>> {
+        self.catalog_write(CatalogWrite::ImageInsert(image))
+    }
+
+    fn image_list<'a>(
+        &'a self,
+        project_id: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<ImageRecord>, StoreError>> {
+        let project_id = project_id.to_owned();
+        Box::pin(
+            self.readers
+                .run(move |connection| sqlite_catalog::images(connection, &project_id)),
+        )
+    }
+
+    fn keypair_list<'a>(
+        &'a self,
+        project_id: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<KeyPairRecord>, StoreError>> {
+        let project_id = project_id.to_owned();
+        Box::pin(
+            self.readers
+                .run(move |connection| sqlite_catalog::list(connection, &project_id)),
+        )
+    }
+
+    fn keypair_delete<'a>(
+        &'a self,
+        project_id: &'a str,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        self.catalog_write(CatalogWrite::Delete {
+            project_id: project_id.to_owned(),
+            name: name.to_owned(),
+        })
+    }
+
     fn server_group_get<'a>(
         &'a self,
         project_id: &'a str,
@@ -738,7 +800,8 @@ fn sort_write(
         | Command::ServerEdit(_)
         | Command::GroupInsert(_)
         | Command::GroupDelete { .. }
-        | Command::GroupMembership(_) => clients.push(pending),
+        | Command::GroupMembership(_)
+        | Command::Catalog(_) => clients.push(pending),
         Command::TaskAdvance(_) | Command::JobPurge(_) => {
             engine.push_back((Instant::now(), pending))
         }
@@ -851,6 +914,7 @@ fn apply(connection: &Connection, command: &Command) -> Done {
         Command::GroupMembership(change) => {
             Done::GroupMembership(sqlite_groups::change_membership(connection, change))
         }
+        Command::Catalog(write) => Done::Catalog(sqlite_catalog::apply(connection, write)),
     }
 }
 
@@ -1021,6 +1085,7 @@ fn insert_job(connection: &Connection, insert: &JobInsert) -> Result<Insertion, 
             return Err(Rejection::TooManyUnfinishedJobs { limit }.into());
         }
     }
+    let mut taken_states = Vec::with_capacity(insert.preconditions.len());
     for precondition in &insert.preconditions {
         let found = connection
             .prepare_cached(
@@ -1068,6 +1133,7 @@ fn insert_job(connection: &Connection, insert: &JobInsert) -> Result<Insertion, 
             }
             .into());
         }
+        taken_states.push(vm_state);
     }
     for reservation in &insert.reservations {
         if let Some(server_id) = reservation_holder(connection, &job.project_id, reservation)? {
@@ -1096,12 +1162,29 @@ fn insert_job(connection: &Connection, insert: &JobInsert) -> Result<Insertion, 
     )?;
     // Every check passed; only now write (the group runs without savepoints, so a rejection
     // must come before the first write).
-    for precondition in &insert.preconditions {
-        connection
-            .prepare_cached("UPDATE servers SET busy_job_id = ?1 WHERE id = ?2")
-            .map_err(backend)?
-            .execute(params![job.id, precondition.server_id])
-            .map_err(backend)?;
+    for (precondition, vm_state) in insert.preconditions.iter().zip(taken_states) {
+        match precondition.initial_task_state {
+            None => connection
+                .prepare_cached("UPDATE servers SET busy_job_id = ?1 WHERE id = ?2")
+                .map_err(backend)?
+                .execute(params![job.id, precondition.server_id])
+                .map_err(backend)?,
+            // The action shows from this commit on (the first step writes the same state).
+            Some(task_state) => connection
+                .prepare_cached(
+                    "UPDATE servers SET busy_job_id = ?1, task_state = ?2, status = ?3,
+                            updated_at = ?4 WHERE id = ?5",
+                )
+                .map_err(backend)?
+                .execute(params![
+                    job.id,
+                    task_state.as_str(),
+                    ServerStatus::derive(vm_state, Some(task_state)).as_str(),
+                    job.begin_time,
+                    precondition.server_id
+                ])
+                .map_err(backend)?,
+        };
     }
 
     connection

@@ -83,7 +83,7 @@ pub(crate) fn project_usage(
                                     - json_extract(s.doc, '$.flavor.ram'))), 0)
              FROM tasks t JOIN jobs j ON j.id = t.job_id JOIN servers s ON s.id = t.server_id
              WHERE t.next_run_at IS NOT NULL AND j.project_id = ?1
-               AND json_extract(t.operation, '$.op') = 'resize_server'",
+               AND json_extract(t.operation, '$.op') IN ('resize_server', 'resize_to_verify')",
         )
         .map_err(backend)?
         .query_row([project_id], |row| {

@@ -122,11 +122,28 @@ struct Operation<'a> {
 }
 
 impl Operation<'_> {
+    /// Routed, and not a documented refusal.
     fn implemented(&self) -> bool {
+        self.routed_everywhere() && self.refusal().is_none()
+    }
+
+    fn routed_everywhere(&self) -> bool {
         !self.routed.is_empty() && self.routed.iter().all(|routed| *routed == Routed::Yes)
     }
 
+    /// Why ecsd answers this page with a documented refusal (`fidelity::REFUSED_PAGES`), if it
+    /// does.
+    fn refusal(&self) -> Option<&'static str> {
+        crate::fidelity::REFUSED_PAGES
+            .iter()
+            .find(|(file, _)| *file == self.page.file)
+            .map(|(_, reason)| *reason)
+    }
+
     fn cell(&self) -> String {
+        if let (true, Some(reason)) = (self.routed_everywhere(), self.refusal()) {
+            return format!("refused (501): {}", escape(reason));
+        }
         let yes = self.routed.iter().filter(|r| **r == Routed::Yes).count();
         match yes {
             0 => "no".to_owned(),
@@ -236,9 +253,14 @@ fn render(
         "- of which asynchronous (answer a `job_id`): **{async_implemented} / {}** implemented\n",
         asynchronous.len()
     ));
+    let refused = native
+        .iter()
+        .filter(|operation| operation.routed_everywhere() && operation.refusal().is_some())
+        .count();
     out.push_str(&format!(
         "- Native OpenStack Nova APIs (`native_openstack_nova_apis/`): **{} / {}** operations \
-         implemented\n\n",
+         implemented, {refused} answered with a documented refusal (501 `notImplemented`, \
+         reason in the table)\n\n",
         count(native),
         native.len()
     ));

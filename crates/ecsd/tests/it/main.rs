@@ -9,6 +9,7 @@ mod engine_steps;
 mod fidelity;
 mod hardening;
 mod http;
+mod nova_http;
 mod observability;
 mod operations;
 mod operations_http;
