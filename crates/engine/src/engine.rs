@@ -40,6 +40,9 @@ pub struct EngineConfig {
     /// How many unfinished jobs one project may have; a job beyond it is refused at acceptance.
     /// `None`: no limit.
     pub max_unfinished_jobs_per_project: Option<u32>,
+    /// The run loop writes no task end (a testing aid: `--engine-paused`). Reads still
+    /// compute every phase from the schedules and the clock.
+    pub paused: bool,
 }
 
 impl Default for EngineConfig {
@@ -50,6 +53,7 @@ impl Default for EngineConfig {
             claim_batch: 512,
             default_availability_zone: "eu-de-01".to_owned(),
             max_unfinished_jobs_per_project: None,
+            paused: false,
         }
     }
 }
@@ -582,6 +586,14 @@ impl Engine {
     /// The run loop: steps tasks as they fall due until `shutdown` turns true. Between batches it
     /// sleeps until the next task is due (at most a second), or until a job is accepted.
     pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        if self.config.paused {
+            while !*shutdown.borrow() {
+                if shutdown.changed().await.is_err() {
+                    break;
+                }
+            }
+            return;
+        }
         let mut next_purge = self.clock.now();
         while !*shutdown.borrow() {
             if self.clock.now() >= next_purge {

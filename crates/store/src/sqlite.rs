@@ -1678,6 +1678,74 @@ mod tests {
         assert_eq!(version, SCHEMA_VERSION);
     }
 
+    /// A version 3 database (one row per task, written step by step) with a create job under
+    /// way: one task finished, one at step 2 of 5 with its next step due at 5,000. After the
+    /// upgrade the job reads RUNNING, nothing is due before 5,000, and at 5,000 the engine
+    /// writes the remaining task's end: the job succeeds and its server is ACTIVE and free.
+    #[tokio::test]
+    async fn a_version_3_database_with_a_job_under_way_finishes_it_after_the_upgrade() {
+        use engine::clock::{from_unix_ms, Clock, ManualClock};
+        use engine::engine::RunOutcome;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("ecsd.db");
+        let connection = Connection::open(&path).expect("opens");
+        connection
+            .execute_batch(&format!(
+                "{SCHEMA}\n{}\n{}\nPRAGMA user_version = 3;",
+                MIGRATIONS[0], MIGRATIONS[1]
+            ))
+            .expect("version 3 schema");
+        let doc = r#"{"image_id":"i","flavor":{"id":"f","name":"f","vcpus":"1","ram":1024,"disk":"0"},"vpc_id":"v","availability_zone":"az"}"#;
+        connection
+            .execute_batch(&format!(
+                "INSERT INTO jobs (id, project_id, job_type, status, begin_time)
+                   VALUES ('j1', 'p', 'createServer', 'RUNNING', 1000);
+                 INSERT INTO tasks (job_id, idx, id, server_id, operation, status, step,
+                                    next_run_at, begin_time, end_time)
+                   VALUES ('j1', 0, 't0', 's0', '{{\"op\":\"create_server\"}}', 'SUCCESS', 5,
+                           NULL, 1000, 2000),
+                          ('j1', 1, 't1', 's1', '{{\"op\":\"create_server\"}}', 'RUNNING', 2,
+                           5000, 1000, NULL);
+                 INSERT INTO servers (id, project_id, name, flavor_id, status, vm_state,
+                                      task_state, power_state, progress, busy_job_id,
+                                      created_at, updated_at, doc)
+                   VALUES ('s0', 'p', 'a', 'f', 'ACTIVE', 'active', NULL, 1, 100, NULL, 1000,
+                           2000, '{doc}'),
+                          ('s1', 'p', 'b', 'f', 'BUILD', 'building', 'networking', 0, 50,
+                           'j1', 1000, 3000, '{doc}');"
+            ))
+            .expect("a job under way");
+        drop(connection);
+        let store = Arc::new(SqliteStore::open(&path).expect("migrates"));
+        let clock = ManualClock::new(from_unix_ms(4_000));
+        let engine = engine::Engine::new(
+            store.clone(),
+            Arc::new(clock.clone()) as Arc<dyn Clock>,
+            engine::EngineConfig::default(),
+        );
+        let job = engine.job("p", "j1").await.expect("reads").expect("kept");
+        assert_eq!(job.status, JobStatus::Running);
+        assert_eq!(job.tasks.len(), 2);
+        assert_eq!(engine.run_once().await.expect("runs"), RunOutcome::Idle);
+        assert_eq!(store.task_next_due().await.expect("reads"), Some(5_000));
+        clock.set(from_unix_ms(5_000));
+        assert_eq!(engine.run_once().await.expect("runs"), RunOutcome::Ran(1));
+        let job = engine.job("p", "j1").await.expect("reads").expect("kept");
+        assert_eq!(job.status, JobStatus::Success);
+        assert_eq!(job.end_time, Some(5_000));
+        let server = engine
+            .server("p", "s1")
+            .await
+            .expect("reads")
+            .expect("kept");
+        assert_eq!(server.state.status(), ServerStatus::Active);
+        assert_eq!((server.progress, server.busy_job_id), (100, None));
+        let old_rows: i64 = Connection::open(&path)
+            .and_then(|c| c.query_row("SELECT count(*) FROM tasks", [], |row| row.get(0)))
+            .expect("counts");
+        assert_eq!(old_rows, 0, "the per-step rows moved into the job");
+    }
+
     #[test]
     fn a_database_of_another_schema_version_is_refused() {
         let dir = tempfile::tempdir().expect("temp dir");

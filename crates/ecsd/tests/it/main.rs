@@ -18,3 +18,4 @@ mod regions_http;
 mod security;
 mod support;
 mod tags_http;
+mod write_light;
