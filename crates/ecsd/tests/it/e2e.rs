@@ -382,6 +382,55 @@ fn ecsd_call(endpoint: &str, args: &[&str]) -> (Option<i32>, Value) {
     (output.status.code(), json)
 }
 
+/// `ecsd call --print-headers` signs without sending; a load generator replays the headers:
+/// the same signed create is accepted twice (a signature is valid for its 15-minute window),
+/// and a path read from a file gets its own line and signature.
+#[test]
+fn ecsd_call_prints_signed_headers_a_load_generator_can_replay() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ecsd = Ecsd::start(dir.path(), "fast");
+    let body = create_body("replayed", 1).to_string();
+    let body_file = dir.path().join("body.json");
+    std::fs::write(&body_file, &body).expect("body written");
+    let paths = dir.path().join("paths.txt");
+    std::fs::write(&paths, "/v1/{project_id}/cloudservers\n").expect("paths written");
+    let output = Command::new(env!("CARGO_BIN_EXE_ecsd"))
+        .args([
+            "call",
+            "POST",
+            &format!("@{}", paths.display()),
+            "--print-headers",
+        ])
+        .args(["--data", &format!("@{}", body_file.display())])
+        .args(["--endpoint", &ecsd.endpoint])
+        .env_remove("ECSD_ACCESS_KEY")
+        .env_remove("ECSD_SECRET_KEY")
+        .env_remove("ECSD_PROJECT_ID")
+        .output()
+        .expect("ecsd call runs");
+    assert!(output.status.success());
+    let stdout = String::from_utf8(output.stdout).expect("text");
+    let line = stdout.lines().next().expect("one line");
+    assert_eq!(stdout.lines().count(), 1);
+    let mut fields = line.split('\t');
+    let path = fields.next().expect("the path");
+    assert_eq!(path, format!("{}/cloudservers", ecsd.base));
+    let headers: Vec<(&str, &str)> = fields
+        .map(|field| field.split_once(": ").expect("name: value"))
+        .collect();
+    assert!(headers.iter().any(|(name, _)| *name == "authorization"));
+    for _ in 0..2 {
+        let mut request = ureq::post(&format!("{}{path}", ecsd.endpoint));
+        for (name, value) in &headers {
+            if *name != "host" {
+                request = request.set(name, value);
+            }
+        }
+        let response = request.send_string(&body).expect("accepted");
+        assert_eq!(response.status(), 200);
+    }
+}
+
 #[test]
 fn ecsd_call_signs_sends_and_waits_for_the_job() {
     let dir = tempfile::tempdir().expect("temp dir");
