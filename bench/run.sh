@@ -44,6 +44,10 @@ export BENCH_PROJECT=${BENCH_PROJECT:-0123456789abcdef0123456789abcdef}
 PROJECT=$BENCH_PROJECT
 
 ECSD=$ROOT/target/release/ecsd
+# The ecsd that signs (`ecsd call --print-headers`); BENCH_ECSD may name another
+# binary to measure (an older build, to compare levers), which need not sign.
+SIGNER=$ECSD
+[ -n "${BENCH_ECSD:-}" ] && ECSD=$BENCH_ECSD
 REF=$ROOT/target/release/bench-reference
 
 ITEMS="delivery,query,exec"
@@ -212,7 +216,7 @@ sign_post() {
     export BENCH_POST_HEADERS=
     [ "$WITH_ECSD" = 1 ] || return 0
     BENCH_POST_HEADERS=$SRV_DIR/post.headers
-    "$ECSD" call POST "/v1/$PROJECT/cloudservers" --print-headers -d "@$LIB/create.json" \
+    "$SIGNER" call POST "/v1/$PROJECT/cloudservers" --print-headers -d "@$LIB/create.json" \
         --endpoint "$SRV_URL" --access-key "$BENCH_AK" --secret-key "$BENCH_SK" \
         --project-id "$PROJECT" >"$BENCH_POST_HEADERS"
 }
@@ -222,7 +226,7 @@ sign_gets() {
     : >"$2"
     [ "$WITH_ECSD" = 1 ] || return 0
     sed "s|^|/v1/$PROJECT/jobs/|" "$1" >"$2.paths"
-    "$ECSD" call GET "@$2.paths" --print-headers --endpoint "$SRV_URL" \
+    "$SIGNER" call GET "@$2.paths" --print-headers --endpoint "$SRV_URL" \
         --access-key "$BENCH_AK" --secret-key "$BENCH_SK" --project-id "$PROJECT" >"$2"
 }
 
@@ -490,6 +494,8 @@ REF=$BIN_DIR/bench-reference
 if [ "$WITH_ECSD" = 1 ]; then
     cp "$ECSD" "$BIN_DIR/ecsd"
     ECSD=$BIN_DIR/ecsd
+    cp "$SIGNER" "$BIN_DIR/signer"
+    SIGNER=$BIN_DIR/signer
 fi
 if [ "$(stat -f -c %T "$TMP_BASE")" = tmpfs ]; then
     log "warning: $TMP_BASE is tmpfs: fsync costs nothing there; set BENCH_TMPDIR to a disk"

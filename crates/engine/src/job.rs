@@ -289,6 +289,12 @@ fn time_ordered_uuid(at: time::OffsetDateTime) -> uuid::Uuid {
     uuid::Builder::from_unix_timestamp_millis(millis, &tail).into_uuid()
 }
 
+/// A random (v4) UUID from the same user-space generator, for ids that carry no time (request
+/// ids: one per request, where a syscall each showed in the profile).
+pub fn random_uuid() -> uuid::Uuid {
+    uuid::Builder::from_random_bytes(fastrand::u128(..).to_le_bytes()).into_uuid()
+}
+
 /// Whether `text` has the shape of a job id this server could have issued.
 pub fn is_job_id(text: &str) -> bool {
     text.len() == 32
