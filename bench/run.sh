@@ -28,6 +28,12 @@ EXEC_SERVERS=${BENCH_EXEC_SERVERS:-10000}
 EXEC_PER_JOB=${BENCH_EXEC_PER_JOB:-100}
 RSS_JOBS=${BENCH_RSS_JOBS:-100000}
 RSS_LATENCY=${BENCH_RSS_LATENCY:-instant}
+AUTH_OFF_LINE=${BENCH_AUTH_OFF_LINE:-1}
+DRAIN_S=${BENCH_DRAIN:-60}
+# The local account's documented keys: lib/jobs.py signs with them, and
+# `ecsd call --print-headers` signs the load generators' requests.
+export BENCH_AK=ECSDLOCALACCESSKEY01
+export BENCH_SK=ecsdLocalSecretKey00000000000000000000001
 PORT_NEXT=${BENCH_PORT:-18780}
 TMP_BASE=${BENCH_TMPDIR:-/var/tmp}
 SERVER_CPU=${BENCH_SERVER_CPU:-0}
@@ -38,6 +44,10 @@ export BENCH_PROJECT=${BENCH_PROJECT:-0123456789abcdef0123456789abcdef}
 PROJECT=$BENCH_PROJECT
 
 ECSD=$ROOT/target/release/ecsd
+# The ecsd that signs (`ecsd call --print-headers`); BENCH_ECSD may name another
+# binary to measure (an older build, to compare levers), which need not sign.
+SIGNER=$ECSD
+[ -n "${BENCH_ECSD:-}" ] && ECSD=$BENCH_ECSD
 REF=$ROOT/target/release/bench-reference
 
 ITEMS="delivery,query,exec"
@@ -126,10 +136,12 @@ next_port() {
     PORT_NEXT=$((PORT_NEXT + 1))
 }
 
-# start_server LABEL ecsd LATENCY | start_server LABEL ref MODE
-# Sets SRV_PID, SRV_DIR, SRV_URL, SRV_LABEL. Returns 1 if it never got ready.
+# start_server LABEL ecsd LATENCY [AUTH] | start_server LABEL ref MODE
+# ecsd verifies every request's signature (AUTH verify, the default) unless
+# AUTH is off. Sets SRV_PID, SRV_DIR, SRV_URL, SRV_LABEL. Returns 1 if it never
+# got ready.
 start_server() {
-    local label=$1 kind=$2 arg=$3 ready_path ready_code code deadline
+    local label=$1 kind=$2 arg=$3 auth=${4:-verify} ready_path ready_code code deadline
     next_port
     SRV_LABEL=$label
     SRV_DIR=$(mktemp -d -p "$TMP_BASE" "ecsd-bench-$label.XXXXXX")
@@ -137,8 +149,11 @@ start_server() {
     SRV_URL=http://127.0.0.1:$PORT
     if [ "$kind" = ecsd ]; then
         taskset -c "$SERVER_CPU" "$ECSD" serve --listen "127.0.0.1:$PORT" \
-            --database "sqlite://$SRV_DIR/ecsd.db" --latency "$arg" --auth off --max-unfinished-jobs 0 >"$SRV_DIR/server.log" 2>&1 &
+            --database "sqlite://$SRV_DIR/ecsd.db" --latency "$arg" --auth "$auth" \
+            --rate-limit 0 --max-unfinished-jobs 0 >"$SRV_DIR/server.log" 2>&1 &
+        # Unsigned, the probe is refused (401) once ecsd serves with verification on.
         ready_path=/v1/$PROJECT/cloudservers/flavors ready_code=200
+        [ "$auth" = off ] || ready_code=401
     else
         taskset -c "$SERVER_CPU" "$REF" --mode "$arg" --listen "127.0.0.1:$PORT" \
             --database "$SRV_DIR/ref.db" >"$SRV_DIR/server.log" 2>&1 &
@@ -192,6 +207,29 @@ server_alive() {
     return 1
 }
 
+# Bytes the process caused to be written to storage (/proc/PID/io write_bytes).
+write_bytes() { awk '$1 == "write_bytes:" { print $2 }' "/proc/$1/io" 2>/dev/null || echo 0; }
+
+# sign_post: signed headers for the create (lib/post.lua sends them), made by
+# `ecsd call --print-headers` for the current server's URL. Valid 15 minutes.
+sign_post() {
+    export BENCH_POST_HEADERS=
+    [ "$WITH_ECSD" = 1 ] || return 0
+    BENCH_POST_HEADERS=$SRV_DIR/post.headers
+    "$SIGNER" call POST "/v1/$PROJECT/cloudservers" --print-headers -d "@$LIB/create.json" \
+        --endpoint "$SRV_URL" --access-key "$BENCH_AK" --secret-key "$BENCH_SK" \
+        --project-id "$PROJECT" >"$BENCH_POST_HEADERS"
+}
+
+# sign_gets IDS_FILE OUT: signed headers for GET of each job in IDS_FILE.
+sign_gets() {
+    : >"$2"
+    [ "$WITH_ECSD" = 1 ] || return 0
+    sed "s|^|/v1/$PROJECT/jobs/|" "$1" >"$2.paths"
+    "$SIGNER" call GET "@$2.paths" --print-headers --endpoint "$SRV_URL" \
+        --access-key "$BENCH_AK" --secret-key "$BENCH_SK" --project-id "$PROJECT" >"$2"
+}
+
 rss_kib() { awk -v k="${2:-VmRSS}:" '$1 == k { print $2 }' "/proc/$1/status"; }
 db_bytes() { find "$SRV_DIR" -maxdepth 1 -name '*.db*' -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }'; }
 
@@ -234,6 +272,7 @@ PY
 # Sets FILL_COUNT and FILL_SECONDS.
 fill_jobs() {
     local n=$1 ids=$2 wpid count last=-1 still=0 t0 t1
+    sign_post
     : >"$ids"
     t0=$(date +%s.%N)
     taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNS" -d3600s --timeout 30s \
@@ -280,8 +319,12 @@ sanity() {
 
 start_target() { # start_target BENCH TARGET
     case $2 in
-        ecsd) if [ "$1" = delivery ]; then start_server "$1-ecsd" ecsd realistic; else start_server "$1-ecsd" ecsd instant; fi ;;
+        ecsd) start_server "$1-ecsd" ecsd instant ;;
+        ecsd-noauth) start_server "$1-ecsd-noauth" ecsd instant off ;;
+        ecsd-fast) start_server "$1-ecsd-fast" ecsd fast ;;
         ecsd-instant) start_server "$1-ecsd-instant" ecsd instant ;;
+        ecsd-realistic) start_server "$1-ecsd-realistic" ecsd realistic ;;
+        ecsd-fast-noauth) start_server "$1-ecsd-fast-noauth" ecsd fast off ;;
         group) start_server "$1-group" ref sqlite-group ;;
         naive) start_server "$1-naive" ref sqlite-naive ;;
         memory) start_server "$1-memory" ref memory ;;
@@ -289,15 +332,39 @@ start_target() { # start_target BENCH TARGET
     esac
 }
 
-# Item 1: durable task delivery (every POST creates one job).
+# Item 1: durable task delivery (every POST creates one job). For ecsd, also
+# the bytes written per accepted job: over the window, and (first round) after
+# DRAIN_S more seconds without load, by which the realistic profile's jobs
+# have ended (a create takes at most ~46 s).
 measure_delivery() { # TARGET ROUND
-    local t=$1 r=$2
+    local t=$1 r=$2 io0 io1 io2 out
     start_target delivery "$t" || return 0
-    if sanity && run_wrk "$SRV_DIR/warmup.json" "$WARMUP" post.lua; then
+    out=$RUN_DIR/delivery-$t-r$r.json
+    if sanity && sign_post && io0=$(write_bytes "$SRV_PID") && run_wrk "$SRV_DIR/warmup.json" "$WARMUP" post.lua; then
         log "delivery $t round $r: ${DURATION}s"
-        run_wrk "$RUN_DIR/delivery-$t-r$r.json" "$DURATION" post.lua || true
+        run_wrk "$out" "$DURATION" post.lua || true
+        io1=$(write_bytes "$SRV_PID")
         server_alive || true
-        log "delivery $t round $r: $(head -c 200 "$RUN_DIR/delivery-$t-r$r.json" 2>/dev/null)"
+        if [[ $t == ecsd-* ]] && [ -s "$out" ]; then
+            local drain=2
+            [ "$r" = 1 ] && [ "$t" = ecsd-realistic ] && drain=$DRAIN_S
+            [ "$r" = 1 ] && [ "$t" != ecsd-realistic ] && drain=5
+            log "delivery $t round $r: ${drain}s without load for the jobs to end"
+            sleep "$drain"
+            io2=$(write_bytes "$SRV_PID")
+            python3 - "$out" "$SRV_DIR/warmup.json" "$io0" "$io1" "$io2" "$drain" <<'PY'
+import json, sys
+path, warm, io0, io1, io2, drain = sys.argv[1], sys.argv[2], *map(int, sys.argv[3:7])
+d = json.load(open(path))
+jobs = d["ok"] + json.load(open(warm))["ok"]
+d["jobs_accepted"] = jobs
+d["bytes_per_job_window"] = round((io1 - io0) / jobs) if jobs else None
+d["bytes_per_job_after_drain"] = round((io2 - io0) / jobs) if jobs else None
+d["drain_s"] = drain
+json.dump(d, open(path, "w"))
+PY
+        fi
+        log "delivery $t round $r: $(head -c 200 "$out" 2>/dev/null)"
     fi
     stop_server
 }
@@ -313,11 +380,38 @@ measure_query() { # TARGET ROUND
         elif ! grep -Eq '"statuses": \{"SUCCESS": [0-9]+\}' "$SRV_DIR/wait.json"; then
             note "query $t: jobs did not all succeed: $(cat "$SRV_DIR/wait.json")"
         fi
-        if run_wrk "$SRV_DIR/warmup.json" "$WARMUP" get_jobs.lua "$ids"; then
+        sign_gets "$ids" "$SRV_DIR/get.headers"
+        if run_wrk "$SRV_DIR/warmup.json" "$WARMUP" get_jobs.lua "$ids" "$SRV_DIR/get.headers"; then
             log "query $t round $r: ${DURATION}s over $FILL_COUNT jobs"
-            run_wrk "$RUN_DIR/query-$t-r$r.json" "$DURATION" get_jobs.lua "$ids" || true
+            run_wrk "$RUN_DIR/query-$t-r$r.json" "$DURATION" get_jobs.lua "$ids" "$SRV_DIR/get.headers" || true
             server_alive || true
             log "query $t round $r: $(head -c 200 "$RUN_DIR/query-$t-r$r.json" 2>/dev/null)"
+            if [ "$t" = ecsd ]; then
+                # The same query while a delivery load (16 connections) runs:
+                # reads must not wait for the writer.
+                sign_post
+                taskset -c "$CLIENT_CPU" wrk -t1 -c16 -d"$((DURATION + 2))s" --timeout 10s \
+                    -s "$LIB/post.lua" "$SRV_URL" >"$SRV_DIR/load.wrk.log" 2>&1 &
+                local load=$!
+                STARTED+=("$load")
+                sleep 1
+                log "query $t round $r: ${DURATION}s under a delivery load"
+                CONNS=48 run_wrk "$RUN_DIR/query-loaded-$t-r$r.json" "$DURATION" get_jobs.lua "$ids" "$SRV_DIR/get.headers" || true
+                wait "$load" 2>/dev/null || true
+                forget "$load"
+                python3 - "$RUN_DIR/query-loaded-$t-r$r.json" "$SRV_DIR/load.wrk.log" <<'PY'
+import json, sys
+path, log = sys.argv[1], sys.argv[2]
+try:
+    d = json.load(open(path))
+except (OSError, ValueError):
+    sys.exit(0)
+load = next((json.loads(l.split(" ", 1)[1]) for l in open(log) if l.startswith("BENCH_JSON ")), {})
+d["load_ok_rps"] = load.get("ok_rps")
+json.dump(d, open(path, "w"))
+PY
+                log "query under load $t round $r: $(head -c 200 "$RUN_DIR/query-loaded-$t-r$r.json" 2>/dev/null)"
+            fi
         fi
     else
         note "query $t: could not prepare $QUERY_JOBS jobs (got ${FILL_COUNT:-0})"
@@ -400,6 +494,8 @@ REF=$BIN_DIR/bench-reference
 if [ "$WITH_ECSD" = 1 ]; then
     cp "$ECSD" "$BIN_DIR/ecsd"
     ECSD=$BIN_DIR/ecsd
+    cp "$SIGNER" "$BIN_DIR/signer"
+    SIGNER=$BIN_DIR/signer
 fi
 if [ "$(stat -f -c %T "$TMP_BASE")" = tmpfs ]; then
     log "warning: $TMP_BASE is tmpfs: fsync costs nothing there; set BENCH_TMPDIR to a disk"
@@ -426,7 +522,7 @@ if [ "$BUSY" -gt 10 ]; then
     note "the machine was ${BUSY}% busy before the run started (other processes); figures may be noisy"
 fi
 [ "$WITH_ECSD" = 1 ] || note "--reference-only: ecsd was not measured"
-[ "$WITH_ECSD" = 1 ] && want delivery && note "delivery: ecsd --latency realistic also executes earlier jobs' steps during the run; row 1a is --latency instant, which executes every job it accepts"
+[ "$WITH_ECSD" = 1 ] && want delivery && note "delivery: ecsd verifies every request's signature (headers signed once by ecsd call --print-headers); --latency instant ends every job it accepts within the window, fast most, realistic none (its creates take 20-46 s)"
 
 python3 - "$RUN_DIR/meta.json" <<EOF
 import json, os, platform, sys
@@ -452,13 +548,15 @@ in_order() { # ROUND TARGET... -> targets, reversed on even rounds
     shift
     if [ $((r % 2)) = 0 ]; then printf '%s\n' "$@" | tac; else printf '%s\n' "$@"; fi
 }
-ecsd_target=()
-[ "$WITH_ECSD" = 1 ] && ecsd_target=(ecsd)
+ecsd_target=() ecsd_delivery=()
+if [ "$WITH_ECSD" = 1 ]; then
+    ecsd_target=(ecsd) ecsd_delivery=(ecsd-fast ecsd-instant ecsd-realistic)
+    [ "$AUTH_OFF_LINE" = 1 ] && ecsd_target+=(ecsd-noauth) ecsd_delivery+=(ecsd-fast-noauth)
+fi
 
 for r in $(seq "$ROUNDS"); do
     if want delivery; then
-        delivery_targets=("${ecsd_target[@]}")
-        [ "$WITH_ECSD" = 1 ] && delivery_targets+=(ecsd-instant)
+        delivery_targets=("${ecsd_delivery[@]}")
         for t in $(in_order "$r" "${delivery_targets[@]}" group naive); do measure_delivery "$t" "$r"; done
     fi
     if want query; then

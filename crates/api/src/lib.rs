@@ -417,7 +417,7 @@ fn with_cross_cutting_layers(routes: Router, metrics: Arc<observe::Metrics>) -> 
 /// Gives every request an id (32 hex), visible to the handlers' logs and returned to the client
 /// as `X-Request-Id`, where the SDK picks it up as `request_id`.
 async fn request_id(mut request: Request, next: Next) -> Response {
-    let id = uuid::Uuid::new_v4().simple().to_string();
+    let id = engine::job::random_uuid().simple().to_string();
     let value = HeaderValue::from_str(&id).unwrap_or_else(|_| HeaderValue::from_static("0"));
     request
         .headers_mut()

@@ -154,8 +154,16 @@ pub fn canonical_query(raw_query: &str) -> String {
         .join("&")
 }
 
+/// Lower-case hex, written into one buffer: the verifier hexes two SHA-256 digests and a MAC per
+/// request, and a `format!` per byte (96 small strings) showed in the job query's profile.
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut text = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        text.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        text.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
+    }
+    text
 }
 
 /// The SHA-256 of a body, in lower-case hex.

@@ -30,6 +30,12 @@ pub struct CallArgs {
     #[arg(long)]
     pub wait: bool,
 
+    /// Print the signed headers instead of sending the request: one line per request, the path
+    /// then each header as `name: value`, tab-separated. With PATH `@FILE`, one line for each
+    /// path in FILE. For load generators (bench/run.sh): a signature stays valid for 15 minutes.
+    #[arg(long, conflicts_with = "wait")]
+    pub print_headers: bool,
+
     /// How long --wait may take, e.g. 90s, 10m.
     #[arg(long, default_value = "10m", value_parser = parse_duration)]
     pub timeout: time::Duration,
@@ -78,9 +84,13 @@ impl Client {
         })
     }
 
-    /// Sends one signed request; `{project_id}` is not replaced here. An error only when ecsd
-    /// cannot be reached or the answer cannot be read.
-    pub fn send(&self, method: &str, path_and_query: &str, body: &[u8]) -> anyhow::Result<Answer> {
+    /// The headers of a signed request (`Authorization` last), as [`Client::send`] sends them.
+    pub fn signed_headers(
+        &self,
+        method: &str,
+        path_and_query: &str,
+        body: &[u8],
+    ) -> anyhow::Result<Vec<(String, String)>> {
         let (path, query) = path_and_query
             .split_once('?')
             .unwrap_or((path_and_query, ""));
@@ -106,12 +116,28 @@ impl Client {
             &CLIENT_SIGNED_HEADERS,
             body,
         )?;
+        let mut signed: Vec<(String, String)> = headers
+            .iter()
+            .map(|(name, value)| {
+                (
+                    name.as_str().to_owned(),
+                    value.to_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect();
+        signed.push(("authorization".to_owned(), authorization));
+        Ok(signed)
+    }
+
+    /// Sends one signed request; `{project_id}` is not replaced here. An error only when ecsd
+    /// cannot be reached or the answer cannot be read.
+    pub fn send(&self, method: &str, path_and_query: &str, body: &[u8]) -> anyhow::Result<Answer> {
+        let headers = self.signed_headers(method, path_and_query, body)?;
         let mut request = self
             .agent
-            .request(method, &format!("{}{path_and_query}", self.base))
-            .set("Authorization", &authorization);
+            .request(method, &format!("{}{path_and_query}", self.base));
         for (name, value) in &headers {
-            request = request.set(name.as_str(), value.to_str().unwrap_or_default());
+            request = request.set(name, value);
         }
         let result = if body.is_empty() {
             request.call()
@@ -171,7 +197,45 @@ pub fn run(args: CallArgs) -> ExitCode {
     }
 }
 
+/// `--print-headers`: the signed headers of each request, one line each.
+fn print_headers(args: CallArgs) -> anyhow::Result<ExitCode> {
+    let method = args.method.to_ascii_uppercase();
+    let body = read_data(args.data.as_deref())?;
+    let paths: Vec<String> = match args.path.strip_prefix('@') {
+        Some(file) => std::fs::read_to_string(file)
+            .with_context(|| format!("cannot read {file}"))?
+            .lines()
+            .filter(|line| !line.trim().is_empty())
+            .map(|line| line.trim().to_owned())
+            .collect(),
+        None => vec![args.path.clone()],
+    };
+    let project_id = args.account.project_id.clone();
+    let client = Client::new(&args.endpoint, args.account)?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for path in paths {
+        let path = path.replace("{project_id}", &project_id);
+        if !path.starts_with('/') {
+            bail!("the path {path:?} must start with /");
+        }
+        let mut line = path.clone();
+        for (name, value) in client.signed_headers(&method, &path, &body)? {
+            line.push('\t');
+            line.push_str(&name);
+            line.push_str(": ");
+            line.push_str(&value);
+        }
+        std::io::Write::write_all(&mut out, line.as_bytes())?;
+        std::io::Write::write_all(&mut out, b"\n")?;
+    }
+    std::io::Write::flush(&mut out)?;
+    Ok(ExitCode::SUCCESS)
+}
+
 fn call(args: CallArgs) -> anyhow::Result<ExitCode> {
+    if args.print_headers {
+        return print_headers(args);
+    }
     let method = args.method.to_ascii_uppercase();
     let path = args.path.replace("{project_id}", &args.account.project_id);
     if !path.starts_with('/') {

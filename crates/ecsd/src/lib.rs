@@ -137,6 +137,12 @@ pub struct ServeArgs {
     #[arg(long, env = "ECSD_LATENCY", default_value = "fast", value_parser = parse_latency)]
     pub latency: LatencyProfile,
 
+    /// Testing aid: accept jobs and answer reads, but write no task's end (jobs stay RUNNING
+    /// past their due end until a start without it). Used to test recovery between a task's
+    /// due end and its write.
+    #[arg(long, env = "ECSD_ENGINE_PAUSED", hide = true)]
+    pub engine_paused: bool,
+
     /// How long finished jobs stay queryable, e.g. 24h, 90m, 3600s, 7d (at least 1s).
     #[arg(long, env = "ECSD_JOB_RETENTION", default_value = "24h", value_parser = parse_duration)]
     pub job_retention: time::Duration,
@@ -340,6 +346,7 @@ impl Server {
             job_retention: args.job_retention,
             max_unfinished_jobs_per_project: Some(args.max_unfinished_jobs)
                 .filter(|limit| *limit > 0),
+            paused: args.engine_paused,
             ..EngineConfig::default()
         };
         let clock: Arc<dyn engine::clock::Clock> = Arc::new(SystemClock);

@@ -476,16 +476,6 @@ impl Operation {
         }
     }
 
-    /// The task state the server shows from the moment the job is accepted: the first phase's
-    /// (Nova clients poll right after the 202 and must not see the state before the action).
-    /// `None` for operations whose first phase sets none (disks, NICs, a confirm).
-    pub fn initial_task_state(&self) -> Option<TaskState> {
-        self.phases(LatencyProfile::Instant, 0)
-            .first()
-            .and_then(|phase| phase.patch.task_state)
-            .flatten()
-    }
-
     /// The NIC a task acts on (shown as the sub-job's `entities.nic_id`).
     pub fn nic_id(&self) -> Option<&str> {
         match self {

@@ -1,13 +1,15 @@
 //! The engine: accepts jobs, runs their tasks step by step, and forgets them after retention.
 //!
-//! Accepting a job is one durable store transaction (checks included); the HTTP layer answers
-//! `{"job_id"}` only after it. Execution is a loop of [`Engine::run_once`]: claim the due tasks,
-//! compute each one's next steps in memory (consecutive steps with no delay collapse into one
-//! write), and write all results in one commit. Nothing here knows about HTTP or SQL.
+//! Accepting a job is one durable store transaction (checks included, each task's schedule and
+//! fault decided and stored); the HTTP layer answers `{"job_id"}` only after it. Execution is a
+//! loop of [`Engine::run_once`]: claim the jobs with a task whose end is due, compute each such
+//! task's outcome, and write them all in one commit. The phases between acceptance and end are
+//! never written: reads through the engine compute them from the schedule and the clock
+//! ([`crate::schedule`]). Nothing here knows about HTTP or SQL.
 
 use crate::clock::{to_unix_ms, Clock};
 use crate::compute::{seed_of, LatencyProfile, Operation, ServerFault};
-use crate::job::{new_job_id, new_server_id, JobKind, JobRecord, JobStatus, TaskRecord};
+use crate::job::{new_job_id, new_server_id, JobKind, JobRecord, JobStatus, TaskFault, TaskRecord};
 use crate::quota::{
     group_host, QuotaCheck, Quotas, ServerGroupInsert, ServerGroupMembership, ServerGroupRecord,
     Usage, ANTI_AFFINITY,
@@ -19,7 +21,7 @@ use crate::server::{
 use crate::store::{
     ClientToken, ImageRecord, Insertion, JobInsert, JobInsertError, KeyPairRecord, Precondition,
     Rejection, ServerEdit, ServerEditError, ServerPage, ServerQuery, ServerUpdate, Store,
-    StoreError, TaskAdvance, TaskClaim,
+    StoreError, TaskClaim, TaskEnd,
 };
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -32,13 +34,16 @@ pub struct EngineConfig {
     pub latency: LatencyProfile,
     /// Finished jobs are kept at least this long.
     pub job_retention: Duration,
-    /// How many due tasks one [`Engine::run_once`] takes.
+    /// How many jobs with a due task end one [`Engine::run_once`] takes.
     pub claim_batch: usize,
     /// Servers get this zone when the request names none.
     pub default_availability_zone: String,
     /// How many unfinished jobs one project may have; a job beyond it is refused at acceptance.
     /// `None`: no limit.
     pub max_unfinished_jobs_per_project: Option<u32>,
+    /// The run loop writes no task end (a testing aid: `--engine-paused`). Reads still
+    /// compute every phase from the schedules and the clock.
+    pub paused: bool,
 }
 
 impl Default for EngineConfig {
@@ -49,6 +54,7 @@ impl Default for EngineConfig {
             claim_batch: 512,
             default_availability_zone: "eu-de-01".to_owned(),
             max_unfinished_jobs_per_project: None,
+            paused: false,
         }
     }
 }
@@ -62,6 +68,11 @@ pub struct InjectedFault {
 }
 
 /// Decides whether a step fails. The default injector never fails anything.
+///
+/// Asked at acceptance, step by step from the first, for each task (whose `schedule` is set
+/// then): the first step it fails is stored with the task ([`TaskFault`]), and the task ends
+/// failed when that step is due. Deciding once keeps reads and the end write consistent and
+/// lets the schedule stay the only thing a restarted engine needs.
 pub trait FaultInjector: Send + Sync + std::fmt::Debug {
     fn fault(&self, task: &TaskRecord, step: usize) -> Option<InjectedFault>;
 }
@@ -204,7 +215,7 @@ impl From<JobInsertError> for SubmitError {
 /// What one [`Engine::run_once`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RunOutcome {
-    /// Advanced this many tasks.
+    /// Ended this many tasks.
     Ran(usize),
     /// Nothing was due.
     Idle,
@@ -282,6 +293,7 @@ impl Engine {
                 launched_at: None,
                 fault: None,
                 doc,
+                tasks: Vec::new(),
             });
             tasks.push(self.new_task(
                 &job_id,
@@ -350,7 +362,6 @@ impl Engine {
                 server_id: (*server_id).clone(),
                 allowed_vm_states: action.allowed_vm_states(),
                 unchanged_since: None,
-                initial_task_state: operation.initial_task_state(),
             })
             .collect();
         let insert = JobInsert {
@@ -372,7 +383,7 @@ impl Engine {
     /// Stores the job durably, then wakes the run loop if the job is due before it would wake.
     pub(crate) async fn accept(&self, mut insert: JobInsert) -> Result<Insertion, SubmitError> {
         insert.unfinished_job_limit = self.config.max_unfinished_jobs_per_project;
-        let first_due = insert.job.tasks.iter().map(|task| task.next_run_at).min();
+        let first_due = insert.job.tasks.iter().map(TaskRecord::end_due).min();
         let insertion = self.store.job_insert(insert).await?;
         let new_work = insertion == Insertion::Inserted;
         if new_work && first_due.is_some_and(|due| due < self.planned_wake.load(Ordering::Acquire))
@@ -392,7 +403,21 @@ impl Engine {
         project_id: &str,
         job_id: &str,
     ) -> Result<Option<JobRecord>, StoreError> {
-        self.store.job_get(project_id, job_id).await
+        let mut job = self.store.job_get(project_id, job_id).await?;
+        if let Some(job) = &mut job {
+            crate::schedule::job_at(job, self.now_ms());
+        }
+        Ok(job)
+    }
+
+    fn now_ms(&self) -> i64 {
+        to_unix_ms(self.clock.now())
+    }
+
+    /// A server as a client sees it now ([`crate::schedule::server_at`]).
+    fn server_now(&self, mut server: ServerRecord) -> ServerRecord {
+        crate::schedule::server_at(&mut server, self.now_ms());
+        server
     }
 
     pub async fn server(
@@ -400,7 +425,8 @@ impl Engine {
         project_id: &str,
         server_id: &str,
     ) -> Result<Option<ServerRecord>, StoreError> {
-        self.store.server_get(project_id, server_id).await
+        let server = self.store.server_get(project_id, server_id).await?;
+        Ok(server.map(|server| self.server_now(server)))
     }
 
     /// Changes a server's document at once, without a job (settings such as auto-recovery);
@@ -429,14 +455,16 @@ impl Engine {
         server_id: &str,
         change: ServerChange,
     ) -> Result<ServerRecord, ServerEditError> {
-        self.store
+        let server = self
+            .store
             .server_edit(ServerEdit {
                 project_id: project_id.to_owned(),
                 server_id: server_id.to_owned(),
                 change,
                 now: to_unix_ms(self.clock.now()),
             })
-            .await
+            .await?;
+        Ok(self.server_now(server))
     }
 
     /// The distinct `key=value` tags of the project's servers, sorted.
@@ -445,7 +473,12 @@ impl Engine {
     }
 
     pub async fn servers(&self, query: ServerQuery) -> Result<ServerPage, StoreError> {
-        self.store.server_list(query).await
+        let mut page = self.store.server_list(query).await?;
+        let now = self.now_ms();
+        for server in &mut page.servers {
+            crate::schedule::server_at(server, now);
+        }
+        Ok(page)
     }
 
     /// What the project holds, for the limits page.
@@ -555,7 +588,7 @@ impl Engine {
         self.store.job_count_unfinished().await
     }
 
-    /// Runs every step that is due now, for up to `claim_batch` tasks, in one commit.
+    /// Ends every task whose end is due now, in up to `claim_batch` jobs, in one commit.
     pub async fn run_once(&self) -> Result<RunOutcome, StoreError> {
         let now = to_unix_ms(self.clock.now());
         let due = self
@@ -565,12 +598,17 @@ impl Engine {
                 limit: self.config.claim_batch,
             })
             .await?;
-        if due.is_empty() {
+        let ends: Vec<TaskEnd> = due
+            .iter()
+            .flat_map(|job| job.tasks.iter())
+            .filter(|task| !task.status.is_terminal() && task.end_due() <= now)
+            .map(|task| self.end(task, now))
+            .collect();
+        if ends.is_empty() {
             return Ok(RunOutcome::Idle);
         }
-        let advances: Vec<TaskAdvance> = due.iter().map(|task| self.advance(task, now)).collect();
-        let count = advances.len();
-        self.store.task_advance(advances).await?;
+        let count = ends.len();
+        self.store.task_end(ends).await?;
         Ok(RunOutcome::Ran(count))
     }
 
@@ -589,6 +627,14 @@ impl Engine {
     /// The run loop: steps tasks as they fall due until `shutdown` turns true. Between batches it
     /// sleeps until the next task is due (at most a second), or until a job is accepted.
     pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        if self.config.paused {
+            while !*shutdown.borrow() {
+                if shutdown.changed().await.is_err() {
+                    break;
+                }
+            }
+            return;
+        }
         let mut next_purge = self.clock.now();
         while !*shutdown.borrow() {
             if self.clock.now() >= next_purge {
@@ -639,6 +685,8 @@ impl Engine {
         }
     }
 
+    /// A task accepted at `at`: its schedule from the latency profile, and the fault the
+    /// injector decides for it, if any (asked step by step; the first faulty step is kept).
     pub(crate) fn new_task(
         &self,
         job_id: &str,
@@ -649,95 +697,60 @@ impl Engine {
     ) -> TaskRecord {
         let now = to_unix_ms(at);
         let id = new_job_id(at);
-        let first_delay = operation
-            .phases(self.config.latency, seed_of(&id))
-            .first()
-            .map_or(Duration::ZERO, |phase| phase.delay);
-        TaskRecord {
+        let schedule = crate::schedule::schedule(&operation, self.config.latency, &id, now);
+        let mut task = TaskRecord {
             id,
             job_id: job_id.to_owned(),
             index,
             server_id,
             operation,
             status: JobStatus::Init,
-            step: 0,
-            next_run_at: now + first_delay.whole_milliseconds() as i64,
+            schedule,
+            fault: None,
             begin_time: now,
             end_time: None,
             error_code: None,
             fail_reason: None,
-        }
+        };
+        task.fault = (0..task.schedule.len()).find_map(|step| {
+            self.faults.fault(&task, step).map(|fault| TaskFault {
+                step,
+                code: fault
+                    .code
+                    .unwrap_or_else(|| task.operation.default_error_code().to_owned()),
+                reason: fault.reason,
+            })
+        });
+        task
     }
 
-    /// Computes the task's next steps: every step due by `now`, or up to a failure. Each step is
-    /// due its delay after the previous step was *due* (not after it ran), so an engine that is
-    /// behind (after a restart, or a test that moves the clock) catches up in one write, and the
-    /// schedule does not drift with the engine's own latency.
-    fn advance(&self, task: &TaskRecord, now: i64) -> TaskAdvance {
-        let phases = task
-            .operation
-            .phases(self.config.latency, seed_of(&task.id));
-        let mut step = usize::try_from(task.step).unwrap_or(usize::MAX);
-        let mut advance = TaskAdvance {
-            task_id: task.id.clone(),
+    /// The end of a task at `now`: the last phase's effect and `SUCCESS`, or, if a fault was
+    /// decided for it, the operation's failure effect and `FAIL` with the fault's code.
+    fn end(&self, task: &TaskRecord, now: i64) -> TaskEnd {
+        let mut end = TaskEnd {
             job_id: task.job_id.clone(),
             task_index: task.index,
             server_id: task.server_id.clone(),
-            expected_step: task.step,
-            new_step: task.step,
-            status: JobStatus::Running,
-            next_run_at: now,
-            end_time: None,
+            status: JobStatus::Success,
+            end_time: now,
             error_code: None,
             fail_reason: None,
-            patches: Vec::new(),
+            patch: crate::schedule::patches(&task.operation)
+                .pop()
+                .unwrap_or_default(),
             now,
         };
-        let mut due = task.next_run_at;
-        loop {
-            let Some(phase) = phases.get(step) else {
-                // Every phase is applied (only reachable if a crash hit between the last step and
-                // its status): the task is done.
-                advance.status = JobStatus::Success;
-                advance.end_time = Some(now);
-                break;
-            };
-            if let Some(fault) = self.faults.fault(task, step) {
-                let code = fault
-                    .code
-                    .unwrap_or_else(|| task.operation.default_error_code().to_owned());
-                advance
-                    .patches
-                    .push(task.operation.failure_patch(ServerFault {
-                        code: code.clone(),
-                        message: fault.reason.clone(),
-                        created: now,
-                    }));
-                advance.status = JobStatus::Fail;
-                advance.end_time = Some(now);
-                advance.error_code = Some(code);
-                advance.fail_reason = Some(fault.reason);
-                break;
-            }
-            advance.patches.push(phase.patch.clone());
-            step += 1;
-            advance.new_step = step as i64;
-            match phases.get(step) {
-                None => {
-                    advance.status = JobStatus::Success;
-                    advance.end_time = Some(now);
-                    break;
-                }
-                Some(next) => {
-                    due += next.delay.whole_milliseconds() as i64;
-                    if due > now {
-                        advance.next_run_at = due;
-                        break;
-                    }
-                }
-            }
+        if let Some(fault) = &task.fault {
+            end.status = JobStatus::Fail;
+            end.error_code = Some(fault.code.clone());
+            end.fail_reason = Some(fault.reason.clone());
+            end.patch = task.operation.failure_patch(ServerFault {
+                code: fault.code.clone(),
+                message: fault.reason.clone(),
+                created: now,
+            });
         }
-        advance
+        end
     }
 
     fn server_doc(

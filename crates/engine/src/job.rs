@@ -197,6 +197,12 @@ pub struct JobRecord {
 }
 
 /// One unit of execution: one operation on one server.
+///
+/// Its schedule is decided at acceptance and stored once: `schedule[i]` is when phase `i` of
+/// its operation is due (unix ms). Phases before the end are never written: their effects are
+/// computed from the schedule and the clock when the task is read ([`crate::schedule`]). Only
+/// the end (phase `end_step()`: the last one, or the one `fault` names) is written, with the
+/// task's outcome and its effect on the server.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TaskRecord {
     pub id: String,
@@ -205,16 +211,74 @@ pub struct TaskRecord {
     pub index: i64,
     pub server_id: String,
     pub operation: crate::compute::Operation,
+    /// As stored: `INIT` until its end is written, then `SUCCESS` or `FAIL`. A read through
+    /// the engine shows `RUNNING` once the first phase is due ([`TaskRecord::status_at`]).
     pub status: JobStatus,
-    /// How many steps of the operation have been applied. Also the fencing token: a step is
-    /// only written if the stored step is still the one it was computed from.
-    pub step: i64,
-    /// Unix milliseconds at which the next step is due.
-    pub next_run_at: i64,
+    /// When each phase of the operation is due (unix ms), decided at acceptance.
+    pub schedule: Vec<i64>,
+    /// The failure decided at acceptance (the fault injector's answer), if any: the task ends
+    /// at that phase instead of the last one.
+    pub fault: Option<TaskFault>,
     pub begin_time: i64,
     pub end_time: Option<i64>,
     pub error_code: Option<String>,
     pub fail_reason: Option<String>,
+}
+
+/// A failure decided for a task at acceptance: at phase `step` the task fails with `code`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskFault {
+    pub step: usize,
+    pub code: String,
+    pub reason: String,
+}
+
+impl TaskRecord {
+    /// The phase at which the task ends: the faulty one, else the last.
+    pub fn end_step(&self) -> usize {
+        let last = self.schedule.len().saturating_sub(1);
+        self.fault
+            .as_ref()
+            .map_or(last, |fault| fault.step.min(last))
+    }
+
+    /// When the task's end is due (unix ms).
+    pub fn end_due(&self) -> i64 {
+        self.schedule
+            .get(self.end_step())
+            .copied()
+            .unwrap_or(self.begin_time)
+    }
+
+    /// The status a client sees at `now`: the stored outcome once written; before that `INIT`
+    /// until the first phase is due, then `RUNNING` — also past the due end, until the end is
+    /// written (a job reports `SUCCESS` only once its effects are committed). A first phase due
+    /// with the end (the `instant` profile, a fault at the first step) never shows `RUNNING`:
+    /// the per-step engine wrote such phases in the end's write, so clients saw INIT → end.
+    pub fn status_at(&self, now: i64) -> JobStatus {
+        if self.status.is_terminal() {
+            self.status
+        } else if self.phases_due(now) > 0 {
+            JobStatus::Running
+        } else {
+            JobStatus::Init
+        }
+    }
+
+    /// How many phases count as applied at `now` for a task whose end is not written yet:
+    /// those due by then and before the end (which only its write applies; phases due at the
+    /// same time as the end are applied with it).
+    pub fn phases_due(&self, now: i64) -> usize {
+        if self.status.is_terminal() {
+            return self.schedule.len();
+        }
+        let end_due = self.end_due();
+        self.schedule
+            .iter()
+            .take(self.end_step())
+            .take_while(|due| **due <= now && **due < end_due)
+            .count()
+    }
 }
 
 /// Job ids: 32 lowercase hex characters, like the reference's examples. They are UUIDv7 in
@@ -230,13 +294,22 @@ pub fn new_server_id(at: time::OffsetDateTime) -> String {
     time_ordered_uuid(at).hyphenated().to_string()
 }
 
+/// A UUIDv7 for `at`: 48 bits of milliseconds, then random bits from a user-space generator
+/// (`fastrand`, seeded once per thread). `Uuid::new_v7` drew them from the operating system, a
+/// `getrandom` syscall per id: a create made five or more ids, and the syscall showed in the
+/// HTTP workers' profile. Ids need to be unique, not secret (every read checks the project).
 fn time_ordered_uuid(at: time::OffsetDateTime) -> uuid::Uuid {
-    let seconds = u64::try_from(at.unix_timestamp()).unwrap_or_default();
-    uuid::Uuid::new_v7(uuid::Timestamp::from_unix(
-        uuid::NoContext,
-        seconds,
-        at.nanosecond(),
-    ))
+    let millis = u64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or_default();
+    let random = fastrand::u128(..).to_le_bytes();
+    let mut tail = [0u8; 10];
+    tail.copy_from_slice(&random[..10]);
+    uuid::Builder::from_unix_timestamp_millis(millis, &tail).into_uuid()
+}
+
+/// A random (v4) UUID from the same user-space generator, for ids that carry no time (request
+/// ids: one per request, where a syscall each showed in the profile).
+pub fn random_uuid() -> uuid::Uuid {
+    uuid::Builder::from_random_bytes(fastrand::u128(..).to_le_bytes()).into_uuid()
 }
 
 /// Whether `text` has the shape of a job id this server could have issued.

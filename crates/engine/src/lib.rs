@@ -11,6 +11,7 @@ pub mod flavors;
 pub mod job;
 pub mod quota;
 pub mod regions;
+pub mod schedule;
 pub mod server;
 pub mod server_jobs;
 pub mod store;

@@ -326,6 +326,10 @@ pub struct ServerRecord {
     /// Set when a create failed: the `fault` object of a server in `ERROR`.
     pub fault: Option<ServerFault>,
     pub doc: ServerDoc,
+    /// The unfinished tasks of the job holding the server that act on it, as stored (filled
+    /// by the store's reads; empty when the server is free). The engine computes from their
+    /// schedules the state they have reached ([`crate::schedule::server_at`]).
+    pub tasks: Vec<crate::job::TaskRecord>,
 }
 
 /// The `fault` object of a server in `ERROR`.
@@ -836,6 +840,7 @@ mod tests {
             launched_at: None,
             fault: None,
             doc: ServerDoc::default(),
+            tasks: Vec::new(),
         };
         let update = |keys: std::ops::Range<usize>| ServerChange::MetadataUpdate {
             metadata: keys

@@ -494,10 +494,6 @@ impl Engine {
                 quotas: *quotas,
                 demand: operations_demand(&plan.operations, &server.doc.flavor),
             });
-            let tasks_first_state = plan
-                .operations
-                .first()
-                .and_then(Operation::initial_task_state);
             let tasks = plan
                 .operations
                 .into_iter()
@@ -513,7 +509,6 @@ impl Engine {
                     server_id: server.id.clone(),
                     allowed_vm_states,
                     unchanged_since: Some(server.updated_at),
-                    initial_task_state: tasks_first_state,
                 }],
                 reservations: plan.reservations,
                 client_token: None,

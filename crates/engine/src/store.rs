@@ -5,7 +5,7 @@
 //! so the engine and the HTTP layer can hold an `Arc<dyn Store>` chosen once at start.
 
 use crate::compute::ServerPatch;
-use crate::job::{JobRecord, JobStatus, TaskRecord};
+use crate::job::{JobRecord, JobStatus};
 use crate::quota::{
     QuotaCheck, QuotaResource, ServerGroupInsert, ServerGroupMembership, ServerGroupRecord, Usage,
 };
@@ -195,10 +195,6 @@ pub struct Precondition {
     /// When the job was planned from the server as it was at this `updated_at` (device names,
     /// NIC ids…), the server must not have changed since; otherwise [`Rejection::ServerChanged`].
     pub unchanged_since: Option<i64>,
-    /// The task state the server takes in the accept transaction (the job's first phase's,
-    /// [`crate::compute::Operation::initial_task_state`]), so a read right after the answer
-    /// already shows the action under way. `None`: the state is left as it is.
-    pub initial_task_state: Option<crate::server::TaskState>,
 }
 
 /// A resource that only one server of a project may hold, checked in the accept transaction
@@ -256,42 +252,34 @@ pub enum Insertion {
     },
 }
 
-/// Which tasks are due.
+/// Which task ends are due: jobs holding an unfinished task whose end is due by `now`.
 #[derive(Debug, Clone)]
 pub struct TaskClaim {
     pub now: i64,
+    /// The most jobs to answer.
     pub limit: usize,
 }
 
-/// The result of running steps of one task: written only if the task is still at
-/// `expected_step` (fencing), together with the server patch and the job's new status.
+/// The end of one task: its outcome and its effect on its server, written in one commit with
+/// the job's new status. Fenced by the task itself: written only if the stored task is still
+/// unfinished, so a repeated or stale end (a restarted engine, another node that claimed the
+/// same job) is a no-op — and since a task's end is a pure function of what acceptance stored,
+/// any writer writes the same end.
 #[derive(Debug, Clone)]
-pub struct TaskAdvance {
-    pub task_id: String,
+pub struct TaskEnd {
     pub job_id: String,
     /// The task's position in its job: with `job_id`, its key.
     pub task_index: i64,
     pub server_id: String,
-    pub expected_step: i64,
-    pub new_step: i64,
+    /// `SUCCESS` or `FAIL`.
     pub status: JobStatus,
-    pub next_run_at: i64,
-    pub end_time: Option<i64>,
+    pub end_time: i64,
     pub error_code: Option<String>,
     pub fail_reason: Option<String>,
-    /// The server patches of the applied steps, in order.
-    pub patches: Vec<ServerPatch>,
-    /// When the steps ran (unix ms): `updated`, `launched_at`.
+    /// The last phase's patch, or the operation's failure patch.
+    pub patch: ServerPatch,
+    /// When the end is written (unix ms): `updated`, `launched_at`.
     pub now: i64,
-}
-
-impl TaskAdvance {
-    /// Whether the task's status changes: a task at step 0 is `INIT`, so its first advance
-    /// changes it; later it is `RUNNING` until an advance finishes it. Only such advances can
-    /// change the job's status, so only they need the job's status recomputed.
-    pub fn changes_status(&self) -> bool {
-        self.expected_step == 0 || self.status.is_terminal()
-    }
 }
 
 /// A filtered page of a project's servers, newest first.
@@ -373,18 +361,20 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         job_id: &'a str,
     ) -> BoxFuture<'a, Result<Option<JobRecord>, StoreError>>;
 
-    /// Unfinished tasks due at `now`, earliest first.
-    fn task_claim_due(
-        &self,
-        claim: TaskClaim,
-    ) -> BoxFuture<'_, Result<Vec<TaskRecord>, StoreError>>;
+    /// Unfinished jobs with a task whose end is due at `now` (earliest due first), with all
+    /// their tasks. A backend shared by several nodes hands each job to one claimer at a time
+    /// (a lease); ends are fenced anyway ([`TaskEnd`]).
+    fn task_claim_due(&self, claim: TaskClaim)
+        -> BoxFuture<'_, Result<Vec<JobRecord>, StoreError>>;
 
-    /// When the earliest unfinished task is due, if any.
+    /// When the earliest unwritten task end is due, if any.
     fn task_next_due(&self) -> BoxFuture<'_, Result<Option<i64>, StoreError>>;
 
-    /// Writes the advances in one durable commit; returns how many were applied (an advance
-    /// whose task has moved on since it was claimed is skipped).
-    fn task_advance(&self, advances: Vec<TaskAdvance>) -> BoxFuture<'_, Result<usize, StoreError>>;
+    /// Writes the ends in one durable commit: each task's outcome, its patch on the server
+    /// (freeing it with the job's last task on it), and its job's status (finished with its
+    /// last task). Returns how many were applied (an end whose task is already finished is
+    /// skipped).
+    fn task_end(&self, ends: Vec<TaskEnd>) -> BoxFuture<'_, Result<usize, StoreError>>;
 
     fn server_get<'a>(
         &'a self,

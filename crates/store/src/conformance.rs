@@ -9,8 +9,7 @@ use engine::server::{
 };
 use engine::store::{
     ClientToken, Insertion, JobInsert, JobInsertError, Precondition, Rejection, Reservation,
-    ServerEdit, ServerEditError, ServerQuery, ServerUpdate, Store, TagMatch, TaskAdvance,
-    TaskClaim,
+    ServerEdit, ServerEditError, ServerQuery, ServerUpdate, Store, TagMatch, TaskClaim, TaskEnd,
 };
 use std::sync::Arc;
 
@@ -18,7 +17,7 @@ pub async fn exercise(store: Arc<dyn Store>) {
     accepted_jobs_read_back_with_their_tasks_in_order(store.as_ref()).await;
     jobs_of_another_project_are_invisible(store.as_ref()).await;
     claims_return_only_due_tasks_earliest_first(store.as_ref()).await;
-    advances_are_fenced_by_step(store.as_ref()).await;
+    ends_are_fenced_by_the_task(store.as_ref()).await;
     finished_tasks_finish_the_job_and_free_the_server(store.as_ref()).await;
     partial_failure_fails_the_job_with_the_first_failed_code(store.as_ref()).await;
     preconditions_reject_without_a_trace(store.as_ref()).await;
@@ -90,6 +89,7 @@ fn server_record(project: &str, name: &str, busy_job_id: Option<&str>, now: i64)
             image_id: "img".to_owned(),
             ..ServerDoc::default()
         },
+        tasks: Vec::new(),
     }
 }
 
@@ -101,8 +101,9 @@ fn task(job_id: &str, index: usize, server_id: &str, operation: Operation, now: 
         server_id: server_id.to_owned(),
         operation,
         status: JobStatus::Init,
-        step: 0,
-        next_run_at: now,
+        // One phase, due at acceptance: the task's end is due at once.
+        schedule: vec![now],
+        fault: None,
         begin_time: now,
         end_time: None,
         error_code: None,
@@ -133,26 +134,22 @@ pub(super) fn settle(vm_state: VmState, power: i64) -> ServerPatch {
     }
 }
 
-/// Advances `task` by one step to `status`, with `patches`, at `now`.
+/// Ends `task` with `status` and the last of `patches`, at `now`.
 pub(super) fn step(
     task: &TaskRecord,
     status: JobStatus,
     patches: Vec<ServerPatch>,
     now: i64,
-) -> TaskAdvance {
-    TaskAdvance {
-        task_id: task.id.clone(),
+) -> TaskEnd {
+    TaskEnd {
         job_id: task.job_id.clone(),
         task_index: task.index,
         server_id: task.server_id.clone(),
-        expected_step: task.step,
-        new_step: task.step + 1,
         status,
-        next_run_at: now + 100,
-        end_time: status.is_terminal().then_some(now),
+        end_time: now,
         error_code: (status == JobStatus::Fail).then(|| "Ecs.0204".to_owned()),
         fail_reason: (status == JobStatus::Fail).then(|| "injected".to_owned()),
-        patches,
+        patch: patches.into_iter().last().unwrap_or_default(),
         now,
     }
 }
@@ -185,7 +182,7 @@ pub(super) async fn finish(store: &dyn Store, job: &JobRecord, now: i64) {
             )
         })
         .collect();
-    store.task_advance(advances).await.expect("advanced");
+    store.task_end(advances).await.expect("advanced");
 }
 
 async fn accepted_jobs_read_back_with_their_tasks_in_order(store: &dyn Store) {
@@ -239,8 +236,12 @@ async fn claims_return_only_due_tasks_earliest_first(store: &dyn Store) {
         .await
         .expect("claims");
     assert_eq!(
-        claimed.iter().map(|t| t.id.clone()).collect::<Vec<_>>(),
-        [sooner.tasks[0].id.clone()]
+        claimed.iter().map(|j| j.id.as_str()).collect::<Vec<_>>(),
+        [sooner.id.as_str()]
+    );
+    assert_eq!(
+        claimed[0].tasks, sooner.tasks,
+        "a claimed job comes with its tasks"
     );
     let claimed = store
         .task_claim_due(TaskClaim {
@@ -255,28 +256,31 @@ async fn claims_return_only_due_tasks_earliest_first(store: &dyn Store) {
     finish(store, &sooner, 6_000).await;
 }
 
-async fn advances_are_fenced_by_step(store: &dyn Store) {
+async fn ends_are_fenced_by_the_task(store: &dyn Store) {
     let job = insert_ok(store, create_job_insert("p-fence", 1, 0)).await;
     let task = &job.tasks[0];
-    let running = ServerPatch {
-        task_state: Some(Some(TaskState::Networking)),
-        ..ServerPatch::default()
-    };
-    let advance = step(task, JobStatus::Running, vec![running], 10);
-    assert_eq!(
-        store
-            .task_advance(vec![advance.clone()])
-            .await
-            .expect("writes"),
-        1
+    let end = step(
+        task,
+        JobStatus::Success,
+        vec![ServerPatch {
+            progress: Some(100),
+            mark_launched: true,
+            ..settle(VmState::Active, power_state::RUNNING)
+        }],
+        10,
     );
-    // The same advance again (a replay after a lost lease or a crash) is skipped.
-    assert_eq!(store.task_advance(vec![advance]).await.expect("writes"), 0);
+    assert_eq!(store.task_end(vec![end.clone()]).await.expect("writes"), 1);
+    // The same end again (a replay after a lost lease or a crash) is skipped, and so is a
+    // different one computed from the same claim: the first end written stands.
+    let mut late = end.clone();
+    late.now = 20;
+    late.end_time = 20;
+    assert_eq!(store.task_end(vec![end, late]).await.expect("writes"), 0);
     let read = reread(store, &job).await;
-    assert_eq!(read.status, JobStatus::Running);
-    assert_eq!(read.tasks[0].step, 1);
-    assert_eq!(read.tasks[0].next_run_at, 110);
-    finish(store, &read, 200).await;
+    assert_eq!(read.status, JobStatus::Success);
+    assert_eq!(read.end_time, Some(10));
+    let server = server_of(store, "p-fence", &task.server_id).await;
+    assert_eq!((server.updated_at, server.launched_at), (10, Some(10)));
 }
 
 pub(super) async fn finished_tasks_finish_the_job_and_free_the_server(store: &dyn Store) {
@@ -287,7 +291,7 @@ pub(super) async fn finished_tasks_finish_the_job_and_free_the_server(store: &dy
         vec![settle(VmState::Active, power_state::RUNNING)],
         50,
     );
-    store.task_advance(vec![first]).await.expect("writes");
+    store.task_end(vec![first]).await.expect("writes");
     let half = reread(store, &job).await;
     assert_eq!(
         half.status,
@@ -301,7 +305,7 @@ pub(super) async fn finished_tasks_finish_the_job_and_free_the_server(store: &dy
         vec![settle(VmState::Active, power_state::RUNNING)],
         70,
     );
-    store.task_advance(vec![second]).await.expect("writes");
+    store.task_end(vec![second]).await.expect("writes");
     let done = reread(store, &job).await;
     assert_eq!(done.status, JobStatus::Success);
     assert_eq!(done.end_time, Some(70));
@@ -321,7 +325,7 @@ pub(super) async fn finished_tasks_finish_the_job_and_free_the_server(store: &dy
         .await
         .expect("claims")
         .iter()
-        .all(|t| t.job_id != job.id));
+        .all(|j| j.id != job.id));
 }
 
 async fn partial_failure_fails_the_job_with_the_first_failed_code(store: &dyn Store) {
@@ -344,7 +348,7 @@ async fn partial_failure_fails_the_job_with_the_first_failed_code(store: &dyn St
         6,
     );
     store
-        .task_advance(vec![failed, succeeded])
+        .task_end(vec![failed, succeeded])
         .await
         .expect("writes");
     let read = reread(store, &job).await;
@@ -381,7 +385,6 @@ async fn preconditions_reject_without_a_trace(store: &dyn Store) {
                     server_id,
                     allowed_vm_states: &[VmState::Active],
                     unchanged_since: None,
-                    initial_task_state: None,
                 })
                 .collect(),
             reservations: Vec::new(),
@@ -423,14 +426,10 @@ async fn preconditions_reject_without_a_trace(store: &dyn Store) {
     );
     finish(store, &accepted_job, 20).await; // server is ACTIVE again (finish settles it so)
 
-    let stopped = ServerPatch {
-        vm_state: Some(VmState::Stopped),
-        power_state: Some(power_state::SHUTDOWN),
-        ..ServerPatch::default()
-    };
+    let stopped = settle(VmState::Stopped, power_state::SHUTDOWN);
     let stop_job = insert_ok(store, stop(vec![server_id.clone()])).await;
     store
-        .task_advance(vec![step(
+        .task_end(vec![step(
             &stop_job.tasks[0],
             JobStatus::Success,
             vec![stopped],
@@ -489,7 +488,6 @@ async fn deleting_removes_the_server(store: &dyn Store) {
             server_id: server_id.clone(),
             allowed_vm_states: &[VmState::Active],
             unchanged_since: None,
-            initial_task_state: None,
         }],
         reservations: Vec::new(),
         client_token: None,
@@ -502,7 +500,7 @@ async fn deleting_removes_the_server(store: &dyn Store) {
         ..settle(VmState::Deleted, power_state::NOSTATE)
     };
     store
-        .task_advance(vec![step(
+        .task_end(vec![step(
             &delete_job.tasks[0],
             JobStatus::Success,
             vec![gone],
@@ -734,7 +732,6 @@ pub(super) fn server_job_insert(
             server_id: server_id.to_owned(),
             allowed_vm_states: &[VmState::Active, VmState::Stopped],
             unchanged_since,
-            initial_task_state: None,
         }],
         reservations,
         client_token: None,
@@ -838,7 +835,7 @@ async fn reservations_refuse_what_another_server_holds_or_is_getting(store: &dyn
     );
     // Attached (the job finished): still taken, now through the server's document.
     store
-        .task_advance(vec![step(
+        .task_end(vec![step(
             &attach_job.tasks[0],
             JobStatus::Success,
             vec![ServerPatch {
@@ -976,11 +973,11 @@ async fn keypairs_are_per_project_and_unique_by_name(store: &dyn Store) {
         .is_empty());
 }
 
-/// A job whose precondition names an initial task state shows it from the accept commit on
-/// (Nova clients poll right after the 202), and the listed status follows.
+/// A job on a server shows its first phase's state from the accept commit on (Nova clients
+/// poll right after the 202), and the listed status follows.
 async fn an_accepted_job_shows_its_initial_task_state_at_once(store: &dyn Store) {
     let server_id = active_server(store, "p-initial", 0).await;
-    let mut reboot = server_job_insert(
+    let reboot = server_job_insert(
         "p-initial",
         &server_id,
         JobKind::RebootServers,
@@ -988,7 +985,6 @@ async fn an_accepted_job_shows_its_initial_task_state_at_once(store: &dyn Store)
         None,
         Vec::new(),
     );
-    reboot.preconditions[0].initial_task_state = Some(TaskState::Rebooting);
     insert_ok(store, reboot).await;
     let taken = server_of(store, "p-initial", &server_id).await;
     assert_eq!(taken.state.task_state, Some(TaskState::Rebooting));
@@ -1025,16 +1021,7 @@ async fn document_changes_apply_with_their_step(store: &dyn Store) {
         Vec::new(),
     );
     let resize_job = insert_ok(store, resize).await;
-    let running = step(
-        &resize_job.tasks[0],
-        JobStatus::Running,
-        vec![ServerPatch {
-            task_state: Some(Some(TaskState::ResizePrep)),
-            ..ServerPatch::default()
-        }],
-        30,
-    );
-    store.task_advance(vec![running]).await.expect("advanced");
+    // Acceptance writes the first phase's state (resize_prep); nothing is written until the end.
     let midway = server_of(store, "p-doc", &server_id).await;
     assert_eq!(
         midway.state.status(),
@@ -1045,8 +1032,7 @@ async fn document_changes_apply_with_their_step(store: &dyn Store) {
         midway.doc.flavor.id, "",
         "the flavor changes only with the last step"
     );
-    let mut task = resize_job.tasks[0].clone();
-    task.step = 1;
+    let task = resize_job.tasks[0].clone();
     let last = step(
         &task,
         JobStatus::Success,
@@ -1059,7 +1045,7 @@ async fn document_changes_apply_with_their_step(store: &dyn Store) {
         }],
         40,
     );
-    store.task_advance(vec![last]).await.expect("advanced");
+    store.task_end(vec![last]).await.expect("advanced");
     let done = server_of(store, "p-doc", &server_id).await;
     assert_eq!(done.doc.flavor, bigger);
     assert_eq!(
@@ -1099,7 +1085,7 @@ async fn document_changes_apply_with_their_step(store: &dyn Store) {
         created: 50,
     };
     store
-        .task_advance(vec![step(
+        .task_end(vec![step(
             &failed.tasks[0],
             JobStatus::Fail,
             vec![Operation::RebuildServer {
@@ -1124,7 +1110,7 @@ async fn document_changes_apply_with_their_step(store: &dyn Store) {
     insert.preconditions[0].allowed_vm_states = &[VmState::Error];
     let retried = insert_ok(store, insert).await;
     store
-        .task_advance(vec![step(
+        .task_end(vec![step(
             &retried.tasks[0],
             JobStatus::Success,
             vec![ServerPatch {
@@ -1180,7 +1166,7 @@ async fn several_tasks_on_one_server_free_it_with_the_last(store: &dyn Store) {
         )
     };
     store
-        .task_advance(vec![add(&job.tasks[0], "port-a", "192.168.1.10", 20)])
+        .task_end(vec![add(&job.tasks[0], "port-a", "192.168.1.10", 20)])
         .await
         .expect("advanced");
     let half = server_of(store, "p-nics", &server_id).await;
@@ -1191,7 +1177,7 @@ async fn several_tasks_on_one_server_free_it_with_the_last(store: &dyn Store) {
     );
     assert_eq!(half.doc.nics.len(), 1);
     store
-        .task_advance(vec![add(&job.tasks[1], "port-b", "192.168.1.11", 30)])
+        .task_end(vec![add(&job.tasks[1], "port-b", "192.168.1.11", 30)])
         .await
         .expect("advanced");
     let done = server_of(store, "p-nics", &server_id).await;

@@ -13,6 +13,7 @@ pub mod sqlite;
 mod sqlite_catalog;
 mod sqlite_groups;
 mod sqlite_readers;
+mod sqlite_tasks;
 
 #[cfg(test)]
 mod conformance;

@@ -8,8 +8,9 @@
 //! wait for the writer (WAL readers see the last commit); they run on tokio's blocking pool,
 //! never on the async workers, each within a deadline ([`crate::sqlite_readers`]).
 //!
-//! Client writes (accepting jobs) go before engine writes (task steps) when both wait; see
-//! [`write_loop`].
+//! Client writes (accepting jobs) go before engine writes (task ends) when both wait; see
+//! [`write_loop`]. A job's tasks live in its row ([`crate::sqlite_tasks`]): acceptance writes
+//! their schedules once, and only each task's end is written after it.
 //!
 //! A lock file next to the database keeps a second ecsd process off the same file: this backend
 //! is single-node, so the engine that owns the file is the only one running tasks.
@@ -17,9 +18,9 @@
 use crate::sqlite_catalog::{self, CatalogWrite};
 use crate::sqlite_groups;
 use crate::sqlite_readers::Readers;
+use crate::sqlite_tasks;
 use crate::StoreOptions;
-use engine::compute::{Operation, ServerPatch};
-use engine::job::{JobKind, JobRecord, JobStatus, TaskRecord};
+use engine::job::{JobKind, JobRecord, JobStatus};
 use engine::quota::{ServerGroupInsert, ServerGroupMembership, ServerGroupRecord, Usage};
 use engine::server::{
     PowerTriple, ServerDoc, ServerFault, ServerRecord, ServerStatus, TaskState, VmState,
@@ -27,10 +28,10 @@ use engine::server::{
 use engine::store::{
     BoxFuture, ImageRecord, Insertion, JobInsert, JobInsertError, KeyPairRecord, Rejection,
     Reservation, ServerEdit, ServerEditError, ServerPage, ServerQuery, ServerUpdate, Store,
-    StoreError, TagMatch, TaskAdvance, TaskClaim,
+    StoreError, TagMatch, TaskClaim, TaskEnd,
 };
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Arc, Mutex};
@@ -111,7 +112,7 @@ CREATE TABLE IF NOT EXISTS client_tokens (
 
 /// The layout of [`SCHEMA`] plus [`MIGRATIONS`]; stored as `PRAGMA user_version`. A file of an
 /// older version is migrated step by step; a newer one is refused rather than misread.
-const SCHEMA_VERSION: i64 = 5;
+const SCHEMA_VERSION: i64 = 6;
 
 /// The steps after version 1 ([`SCHEMA`], which never changes: users have databases of it):
 /// `MIGRATIONS[i]` takes a database from version `i + 1` to `i + 2`. Each step lives in its own
@@ -125,6 +126,9 @@ const MIGRATIONS: &[&str] = &[
     sqlite_catalog::MIGRATION_KEYPAIRS,
     // 4 → 5: private images made from servers (Nova's createImage).
     sqlite_catalog::MIGRATION_IMAGES,
+    // 5 → 6: tasks held in their job's row, with a schedule ([`sqlite_tasks`]); the rows of
+    // the per-step model are moved there by [`sqlite_tasks::migrate_tasks_into_jobs`].
+    sqlite_tasks::MIGRATION_JOB_TASKS,
 ];
 
 /// Values made once per database and shared by every process that opens it.
@@ -179,6 +183,9 @@ fn migrate(connection: &mut Connection, existing: bool) -> Result<(), StoreError
         transaction
             .execute_batch(&format!("{step}\nPRAGMA user_version = {to};"))
             .map_err(backend)?;
+        if to == 6 {
+            sqlite_tasks::migrate_tasks_into_jobs(&transaction)?;
+        }
         transaction.commit().map_err(backend)?;
         if existing {
             tracing::info!(from = to - 1, to, "migrated the database schema");
@@ -220,7 +227,7 @@ struct Pending {
 
 enum Command {
     JobInsert(Box<JobInsert>),
-    TaskAdvance(Vec<TaskAdvance>),
+    TaskEnd(Vec<TaskEnd>),
     JobPurge(i64),
     ServerUpdate(Box<ServerUpdate>),
     ServerEdit(Box<ServerEdit>),
@@ -236,7 +243,7 @@ enum Command {
 
 enum Reply {
     JobInsert(oneshot::Sender<Result<Insertion, JobInsertError>>),
-    TaskAdvance(oneshot::Sender<Result<usize, StoreError>>),
+    TaskEnd(oneshot::Sender<Result<usize, StoreError>>),
     JobPurge(oneshot::Sender<Result<u64, StoreError>>),
     ServerUpdate(oneshot::Sender<Result<bool, StoreError>>),
     ServerEdit(oneshot::Sender<Result<ServerRecord, ServerEditError>>),
@@ -249,7 +256,7 @@ enum Reply {
 /// A command's result, held until its group's commit is known.
 enum Done {
     JobInsert(Result<Insertion, JobInsertError>),
-    TaskAdvance(Result<usize, StoreError>),
+    TaskEnd(Result<usize, StoreError>),
     JobPurge(Result<u64, StoreError>),
     ServerUpdate(Result<bool, StoreError>),
     ServerEdit(Result<Box<ServerRecord>, ServerEditError>),
@@ -266,7 +273,7 @@ impl Done {
         matches!(
             self,
             Done::JobInsert(Err(JobInsertError::Store(_)))
-                | Done::TaskAdvance(Err(_))
+                | Done::TaskEnd(Err(_))
                 | Done::JobPurge(Err(_))
                 | Done::ServerUpdate(Err(_))
                 | Done::ServerEdit(Err(ServerEditError::Store(_)))
@@ -285,7 +292,7 @@ impl Reply {
         let mismatch = || StoreError::Backend("internal: reply of the wrong kind".to_owned());
         match (self, done) {
             (Reply::JobInsert(reply), Done::JobInsert(result)) => drop(reply.send(result)),
-            (Reply::TaskAdvance(reply), Done::TaskAdvance(result)) => drop(reply.send(result)),
+            (Reply::TaskEnd(reply), Done::TaskEnd(result)) => drop(reply.send(result)),
             (Reply::JobPurge(reply), Done::JobPurge(result)) => drop(reply.send(result)),
             (Reply::ServerUpdate(reply), Done::ServerUpdate(result)) => drop(reply.send(result)),
             (Reply::ServerEdit(reply), Done::ServerEdit(result)) => {
@@ -304,7 +311,7 @@ impl Reply {
     fn fail(self, error: StoreError) {
         match self {
             Reply::JobInsert(reply) => drop(reply.send(Err(JobInsertError::Store(error)))),
-            Reply::TaskAdvance(reply) => drop(reply.send(Err(error))),
+            Reply::TaskEnd(reply) => drop(reply.send(Err(error))),
             Reply::JobPurge(reply) => drop(reply.send(Err(error))),
             Reply::ServerUpdate(reply) => drop(reply.send(Err(error))),
             Reply::ServerEdit(reply) => drop(reply.send(Err(ServerEditError::Store(error)))),
@@ -327,7 +334,7 @@ pub struct SqliteStore {
     _lock: File,
 }
 
-fn backend(error: rusqlite::Error) -> StoreError {
+pub(crate) fn backend(error: rusqlite::Error) -> StoreError {
     StoreError::Backend(error.to_string())
 }
 
@@ -477,35 +484,36 @@ impl Store for SqliteStore {
     fn task_claim_due(
         &self,
         claim: TaskClaim,
-    ) -> BoxFuture<'_, Result<Vec<TaskRecord>, StoreError>> {
+    ) -> BoxFuture<'_, Result<Vec<JobRecord>, StoreError>> {
         Box::pin(self.readers.run(move |connection| {
             let mut statement = connection
-                .prepare_cached(&format!(
-                    "SELECT {TASK_COLUMNS} FROM tasks
-                     WHERE next_run_at IS NOT NULL AND next_run_at <= ?1
-                     ORDER BY next_run_at LIMIT ?2"
-                ))
+                .prepare_cached(
+                    "SELECT id, project_id, job_type, status, begin_time, end_time, error_code,
+                            fail_reason, tasks
+                     FROM jobs WHERE due_at IS NOT NULL AND due_at <= ?1
+                     ORDER BY due_at LIMIT ?2",
+                )
                 .map_err(backend)?;
             let rows = statement
-                .query_map(params![claim.now, claim.limit as i64], task_from_row)
+                .query_map(params![claim.now, claim.limit as i64], raw_job_from_row)
                 .map_err(backend)?;
-            rows.map(|row| row.map_err(backend)?).collect()
+            rows.map(|row| row.map_err(backend)?.decode()).collect()
         }))
     }
 
     fn task_next_due(&self) -> BoxFuture<'_, Result<Option<i64>, StoreError>> {
         Box::pin(self.readers.run(|connection| {
             connection
-                .prepare_cached("SELECT min(next_run_at) FROM tasks WHERE next_run_at IS NOT NULL")
+                .prepare_cached("SELECT min(due_at) FROM jobs WHERE due_at IS NOT NULL")
                 .map_err(backend)?
                 .query_row([], |row| row.get::<_, Option<i64>>(0))
                 .map_err(backend)
         }))
     }
 
-    fn task_advance(&self, advances: Vec<TaskAdvance>) -> BoxFuture<'_, Result<usize, StoreError>> {
+    fn task_end(&self, ends: Vec<TaskEnd>) -> BoxFuture<'_, Result<usize, StoreError>> {
         let (sender, receiver) = oneshot::channel();
-        let sent = self.send(Command::TaskAdvance(advances), Reply::TaskAdvance(sender));
+        let sent = self.send(Command::TaskEnd(ends), Reply::TaskEnd(sender));
         Box::pin(async move {
             sent?;
             reply(receiver).await?
@@ -528,7 +536,9 @@ impl Store for SqliteStore {
                 .query_row(params![server_id, project_id], raw_server_from_row)
                 .optional()
                 .map_err(backend)?;
-            server.map(RawServer::decode).transpose()
+            let mut server = server.map(RawServer::decode).transpose()?;
+            attach_tasks(connection, server.as_mut_slice())?;
+            Ok(server)
         }))
     }
 
@@ -802,9 +812,7 @@ fn sort_write(
         | Command::GroupDelete { .. }
         | Command::GroupMembership(_)
         | Command::Catalog(_) => clients.push(pending),
-        Command::TaskAdvance(_) | Command::JobPurge(_) => {
-            engine.push_back((Instant::now(), pending))
-        }
+        Command::TaskEnd(_) | Command::JobPurge(_) => engine.push_back((Instant::now(), pending)),
     }
 }
 
@@ -897,7 +905,7 @@ fn run_group(
 fn apply(connection: &Connection, command: &Command) -> Done {
     match command {
         Command::JobInsert(insert) => Done::JobInsert(insert_job(connection, insert)),
-        Command::TaskAdvance(advances) => Done::TaskAdvance(advance_tasks(connection, advances)),
+        Command::TaskEnd(ends) => Done::TaskEnd(sqlite_tasks::end_tasks(connection, ends)),
         Command::JobPurge(before) => Done::JobPurge(purge_jobs(connection, *before)),
         Command::ServerUpdate(update) => Done::ServerUpdate(update_server(connection, update)),
         Command::ServerEdit(edit) => Done::ServerEdit(edit_server(connection, edit).map(Box::new)),
@@ -944,6 +952,7 @@ fn edit_server(
     let mut server = raw.decode()?;
     edit.change.apply(&mut server)?;
     write_doc(connection, &server.id, &server.doc, edit.now)?;
+    attach_tasks(connection, std::slice::from_mut(&mut server))?;
     connection
         .prepare_cached("UPDATE servers SET name = ?1 WHERE id = ?2")
         .map_err(backend)?
@@ -974,7 +983,7 @@ fn update_server(connection: &Connection, update: &ServerUpdate) -> Result<bool,
 }
 
 /// Writes a server's document, with the flavor column kept equal to the document's flavor.
-fn write_doc(
+pub(crate) fn write_doc(
     connection: &Connection,
     server_id: &str,
     doc: &ServerDoc,
@@ -1003,8 +1012,8 @@ fn reservation_holder(
         Reservation::Volume { volume_id } => (
             "SELECT s.id FROM servers s, json_each(s.doc, '$.volumes') v
              WHERE s.project_id = ?1 AND json_extract(v.value, '$.id') = ?2 LIMIT 1",
-            "SELECT t.server_id FROM tasks t JOIN jobs j ON j.id = t.job_id
-             WHERE t.next_run_at IS NOT NULL AND j.project_id = ?1
+            "SELECT t.server_id FROM live_tasks t
+             WHERE t.project_id = ?1
                AND json_extract(t.operation, '$.op') = 'attach_volume'
                AND json_extract(t.operation, '$.volume.id') = ?2 LIMIT 1",
             vec![volume_id],
@@ -1016,8 +1025,8 @@ fn reservation_holder(
             "SELECT s.id FROM servers s, json_each(s.doc, '$.nics') n
              WHERE s.project_id = ?1 AND json_extract(n.value, '$.subnet_id') = ?2
                AND json_extract(n.value, '$.ip_address') = ?3 LIMIT 1",
-            "SELECT t.server_id FROM tasks t JOIN jobs j ON j.id = t.job_id
-             WHERE t.next_run_at IS NOT NULL AND j.project_id = ?1
+            "SELECT t.server_id FROM live_tasks t
+             WHERE t.project_id = ?1
                AND json_extract(t.operation, '$.op') = 'add_nic'
                AND json_extract(t.operation, '$.nic.subnet_id') = ?2
                AND json_extract(t.operation, '$.nic.ip_address') = ?3 LIMIT 1",
@@ -1085,11 +1094,12 @@ fn insert_job(connection: &Connection, insert: &JobInsert) -> Result<Insertion, 
             return Err(Rejection::TooManyUnfinishedJobs { limit }.into());
         }
     }
-    let mut taken_states = Vec::with_capacity(insert.preconditions.len());
+    let mut taken = Vec::with_capacity(insert.preconditions.len());
     for precondition in &insert.preconditions {
         let found = connection
             .prepare_cached(
-                "SELECT vm_state, task_state, busy_job_id, updated_at FROM servers WHERE id = ?1 AND project_id = ?2",
+                "SELECT vm_state, task_state, busy_job_id, updated_at, power_state, progress
+                 FROM servers WHERE id = ?1 AND project_id = ?2",
             )
             .map_err(backend)?
             .query_row(params![precondition.server_id, job.project_id], |row| {
@@ -1098,11 +1108,14 @@ fn insert_job(connection: &Connection, insert: &JobInsert) -> Result<Insertion, 
                     row.get::<_, Option<String>>(1)?,
                     row.get::<_, Option<String>>(2)?,
                     row.get::<_, i64>(3)?,
+                    row.get::<_, i64>(4)?,
+                    row.get::<_, i64>(5)?,
                 ))
             })
             .optional()
             .map_err(backend)?;
-        let Some((vm_state, task_state, busy_job_id, updated_at)) = found else {
+        let Some((vm_state, task_state, busy_job_id, updated_at, power_state, progress)) = found
+        else {
             return Err(Rejection::ServerNotFound {
                 server_id: precondition.server_id.clone(),
             }
@@ -1133,7 +1146,14 @@ fn insert_job(connection: &Connection, insert: &JobInsert) -> Result<Insertion, 
             }
             .into());
         }
-        taken_states.push(vm_state);
+        taken.push((
+            PowerTriple {
+                vm_state,
+                task_state,
+                power_state,
+            },
+            progress,
+        ));
     }
     for reservation in &insert.reservations {
         if let Some(server_id) = reservation_holder(connection, &job.project_id, reservation)? {
@@ -1162,35 +1182,41 @@ fn insert_job(connection: &Connection, insert: &JobInsert) -> Result<Insertion, 
     )?;
     // Every check passed; only now write (the group runs without savepoints, so a rejection
     // must come before the first write).
-    for (precondition, vm_state) in insert.preconditions.iter().zip(taken_states) {
-        match precondition.initial_task_state {
-            None => connection
-                .prepare_cached("UPDATE servers SET busy_job_id = ?1 WHERE id = ?2")
-                .map_err(backend)?
-                .execute(params![job.id, precondition.server_id])
-                .map_err(backend)?,
-            // The action shows from this commit on (the first step writes the same state).
-            Some(task_state) => connection
-                .prepare_cached(
-                    "UPDATE servers SET busy_job_id = ?1, task_state = ?2, status = ?3,
-                            updated_at = ?4 WHERE id = ?5",
-                )
-                .map_err(backend)?
-                .execute(params![
-                    job.id,
-                    task_state.as_str(),
-                    ServerStatus::derive(vm_state, Some(task_state)).as_str(),
-                    job.begin_time,
-                    precondition.server_id
-                ])
-                .map_err(backend)?,
-        };
+    // The taken servers show the first phase of their task from this commit on (a reboot's
+    // `REBOOT`): the stored status, which list filters read, then holds until the task's end.
+    for (precondition, (mut state, mut progress)) in insert.preconditions.iter().zip(taken) {
+        if let Some(task) = job
+            .tasks
+            .iter()
+            .find(|task| task.server_id == precondition.server_id)
+        {
+            let patch = engine::schedule::acceptance_patch(&task.operation);
+            engine::schedule::apply_state(&mut state, &mut progress, &patch);
+        }
+        connection
+            .prepare_cached(
+                "UPDATE servers SET busy_job_id = ?1, status = ?2, vm_state = ?3, task_state = ?4,
+                                    power_state = ?5, progress = ?6
+                 WHERE id = ?7",
+            )
+            .map_err(backend)?
+            .execute(params![
+                job.id,
+                state.status().as_str(),
+                state.vm_state.as_str(),
+                state.task_state.map(TaskState::as_str),
+                state.power_state,
+                progress,
+                precondition.server_id
+            ])
+            .map_err(backend)?;
     }
 
     connection
         .prepare_cached(
-            "INSERT INTO jobs (id, project_id, job_type, status, begin_time, end_time, error_code, fail_reason)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            "INSERT INTO jobs (id, project_id, job_type, status, begin_time, end_time, error_code,
+                               fail_reason, tasks, due_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         )
         .map_err(backend)?
         .execute(params![
@@ -1201,37 +1227,11 @@ fn insert_job(connection: &Connection, insert: &JobInsert) -> Result<Insertion, 
             job.begin_time,
             job.end_time,
             job.error_code,
-            job.fail_reason
+            job.fail_reason,
+            sqlite_tasks::encode(&job.tasks)?,
+            sqlite_tasks::next_due(&job.tasks)
         ])
         .map_err(backend)?;
-    let mut insert_task = connection
-        .prepare_cached(
-            "INSERT INTO tasks (id, job_id, idx, server_id, operation, status, step, next_run_at,
-                                begin_time, end_time, error_code, fail_reason)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-        )
-        .map_err(backend)?;
-    for task in &job.tasks {
-        let operation = serde_json::to_string(&task.operation)
-            .map_err(|error| StoreError::Backend(error.to_string()))?;
-        let next_run_at = (!task.status.is_terminal()).then_some(task.next_run_at);
-        insert_task
-            .execute(params![
-                task.id,
-                task.job_id,
-                task.index,
-                task.server_id,
-                operation,
-                task.status.as_str(),
-                task.step,
-                next_run_at,
-                task.begin_time,
-                task.end_time,
-                task.error_code,
-                task.fail_reason
-            ])
-            .map_err(backend)?;
-    }
     let mut insert_server = connection
         .prepare_cached(
             "INSERT INTO servers (id, project_id, name, flavor_id, status, vm_state, task_state,
@@ -1303,218 +1303,7 @@ fn insert_job(connection: &Connection, insert: &JobInsert) -> Result<Insertion, 
     Ok(Insertion::Inserted)
 }
 
-fn advance_tasks(connection: &Connection, advances: &[TaskAdvance]) -> Result<usize, StoreError> {
-    let mut applied = 0;
-    let mut touched_jobs = BTreeSet::new();
-    for advance in advances {
-        let next_run_at = (!advance.status.is_terminal()).then_some(advance.next_run_at);
-        // Fencing: only the holder of the step the advance was computed from may write it.
-        let changed = connection
-            .prepare_cached(
-                "UPDATE tasks SET step = ?1, status = ?2, next_run_at = ?3, end_time = ?4,
-                                  error_code = ?5, fail_reason = ?6
-                 WHERE job_id = ?7 AND idx = ?8 AND step = ?9 AND next_run_at IS NOT NULL",
-            )
-            .map_err(backend)?
-            .execute(params![
-                advance.new_step,
-                advance.status.as_str(),
-                next_run_at,
-                advance.end_time,
-                advance.error_code,
-                advance.fail_reason,
-                advance.job_id,
-                advance.task_index,
-                advance.expected_step
-            ])
-            .map_err(backend)?;
-        if changed == 0 {
-            continue;
-        }
-        applied += 1;
-        if advance.changes_status() {
-            touched_jobs.insert(advance.job_id.as_str());
-        }
-        patch_server(connection, advance)?;
-    }
-    for job_id in touched_jobs {
-        refresh_job_status(connection, job_id)?;
-    }
-    Ok(applied)
-}
-
-/// Applies the advance's patches to its server, and frees the server when the task is done.
-fn patch_server(connection: &Connection, advance: &TaskAdvance) -> Result<(), StoreError> {
-    let current = connection
-        .prepare_cached("SELECT vm_state, task_state, power_state, progress, launched_at FROM servers WHERE id = ?1")
-        .map_err(backend)?
-        .query_row([&advance.server_id], |row| {
-            Ok((
-                row.get::<_, String>(0)?,
-                row.get::<_, Option<String>>(1)?,
-                row.get::<_, i64>(2)?,
-                row.get::<_, i64>(3)?,
-                row.get::<_, Option<i64>>(4)?,
-            ))
-        })
-        .optional()
-        .map_err(backend)?;
-    let Some((vm_state, task_state, power_state, mut progress, mut launched_at)) = current else {
-        // The server is already gone (a delete step was replayed): nothing left to patch.
-        return Ok(());
-    };
-    let mut state = PowerTriple {
-        vm_state: parse_vm_state(&vm_state)?,
-        task_state: task_state.as_deref().map(parse_task_state).transpose()?,
-        power_state,
-    };
-    let mut fault = None;
-    let mut clear_fault = false;
-    let mut remove = false;
-    let mut doc_changes = Vec::new();
-    for patch in &advance.patches {
-        apply_patch(&mut state, patch);
-        progress = patch.progress.unwrap_or(progress);
-        if patch.mark_launched {
-            launched_at = Some(advance.now);
-        }
-        if let Some(new_fault) = &patch.fault {
-            fault = Some(
-                serde_json::to_string(new_fault)
-                    .map_err(|error| StoreError::Backend(error.to_string()))?,
-            );
-            clear_fault = false;
-        }
-        if patch.clear_fault {
-            fault = None;
-            clear_fault = true;
-        }
-        remove |= patch.remove;
-        doc_changes.extend(patch.doc.iter());
-    }
-    if !doc_changes.is_empty() && !remove {
-        let doc: String = connection
-            .prepare_cached("SELECT doc FROM servers WHERE id = ?1")
-            .map_err(backend)?
-            .query_row([&advance.server_id], |row| row.get(0))
-            .map_err(backend)?;
-        let mut doc: ServerDoc = serde_json::from_str(&doc).map_err(|error| {
-            StoreError::Corrupt(format!("server {}: doc: {error}", advance.server_id))
-        })?;
-        for change in doc_changes {
-            change.apply(&mut doc);
-        }
-        write_doc(connection, &advance.server_id, &doc, advance.now)?;
-    }
-    if remove && advance.status == JobStatus::Success {
-        connection
-            .prepare_cached("DELETE FROM servers WHERE id = ?1")
-            .map_err(backend)?
-            .execute([&advance.server_id])
-            .map_err(backend)?;
-        return Ok(());
-    }
-    // The job frees the server with its last task on it: an add-NICs job has several tasks on
-    // one server, and the server stays held until all of them are finished (this task's row is
-    // already updated, so it no longer counts as unfinished).
-    let release = advance.status.is_terminal();
-    connection
-        .prepare_cached(
-            "UPDATE servers SET status = ?1, vm_state = ?2, task_state = ?3, power_state = ?4,
-                    progress = ?5, launched_at = ?6, updated_at = ?7,
-                    fault = CASE WHEN ?12 THEN NULL ELSE coalesce(?8, fault) END,
-                    busy_job_id = CASE WHEN ?9 AND busy_job_id = ?10 AND NOT EXISTS (
-                        SELECT 1 FROM tasks WHERE job_id = ?10 AND server_id = ?11
-                                              AND next_run_at IS NOT NULL
-                    ) THEN NULL ELSE busy_job_id END
-             WHERE id = ?11",
-        )
-        .map_err(backend)?
-        .execute(params![
-            state.status().as_str(),
-            state.vm_state.as_str(),
-            state.task_state.map(TaskState::as_str),
-            state.power_state,
-            progress,
-            launched_at,
-            advance.now,
-            fault,
-            release,
-            advance.job_id,
-            advance.server_id,
-            clear_fault
-        ])
-        .map_err(backend)?;
-    Ok(())
-}
-
-fn apply_patch(state: &mut PowerTriple, patch: &ServerPatch) {
-    if let Some(vm_state) = patch.vm_state {
-        state.vm_state = vm_state;
-    }
-    if let Some(task_state) = patch.task_state {
-        state.task_state = task_state;
-    }
-    if let Some(power_state) = patch.power_state {
-        state.power_state = power_state;
-    }
-}
-
-/// Recomputes a job's status from its tasks; on the first terminal status, stamps its end and,
-/// on failure, the first failed task's code and reason.
-fn refresh_job_status(connection: &Connection, job_id: &str) -> Result<(), StoreError> {
-    let mut statement = connection
-        .prepare_cached("SELECT status, end_time, error_code, fail_reason FROM tasks WHERE job_id = ?1 ORDER BY idx")
-        .map_err(backend)?;
-    let rows = statement
-        .query_map([job_id], |row| {
-            Ok((
-                row.get::<_, String>(0)?,
-                row.get::<_, Option<i64>>(1)?,
-                row.get::<_, Option<String>>(2)?,
-                row.get::<_, Option<String>>(3)?,
-            ))
-        })
-        .map_err(backend)?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(backend)?;
-    let mut statuses = Vec::with_capacity(rows.len());
-    for (status, ..) in &rows {
-        statuses.push(parse_job_status(status)?);
-    }
-    let status = JobStatus::of_tasks(statuses.iter().copied());
-    let end_time = status
-        .is_terminal()
-        .then(|| rows.iter().filter_map(|row| row.1).max())
-        .flatten();
-    let first_failure = rows
-        .iter()
-        .zip(&statuses)
-        .find(|(_, status)| **status == JobStatus::Fail)
-        .map(|(row, _)| (row.2.clone(), row.3.clone()));
-    let (error_code, fail_reason) = match (status, first_failure) {
-        (JobStatus::Fail, Some((code, reason))) => (code, reason),
-        _ => (None, None),
-    };
-    connection
-        .prepare_cached(
-            "UPDATE jobs SET status = ?1, end_time = ?2, error_code = ?3, fail_reason = ?4 WHERE id = ?5",
-        )
-        .map_err(backend)?
-        .execute(params![status.as_str(), end_time, error_code, fail_reason, job_id])
-        .map_err(backend)?;
-    Ok(())
-}
-
 fn purge_jobs(connection: &Connection, finished_before: i64) -> Result<u64, StoreError> {
-    connection
-        .prepare_cached(
-            "DELETE FROM tasks WHERE job_id IN
-                (SELECT id FROM jobs WHERE end_time IS NOT NULL AND end_time < ?1)",
-        )
-        .map_err(backend)?
-        .execute([finished_before])
-        .map_err(backend)?;
     let purged = connection
         .prepare_cached("DELETE FROM jobs WHERE end_time IS NOT NULL AND end_time < ?1")
         .map_err(backend)?
@@ -1531,36 +1320,50 @@ fn purge_jobs(connection: &Connection, finished_before: i64) -> Result<u64, Stor
 // ---------------------------------------------------------------------------------------------
 // Reads.
 
-const TASK_COLUMNS: &str = "id, job_id, idx, server_id, operation, status, step, next_run_at,
-                            begin_time, end_time, error_code, fail_reason";
+/// A job row before its text columns are parsed.
+struct RawJob {
+    id: String,
+    project_id: String,
+    job_type: String,
+    status: String,
+    begin_time: i64,
+    end_time: Option<i64>,
+    error_code: Option<String>,
+    fail_reason: Option<String>,
+    tasks: String,
+}
 
-fn task_from_row(row: &Row<'_>) -> rusqlite::Result<Result<TaskRecord, StoreError>> {
-    let id: String = row.get(0)?;
-    let operation: String = row.get(4)?;
-    let status: String = row.get(5)?;
-    let next_run_at: Option<i64> = row.get(7)?;
-    let operation = match serde_json::from_str::<Operation>(&operation) {
-        Ok(operation) => operation,
-        Err(error) => return Ok(Err(StoreError::Corrupt(format!("task {id}: {error}")))),
-    };
-    let status = match parse_job_status(&status) {
-        Ok(status) => status,
-        Err(error) => return Ok(Err(error)),
-    };
-    Ok(Ok(TaskRecord {
-        id,
-        job_id: row.get(1)?,
-        index: row.get(2)?,
-        server_id: row.get(3)?,
-        operation,
-        status,
-        step: row.get(6)?,
-        next_run_at: next_run_at.unwrap_or_default(),
-        begin_time: row.get(8)?,
-        end_time: row.get(9)?,
-        error_code: row.get(10)?,
-        fail_reason: row.get(11)?,
-    }))
+fn raw_job_from_row(row: &Row<'_>) -> rusqlite::Result<RawJob> {
+    Ok(RawJob {
+        id: row.get(0)?,
+        project_id: row.get(1)?,
+        job_type: row.get(2)?,
+        status: row.get(3)?,
+        begin_time: row.get(4)?,
+        end_time: row.get(5)?,
+        error_code: row.get(6)?,
+        fail_reason: row.get(7)?,
+        tasks: row.get(8)?,
+    })
+}
+
+impl RawJob {
+    fn decode(self) -> Result<JobRecord, StoreError> {
+        let tasks = sqlite_tasks::decode(&self.id, self.begin_time, &self.tasks)?;
+        Ok(JobRecord {
+            kind: JobKind::from_job_type(&self.job_type).ok_or_else(|| {
+                StoreError::Corrupt(format!("job {}: unknown type {}", self.id, self.job_type))
+            })?,
+            status: parse_job_status(&self.status)?,
+            id: self.id,
+            project_id: self.project_id,
+            begin_time: self.begin_time,
+            end_time: self.end_time,
+            error_code: self.error_code,
+            fail_reason: self.fail_reason,
+            tasks,
+        })
+    }
 }
 
 fn read_job(
@@ -1568,49 +1371,52 @@ fn read_job(
     project_id: &str,
     job_id: &str,
 ) -> Result<Option<JobRecord>, StoreError> {
-    let job = connection
+    connection
         .prepare_cached(
-            "SELECT job_type, status, begin_time, end_time, error_code, fail_reason
+            "SELECT id, project_id, job_type, status, begin_time, end_time, error_code,
+                    fail_reason, tasks
              FROM jobs WHERE id = ?1 AND project_id = ?2",
         )
         .map_err(backend)?
-        .query_row(params![job_id, project_id], |row| {
-            Ok((
-                row.get::<_, String>(0)?,
-                row.get::<_, String>(1)?,
-                row.get::<_, i64>(2)?,
-                row.get::<_, Option<i64>>(3)?,
-                row.get::<_, Option<String>>(4)?,
-                row.get::<_, Option<String>>(5)?,
-            ))
-        })
+        .query_row(params![job_id, project_id], raw_job_from_row)
         .optional()
-        .map_err(backend)?;
-    let Some((job_type, status, begin_time, end_time, error_code, fail_reason)) = job else {
-        return Ok(None);
-    };
-    let mut statement = connection
-        .prepare_cached(&format!(
-            "SELECT {TASK_COLUMNS} FROM tasks WHERE job_id = ?1 ORDER BY idx"
-        ))
-        .map_err(backend)?;
-    let tasks = statement
-        .query_map([job_id], task_from_row)
         .map_err(backend)?
-        .map(|row| row.map_err(backend)?)
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Some(JobRecord {
-        id: job_id.to_owned(),
-        project_id: project_id.to_owned(),
-        kind: JobKind::from_job_type(&job_type)
-            .ok_or_else(|| StoreError::Corrupt(format!("job {job_id}: unknown type {job_type}")))?,
-        status: parse_job_status(&status)?,
-        begin_time,
-        end_time,
-        error_code,
-        fail_reason,
-        tasks,
-    }))
+        .map(RawJob::decode)
+        .transpose()
+}
+
+/// Fills each held server's `tasks`: the unfinished tasks on it of the job holding it (one
+/// read per distinct job; the servers of a create share theirs).
+fn attach_tasks(connection: &Connection, servers: &mut [ServerRecord]) -> Result<(), StoreError> {
+    let mut jobs: HashMap<String, Vec<engine::job::TaskRecord>> = HashMap::new();
+    for server in servers.iter_mut() {
+        let Some(job_id) = server.busy_job_id.clone() else {
+            continue;
+        };
+        if !jobs.contains_key(&job_id) {
+            let row = connection
+                .prepare_cached("SELECT begin_time, tasks FROM jobs WHERE id = ?1")
+                .map_err(backend)?
+                .query_row([&job_id], |row| {
+                    Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
+                })
+                .optional()
+                .map_err(backend)?;
+            let tasks = match row {
+                Some((begin_time, text)) => sqlite_tasks::decode(&job_id, begin_time, &text)?,
+                None => Vec::new(),
+            };
+            jobs.insert(job_id.clone(), tasks);
+        }
+        server.tasks = jobs
+            .get(&job_id)
+            .into_iter()
+            .flatten()
+            .filter(|task| task.server_id == server.id && !task.status.is_terminal())
+            .cloned()
+            .collect();
+    }
+    Ok(())
 }
 
 const SERVER_COLUMNS: &str = "id, project_id, name, flavor_id, vm_state, task_state, power_state,
@@ -1687,6 +1493,7 @@ impl RawServer {
             launched_at: self.launched_at,
             fault,
             doc,
+            tasks: Vec::new(),
         })
     }
 }
@@ -1797,22 +1604,24 @@ fn list_servers(connection: &Connection, query: &ServerQuery) -> Result<ServerPa
         .map_err(backend)?
         .map(|row| row.map_err(backend).and_then(RawServer::decode))
         .collect::<Result<Vec<_>, _>>()?;
+    let mut servers = servers;
+    attach_tasks(connection, &mut servers)?;
     Ok(ServerPage {
         total: total as u64,
         servers,
     })
 }
 
-fn parse_job_status(text: &str) -> Result<JobStatus, StoreError> {
+pub(crate) fn parse_job_status(text: &str) -> Result<JobStatus, StoreError> {
     JobStatus::parse(text)
         .ok_or_else(|| StoreError::Corrupt(format!("unknown job status {text:?}")))
 }
 
-fn parse_vm_state(text: &str) -> Result<VmState, StoreError> {
+pub(crate) fn parse_vm_state(text: &str) -> Result<VmState, StoreError> {
     VmState::parse(text).ok_or_else(|| StoreError::Corrupt(format!("unknown vm_state {text:?}")))
 }
 
-fn parse_task_state(text: &str) -> Result<TaskState, StoreError> {
+pub(crate) fn parse_task_state(text: &str) -> Result<TaskState, StoreError> {
     TaskState::parse(text)
         .ok_or_else(|| StoreError::Corrupt(format!("unknown task_state {text:?}")))
 }
@@ -1836,15 +1645,19 @@ mod tests {
         crate::conformance::exercise(store).await;
     }
 
-    /// A group in which one command fails part-way (its job row is written, then a task key
+    /// A group in which one command fails part-way (its job row is written, then a server id
     /// collides): that command alone is undone and refused; the rest of the group commits.
     #[tokio::test]
     async fn a_command_failing_mid_write_is_undone_alone() {
         let mut connection = Connection::open_in_memory().expect("opens");
         connection.execute_batch(SCHEMA).expect("schema");
+        connection
+            .execute_batch("PRAGMA user_version = 1;")
+            .expect("version 1");
+        migrate(&mut connection, false).expect("migrates");
         let first = crate::conformance::create_job_insert("p", 1, 0);
         let mut broken = crate::conformance::create_job_insert("p", 2, 0);
-        broken.job.tasks[1].index = 0; // collides with its first task's key
+        broken.new_servers[1].id = broken.new_servers[0].id.clone(); // collides with the first
         let last = crate::conformance::create_job_insert("p", 1, 0);
         let ids = [
             first.job.id.clone(),
@@ -1927,6 +1740,74 @@ mod tests {
             })
             .expect("reads the version");
         assert_eq!(version, SCHEMA_VERSION);
+    }
+
+    /// A version 3 database (one row per task, written step by step) with a create job under
+    /// way: one task finished, one at step 2 of 5 with its next step due at 5,000. After the
+    /// upgrade the job reads RUNNING, nothing is due before 5,000, and at 5,000 the engine
+    /// writes the remaining task's end: the job succeeds and its server is ACTIVE and free.
+    #[tokio::test]
+    async fn a_version_3_database_with_a_job_under_way_finishes_it_after_the_upgrade() {
+        use engine::clock::{from_unix_ms, Clock, ManualClock};
+        use engine::engine::RunOutcome;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("ecsd.db");
+        let connection = Connection::open(&path).expect("opens");
+        connection
+            .execute_batch(&format!(
+                "{SCHEMA}\n{}\n{}\nPRAGMA user_version = 3;",
+                MIGRATIONS[0], MIGRATIONS[1]
+            ))
+            .expect("version 3 schema");
+        let doc = r#"{"image_id":"i","flavor":{"id":"f","name":"f","vcpus":"1","ram":1024,"disk":"0"},"vpc_id":"v","availability_zone":"az"}"#;
+        connection
+            .execute_batch(&format!(
+                "INSERT INTO jobs (id, project_id, job_type, status, begin_time)
+                   VALUES ('j1', 'p', 'createServer', 'RUNNING', 1000);
+                 INSERT INTO tasks (job_id, idx, id, server_id, operation, status, step,
+                                    next_run_at, begin_time, end_time)
+                   VALUES ('j1', 0, 't0', 's0', '{{\"op\":\"create_server\"}}', 'SUCCESS', 5,
+                           NULL, 1000, 2000),
+                          ('j1', 1, 't1', 's1', '{{\"op\":\"create_server\"}}', 'RUNNING', 2,
+                           5000, 1000, NULL);
+                 INSERT INTO servers (id, project_id, name, flavor_id, status, vm_state,
+                                      task_state, power_state, progress, busy_job_id,
+                                      created_at, updated_at, doc)
+                   VALUES ('s0', 'p', 'a', 'f', 'ACTIVE', 'active', NULL, 1, 100, NULL, 1000,
+                           2000, '{doc}'),
+                          ('s1', 'p', 'b', 'f', 'BUILD', 'building', 'networking', 0, 50,
+                           'j1', 1000, 3000, '{doc}');"
+            ))
+            .expect("a job under way");
+        drop(connection);
+        let store = Arc::new(SqliteStore::open(&path).expect("migrates"));
+        let clock = ManualClock::new(from_unix_ms(4_000));
+        let engine = engine::Engine::new(
+            store.clone(),
+            Arc::new(clock.clone()) as Arc<dyn Clock>,
+            engine::EngineConfig::default(),
+        );
+        let job = engine.job("p", "j1").await.expect("reads").expect("kept");
+        assert_eq!(job.status, JobStatus::Running);
+        assert_eq!(job.tasks.len(), 2);
+        assert_eq!(engine.run_once().await.expect("runs"), RunOutcome::Idle);
+        assert_eq!(store.task_next_due().await.expect("reads"), Some(5_000));
+        clock.set(from_unix_ms(5_000));
+        assert_eq!(engine.run_once().await.expect("runs"), RunOutcome::Ran(1));
+        let job = engine.job("p", "j1").await.expect("reads").expect("kept");
+        assert_eq!(job.status, JobStatus::Success);
+        assert_eq!(job.end_time, Some(5_000));
+        let server = engine
+            .server("p", "s1")
+            .await
+            .expect("reads")
+            .expect("kept");
+        assert_eq!(server.state.status(), ServerStatus::Active);
+        assert_eq!((server.progress, server.busy_job_id), (100, None));
+        let old_rows: i64 = Connection::open(&path)
+            .and_then(|c| c.query_row("SELECT count(*) FROM tasks", [], |row| row.get(0)))
+            .expect("counts");
+        assert_eq!(old_rows, 0, "the per-step rows moved into the job");
     }
 
     #[test]

@@ -64,8 +64,8 @@ pub(crate) fn project_usage(
         .prepare_cached(
             "SELECT coalesce(sum(json_extract(t.operation, '$.op') = 'add_nic'), 0),
                     coalesce(sum(json_extract(t.operation, '$.op') = 'attach_volume'), 0)
-             FROM tasks t JOIN jobs j ON j.id = t.job_id
-             WHERE t.next_run_at IS NOT NULL AND j.project_id = ?1
+             FROM live_tasks t
+             WHERE t.project_id = ?1
                AND json_extract(t.operation, '$.op') IN ('add_nic', 'attach_volume')",
         )
         .map_err(backend)?
@@ -81,8 +81,8 @@ pub(crate) fn project_usage(
                                     - CAST(json_extract(s.doc, '$.flavor.vcpus') AS INTEGER))), 0),
                     coalesce(sum(max(0, json_extract(t.operation, '$.flavor.ram')
                                     - json_extract(s.doc, '$.flavor.ram'))), 0)
-             FROM tasks t JOIN jobs j ON j.id = t.job_id JOIN servers s ON s.id = t.server_id
-             WHERE t.next_run_at IS NOT NULL AND j.project_id = ?1
+             FROM live_tasks t JOIN servers s ON s.id = t.server_id
+             WHERE t.project_id = ?1
                AND json_extract(t.operation, '$.op') IN ('resize_server', 'resize_to_verify')",
         )
         .map_err(backend)?

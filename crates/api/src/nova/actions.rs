@@ -1,6 +1,6 @@
 //! `POST …/servers/{server_id}/action` (`status_management/` and the console log): each
 //! accepted action is an engine job, and the server's status changes in the commit that
-//! accepts it (`Precondition::initial_task_state`), so a client polling right after the 202
+//! accepts it (its first phase, written with the acceptance), so a client polling right after the 202
 //! sees `REBOOT`, `RESIZE`, `powering-off`… The bodies' inner values may be `null` or `{}`
 //! (the SDK sends `{"os-stop": null}`, the reference `{"os-stop": {}}`).
 //!

@@ -277,6 +277,74 @@ fn acknowledged_jobs_survive_kill_9_and_no_server_is_created_twice() {
     }
 }
 
+/// The NICs a server shows.
+fn nic_count(ecsd: &Ecsd, server_id: &str) -> usize {
+    let (status, server) = ecsd.get(&format!("/cloudservers/{server_id}"));
+    assert_eq!(status, 200, "{server}");
+    server["server"]["addresses"]
+        .as_object()
+        .map_or(0, |networks| {
+            networks
+                .values()
+                .filter_map(Value::as_array)
+                .map(Vec::len)
+                .sum()
+        })
+}
+
+/// A task's end falls due while nothing writes it (the engine paused, as if the process were
+/// stuck just before the write), the process is killed with SIGKILL, and a start under the same
+/// profile writes the end: the job succeeds and its effect (one NIC more) happens exactly once,
+/// also across a further restart.
+#[test]
+fn a_kill_between_a_due_end_and_its_write_finishes_the_job_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let ecsd = Ecsd::start(dir.path(), "fast");
+    let (status, created) = ecsd.post("/cloudservers", &create_body("nics", 1));
+    assert_eq!(status, 200, "{created}");
+    let job = ecsd.wait_job(created["job_id"].as_str().expect("id"), deadline);
+    assert_eq!(job["status"], "SUCCESS", "{job}");
+    let server_id = created["serverIds"][0].as_str().expect("id").to_owned();
+    let before = nic_count(&ecsd, &server_id);
+    drop(ecsd);
+
+    let mut ecsd = Ecsd::start_with(dir.path(), "fast", &["--engine-paused"]);
+    let (status, accepted) = ecsd.post(
+        &format!("/cloudservers/{server_id}/nics"),
+        &json!({ "nics": [{ "subnet_id": "5e0f2e8a-7c1f-4d8e-9f42-4b2d6e8b1c33" }] }),
+    );
+    assert_eq!(status, 200, "{accepted}");
+    let job_id = accepted["job_id"].as_str().expect("id").to_owned();
+    // The fast profile ends an add-NIC 0.42 s after acceptance; wait well past it.
+    std::thread::sleep(Duration::from_millis(1_500));
+    let (_, past_due) = ecsd.get(&format!("/jobs/{job_id}"));
+    assert_eq!(
+        past_due["status"], "RUNNING",
+        "past its due end, unwritten: still running, never SUCCESS: {past_due}"
+    );
+    assert_eq!(
+        nic_count(&ecsd, &server_id),
+        before,
+        "no effect before the end is written"
+    );
+    ecsd.kill_hard();
+
+    let mut ecsd = Ecsd::start(dir.path(), "fast");
+    let job = ecsd.wait_job(&job_id, Instant::now() + Duration::from_secs(60));
+    assert_eq!(job["status"], "SUCCESS", "{job}");
+    assert_eq!(nic_count(&ecsd, &server_id), before + 1);
+    ecsd.kill_hard();
+    let ecsd = Ecsd::start(dir.path(), "fast");
+    assert_eq!(
+        nic_count(&ecsd, &server_id),
+        before + 1,
+        "the end is written once"
+    );
+    let (_, job) = ecsd.get(&format!("/jobs/{job_id}"));
+    assert_eq!(job["status"], "SUCCESS", "{job}");
+}
+
 #[test]
 fn sigterm_stops_gracefully_and_unfinished_jobs_resume() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -309,6 +377,55 @@ fn ecsd_call(endpoint: &str, args: &[&str]) -> (Option<i32>, Value) {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let json = serde_json::from_str(&stdout).unwrap_or(Value::Null);
     (output.status.code(), json)
+}
+
+/// `ecsd call --print-headers` signs without sending; a load generator replays the headers:
+/// the same signed create is accepted twice (a signature is valid for its 15-minute window),
+/// and a path read from a file gets its own line and signature.
+#[test]
+fn ecsd_call_prints_signed_headers_a_load_generator_can_replay() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ecsd = Ecsd::start(dir.path(), "fast");
+    let body = create_body("replayed", 1).to_string();
+    let body_file = dir.path().join("body.json");
+    std::fs::write(&body_file, &body).expect("body written");
+    let paths = dir.path().join("paths.txt");
+    std::fs::write(&paths, "/v1/{project_id}/cloudservers\n").expect("paths written");
+    let output = crate::support::ecsd_command()
+        .args([
+            "call",
+            "POST",
+            &format!("@{}", paths.display()),
+            "--print-headers",
+        ])
+        .args(["--data", &format!("@{}", body_file.display())])
+        .args(["--endpoint", &ecsd.endpoint])
+        .env_remove("ECSD_ACCESS_KEY")
+        .env_remove("ECSD_SECRET_KEY")
+        .env_remove("ECSD_PROJECT_ID")
+        .output()
+        .expect("ecsd call runs");
+    assert!(output.status.success());
+    let stdout = String::from_utf8(output.stdout).expect("text");
+    let line = stdout.lines().next().expect("one line");
+    assert_eq!(stdout.lines().count(), 1);
+    let mut fields = line.split('\t');
+    let path = fields.next().expect("the path");
+    assert_eq!(path, format!("{}/cloudservers", ecsd.base));
+    let headers: Vec<(&str, &str)> = fields
+        .map(|field| field.split_once(": ").expect("name: value"))
+        .collect();
+    assert!(headers.iter().any(|(name, _)| *name == "authorization"));
+    for _ in 0..2 {
+        let mut request = ureq::post(&format!("{}{path}", ecsd.endpoint));
+        for (name, value) in &headers {
+            if *name != "host" {
+                request = request.set(name, value);
+            }
+        }
+        let response = request.send_string(&body).expect("accepted");
+        assert_eq!(response.status(), 200);
+    }
 }
 
 #[test]

@@ -22,3 +22,4 @@ mod security;
 mod support;
 mod tags_http;
 mod tls;
+mod write_light;

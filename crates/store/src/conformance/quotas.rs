@@ -381,7 +381,7 @@ async fn stop(store: &dyn Store, project: &str, server_id: &str) {
     );
     let job = insert_ok(store, stop).await;
     store
-        .task_advance(vec![step(
+        .task_end(vec![step(
             &job.tasks[0],
             JobStatus::Success,
             vec![settle(VmState::Stopped, power_state::SHUTDOWN)],
@@ -507,7 +507,7 @@ async fn deleting_a_group_or_a_member_ends_the_membership(store: &dyn Store) {
         ..settle(VmState::Deleted, power_state::NOSTATE)
     };
     store
-        .task_advance(vec![step(
+        .task_end(vec![step(
             &job.tasks[0],
             JobStatus::Success,
             vec![gone],

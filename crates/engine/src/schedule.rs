@@ -1,0 +1,116 @@
+//! Schedules: when each phase of a task is due, decided at acceptance and stored once, and what
+//! a task, its job and its server look like at a given time.
+//!
+//! The engine writes a task twice: at acceptance (its schedule, and the first phase's state on
+//! the server, so list filters and quotas read exact statuses) and at its end (the outcome and
+//! the last phase's effect, or the failure's). Every phase in between is computed here from the
+//! stored schedule and the engine's clock when the task is read. Moving the clock (a test's
+//! `ManualClock`, a virtual clock) therefore moves every task without a write.
+
+use crate::compute::{seed_of, LatencyProfile, Operation, ServerPatch};
+use crate::job::{JobRecord, JobStatus};
+use crate::server::{PowerTriple, ServerRecord};
+
+/// When each phase of `operation` is due for a task accepted at `accepted` (unix ms): each
+/// phase is due its delay after the previous one was due, from `profile` and the task's id.
+pub fn schedule(
+    operation: &Operation,
+    profile: LatencyProfile,
+    task_id: &str,
+    accepted: i64,
+) -> Vec<i64> {
+    let mut due = accepted;
+    operation
+        .phases(profile, seed_of(task_id))
+        .iter()
+        .map(|phase| {
+            due += phase.delay.whole_milliseconds() as i64;
+            due
+        })
+        .collect()
+}
+
+/// The state changes of the operation's phases, in order (the delays do not matter here).
+pub fn patches(operation: &Operation) -> Vec<ServerPatch> {
+    operation
+        .phases(LatencyProfile::Instant, 0)
+        .into_iter()
+        .map(|phase| phase.patch)
+        .collect()
+}
+
+/// What acceptance writes on a server the job takes: the first phase's state (a reboot shows
+/// `REBOOT` from the commit that accepts it), so the stored status — what list filters read —
+/// stays what the server shows until the task's end is written.
+pub fn acceptance_patch(operation: &Operation) -> ServerPatch {
+    patches(operation).into_iter().next().unwrap_or_default()
+}
+
+/// Sets the power triple and progress a patch names.
+pub fn apply_state(state: &mut PowerTriple, progress: &mut i64, patch: &ServerPatch) {
+    if let Some(vm_state) = patch.vm_state {
+        state.vm_state = vm_state;
+    }
+    if let Some(task_state) = patch.task_state {
+        state.task_state = task_state;
+    }
+    if let Some(power_state) = patch.power_state {
+        state.power_state = power_state;
+    }
+    if let Some(value) = patch.progress {
+        *progress = value;
+    }
+}
+
+/// The job as a client sees it at `now`: unfinished tasks are `INIT` until their first phase
+/// is due, then `RUNNING` until their end is written; the job's status follows its tasks'.
+pub fn job_at(job: &mut JobRecord, now: i64) {
+    if job.status.is_terminal() {
+        return;
+    }
+    for task in &mut job.tasks {
+        task.status = task.status_at(now);
+    }
+    let status = JobStatus::of_tasks(job.tasks.iter().map(|task| task.status));
+    // Terminal only with every end written, and then the store made the job terminal in the
+    // same commit: a stored unfinished job never reads as finished.
+    job.status = if status.is_terminal() {
+        JobStatus::Running
+    } else {
+        status
+    };
+}
+
+/// The server as a client sees it at `now`: the stored state (the acceptance's or the last
+/// end's) with the due phases of the unfinished tasks that hold it applied. `updated` moves to
+/// the last applied phase's due time.
+pub fn server_at(server: &mut ServerRecord, now: i64) {
+    for task in std::mem::take(&mut server.tasks) {
+        if task.server_id != server.id || task.status.is_terminal() {
+            continue;
+        }
+        let patches = patches(&task.operation);
+        // Phase 0 was written at acceptance.
+        for phase in 1..task.phases_due(now) {
+            if let Some(patch) = patches.get(phase) {
+                apply_state(&mut server.state, &mut server.progress, patch);
+            }
+            if let Some(due) = task.schedule.get(phase) {
+                server.updated_at = server.updated_at.max(*due);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_schedule_accumulates_the_delays_from_acceptance() {
+        let due = schedule(&Operation::StartServer, LatencyProfile::Fast, "t", 1_000);
+        assert_eq!(due, [1_120, 1_420]);
+        let instant = schedule(&Operation::CreateServer, LatencyProfile::Instant, "t", 5);
+        assert_eq!(instant, [5; 5]);
+    }
+}
