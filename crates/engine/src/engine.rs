@@ -697,7 +697,7 @@ impl Engine {
     ) -> TaskRecord {
         let now = to_unix_ms(at);
         let id = new_job_id(at);
-        let schedule = crate::schedule::schedule(&operation, self.config.latency, &id, now);
+        let schedule = crate::schedule::schedule(&operation, self.config.latency, index, now);
         let mut task = TaskRecord {
             id,
             job_id: job_id.to_owned(),

@@ -1,5 +1,5 @@
 //! Tasks held with their job: the `jobs.tasks` JSON array, its codec, the end write, and the
-//! migration (3 → 4) that moved the per-step `tasks` rows into it.
+//! migration (5 → 6) that moved the per-step `tasks` rows into it.
 //!
 //! Acceptance writes one row per job (its tasks' schedules inside it) where it wrote a row per
 //! task with two index entries each; a task's end rewrites its job's row, which it had to
@@ -14,7 +14,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// 3 → 4: tasks move into their job's row; `due_at` and its index; `live_tasks`, the
+/// 5 → 6: tasks move into their job's row; `due_at` and its index; `live_tasks`, the
 /// unfinished tasks as rows for the checks that read them (reservations, usage). The version 1
 /// `tasks` table stays, emptied by [`migrate_tasks_into_jobs`]: [`crate::sqlite`]'s `SCHEMA`,
 /// which never changes, creates it at every open.
