@@ -198,7 +198,10 @@ type Acknowledged = (String, String, Vec<String>);
 #[test]
 fn acknowledged_jobs_survive_kill_9_and_no_server_is_created_twice() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let mut ecsd = Ecsd::start(dir.path(), "realistic");
+    // Paused, the engine writes no task's end: every acknowledged job is still under way when
+    // the plug is pulled, however long the submitter takes (the schedule is decided at
+    // acceptance, so a restart under the same profile finishes them at once).
+    let mut ecsd = Ecsd::start_with(dir.path(), "fast", &["--engine-paused"]);
     let path = format!("{}/cloudservers", ecsd.base);
     let client = client(&ecsd.endpoint);
     let acknowledged: Arc<Mutex<Vec<Acknowledged>>> = Arc::new(Mutex::new(Vec::new()));
@@ -249,7 +252,7 @@ fn acknowledged_jobs_survive_kill_9_and_no_server_is_created_twice() {
         .expect("submitter stops when the server dies");
     let acknowledged = acknowledged.lock().expect("lock").clone();
 
-    let ecsd = Ecsd::start(dir.path(), "instant");
+    let ecsd = Ecsd::start(dir.path(), "fast");
     let (_, first) = ecsd.get(&format!("/jobs/{first_job}"));
     assert_eq!(
         first["job_id"],
@@ -348,7 +351,7 @@ fn a_kill_between_a_due_end_and_its_write_finishes_the_job_once() {
 #[test]
 fn sigterm_stops_gracefully_and_unfinished_jobs_resume() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let mut ecsd = Ecsd::start(dir.path(), "realistic");
+    let mut ecsd = Ecsd::start_with(dir.path(), "fast", &["--engine-paused"]);
     let (status, created) = ecsd.post("/cloudservers", &create_body("slow", 1));
     assert_eq!(status, 200);
     let job_id = created["job_id"].as_str().expect("id").to_owned();
@@ -356,9 +359,9 @@ fn sigterm_stops_gracefully_and_unfinished_jobs_resume() {
     assert!(exit.success(), "exit status {exit:?}");
     drop(ecsd);
 
-    // The job was far from done (realistic creates take tens of seconds); it resumes, and
-    // finishes once the profile lets it.
-    let ecsd = Ecsd::start(dir.path(), "instant");
+    // The job was not done (the paused engine wrote no end); it resumes under the same
+    // profile, and its end, already due, is written at once.
+    let ecsd = Ecsd::start(dir.path(), "fast");
     let job = ecsd.wait_job(&job_id, Instant::now() + Duration::from_secs(120));
     assert_eq!(job["status"], "SUCCESS", "{job}");
 }
