@@ -95,6 +95,8 @@ impl Client {
             .split_once('?')
             .unwrap_or((path_and_query, ""));
         let mut headers = HeaderMap::new();
+        // A client signs with its own wall clock, as the SDKs do.
+        #[allow(clippy::disallowed_methods)]
         let date = sdk_date(time::OffsetDateTime::now_utc());
         for (name, value) in [
             ("content-type", "application/json"),

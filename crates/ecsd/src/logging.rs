@@ -29,12 +29,24 @@ fn filter() -> EnvFilter {
     EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"))
 }
 
-/// Installs the global subscriber. Call once, before anything logs.
-pub fn init(format: LogFormat) {
+/// Installs the global subscriber. Call once, before anything logs, and keep the guard until
+/// the process ends: dropping it writes what is still queued.
+///
+/// Lines are formatted where they are logged and written to stderr by a thread of its own,
+/// through a buffer that is flushed whenever no more lines are queued: at the default level
+/// every request logs a line, and a `write` to stderr per line cost about a third of the job
+/// query's throughput (bench/run.sh, `RUST_LOG=warn` against the default). A line is on stderr
+/// as soon as the queue drains; after `kill -9` the last lines may be missing.
+#[must_use = "dropping the guard stops the log writer"]
+pub fn init(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuard {
     let _ = FORMAT.set(format);
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        // Under a flood of requests, wait rather than drop lines.
+        .lossy(false)
+        .finish(std::io::BufWriter::new(std::io::stderr()));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter())
-        .with_writer(std::io::stderr);
+        .with_writer(writer);
     match format {
         LogFormat::Text => builder
             // Colours only for a terminal: logs redirected to a file stay plain text.
@@ -47,6 +59,7 @@ pub fn init(format: LogFormat) {
             .with_span_list(false)
             .init(),
     }
+    guard
 }
 
 /// Reports why `serve` stops with an error: `ecsd: …` as text, or an `error` event (target

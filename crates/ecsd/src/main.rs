@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    ecsd::logging::init(cli.log_format);
+    let _log_writer = ecsd::logging::init(cli.log_format);
     match cli.command {
         Command::Serve(args) => serve(*args),
         Command::Call(args) => ecsd::call::run(args),

@@ -177,7 +177,7 @@ fn a_body_that_does_not_arrive_in_time_is_answered_408() {
     // Correctly signed for the whole body, so it is the body's absence that is refused.
     let request = signed_request(
         LOCAL,
-        time::OffsetDateTime::now_utc(),
+        crate::support::wall_clock_now(),
         &axum::http::Method::POST,
         &path,
         Some("application/json"),

@@ -98,7 +98,7 @@ impl Running {
     /// body and the `Authorization` header it sent.
     fn signed(&self, method: &str, path: &str, body: &[u8]) -> (u16, Value, String) {
         use axum::http::{HeaderMap, HeaderValue};
-        let date = api::signature::sdk_date(time::OffsetDateTime::now_utc());
+        let date = api::signature::sdk_date(crate::support::wall_clock_now());
         let mut headers = HeaderMap::new();
         headers.insert(
             "host",

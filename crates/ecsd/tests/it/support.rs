@@ -37,6 +37,13 @@ pub const OTHER: Credentials = Credentials {
     project: "fedcba9876543210fedcba9876543210",
 };
 
+/// The wall clock, for requests signed to the real binary (which checks `X-Sdk-Date` against its
+/// `SystemClock`), as a client signs them.
+#[allow(clippy::disallowed_methods)]
+pub fn wall_clock_now() -> time::OffsetDateTime {
+    time::OffsetDateTime::now_utc()
+}
+
 /// `ecsd` (the binary under test) with none of the caller's `ECSD_*` variables: each one is
 /// a flag's default (README tells users to set `ECSD_ENDPOINT`, CI machines may set others), and
 /// a test that starts the binary says what it wants in arguments.

@@ -71,7 +71,7 @@ fn the_self_signed_mode_serves_the_real_endpoint_names_to_clients_trusting_its_c
     let path = format!("/v1/{PROJECT}/cloudservers/detail");
     let request = signed_request(
         LOCAL,
-        time::OffsetDateTime::now_utc(),
+        crate::support::wall_clock_now(),
         &axum::http::Method::GET,
         &path,
         None,
