@@ -243,6 +243,24 @@ impl Harness {
         advanced
     }
 
+    /// The job as the engine shows it (phases computed at the clock's time).
+    pub async fn job(&self, job_id: &str) -> engine::job::JobRecord {
+        self.engine
+            .job(PROJECT, job_id)
+            .await
+            .expect("readable")
+            .expect("job exists")
+    }
+
+    /// The server as the engine shows it (phases computed at the clock's time).
+    pub async fn server(&self, server_id: &str) -> engine::server::ServerRecord {
+        self.engine
+            .server(PROJECT, server_id)
+            .await
+            .expect("readable")
+            .expect("server exists")
+    }
+
     pub fn advance_ms(&self, ms: i64) {
         self.clock.advance(time::Duration::milliseconds(ms));
     }

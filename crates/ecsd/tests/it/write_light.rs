@@ -27,29 +27,6 @@ async fn stored_server(harness: &Harness, server_id: &str) -> Option<ServerRecor
         .expect("readable")
 }
 
-async fn read_job(harness: &Harness, job_id: &str) -> JobRecord {
-    harness
-        .engine
-        .job(PROJECT, job_id)
-        .await
-        .expect("readable")
-        .expect("exists")
-}
-
-async fn read_server(harness: &Harness, server_id: &str) -> ServerRecord {
-    harness
-        .engine
-        .server(PROJECT, server_id)
-        .await
-        .expect("readable")
-        .expect("exists")
-}
-
-/// Runs the engine until nothing is due; the clock stays.
-async fn drain(harness: &Harness) {
-    while let RunOutcome::Ran(_) = harness.engine.run_once().await.expect("engine runs") {}
-}
-
 /// A server built (ACTIVE), and stopped if `stopped`.
 async fn server(harness: &Harness, stopped: bool) -> String {
     let created = harness
@@ -58,7 +35,7 @@ async fn server(harness: &Harness, stopped: bool) -> String {
         .await
         .expect("accepted");
     harness.advance_ms(10_000);
-    drain(harness).await;
+    harness.drain().await;
     let id = created.server_ids[0].clone();
     if stopped {
         harness
@@ -71,7 +48,7 @@ async fn server(harness: &Harness, stopped: bool) -> String {
             .await
             .expect("stop accepted");
         harness.advance_ms(10_000);
-        drain(harness).await;
+        harness.drain().await;
     }
     id
 }
@@ -129,7 +106,7 @@ async fn walk_phases(
             for patch in phases.iter().take(applied.max(1)) {
                 apply(&mut state, &mut shown_progress, &patch.patch);
             }
-            let job = read_job(harness, job_id).await;
+            let job = harness.job(job_id).await;
             let status = if applied == 0 {
                 JobStatus::Init
             } else {
@@ -142,7 +119,7 @@ async fn walk_phases(
                 task.operation
             );
             assert_eq!(job.end_time, None);
-            let server = read_server(harness, server_id).await;
+            let server = harness.server(server_id).await;
             assert_eq!(
                 (server.state, server.progress),
                 (state, shown_progress),
@@ -163,7 +140,7 @@ async fn walk_phases(
         }
     }
     // Due, not yet written: still RUNNING, the server as before the end.
-    assert_eq!(read_job(harness, job_id).await.status, JobStatus::Running);
+    assert_eq!(harness.job(job_id).await.status, JobStatus::Running);
     assert_eq!(stored_job(harness, job_id).await, accepted_job);
     assert_eq!(
         harness.engine.run_once().await.expect("runs"),
@@ -174,7 +151,7 @@ async fn walk_phases(
         RunOutcome::Idle,
         "the end is written once"
     );
-    let done = read_job(harness, job_id).await;
+    let done = harness.job(job_id).await;
     assert_eq!(done.status, JobStatus::Success, "{:?}", task.operation);
     assert_eq!(
         done,
@@ -184,7 +161,7 @@ async fn walk_phases(
     let server = stored_server(harness, server_id).await;
     if let Some(server) = &server {
         assert_eq!(server.busy_job_id, None, "freed by the end");
-        assert_eq!(read_server(harness, server_id).await.state, server.state);
+        assert_eq!(harness.server(server_id).await.state, server.state);
     }
     server
 }
@@ -196,7 +173,7 @@ async fn check(
 ) -> (Operation, Option<ServerRecord>) {
     let harness = Harness::new(config(LatencyProfile::Fast));
     let id = server(&harness, stopped).await;
-    let before = read_server(&harness, &id).await;
+    let before = harness.server(&id).await;
     let job_id = job(&harness, &id).await;
     let operation = stored_job(&harness, &job_id).await.tasks[0]
         .operation
@@ -281,7 +258,7 @@ async fn a_reboot_shows_reboot_from_the_commit_that_accepts_it() {
     let harness = Harness::new(config(LatencyProfile::Fast));
     let id = server(&harness, false).await;
     let job_id = action(&harness, &id, ServerAction::Reboot { hard: false }).await;
-    assert_eq!(read_job(&harness, &job_id).await.status, JobStatus::Init);
+    assert_eq!(harness.job(&job_id).await.status, JobStatus::Init);
     let stored = stored_server(&harness, &id).await.expect("stored");
     assert_eq!(
         stored.state.status(),
@@ -330,7 +307,7 @@ async fn server_jobs_read_every_phase_with_nothing_written_before_their_end() {
     let (_, attached) = check(false, async |h, id| server_job(h, id, attach).await).await;
     assert!(attached.is_some_and(|s| s.doc.volumes.iter().any(|v| v.id == VOLUME)));
     let (_, detached) = check(true, async |h, id| {
-        let system = read_server(h, id).await.doc.volumes[0].id.clone();
+        let system = h.server(id).await.doc.volumes[0].id.clone();
         server_job(h, id, ServerJob::DetachVolume { volume_id: system }).await
     })
     .await;
@@ -344,7 +321,7 @@ async fn server_jobs_read_every_phase_with_nothing_written_before_their_end() {
     let (_, added) = check(false, async |h, id| server_job(h, id, add).await).await;
     assert_eq!(added.map(|s| s.doc.nics.len()), Some(2));
     let (_, removed) = check(false, async |h, id| {
-        let port = read_server(h, id).await.doc.nics[0].port_id.clone();
+        let port = h.server(id).await.doc.nics[0].port_id.clone();
         let add = ServerJob::AddNics {
             nics: vec![NicRequest {
                 subnet_id: SUBNET.into(),
@@ -353,8 +330,8 @@ async fn server_jobs_read_every_phase_with_nothing_written_before_their_end() {
         };
         server_job(h, id, add).await;
         h.advance_ms(10_000);
-        drain(h).await;
-        let added = read_server(h, id).await.doc.nics[1].port_id.clone();
+        h.drain().await;
+        let added = h.server(id).await.doc.nics[1].port_id.clone();
         assert_ne!(added, port);
         server_job(
             h,
