@@ -16,13 +16,17 @@ cargo test --workspace --locked
 
 echo "==> Python SDK end-to-end tests"
 cargo build --locked -p ecsd
-ECSD_BIN="$PWD/target/debug/ecsd" scripts/sdk-e2e.sh
+# The binary cargo just built, wherever CARGO_TARGET_DIR puts it.
+ECSD_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/ecsd"
+case "$ECSD_BIN" in /*) ;; *) ECSD_BIN="$PWD/$ECSD_BIN" ;; esac
+export ECSD_BIN
+scripts/sdk-e2e.sh
 
 echo "==> Node.js SDK end-to-end tests"
-ECSD_BIN="$PWD/target/debug/ecsd" scripts/node-e2e.sh
+scripts/node-e2e.sh
 
 echo "==> Ansible end-to-end tests"
-ECSD_BIN="$PWD/target/debug/ecsd" scripts/ansible-e2e.sh
+scripts/ansible-e2e.sh
 
 echo "==> OpenStack CLI and openstacksdk end-to-end tests"
-ECSD_BIN="$PWD/target/debug/ecsd" scripts/openstack-e2e.sh
+scripts/openstack-e2e.sh
