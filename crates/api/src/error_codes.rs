@@ -1787,8 +1787,51 @@ pub const ECSD_REQUEST_TIMEOUT: ErrorCode = ErrorCode {
     message: "The request could not be completed in time.",
 };
 
+/// An admin API request (`/_ecsd/`) is invalid: an unknown or malformed field, a value out of
+/// range (a probability above 1, a clock moved backwards, a snapshot name with `/`); the
+/// message names the field. Tenant routes use the reference's codes (`Ecs.0005`, …) instead.
+pub const ECSD_BAD_REQUEST: ErrorCode = ErrorCode {
+    code: "Ecsd.0400",
+    status: 400,
+    message: "The admin request is invalid.",
+};
+
+/// The admin API needs the admin token (`--admin-token`), and it was missing or wrong.
+pub const ECSD_UNAUTHORIZED: ErrorCode = ErrorCode {
+    code: "Ecsd.0401",
+    status: 401,
+    message: "The admin token is missing or wrong.",
+};
+
+/// The admin API refused the caller: a tenant's credentials, or a caller off loopback while no
+/// admin token is configured.
+pub const ECSD_FORBIDDEN: ErrorCode = ErrorCode {
+    code: "Ecsd.0403",
+    status: 403,
+    message: "The admin API refused this caller.",
+};
+
+/// An admin resource (a fault rule, a snapshot, a stuck job) does not exist.
+pub const ECSD_NOT_FOUND: ErrorCode = ErrorCode {
+    code: "Ecsd.0404",
+    status: 404,
+    message: "The admin resource does not exist.",
+};
+
+/// An admin request conflicts with the current state (e.g. a snapshot name already taken).
+pub const ECSD_CONFLICT: ErrorCode = ErrorCode {
+    code: "Ecsd.0409",
+    status: 409,
+    message: "The admin request conflicts with the current state.",
+};
+
 /// ecsd's own codes (prefix `Ecsd.`), kept apart from the reference's [`CATALOGUE`].
 pub static ECSD_CODES: &[ErrorCode] = &[
+    ECSD_BAD_REQUEST,
+    ECSD_UNAUTHORIZED,
+    ECSD_FORBIDDEN,
+    ECSD_NOT_FOUND,
+    ECSD_CONFLICT,
     ECSD_BODY_TOO_LARGE,
     ECSD_UNSUPPORTED_MEDIA_TYPE,
     ECSD_HEADERS_TOO_LARGE,

@@ -8,35 +8,27 @@
 // The server view is one large `json!` literal.
 #![recursion_limit = "256"]
 
-pub mod accounts;
-pub mod auth;
+pub mod admin;
 pub mod body;
+pub mod ecs;
 pub mod error;
 pub mod error_codes;
-pub mod flavors;
-pub mod jobs;
-pub mod login_limits;
+pub mod identity;
 pub mod nova;
 pub mod observe;
 pub mod openapi;
-pub mod rate_limit;
 pub mod routes;
-pub mod server_edits;
-pub mod server_groups;
-pub mod server_jobs;
-pub mod server_reads;
-pub mod servers;
-pub mod signature;
-pub mod tags;
 pub mod time_format;
-pub mod tokens;
+
+use ecs::jobs;
+use identity::{auth, tokens};
 
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{get, post};
 use axum::Router;
 use engine::regions::{Region, Regions};
 use engine::Engine;
@@ -77,6 +69,8 @@ pub struct AppState {
     /// What `/metrics` shows; counted by [`observe::access_log`] and the auth middleware.
     pub metrics: Arc<observe::Metrics>,
     pub deadlines: Deadlines,
+    /// Who may use the admin API (`--admin-token`).
+    pub admin: admin::access::AdminAccess,
 }
 
 /// How long a request may take to arrive and to be answered; see [`deadlines`].
@@ -113,7 +107,14 @@ impl AppState {
             images: Arc::new(nova::images::ImageCatalogue::builtin()),
             deadlines: Deadlines::default(),
             metrics: Arc::new(observe::Metrics::new()),
+            admin: admin::access::AdminAccess::default(),
         }
+    }
+
+    /// Sets the admin credential ([`admin::access`]).
+    pub fn with_admin(mut self, admin: admin::access::AdminAccess) -> Self {
+        self.admin = admin;
+        self
     }
 
     /// Replaces the built-in public image catalogue (`--images FILE`).
@@ -165,157 +166,10 @@ impl AppState {
 /// [`auth::authenticate`], the IAM token route, and the discovery documents, which need no
 /// token.
 pub fn router(state: AppState) -> Router {
-    let ecs = Router::new()
-        .route("/v1/{project_id}/jobs/{job_id}", get(jobs::job_view))
-        .route(
-            "/v1/{project_id}/cloudservers",
-            post(servers::server_create),
-        )
-        .route(
-            "/v1.1/{project_id}/cloudservers",
-            post(servers::server_create),
-        )
-        .route(
-            "/v1/{project_id}/cloudservers/delete",
-            post(servers::server_delete),
-        )
-        .route(
-            "/v1/{project_id}/cloudservers/action",
-            post(servers::server_action),
-        )
-        .route(
-            "/v1/{project_id}/cloudservers/detail",
-            get(servers::server_list),
-        )
-        .route(
-            "/v1/{project_id}/cloudservers/flavors",
-            get(flavors::flavor_list),
-        )
-        .route(
-            "/v1/{project_id}/cloudservers/{server_id}",
-            get(servers::server_view).put(server_edits::server_update),
-        )
-        .route(
-            "/v1/{project_id}/cloudservers/tags",
-            get(tags::project_tags_list),
-        )
-        .route(
-            "/v1/{project_id}/cloudservers/{server_id}/tags",
-            get(tags::server_tags_view),
-        )
-        .route(
-            "/v1/{project_id}/cloudservers/{server_id}/tags/action",
-            post(tags::server_tags_action),
-        )
-        .route(
-            "/v1/{project_id}/servers/resource_instances/action",
-            post(tags::servers_by_tag),
-        )
-        .route(
-            "/v1/{project_id}/cloudservers/resource_instances/action",
-            post(tags::servers_by_tag),
-        )
-        .route(
-            "/v1/{project_id}/cloudservers/{server_id}/metadata",
-            post(server_edits::server_metadata_update),
-        )
-        .route(
-            "/v1/{project_id}/cloudservers/{server_id}/metadata/{key}",
-            delete(server_edits::server_metadata_delete),
-        )
-        .route(
-            "/v1/{project_id}/cloudservers/limits",
-            get(server_groups::limits_view),
-        )
-        .route(
-            "/v1/{project_id}/cloudservers/os-server-groups",
-            get(server_groups::server_group_list).post(server_groups::server_group_create),
-        )
-        .route(
-            "/v1/{project_id}/cloudservers/os-server-groups/{server_group_id}",
-            get(server_groups::server_group_view).delete(server_groups::server_group_delete),
-        )
-        .route(
-            "/v1/{project_id}/cloudservers/os-server-groups/{server_group_id}/action",
-            post(server_groups::server_group_action),
-        )
-        .route(
-            "/v1/{project_id}/cloudservers/{server_id}/resize",
-            post(server_jobs::server_resize),
-        )
-        .route(
-            "/v1.1/{project_id}/cloudservers/{server_id}/resize",
-            post(server_jobs::server_resize),
-        )
-        .route(
-            "/v1/{project_id}/cloudservers/{server_id}/migrate",
-            post(server_jobs::server_migrate),
-        )
-        .route(
-            "/v2/{project_id}/cloudservers/{server_id}/reinstallos",
-            post(server_jobs::server_reinstall_os),
-        )
-        .route(
-            "/v2/{project_id}/cloudservers/{server_id}/changeos",
-            post(server_jobs::server_change_os),
-        )
-        .route(
-            "/v1/{project_id}/cloudservers/{server_id}/attachvolume",
-            post(server_jobs::server_attach_volume),
-        )
-        .route(
-            "/v1/{project_id}/cloudservers/{server_id}/detachvolume/{volume_id}",
-            delete(server_jobs::server_detach_volume),
-        )
-        .route(
-            "/v1/{project_id}/cloudservers/{server_id}/nics",
-            post(server_jobs::server_add_nics),
-        )
-        .route(
-            "/v1/{project_id}/cloudservers/{server_id}/nics/delete",
-            post(server_jobs::server_delete_nics),
-        )
-        .route(
-            "/v1/{project_id}/cloudservers/{server_id}/block_device",
-            get(server_reads::server_block_device_list),
-        )
-        .route(
-            "/v1/{project_id}/cloudservers/{server_id}/block_device/{volume_id}",
-            get(server_reads::server_block_device_view),
-        )
-        .route(
-            "/v1/{project_id}/cloudservers/{server_id}/os-interface",
-            get(server_reads::server_interface_list),
-        )
-        .route(
-            "/v1/{project_id}/cloudservers/resize_flavors",
-            get(server_reads::resize_flavor_list),
-        )
-        .route(
-            "/v2.1/{project_id}/resize_flavors",
-            get(server_reads::resize_flavor_list),
-        )
-        .route(
-            "/v2.1/servers/{server_id}/block_device",
-            get(server_reads::server_block_device_list_v21),
-        )
-        .route(
-            "/v2.1/servers/{server_id}/block_device/{volume_id}",
-            get(server_reads::server_block_device_view_v21),
-        )
-        .route(
-            "/v1.0/servers/{server_id}/action",
-            post(server_jobs::server_monitor),
-        )
-        .route(
-            "/v1/{project_id}/cloudservers/{server_id}/autorecovery",
-            get(server_jobs::server_auto_recovery_view)
-                .put(server_jobs::server_auto_recovery_update),
-        )
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            auth::authenticate,
-        ));
+    let ecs = ecs::routes().route_layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        auth::authenticate,
+    ));
     // The Nova compute routes: authenticated like the ECS routes, then (outermost) the
     // microversion negotiation and Nova's request id headers.
     let compute = nova::compute_routes()
@@ -332,10 +186,11 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(nova::request_id_layer));
     let deadlines_of_state = state.deadlines;
     let metrics = state.metrics.clone();
-    // ecsd's own routes: no tenant credentials (operators and generators read them).
+    // ecsd's own routes: no tenant credentials. The OpenAPI document is open (generators read
+    // it); the rest is the admin API, behind the admin credential.
     let ecsd = Router::new()
-        .route(routes::METRICS_PATH, get(observe::metrics_view))
-        .route(routes::OPENAPI_PATH, get(openapi::openapi_view));
+        .route(routes::OPENAPI_PATH, get(openapi::openapi_view))
+        .merge(admin::routes(&state));
     let routes = Router::new()
         .route(routes::TOKENS_PATH, post(tokens::issue_token))
         .merge(nova::discovery_routes())

@@ -55,6 +55,11 @@ fn build() -> Value {
                     "in": "header",
                     "name": "X-Auth-Token",
                     "description": "A token from POST /v3/auth/tokens."
+                },
+                "admin": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "The admin token (--admin-token / ECSD_ADMIN_TOKEN); without one configured, loopback callers send none."
                 }
             },
             "schemas": {
@@ -154,6 +159,8 @@ fn describe(operation: &Operation) -> Value {
         let security = match operation.access {
             Access::Tenant => json!([{"akSk": []}, {"token": []}]),
             Access::Open => json!([]),
+            // Optional: loopback callers need none when no admin token is configured.
+            Access::Admin => json!([{"admin": []}, {}]),
         };
         object.insert("security".to_owned(), security);
     }

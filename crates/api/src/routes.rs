@@ -16,9 +16,12 @@ pub const OPENAPI_PATH: &str = "/_ecsd/openapi.json";
 pub enum Access {
     /// A tenant: an AK/SK signature or an `X-Auth-Token` (unless `--auth off`).
     Tenant,
-    /// Anyone who can reach ecsd (token issuance checks the password in the body; metrics and
-    /// the document carry no tenant data).
+    /// Anyone who can reach ecsd (token issuance checks the password in the body; the
+    /// document carries no tenant data).
     Open,
+    /// The admin credential ([`crate::admin::access`]): the admin token, or loopback when none
+    /// is configured.
+    Admin,
 }
 
 /// One method on one path template.
@@ -128,7 +131,7 @@ pub const ECSD: &[Operation] = &[
         id: "EcsdMetrics",
         summary: "Prometheus metrics (OpenMetrics text)",
         tag: "ecsd",
-        access: Access::Open,
+        access: Access::Admin,
         job: false,
     },
     Operation {

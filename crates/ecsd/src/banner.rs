@@ -9,7 +9,7 @@
 
 use crate::logging::{self, LogFormat};
 use crate::{config, ServeArgs, DEFAULT_SECRET_KEY};
-use api::auth::Auth;
+use api::identity::auth::Auth;
 use engine::Engine;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

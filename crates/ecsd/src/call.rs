@@ -8,7 +8,7 @@
 
 use crate::{parse_duration, AccountArgs};
 use anyhow::{bail, Context};
-use api::signature::{authorization_header, sdk_date, CLIENT_SIGNED_HEADERS};
+use api::identity::signature::{authorization_header, sdk_date, CLIENT_SIGNED_HEADERS};
 use axum::http::{HeaderMap, HeaderValue};
 use clap::Args;
 use std::process::ExitCode;

@@ -41,7 +41,7 @@
 
 use crate::{BootstrapIdentityArgs, DEFAULT_SECRET_KEY};
 use anyhow::Context;
-use api::accounts::{Account, Accounts, Project, Secret, User};
+use api::identity::accounts::{Account, Accounts, Project, Secret, User};
 use serde::Deserialize;
 use std::path::Path;
 

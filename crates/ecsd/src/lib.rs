@@ -2,9 +2,9 @@
 //! ([`serve`]). `main.rs` only parses and calls; tests call [`serve`] directly or spawn the binary.
 
 use anyhow::Context;
-use api::auth::{Auth, Identity};
-use api::login_limits::LoginLimits;
-use api::tokens::TokenKey;
+use api::identity::auth::{Auth, Identity};
+use api::identity::login_limits::LoginLimits;
+use api::identity::tokens::TokenKey;
 use api::AppState;
 use clap::{Args, Parser, Subcommand};
 use engine::clock::SystemClock;
@@ -182,8 +182,14 @@ pub struct ServeArgs {
     #[arg(long, env = "ECSD_ALLOW_DEFAULT_CREDENTIALS")]
     pub allow_default_credentials: bool,
 
+    /// The admin API's credential (`/_ecsd/`: faults, clock, state, request log, metrics,
+    /// dashboard), sent as `Authorization: Bearer <token>`. Without one the admin API answers
+    /// loopback callers only, and ecsd refuses to listen off loopback.
+    #[arg(long, env = "ECSD_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+
     /// Requests per second per access key, for accounts without their own rate_limit (0: none).
-    #[arg(long, env = "ECSD_RATE_LIMIT", default_value_t = api::auth::DEFAULT_RATE_LIMIT)]
+    #[arg(long, env = "ECSD_RATE_LIMIT", default_value_t = api::identity::auth::DEFAULT_RATE_LIMIT)]
     pub rate_limit: u32,
 
     /// How long tokens from POST /v3/auth/tokens stay valid, e.g. 24h, 30m; also the longest
@@ -268,7 +274,7 @@ fn parse_public_url(text: &str) -> Result<String, String> {
         .strip_prefix("http://")
         .or_else(|| text.strip_prefix("https://"))
         .ok_or_else(|| format!("{text:?} must start with http:// or https://"))?;
-    if !api::tokens::is_host_and_port(authority.trim_end_matches('/')) {
+    if !api::identity::tokens::is_host_and_port(authority.trim_end_matches('/')) {
         return Err(format!(
             "{text:?} must be a scheme and host[:port] only, like https://ecs.eu-de.otc.t-systems.com"
         ));
@@ -353,7 +359,7 @@ impl Server {
         let token_key = TokenKey::new(store.token_signing_key());
         let engine = Arc::new(Engine::new(store, clock.clone(), config));
         let auth = match accounts {
-            None => api::auth::Auth::Off,
+            None => api::identity::auth::Auth::Off,
             Some(accounts) => Auth::Verify(Arc::new(
                 Identity::new(accounts, clock, token_key)
                     .with_token_ttl(args.token_ttl)
@@ -372,6 +378,9 @@ impl Server {
             None => api::nova::images::ImageCatalogue::builtin(),
         };
         let state = AppState::new(engine.clone(), regions, args.max_body_bytes, auth)
+            .with_admin(api::admin::access::AdminAccess::with_token(
+                args.admin_token.as_deref(),
+            ))
             .with_images(images)
             .with_body_read_timeout(std_duration(args.body_read_timeout))
             .with_request_timeout(std_duration(args.request_timeout));
@@ -449,6 +458,11 @@ fn effective_max_connections(requested: u32) -> u32 {
 fn check_exposure(args: &ServeArgs, address: SocketAddr) -> anyhow::Result<()> {
     if address.ip().is_loopback() {
         return Ok(());
+    }
+    if args.admin_token.as_deref().is_none_or(str::is_empty) {
+        anyhow::bail!(
+            "refusing to listen on {address} without an admin token: anyone on the network could reset the state or inject faults through /_ecsd/; set ECSD_ADMIN_TOKEN (or --admin-token), or use a loopback address"
+        );
     }
     match args.auth {
         AuthMode::Off => anyhow::bail!(

@@ -26,7 +26,7 @@ use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
 /// The most bytes of a request head (request line and headers) a connection may buffer: room
-/// for the 16 KiB of headers ecsd accepts (`api::auth::MAX_HEADER_BYTES`, answered 431 in the
+/// for the 16 KiB of headers ecsd accepts (`api::identity::auth::MAX_HEADER_BYTES`, answered 431 in the
 /// envelope above it) and a long request line. A larger head is answered 431 by hyper, without
 /// the envelope, and the connection is closed; this is what bounds the memory a half-sent
 /// request can hold.

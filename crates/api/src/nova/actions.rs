@@ -273,14 +273,14 @@ async fn rebuild(
         .get("imageRef")
         .and_then(Value::as_str)
         .ok_or_else(|| NovaError::bad_request("rebuild needs an imageRef."))?;
-    let image_id = crate::servers::require_uuid(
+    let image_id = crate::ecs::servers::require_uuid(
         "rebuild.imageRef",
         image_ref.rsplit('/').next().unwrap_or(image_ref),
     )
     .map_err(|_| NovaError::bad_request(format!("Invalid imageRef provided: {image_ref}.")))?;
     let admin_pass = argument.get("adminPass").and_then(Value::as_str);
     if let Some(password) = admin_pass {
-        crate::servers::validate_admin_pass("rebuild.adminPass", password)
+        crate::ecs::servers::validate_admin_pass("rebuild.adminPass", password)
             .map_err(NovaError::from)?;
     }
     let name = argument
@@ -288,7 +288,7 @@ async fn rebuild(
         .and_then(Value::as_str)
         .map(str::to_owned);
     if let Some(name) = &name {
-        crate::servers::validate_name(name, 1).map_err(NovaError::from)?;
+        crate::ecs::servers::validate_name(name, 1).map_err(NovaError::from)?;
     }
     let description = argument
         .get("description")

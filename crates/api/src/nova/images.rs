@@ -9,8 +9,8 @@
 //! checked for shape, not looked up), so servers with other images still show and list.
 
 use super::{project_region, NovaError, NovaResult};
-use crate::auth::Caller;
 use crate::body::query_pairs;
+use crate::identity::auth::Caller;
 use crate::AppState;
 use axum::extract::{Path, RawQuery, State};
 use axum::Extension;

@@ -5,8 +5,8 @@
 use super::servers::{addresses_json, find_server};
 use super::{json_body, NovaError, NovaResult};
 use crate::body::read_limited;
-use crate::server_edits::METADATA_VM_STATES;
-use crate::servers::metadata_json;
+use crate::ecs::server_edits::METADATA_VM_STATES;
+use crate::ecs::servers::metadata_json;
 use crate::AppState;
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -200,7 +200,7 @@ pub async fn availability_zones_detail(
 
 /// `GET …/limits`: the ECS limits page's `absolute` under Nova's `limits`, `rate` empty.
 pub async fn limits(state: State<AppState>, path: crate::Path<String>) -> NovaResult<Json<Value>> {
-    let Json(ecs) = crate::server_groups::limits_view(state, path)
+    let Json(ecs) = crate::ecs::server_groups::limits_view(state, path)
         .await
         .map_err(NovaError::from)?;
     Ok(Json(
@@ -376,7 +376,7 @@ pub async fn tags_list(
 /// A Nova tag (a plain string) as an ECS tag: the key, with no value. The tag APIs' rules
 /// apply (at most 10 per server, 1–36 characters of letters, digits, `_`, `-`).
 fn nova_tag(tag: &str) -> NovaResult<(String, String)> {
-    crate::tags::validate_new_tag("tag", tag, "").map_err(NovaError::from)?;
+    crate::ecs::tags::validate_new_tag("tag", tag, "").map_err(NovaError::from)?;
     Ok((tag.to_owned(), String::new()))
 }
 
@@ -417,7 +417,7 @@ pub async fn tag_add(
     }
     let change = ServerChange::TagsAdd {
         tags: vec![nova_tag(&tag)?],
-        max: crate::tags::MAX_TAGS,
+        max: crate::ecs::tags::MAX_TAGS,
     };
     edit(&state, &server, change).await?;
     let body =
@@ -438,10 +438,10 @@ pub async fn tags_replace(
         .map_err(NovaError::from)?;
     let tags: Vec<String> = serde_json::from_value(json_body(&bytes)?["tags"].clone())
         .map_err(|_| NovaError::bad_request("The body needs \"tags\": a list of strings."))?;
-    if tags.len() > crate::tags::MAX_TAGS {
+    if tags.len() > crate::ecs::tags::MAX_TAGS {
         return Err(NovaError::bad_request(format!(
             "At most {} tags per server.",
-            crate::tags::MAX_TAGS
+            crate::ecs::tags::MAX_TAGS
         )));
     }
     let wanted = tags
@@ -454,7 +454,7 @@ pub async fn tags_replace(
     edit(&state, &server, ServerChange::TagsDelete { tags: removed }).await?;
     let change = ServerChange::TagsAdd {
         tags: wanted,
-        max: crate::tags::MAX_TAGS,
+        max: crate::ecs::tags::MAX_TAGS,
     };
     let updated = edit(&state, &server, change).await?;
     Ok(Json(json!({ "tags": tag_strings(&updated) })))

@@ -3,7 +3,7 @@
 //! server in both views.
 //!
 //! What this module adds on top of the handlers: the routes under `/v2.1/{project_id}` and
-//! `/v2/{project_id}` ([`router`], behind [`crate::auth::authenticate`]), the unauthenticated
+//! `/v2/{project_id}` ([`router`], behind [`crate::identity::auth::authenticate`]), the unauthenticated
 //! discovery documents ([`versions`]), microversion negotiation ([`negotiate`]), Nova's error
 //! shape ([`NovaError`]: `{"itemNotFound": {"message", "code"}}` …) and the request id headers
 //! Nova clients read. The read-only Glance and Neutron pieces the compute clients look up
@@ -199,19 +199,19 @@ pub fn json_body(bytes: &[u8]) -> NovaResult<Value> {
 /// `--auth off`).
 pub fn project_region(state: &AppState, project_id: &str) -> String {
     match &state.auth {
-        crate::auth::Auth::Verify(identity) => identity
+        crate::identity::auth::Auth::Verify(identity) => identity
             .accounts
             .project(project_id)
             .map(|project| project.region.clone())
             .unwrap_or_else(|| "eu-de".to_owned()),
-        crate::auth::Auth::Off => "eu-de".to_owned(),
+        crate::identity::auth::Auth::Off => "eu-de".to_owned(),
     }
 }
 
 /// The base of the URLs ecsd puts in links and version documents: the token catalog's
 /// (`--public-url`, else `http://` and the request's `Host`).
 pub fn base_url(state: &AppState, headers: &HeaderMap) -> String {
-    if let crate::auth::Auth::Verify(identity) = &state.auth {
+    if let crate::identity::auth::Auth::Verify(identity) = &state.auth {
         if let Some(url) = &identity.public_url {
             return url.clone();
         }
@@ -219,7 +219,7 @@ pub fn base_url(state: &AppState, headers: &HeaderMap) -> String {
     let host = headers
         .get(axum::http::header::HOST)
         .and_then(|value| value.to_str().ok())
-        .filter(|host| crate::tokens::is_host_and_port(host))
+        .filter(|host| crate::identity::tokens::is_host_and_port(host))
         .unwrap_or("127.0.0.1");
     format!("http://{host}")
 }

@@ -8,8 +8,8 @@
 //! a Nova create without networks uses) and every network the project's servers are on.
 
 use super::{NovaError, NovaResult};
-use crate::auth::Caller;
 use crate::body::query_pairs;
+use crate::identity::auth::Caller;
 use crate::AppState;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;

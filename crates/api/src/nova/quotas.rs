@@ -30,7 +30,7 @@ fn quota_set(state: &AppState, project_id: &str, target: &str) -> NovaResult<Val
         "server_groups": limit(quotas.server_groups),
         "server_group_members": limit(quotas.server_group_members),
         "key_pairs": -1,
-        "metadata_items": crate::server_groups::MAX_SERVER_META,
+        "metadata_items": crate::ecs::server_groups::MAX_SERVER_META,
         "injected_files": 5,
         "injected_file_content_bytes": 10_240,
         "injected_file_path_bytes": 255,

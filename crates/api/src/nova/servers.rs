@@ -5,8 +5,10 @@
 use super::networks::{DEFAULT_NETWORK_ID, DEFAULT_VPC_ID};
 use super::{base_url, json_body, Microversion, NovaError, NovaResult};
 use crate::body::{query_pairs, read_limited};
-use crate::servers::scheduler_hints_view;
-use crate::servers::{host_id, metadata_json, require_uuid, validate_admin_pass, validate_name};
+use crate::ecs::servers::scheduler_hints_view;
+use crate::ecs::servers::{
+    host_id, metadata_json, require_uuid, validate_admin_pass, validate_name,
+};
 use crate::time_format::{launch_time, server_time};
 use crate::AppState;
 use axum::body::Body;
@@ -375,11 +377,11 @@ fn create_request(
     // The disks follow ECS's create rules (types, system disk 1–1024 GiB, data 10–32768 GiB).
     let check_volume =
         |field: &str, volume: &VolumeRequest, sizes: std::ops::RangeInclusive<i64>| {
-            if !crate::servers::VOLUME_TYPES.contains(&volume.volume_type.as_str()) {
+            if !crate::ecs::servers::VOLUME_TYPES.contains(&volume.volume_type.as_str()) {
                 return Err(NovaError::bad_request(format!(
                     "{field}: volume type {} is not one of {}.",
                     volume.volume_type,
-                    crate::servers::VOLUME_TYPES.join(", ")
+                    crate::ecs::servers::VOLUME_TYPES.join(", ")
                 )));
             }
             match volume.size_gib {
@@ -490,7 +492,7 @@ fn create_request(
             .collect(),
     };
     for (key, value) in &tags {
-        crate::tags::validate_new_tag("server.tags", key, value).map_err(NovaError::from)?;
+        crate::ecs::tags::validate_new_tag("server.tags", key, value).map_err(NovaError::from)?;
     }
     let security_group_ids = match field(server, "security_groups") {
         None => Vec::new(),
@@ -683,11 +685,11 @@ fn list_query(project_id: &str, raw: Option<&str>) -> NovaResult<ListQuery> {
             "flavor" if !value.is_empty() => list.query.flavor_id = Some(value),
             "tags" if !value.is_empty() => {
                 list.query.tags =
-                    crate::tags::list_tag_filter("tags", &value).map_err(NovaError::from)?
+                    crate::ecs::tags::list_tag_filter("tags", &value).map_err(NovaError::from)?
             }
             "not-tags" if !value.is_empty() => {
-                list.query.not_tags =
-                    crate::tags::list_tag_filter("not-tags", &value).map_err(NovaError::from)?
+                list.query.not_tags = crate::ecs::tags::list_tag_filter("not-tags", &value)
+                    .map_err(NovaError::from)?
             }
             "limit" => {
                 list.limit = value

@@ -618,18 +618,39 @@ fn serve_refusal(args: &[&str]) -> (Option<i32>, String) {
 /// ever served to a network here: a start that passes the check fails to bind instead.
 #[test]
 fn default_credentials_or_no_auth_are_refused_off_loopback() {
-    let (code, stderr) = serve_refusal(&["--listen", "192.0.2.1:0"]);
+    const ADMIN: [&str; 2] = ["--admin-token", "a-long-admin-token"];
+    let (code, stderr) = serve_refusal(&["--listen", "192.0.2.1:0", ADMIN[0], ADMIN[1]]);
     assert_ne!(code, Some(0));
     assert!(
         stderr.contains("documented default credentials")
             && stderr.contains("--allow-default-credentials"),
         "{stderr}"
     );
-    let (code, stderr) = serve_refusal(&["--listen", "192.0.2.1:0", "--auth", "off"]);
+    let (code, stderr) = serve_refusal(&[
+        "--listen",
+        "192.0.2.1:0",
+        "--auth",
+        "off",
+        ADMIN[0],
+        ADMIN[1],
+    ]);
     assert_ne!(code, Some(0));
     assert!(stderr.contains("--auth off"), "{stderr}");
-    // Told explicitly, the check passes; then binding the foreign address fails.
+    // The admin API needs its own token off loopback, whatever the tenant credentials.
     let (code, stderr) = serve_refusal(&["--listen", "192.0.2.1:0", "--allow-default-credentials"]);
+    assert_ne!(code, Some(0));
+    assert!(
+        stderr.contains("without an admin token") && stderr.contains("ECSD_ADMIN_TOKEN"),
+        "{stderr}"
+    );
+    // Told explicitly, the checks pass; then binding the foreign address fails.
+    let (code, stderr) = serve_refusal(&[
+        "--listen",
+        "192.0.2.1:0",
+        "--allow-default-credentials",
+        ADMIN[0],
+        ADMIN[1],
+    ]);
     assert_ne!(code, Some(0));
     assert!(stderr.contains("cannot listen on 192.0.2.1:0"), "{stderr}");
 }

@@ -8,8 +8,8 @@ use crate::http::Api;
 use crate::support::{
     config, create_body, signed_request, test_accounts, Harness, HOST, LOCAL, OTHER, PROJECT,
 };
-use api::login_limits::LoginLimits;
-use api::tokens::{TokenGrant, TokenKey};
+use api::identity::login_limits::LoginLimits;
+use api::identity::tokens::{TokenGrant, TokenKey};
 use axum::body::{Body, Bytes};
 use axum::extract::ConnectInfo;
 use axum::http::{HeaderMap, HeaderValue, Method, Request, StatusCode};
@@ -129,7 +129,7 @@ async fn a_token_minted_with_a_tenants_own_secret_reaches_no_project() {
             ),
             "earlier version of ecsd",
         ));
-        let tenant_keyed = api::tokens::issue(
+        let tenant_keyed = api::identity::tokens::issue(
             &TokenKey::new(LOCAL.secret_key.as_bytes()),
             TokenGrant {
                 access_key: LOCAL.access_key,
@@ -197,7 +197,7 @@ async fn a_token_is_only_as_good_as_what_it_names_now() {
         )
     };
     let (status, _, body) = api
-        .send_request(list(&api::tokens::issue(&key, grant)))
+        .send_request(list(&api::identity::tokens::issue(&key, grant)))
         .await;
     assert_eq!(
         status,
@@ -228,7 +228,7 @@ async fn a_token_is_only_as_good_as_what_it_names_now() {
         ),
     ] {
         let (status, _, body) = api
-            .send_request(list(&api::tokens::issue(&key, changed)))
+            .send_request(list(&api::identity::tokens::issue(&key, changed)))
             .await;
         refused(
             &(status, body),
@@ -400,14 +400,15 @@ fn signed_with(
     headers.insert("host", HeaderValue::from_static(HOST));
     headers.insert(
         "x-sdk-date",
-        HeaderValue::from_str(&api::signature::sdk_date(api.harness.clock.now())).expect("date"),
+        HeaderValue::from_str(&api::identity::signature::sdk_date(api.harness.clock.now()))
+            .expect("date"),
     );
     for (name, value) in extra {
         headers.insert(*name, HeaderValue::from_str(value).expect("header"));
         signed.push(name);
     }
     signed.sort_unstable();
-    let authorization = api::signature::authorization_header(
+    let authorization = api::identity::signature::authorization_header(
         LOCAL.access_key,
         LOCAL.secret_key,
         method.as_str(),
@@ -440,7 +441,7 @@ async fn the_signed_body_hash_must_be_the_hash_of_the_body_sent() {
     let path = format!("/v1/{PROJECT}/cloudservers");
     let one = create_body("one", 1).to_string().into_bytes();
     let five = create_body("five", 5).to_string().into_bytes();
-    let content_hash = api::signature::body_hash(&one);
+    let content_hash = api::identity::signature::body_hash(&one);
     let extra = [
         ("content-type", "application/json".to_owned()),
         ("x-sdk-content-sha256", content_hash.clone()),
@@ -566,8 +567,9 @@ async fn the_catalog_host_is_configured_or_checked() {
 #[tokio::test]
 async fn a_project_mismatch_names_both_of_the_callers_projects() {
     let second = "0123456789abcdef0123456789abcde2";
-    let mut accounts: Vec<api::accounts::Account> = test_accounts().iter().cloned().collect();
-    accounts[0].projects.push(api::accounts::Project {
+    let mut accounts: Vec<api::identity::accounts::Account> =
+        test_accounts().iter().cloned().collect();
+    accounts[0].projects.push(api::identity::accounts::Project {
         id: second.into(),
         name: "eu-nl".into(),
         region: "eu-nl".into(),
@@ -575,7 +577,7 @@ async fn a_project_mismatch_names_both_of_the_callers_projects() {
     });
     let api = Api::with_accounts(
         LatencyProfile::Instant,
-        api::accounts::Accounts::new(accounts).expect("valid"),
+        api::identity::accounts::Accounts::new(accounts).expect("valid"),
     );
     let path = format!("/v1/{PROJECT}/cloudservers/detail");
     for (header, says, hides) in [

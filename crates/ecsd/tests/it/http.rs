@@ -3,7 +3,7 @@
 use crate::support::{
     config, create_body, signed_request, test_accounts, Credentials, Harness, LOCAL, OTHER, PROJECT,
 };
-use api::auth::{Auth, Identity};
+use api::identity::auth::{Auth, Identity};
 use api::AppState;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
@@ -51,7 +51,7 @@ impl Api {
     /// signed as [`LOCAL`] unless a test says otherwise, so the accounts should hold it.
     pub(crate) fn with_accounts(
         latency: LatencyProfile,
-        accounts: api::accounts::Accounts,
+        accounts: api::identity::accounts::Accounts,
     ) -> Self {
         Self::with_accounts_and_identity(
             Harness::new(config(latency)),
@@ -64,13 +64,13 @@ impl Api {
     fn with_accounts_and_identity(
         harness: Harness,
         max_body_bytes: usize,
-        accounts: api::accounts::Accounts,
+        accounts: api::identity::accounts::Accounts,
         adjust: impl FnOnce(Identity) -> Identity,
     ) -> Self {
         let clock: Arc<dyn Clock> = Arc::new(harness.clock.clone());
-        let token_key = api::tokens::TokenKey::new(engine::store::Store::token_signing_key(
-            harness.store.as_ref(),
-        ));
+        let token_key = api::identity::tokens::TokenKey::new(
+            engine::store::Store::token_signing_key(harness.store.as_ref()),
+        );
         let identity = adjust(Identity::new(accounts, clock, token_key));
         let matched_route = Arc::new(Mutex::new(None));
         let recorder = matched_route.clone();

@@ -1,6 +1,7 @@
 //! All integration tests, in one binary: the engine driven step by step on a manual clock, the
 //! HTTP surface in-process, and the real binary end to end (including `kill -9`).
 
+mod admin_access;
 mod client_waiters;
 mod connection_limits;
 mod coverage;

@@ -5,7 +5,7 @@
 use crate::support::{
     create_body, error_code, signed_request, test_accounts, Harness, LOCAL, PROJECT,
 };
-use api::auth::{Auth, Identity};
+use api::identity::auth::{Auth, Identity};
 use api::AppState;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
@@ -98,7 +98,7 @@ impl Running {
     /// body and the `Authorization` header it sent.
     fn signed(&self, method: &str, path: &str, body: &[u8]) -> (u16, Value, String) {
         use axum::http::{HeaderMap, HeaderValue};
-        let date = api::signature::sdk_date(crate::support::wall_clock_now());
+        let date = api::identity::signature::sdk_date(crate::support::wall_clock_now());
         let mut headers = HeaderMap::new();
         headers.insert(
             "host",
@@ -106,7 +106,7 @@ impl Running {
         );
         headers.insert("x-sdk-date", HeaderValue::from_str(&date).expect("header"));
         headers.insert("content-type", HeaderValue::from_static("application/json"));
-        let authorization = api::signature::authorization_header(
+        let authorization = api::identity::signature::authorization_header(
             ecsd::DEFAULT_ACCESS_KEY,
             SECRET_KEY,
             method,
@@ -492,7 +492,7 @@ fn a_busy_port_or_a_broken_config_is_refused_before_the_database_is_created() {
 /// The whole API over a fresh engine, verifying signatures of [`test_accounts`].
 fn app(harness: &Harness) -> axum::Router {
     let clock: Arc<dyn Clock> = Arc::new(harness.clock.clone());
-    let token_key = api::tokens::TokenKey::new(engine::store::Store::token_signing_key(
+    let token_key = api::identity::tokens::TokenKey::new(engine::store::Store::token_signing_key(
         harness.store.as_ref(),
     ));
     api::router(AppState::new(

@@ -4,7 +4,7 @@
 
 use crate::http::{assert_error, Api};
 use crate::support::{create_body, create_request, test_accounts, Credentials, LOCAL, PROJECT};
-use api::accounts::{Accounts, Project};
+use api::identity::accounts::{Accounts, Project};
 use axum::http::StatusCode;
 use engine::compute::LatencyProfile;
 use engine::regions::Regions;
@@ -290,7 +290,7 @@ fn without_accounts_every_project_is_in_eu_de() {
         harness.engine.clone(),
         Regions::builtin(),
         api::DEFAULT_MAX_BODY_BYTES,
-        api::auth::Auth::Off,
+        api::identity::auth::Auth::Off,
     );
     assert_eq!(state.region("anything").name(), "eu-de");
     assert_eq!(state.region(PROJECT).default_zone(), "eu-de-01");

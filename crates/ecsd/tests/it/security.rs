@@ -92,7 +92,7 @@ async fn every_mutation_of_a_signed_request_is_refused_and_creates_nothing() {
             set("x-project-id", "fedcba9876543210fedcba9876543210"),
         ),
         ("x-sdk-date changed by a second", {
-            let later = api::signature::sdk_date(now + time::Duration::seconds(1));
+            let later = api::identity::signature::sdk_date(now + time::Duration::seconds(1));
             Box::new(move |parts, _| {
                 parts
                     .headers
@@ -717,7 +717,7 @@ async fn token_requests_are_throttled_per_account() {
         Harness::new(config(LatencyProfile::Instant)),
         api::DEFAULT_MAX_BODY_BYTES,
         |identity| {
-            identity.with_login_limits(api::login_limits::LoginLimits {
+            identity.with_login_limits(api::identity::login_limits::LoginLimits {
                 per_account: 3,
                 per_client: 0,
                 ..Default::default()

@@ -88,8 +88,8 @@ pub const HOST: &str = "ecsd.test:8774";
 
 /// The accounts of [`LOCAL`] (domain `ecsd`, user `ecsd`, the default password, project
 /// `eu-de`) and [`OTHER`] (domain `other`, user `bob` / `bob-password`, project `eu-nl_other`).
-pub fn test_accounts() -> api::accounts::Accounts {
-    use api::accounts::{Account, Accounts, Project, Secret, User};
+pub fn test_accounts() -> api::identity::accounts::Accounts {
+    use api::identity::accounts::{Account, Accounts, Project, Secret, User};
     let account =
         |who: Credentials, domain: &str, user: &str, password: &str, name: &str| Account {
             access_key: who.access_key.into(),
@@ -121,8 +121,11 @@ pub fn test_accounts() -> api::accounts::Accounts {
 }
 
 /// [`test_accounts`] with `quotas` on [`LOCAL`]'s project ([`OTHER`]'s has none).
-pub fn test_accounts_with_quotas(quotas: engine::quota::Quotas) -> api::accounts::Accounts {
-    let mut accounts: Vec<api::accounts::Account> = test_accounts().iter().cloned().collect();
+pub fn test_accounts_with_quotas(
+    quotas: engine::quota::Quotas,
+) -> api::identity::accounts::Accounts {
+    let mut accounts: Vec<api::identity::accounts::Account> =
+        test_accounts().iter().cloned().collect();
     for account in &mut accounts {
         for project in &mut account.projects {
             if project.id == LOCAL.project {
@@ -130,7 +133,7 @@ pub fn test_accounts_with_quotas(quotas: engine::quota::Quotas) -> api::accounts
             }
         }
     }
-    api::accounts::Accounts::new(accounts).expect("test accounts are valid")
+    api::identity::accounts::Accounts::new(accounts).expect("test accounts are valid")
 }
 
 /// A request signed with SDK-HMAC-SHA256 as the SDKs sign it (`content-type` when there is
@@ -160,13 +163,13 @@ pub fn signed_request(
     );
     headers.insert(
         "x-sdk-date",
-        HeaderValue::from_str(&api::signature::sdk_date(at)).expect("header"),
+        HeaderValue::from_str(&api::identity::signature::sdk_date(at)).expect("header"),
     );
     signed.extend(["host", "x-project-id", "x-sdk-date"]);
     let (path, query) = path_and_query
         .split_once('?')
         .unwrap_or((path_and_query, ""));
-    let authorization = api::signature::authorization_header(
+    let authorization = api::identity::signature::authorization_header(
         who.access_key,
         who.secret_key,
         method.as_str(),

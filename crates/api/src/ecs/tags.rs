@@ -5,9 +5,9 @@
 //! the tags given at create (`server_tags`, `tags`) are the same tags these APIs read and change.
 
 use crate::body::{parse_json, read_limited};
+use crate::ecs::servers::{require_uuid, server_not_found};
 use crate::error::ApiError;
 use crate::error_codes;
-use crate::servers::{require_uuid, server_not_found};
 use crate::{project_from_path, AppState, Path};
 use axum::body::Body;
 use axum::extract::State;
@@ -227,7 +227,7 @@ pub async fn server_tags_view(
     State(state): State<AppState>,
     Path((project_id, server_id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    let server = crate::servers::server_in_path(&state, &project_id, &server_id).await?;
+    let server = crate::ecs::servers::server_in_path(&state, &project_id, &server_id).await?;
     Ok(Json(json!({ "tags": tag_objects(&server.doc.tags) })))
 }
 

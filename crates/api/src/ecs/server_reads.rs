@@ -1,11 +1,11 @@
 //! Reads that show what the jobs on one server did: its disks (`block_device`), its NICs
 //! (`os-interface`), and the flavors it may be resized to (`resize_flavors`).
 
-use crate::auth::ProjectScope;
 use crate::body::{list_limit, query_pairs};
+use crate::ecs::servers::{require_uuid, server_in_path, server_not_found};
 use crate::error::ApiError;
 use crate::error_codes;
-use crate::servers::{require_uuid, server_in_path, server_not_found};
+use crate::identity::auth::ProjectScope;
 use crate::{project_from_path, AppState, Path};
 use axum::extract::{RawQuery, State};
 use axum::Json;
@@ -202,7 +202,7 @@ pub async fn resize_flavor_list(
     // The project's region's catalogue: another region's flavor is unknown here.
     let region = state.region(project_id);
     let catalogue = region.flavors();
-    let unknown_flavor = |what: &str| crate::flavors::unknown_flavor(what, &region);
+    let unknown_flavor = |what: &str| crate::ecs::flavors::unknown_flavor(what, &region);
     // The source flavor, in the order the page gives: instance, flavor id, flavor name.
     let (source_id, source_name) = if let Some(instance) = instance {
         let canonical = require_uuid("instance_uuid", &instance)?;

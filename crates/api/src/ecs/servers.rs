@@ -6,9 +6,9 @@
 //! and convert its answer to the wire.
 
 use crate::body::{list_limit, parse_json, query_pairs, read_limited};
+use crate::ecs::flavors::{region_zone, sellable_flavor};
 use crate::error::ApiError;
 use crate::error_codes;
-use crate::flavors::{region_zone, sellable_flavor};
 use crate::observe::with_job;
 use crate::time_format::{launch_time, server_time};
 use crate::{project_from_path, AppState, Path};
@@ -353,12 +353,12 @@ pub async fn server_list(
                 // Longer than any name, and SQLite refuses LIKE patterns over 50,000 bytes
                 // (a 500 before this check).
                 let length = value.chars().count();
-                if length > crate::tags::MAX_QUERY_VALUE_CHARS {
+                if length > crate::ecs::tags::MAX_QUERY_VALUE_CHARS {
                     return Err(ApiError::invalid_field(
                         "name",
                         format!(
                             "at most {} characters, not {length}",
-                            crate::tags::MAX_QUERY_VALUE_CHARS
+                            crate::ecs::tags::MAX_QUERY_VALUE_CHARS
                         ),
                     ));
                 }
@@ -373,10 +373,10 @@ pub async fn server_list(
             }
             "enterprise_project_id" => {}
             "tags" if !value.is_empty() => {
-                filter.tags = crate::tags::list_tag_filter("tags", &value)?;
+                filter.tags = crate::ecs::tags::list_tag_filter("tags", &value)?;
             }
             "not-tags" if !value.is_empty() => {
-                filter.not_tags = crate::tags::list_tag_filter("not-tags", &value)?;
+                filter.not_tags = crate::ecs::tags::list_tag_filter("not-tags", &value)?;
             }
             "ip" | "ip_eq" | "reservation_id" | "server_id" | "marker" => {
                 return Err(ApiError::invalid_field(
@@ -559,10 +559,10 @@ fn validate_volume(
 
 /// Tags are `key.value` on input (split at the first `.`); key ≤ 36, value ≤ 43 characters of
 /// letters, digits, `_` and `-` (ASYNC-OPERATIONS.md §2.3 and §6 row 23).
-/// A tag of the create request, with the rules of the tag APIs (`crate::tags`): a tag given
+/// A tag of the create request, with the rules of the tag APIs (`crate::ecs::tags`): a tag given
 /// at create is the same tag they read and change.
 fn validate_tag(field: &str, key: &str, value: &str) -> Result<(String, String), ApiError> {
-    crate::tags::validate_new_tag(field, key, value)?;
+    crate::ecs::tags::validate_new_tag(field, key, value)?;
     Ok((key.to_owned(), value.to_owned()))
 }
 
@@ -701,13 +701,13 @@ fn validate_create(region: &Region, server: CreateServerBody) -> Result<CreateSe
             ));
         }
     }
-    if tags.len() > crate::tags::MAX_TAGS {
+    if tags.len() > crate::ecs::tags::MAX_TAGS {
         return Err(ApiError::new(
             error_codes::ECS_0905,
             format!(
                 "{} tags given; at most {}.",
                 tags.len(),
-                crate::tags::MAX_TAGS
+                crate::ecs::tags::MAX_TAGS
             ),
         ));
     }

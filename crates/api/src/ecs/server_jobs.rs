@@ -8,9 +8,9 @@
 //! sends optional fields ecsd does not model (`mode`, `isAutoPay`, `cpu_options`…).
 
 use crate::body::{parse_json, query_pairs, read_limited};
+use crate::ecs::servers::{require_uuid, server_not_found, validate_admin_pass};
 use crate::error::ApiError;
 use crate::observe::with_job;
-use crate::servers::{require_uuid, server_not_found, validate_admin_pass};
 use crate::{project_from_path, AppState, Path};
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
@@ -202,7 +202,7 @@ pub(crate) async fn server_resize(
     let body = &request.body;
     // The target comes from the project's region and must not be retired.
     let region = state.region(&request.project_id);
-    let flavor = crate::flavors::sellable_flavor(&region, &body.resize.flavor_ref, None)?;
+    let flavor = crate::ecs::flavors::sellable_flavor(&region, &body.resize.flavor_ref, None)?;
     if body.dry_run {
         return Ok(dry_run_answer());
     }
@@ -455,7 +455,7 @@ pub(crate) async fn server_auto_recovery_view(
     State(state): State<AppState>,
     Path((project_id, server_id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    let server = crate::servers::server_in_path(&state, &project_id, &server_id).await?;
+    let server = crate::ecs::servers::server_in_path(&state, &project_id, &server_id).await?;
     let value = server
         .doc
         .auto_recovery
@@ -509,7 +509,7 @@ pub(crate) struct MonitorBody {
 /// body must be well-formed; the answer is 204 with no body (the page's response is "None").
 pub(crate) async fn server_monitor(
     State(state): State<AppState>,
-    crate::auth::ProjectScope(project_id): crate::auth::ProjectScope,
+    crate::identity::auth::ProjectScope(project_id): crate::identity::auth::ProjectScope,
     Path(server_id): Path<String>,
     headers: HeaderMap,
     body: Body,

@@ -12,11 +12,11 @@
 //!    without a failure, forgets them. The real user, from another address, is not held up by a
 //!    flood of wrong passwords: the flood waits, the user does not.
 //!
-//! Every table is bounded ([`crate::rate_limit`]; [`MAX_FAILURE_RECORDS`]), so a client
+//! Every table is bounded ([`crate::identity::rate_limit`]; [`MAX_FAILURE_RECORDS`]), so a client
 //! inventing names or addresses cannot grow memory.
 
-use crate::accounts::AccountId;
-use crate::rate_limit::{too_many_requests, RateLimiter};
+use crate::identity::accounts::AccountId;
+use crate::identity::rate_limit::{too_many_requests, RateLimiter};
 use axum::response::Response;
 use engine::clock::Clock;
 use std::collections::HashMap;

@@ -2,10 +2,10 @@
 //! route.
 //!
 //! A request proves who it is in one of two ways:
-//! * an `X-Auth-Token` issued by `POST /v3/auth/tokens` ([`crate::tokens`]); a missing,
+//! * an `X-Auth-Token` issued by `POST /v3/auth/tokens` ([`crate::identity::tokens`]); a missing,
 //!   malformed, forged or expired token is 401 `Common.0013`;
 //! * an `SDK-HMAC-SHA256` signature (`Authorization` + `X-Sdk-Date`), verified over the request
-//!   exactly as received ([`crate::signature`]); any failure is 401 `APIGW.0301` with a message
+//!   exactly as received ([`crate::identity::signature`]); any failure is 401 `APIGW.0301` with a message
 //!   saying which check failed.
 //!
 //! A request with neither is 401 `Common.0013`. Then tenancy: the project in the path must be
@@ -14,14 +14,14 @@
 //! different from that in the token". Then the key's rate limit (429 `Common.1503` with
 //! `Retry-After`). The handler gets the [`Caller`] as a request extension.
 
-use crate::accounts::{AccountId, Accounts};
 use crate::error::ApiError;
 use crate::error_codes;
-use crate::login_limits::{LoginLimiter, LoginLimits};
+use crate::identity::accounts::{AccountId, Accounts};
+use crate::identity::login_limits::{LoginLimiter, LoginLimits};
+use crate::identity::rate_limit::{too_many_requests, RateLimiter};
+use crate::identity::signature::{self, SignatureError};
+use crate::identity::tokens::{self, TokenKey};
 use crate::observe::{refusal_reason, CallerNote, ErrorCodeNote};
-use crate::rate_limit::{too_many_requests, RateLimiter};
-use crate::signature::{self, SignatureError};
-use crate::tokens::{self, TokenKey};
 use crate::AppState;
 use axum::body::Body;
 use axum::extract::{MatchedPath, Request, State};
@@ -60,7 +60,7 @@ pub struct Identity {
     pub token_ttl: Duration,
     /// Requests per second for accounts without their own `rate_limit` (0: none).
     pub default_rate_limit: u32,
-    /// What tokens are signed with (the database's key; see [`crate::tokens`]).
+    /// What tokens are signed with (the database's key; see [`crate::identity::tokens`]).
     pub token_key: TokenKey,
     /// The base URL of the token catalog's endpoints (`--public-url`); `None`: `http://` and
     /// the request's `Host`, checked for shape.

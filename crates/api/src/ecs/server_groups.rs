@@ -5,9 +5,9 @@
 //! store checks them in the transaction that accepts a job, creates a group or adds a member.
 
 use crate::body::{list_limit, parse_json, query_pairs, read_limited};
+use crate::ecs::servers::require_uuid;
 use crate::error::ApiError;
 use crate::error_codes;
-use crate::servers::require_uuid;
 use crate::{project_from_path, AppState, Path};
 use axum::body::Body;
 use axum::extract::{RawQuery, State};

@@ -13,10 +13,10 @@
 //!   from the account;
 //! - its lifetime is longer than `--token-ttl` allows now, or it has expired.
 
-use crate::accounts::{AccountId, Accounts};
-use crate::auth::Identity;
 use crate::error::ApiError;
 use crate::error_codes;
+use crate::identity::accounts::{AccountId, Accounts};
+use crate::identity::auth::Identity;
 use crate::time_format::iso8601_micros;
 use crate::AppState;
 use axum::extract::{ConnectInfo, State};
@@ -248,7 +248,7 @@ fn client_address(parts: &Parts) -> Option<std::net::IpAddr> {
 /// the token in `X-Subject-Token`, `token.expires_at`, and a catalog whose `ecs` endpoint is
 /// this ecsd with `/v1/{project_id}`).
 ///
-/// Password checks are limited in three ways (see [`crate::login_limits`]): per client
+/// Password checks are limited in three ways (see [`crate::identity::login_limits`]): per client
 /// address, per account (one shared allowance for all unknown domains), and, after a few
 /// failures of one user from one client, by a growing wait for that user from that client, so
 /// a flood of wrong passwords from one place neither guesses fast nor locks the real user out.
@@ -256,7 +256,7 @@ pub async fn issue_token(
     State(state): State<AppState>,
     request: axum::extract::Request,
 ) -> Result<Response, ApiError> {
-    let crate::auth::Auth::Verify(identity) = &state.auth else {
+    let crate::identity::auth::Auth::Verify(identity) = &state.auth else {
         return Err(ApiError::new(
             error_codes::APIGW_0101,
             "The API does not exist or has not been published in the environment: tokens are not issued when ecsd runs with --auth off.",
@@ -411,7 +411,7 @@ pub fn is_host_and_port(text: &str) -> bool {
 fn token_body(
     identity: &Identity,
     account_id: AccountId,
-    project: &crate::accounts::Project,
+    project: &crate::identity::accounts::Project,
     user: &str,
     issued_at: OffsetDateTime,
     expires_at: OffsetDateTime,
@@ -489,7 +489,7 @@ pub fn constant_time_eq(a: &str, b: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::accounts::{Account, Project, Secret, User};
+    use crate::identity::accounts::{Account, Project, Secret, User};
     use time::macros::datetime;
 
     const TTL: Duration = Duration::hours(24);

@@ -7,10 +7,10 @@
 //! §6 row 22: `active` or `stopped`; otherwise `Ecs.0100`).
 
 use crate::body::{parse_json, read_limited};
+use crate::ecs::servers::{host_id, metadata_json, require_uuid, validate_name};
+use crate::ecs::tags::edit;
 use crate::error::ApiError;
 use crate::error_codes;
-use crate::servers::{host_id, metadata_json, require_uuid, validate_name};
-use crate::tags::edit;
 use crate::time_format::server_time;
 use crate::{project_from_path, AppState, Path};
 use axum::body::Body;

@@ -1,0 +1,27 @@
+//! The admin API under `/_ecsd/`: ecsd's control plane (faults, time, state, the request log)
+//! and the operator's windows onto it (`/metrics`, the dashboard). A second API beside the
+//! ECS one, with its own credential ([`access`]): the admin token (`--admin-token`), never a
+//! tenant's keys or tokens; and the admin token never opens a tenant route.
+//!
+//! Errors use the ECS envelope with ecsd's own codes (`Ecsd.0400`, `Ecsd.0401`, `Ecsd.0403`,
+//! `Ecsd.0404`, `Ecsd.0409`), whose number is the HTTP status.
+
+pub mod access;
+
+use crate::AppState;
+use axum::routing::get;
+use axum::Router;
+
+/// Every admin route, behind [`access::require_admin`]. Each capability adds its routes here
+/// and its operations to [`crate::routes::ADMIN`].
+pub fn routes(state: &AppState) -> Router<AppState> {
+    Router::new()
+        .route(
+            crate::routes::METRICS_PATH,
+            get(crate::observe::metrics_view),
+        )
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            access::require_admin,
+        ))
+}
