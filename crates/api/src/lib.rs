@@ -56,8 +56,24 @@ pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// How many finished job views are kept in memory (about 1 KiB each).
 pub const FINISHED_JOB_CACHE_ENTRIES: usize = 16 * 1024;
 
+/// What every handler and middleware shares. One `Arc`: axum clones the state for every
+/// extractor and layer of every request, and one reference count is cheaper than one per
+/// field (the job query's profile showed the per-field clones and drops). Fields are read
+/// through `Deref`; the `with_*` builders change them before the router is built.
 #[derive(Debug, Clone)]
-pub struct AppState {
+pub struct AppState(Arc<SharedState>);
+
+impl std::ops::Deref for AppState {
+    type Target = SharedState;
+
+    fn deref(&self) -> &SharedState {
+        &self.0
+    }
+}
+
+/// The fields of [`AppState`].
+#[derive(Debug, Clone)]
+pub struct SharedState {
     pub engine: Arc<Engine>,
     /// Every region's zones and flavors; a project's region picks one ([`AppState::region`]).
     pub regions: Arc<Regions>,
@@ -98,7 +114,7 @@ impl AppState {
         max_body_bytes: usize,
         auth: auth::Auth,
     ) -> Self {
-        Self {
+        Self(Arc::new(SharedState {
             engine,
             regions: Arc::new(regions),
             max_body_bytes,
@@ -108,18 +124,23 @@ impl AppState {
             deadlines: Deadlines::default(),
             metrics: Arc::new(observe::Metrics::new()),
             admin: admin::access::AdminAccess::default(),
-        }
+        }))
+    }
+
+    /// The fields, to change while building (copied if the state is already shared).
+    fn fields_mut(&mut self) -> &mut SharedState {
+        Arc::make_mut(&mut self.0)
     }
 
     /// Sets the admin credential ([`admin::access`]).
     pub fn with_admin(mut self, admin: admin::access::AdminAccess) -> Self {
-        self.admin = admin;
+        self.fields_mut().admin = admin;
         self
     }
 
     /// Replaces the built-in public image catalogue (`--images FILE`).
     pub fn with_images(mut self, images: nova::images::ImageCatalogue) -> Self {
-        self.images = Arc::new(images);
+        self.fields_mut().images = Arc::new(images);
         self
     }
 
@@ -138,13 +159,13 @@ impl AppState {
 
     /// Replaces the default body-read timeout ([`DEFAULT_BODY_READ_TIMEOUT`]).
     pub fn with_body_read_timeout(mut self, timeout: Duration) -> Self {
-        self.deadlines.body_read = timeout;
+        self.fields_mut().deadlines.body_read = timeout;
         self
     }
 
     /// Replaces the default request timeout ([`DEFAULT_REQUEST_TIMEOUT`]).
     pub fn with_request_timeout(mut self, timeout: Duration) -> Self {
-        self.deadlines.request = timeout;
+        self.fields_mut().deadlines.request = timeout;
         self
     }
 
