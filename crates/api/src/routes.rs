@@ -145,6 +145,12 @@ pub const ECSD: &[Operation] = &[
     },
 ];
 
+/// The admin API (`crate::admin::routes`): ecsd's control plane under `/_ecsd/`, behind the
+/// admin credential. Each capability appends its operations here.
+#[rustfmt::skip]
+pub const ADMIN: &[Operation] = &[
+];
+
 const NOVA: &str = "nova";
 const IMAGES: &str = "images";
 const NETWORKS: &str = "networks";
@@ -312,6 +318,7 @@ pub const TABLES: &[&[Operation]] = &[
     ECS,
     IDENTITY,
     ECSD,
+    ADMIN,
     NOVA_COMPUTE,
     NOVA_IMAGES_AND_NETWORKS,
     DISCOVERY_DOCUMENTS,
