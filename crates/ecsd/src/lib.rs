@@ -188,6 +188,17 @@ pub struct ServeArgs {
     #[arg(long, env = "ECSD_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
 
+    /// How many answered requests the request log keeps for GET /_ecsd/requests (the oldest
+    /// are dropped beyond it; 0: none kept).
+    #[arg(long, env = "ECSD_REQUEST_LOG_SIZE", default_value_t = api::admin::requests::DEFAULT_REQUEST_LOG_SIZE)]
+    pub request_log_size: usize,
+
+    /// Refuse request body fields ecsd does not model (e.g. a typo such as
+    /// `availabilty_zone`) with 400 Ecs.0005 naming the field; without it they are ignored,
+    /// logged as a warning and listed in the request log.
+    #[arg(long, env = "ECSD_STRICT_BODIES")]
+    pub strict_bodies: bool,
+
     /// Requests per second per access key, for accounts without their own rate_limit (0: none).
     #[arg(long, env = "ECSD_RATE_LIMIT", default_value_t = api::identity::auth::DEFAULT_RATE_LIMIT)]
     pub rate_limit: u32,
@@ -382,6 +393,8 @@ impl Server {
                 args.admin_token.as_deref(),
             ))
             .with_images(images)
+            .with_request_log_size(args.request_log_size)
+            .with_strict_bodies(args.strict_bodies)
             .with_body_read_timeout(std_duration(args.body_read_timeout))
             .with_request_timeout(std_duration(args.request_timeout));
         let limits = listener::ConnectionLimits {

@@ -20,7 +20,7 @@ pub(crate) struct Ecsd {
 }
 
 /// A client signing as the local account with the documented default keys.
-fn client(endpoint: &str) -> Client {
+pub(crate) fn client(endpoint: &str) -> Client {
     Client::new(
         endpoint,
         ecsd::AccountArgs {
@@ -101,11 +101,11 @@ impl Ecsd {
         }
     }
 
-    fn get(&self, path: &str) -> (u16, Value) {
+    pub(crate) fn get(&self, path: &str) -> (u16, Value) {
         answer(client(&self.endpoint).send("GET", &format!("{}{path}", self.base), b""))
     }
 
-    fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+    pub(crate) fn post(&self, path: &str, body: &Value) -> (u16, Value) {
         answer(client(&self.endpoint).send(
             "POST",
             &format!("{}{path}", self.base),

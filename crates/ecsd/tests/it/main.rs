@@ -19,6 +19,7 @@ mod quotas_groups_http;
 mod reference;
 mod reference_data;
 mod regions_http;
+mod requests_log;
 mod security;
 mod support;
 mod tags_http;
