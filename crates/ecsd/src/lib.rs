@@ -46,11 +46,13 @@ pub struct Cli {
     pub log_format: logging::LogFormat,
 }
 
+pub mod admin;
 pub mod banner;
 pub mod call;
 pub mod config;
 pub mod listener;
 pub mod logging;
+pub mod output;
 pub mod tls;
 
 // Parsed once at start: the size of the `serve` variant costs nothing worth a Box.
@@ -64,6 +66,10 @@ pub enum Command {
     /// `ecsd call GET /v1/{project_id}/jobs/JOB_ID`,
     /// `ecsd call POST /v1/{project_id}/cloudservers --data @body.json --wait`).
     Call(call::CallArgs),
+    /// Drive a running ecsd through its admin API and print the JSON answer (e.g.
+    /// `ecsd admin requests --since 42`, `ecsd admin clock advance 10m`,
+    /// `ecsd admin fault add --operation createServer --effect fail --error-code Ecs.0204`).
+    Admin(admin::AdminArgs),
 }
 
 /// The local account: who `serve` accepts and who `call` signs as.
@@ -551,7 +557,8 @@ pub(crate) fn parse_without_env(args: &[&str]) -> Result<Cli, clap::Error> {
     let command = Cli::command()
         .mut_args(|arg| arg.env(None))
         .mut_subcommand("serve", |serve| serve.mut_args(|arg| arg.env(None)))
-        .mut_subcommand("call", |call| call.mut_args(|arg| arg.env(None)));
+        .mut_subcommand("call", |call| call.mut_args(|arg| arg.env(None)))
+        .mut_subcommand("admin", |admin| admin.mut_args(|arg| arg.env(None)));
     Cli::from_arg_matches(&command.try_get_matches_from(args)?)
 }
 
@@ -583,6 +590,8 @@ mod tests {
         assert_eq!(args.body_read_timeout, time::Duration::seconds(30));
         assert_eq!(args.request_timeout, time::Duration::seconds(60));
         assert_eq!(args.max_connections, 1024);
+        assert_eq!(args.request_log_size, 10_000);
+        assert!(!args.strict_bodies, "strict bodies are opt-in");
         assert!(parse_without_env(&["ecsd", "serve", "--max-connections", "0"]).is_err());
         assert_eq!(
             (args.tls_cert.as_ref(), args.tls_self_signed.as_ref()),

@@ -378,7 +378,12 @@ fn ecsd_call(endpoint: &str, args: &[&str]) -> (Option<i32>, Value) {
         .output()
         .expect("ecsd call runs");
     let stdout = String::from_utf8_lossy(&output.stdout);
-    let json = serde_json::from_str(&stdout).unwrap_or(Value::Null);
+    // With --wait the first answer comes first: the last document is the job.
+    let json = serde_json::Deserializer::from_str(&stdout)
+        .into_iter::<Value>()
+        .map_while(Result::ok)
+        .last()
+        .unwrap_or(Value::Null);
     (output.status.code(), json)
 }
 

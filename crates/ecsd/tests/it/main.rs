@@ -2,6 +2,7 @@
 //! HTTP surface in-process, and the real binary end to end (including `kill -9`).
 
 mod admin_access;
+mod cli;
 mod client_waiters;
 mod connection_limits;
 mod coverage;
