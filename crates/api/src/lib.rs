@@ -10,6 +10,7 @@
 
 pub mod admin;
 pub mod body;
+pub mod documented_fields;
 pub mod ecs;
 pub mod error;
 pub mod error_codes;

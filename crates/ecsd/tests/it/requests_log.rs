@@ -179,4 +179,64 @@ fn strict_bodies_refuse_a_typo_naming_it_and_pass_a_correct_body() {
 
     let (status, created) = ecsd.post("/cloudservers", &create_body("exact", 1));
     assert_eq!(status, 200, "{created}");
+    // A field the reference documents but ecsd does not model is what clients send, not a
+    // typo: it passes strict mode.
+    let mut documented = create_body("documented", 1);
+    documented["server"]["user_data"] = json!("IyEvYmluL2Jhc2gK");
+    let (status, created) = ecsd.post("/cloudservers", &documented);
+    assert_eq!(status, 200, "{created}");
+}
+
+/// The rows of the reference's parameter tables with a Mandatory column (`| name | Yes |`),
+/// in every `.rst` under `dir`.
+fn documented_names(dir: &std::path::Path, names: &mut std::collections::BTreeSet<String>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.map_while(Result::ok) {
+        let path = entry.path();
+        if path.is_dir() {
+            documented_names(&path, names);
+        } else if path.extension().is_some_and(|extension| extension == "rst") {
+            let text = std::fs::read_to_string(&path).expect("a readable page");
+            for line in text.lines() {
+                let cells: Vec<&str> = line.trim_start().split('|').collect();
+                let [_, name, mandatory, _, ..] = cells.as_slice() else {
+                    continue;
+                };
+                let name = name.trim();
+                let valid = !name.is_empty()
+                    && name
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "_:.-".contains(c));
+                if valid && matches!(mandatory.trim(), "Yes" | "No") {
+                    names.insert(name.to_owned());
+                }
+            }
+        }
+    }
+}
+
+/// `--strict-bodies` lets documented names pass (`api::documented_fields`); where the
+/// reference is present, that list must be exactly what its tables name.
+#[test]
+fn the_documented_field_names_are_the_references() {
+    let reference = crate::reference::reference_dir();
+    if !reference.is_dir() {
+        eprintln!(
+            "the_documented_field_names_are_the_references: SKIPPED, no reference at {}",
+            reference.display()
+        );
+        return;
+    }
+    let mut names = std::collections::BTreeSet::new();
+    for part in ["apis_recommended", "data_structure"] {
+        documented_names(&reference.join(part), &mut names);
+    }
+    let listed: Vec<&str> = api::documented_fields::DOCUMENTED_REQUEST_FIELDS.to_vec();
+    let extracted: Vec<&str> = names.iter().map(String::as_str).collect();
+    assert_eq!(
+        listed, extracted,
+        "crates/api/src/documented_fields.rs is out of date with the reference"
+    );
 }
