@@ -19,7 +19,8 @@ use std::sync::{Mutex, OnceLock, PoisonError};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-/// The default bound of the ring (`--request-log-size`): at about 400 bytes an entry, 4 MB.
+/// The default bound of the ring (`--request-log-size`): at about 640 bytes an entry (measured:
+/// RSS grew 4.9 MiB over 8,000 entries), 6 MB.
 pub const DEFAULT_REQUEST_LOG_SIZE: usize = 10_000;
 
 /// The default and the largest `limit` of one read.

@@ -121,11 +121,45 @@ fn the_request_log_lists_known_traffic_with_filters_a_bound_and_no_secret() {
         .iter()
         .any(|entry| entry["seq"] == create["seq"]));
 
-    // Nothing from a credential: no secret key, no signature, no admin token; and the admin
-    // reads above are not in the log.
+    // A token from a password, then a call with it: the entry names the token's access key.
+    let agent = ureq::AgentBuilder::new()
+        .timeout(Duration::from_secs(30))
+        .build();
+    let issued = agent
+        .post(&format!("{}/v3/auth/tokens", ecsd.endpoint))
+        .send_json(json!({"auth": {
+            "identity": {"methods": ["password"], "password": {"user": {
+                "name": "ecsd", "password": ecsd::config::DEFAULT_PASSWORD,
+                "domain": {"name": "ecsd"}}}},
+            "scope": {"project": {"name": "eu-de"}}}}))
+        .expect("a token");
+    let token = issued
+        .header("x-subject-token")
+        .expect("X-Subject-Token")
+        .to_owned();
+    let with_token = agent
+        .get(&format!(
+            "{}/v1/{PROJECT}/cloudservers/detail",
+            ecsd.endpoint
+        ))
+        .set("X-Auth-Token", &token)
+        .call()
+        .expect("listed with the token");
+    assert_eq!(with_token.status(), 200);
+    let answer = requests(&ecsd, &format!("since={before}"));
+    let log = entries(&answer);
+    assert_eq!(log.len(), 5, "{answer:#}");
+    assert_eq!(log[3]["operation"], "KeystoneCreateUserTokenByPassword");
+    assert_eq!(log[4]["operation"], "ListServersDetails");
+    assert_eq!(log[4]["access_key"], ecsd::DEFAULT_ACCESS_KEY);
+
+    // Nothing from a credential: no secret key, password, token, signature or admin token;
+    // and the admin reads above are not in the log.
     let text = answer.to_string();
     for secret in [
         ecsd::DEFAULT_SECRET_KEY,
+        ecsd::config::DEFAULT_PASSWORD,
+        token.as_str(),
         ADMIN_TOKEN,
         "SDK-HMAC-SHA256",
         "Signature=",
