@@ -446,10 +446,7 @@ fn admin(args: &AdminArgs) -> Result<u8, Failure> {
     if args.include {
         output::print_head(answer.status, answer.request_id.as_deref());
     }
-    // An answer without a body (204) prints nothing: standard output stays valid JSON or empty.
-    if !answer.body.trim().is_empty() {
-        output::print_body(&answer.body)?;
-    }
+    output::print_body(&answer.body)?;
     Ok(if (200..300).contains(&answer.status) {
         output::SUCCESS
     } else {

@@ -78,8 +78,12 @@ pub fn note(line: &str) {
     let _ = writeln!(io::stderr().lock(), "{line}");
 }
 
-/// Writes an answer body to standard output: JSON pretty-printed, anything else as it came.
+/// Writes an answer body to standard output: JSON pretty-printed, anything else as it came,
+/// an empty body (204) as nothing, so standard output stays JSON or empty.
 pub fn print_body(body: &str) -> io::Result<()> {
+    if body.trim().is_empty() {
+        return Ok(());
+    }
     let text = match serde_json::from_str::<serde_json::Value>(body) {
         Ok(json) => serde_json::to_string_pretty(&json).unwrap_or_else(|_| body.to_owned()),
         Err(_) => body.to_owned(),
