@@ -342,7 +342,8 @@ pub async fn access_log(State(watch): State<Watch>, request: Request, next: Next
         job_id = job.map(|job| display(&job.job_id)),
         "request"
     );
-    if !crate::admin::requests::is_admin_path(&path) {
+    // With the log off (size 0) nothing is built: the entry's strings are the cost.
+    if watch.requests.capacity() > 0 && !crate::admin::requests::is_admin_path(&path) {
         watch.requests.record(RequestEntry {
             seq: 0,
             time: arrived,
