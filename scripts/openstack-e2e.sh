@@ -119,8 +119,9 @@ grep -q "No Server found" <<<"$out" || fail "deleted server: $out"
 
 log "a server created through ECS, seen and deleted through Nova"
 ecs_created="$(ecs POST '/v1/{project_id}/cloudservers' --wait --data "{\"server\": {\"imageRef\": \"1ce5800f-6fbc-4bb0-a0e5-0d7b5f4c4c4e\", \"flavorRef\": \"$FLAVOR\", \"name\": \"ecs-made\", \"vpcid\": \"3b6a2f3e-6a0c-4c1d-9d7e-2f1b5f7b0a11\", \"nics\": [{\"subnet_id\": \"$NETWORK\"}], \"root_volume\": {\"volumetype\": \"SSD\"}}}")"
-# `ecsd call --wait` prints the finished job: its sub-job names the server.
-ECS_ID="$("$VENV/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["entities"]["sub_jobs"][0]["entities"]["server_id"])' <<<"$ecs_created")"
+# `ecsd call --wait` prints the first answer (one line) and then the finished job: its sub-job
+# names the server.
+ECS_ID="$("$VENV/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["entities"]["sub_jobs"][0]["entities"]["server_id"])' < <(tail -n +2 <<<"$ecs_created"))"
 [[ "$(os server show "$ECS_ID" -f value -c status)" == ACTIVE ]] || fail "the ECS-made server through Nova"
 os server delete --wait "$ECS_ID"
 if ecs GET "/v1/{project_id}/cloudservers/$ECS_ID" >/dev/null 2>&1; then fail "ECS still shows $ECS_ID"; fi

@@ -1,5 +1,10 @@
 //! Request bodies and queries: JSON only, size-limited, read before a deadline, and every parse
 //! failure an [`ApiError`] that names the offending field.
+//!
+//! Keys a body carries that its type does not model are ignored (real clients send fields ecsd
+//! does not model), but noticed: [`parse_json`] lists their dotted paths in the request's
+//! [`BodyNotes`] (read by the request log) and a `warn!` line, and refuses them with `Ecs.0005`
+//! when the server runs with `--strict-bodies`.
 
 use crate::error::ApiError;
 use crate::error_codes;
@@ -9,6 +14,7 @@ use http_body::{Frame, SizeHint};
 use serde::de::DeserializeOwned;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -146,7 +152,21 @@ pub fn parse_json<T: DeserializeOwned>(headers: &HeaderMap, bytes: &[u8]) -> Res
         ));
     }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let parsed: Result<T, _> = serde_path_to_error::deserialize(&mut deserializer);
+    let mut ignored = Vec::new();
+    let mut note = |path: serde_ignored::Path<'_>| {
+        let name = match &path {
+            serde_ignored::Path::Map { key, .. } => key.clone(),
+            _ => String::new(),
+        };
+        ignored.push(Ignored {
+            path: dotted(&path),
+            name,
+        });
+    };
+    let parsed: Result<T, _> = serde_path_to_error::deserialize(serde_ignored::Deserializer::new(
+        &mut deserializer,
+        &mut note,
+    ));
     let value = parsed.map_err(|error| {
         let path = error.path().to_string();
         let inner = error.into_inner();
@@ -176,7 +196,113 @@ pub fn parse_json<T: DeserializeOwned>(headers: &HeaderMap, bytes: &[u8]) -> Res
             format!("trailing characters after the JSON value ({error})"),
         )
     })?;
+    if !ignored.is_empty() {
+        note_ignored(ignored)?;
+    }
     Ok(value)
+}
+
+/// What the parsing of one request's body noticed, shared between the request log (which
+/// creates it, [`with_body_notes`]) and [`parse_json`]. A task-local rather than a parameter:
+/// `parse_json` is called by many handlers with the headers and bytes only, and the request log
+/// runs in the same task around them.
+#[derive(Debug, Default)]
+pub struct BodyNotes {
+    /// `--strict-bodies`: refuse ignored fields instead of noting them.
+    strict: bool,
+    ignored: Mutex<Vec<String>>,
+}
+
+impl BodyNotes {
+    pub fn new(strict: bool) -> Self {
+        Self {
+            strict,
+            ignored: Mutex::default(),
+        }
+    }
+
+    /// The dotted paths of the body fields that were ignored, in the order met.
+    pub fn ignored_fields(&self) -> Vec<String> {
+        self.ignored
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+tokio::task_local! {
+    static BODY_NOTES: Arc<BodyNotes>;
+}
+
+/// Runs `future` (a request's handling) with `notes` as the place [`parse_json`] reports to.
+pub async fn with_body_notes<F: Future>(notes: Arc<BodyNotes>, future: F) -> F::Output {
+    BODY_NOTES.scope(notes, future).await
+}
+
+/// A body field the parse ignored: its dotted path and its own name (the last key).
+struct Ignored {
+    path: String,
+    name: String,
+}
+
+/// Notes (or, in strict mode, refuses) the ignored fields of a body that parsed. Strict mode
+/// refuses only names the reference does not document
+/// ([`crate::documented_fields`]): a documented field ecsd does not model is what real
+/// clients send, a name the reference does not know is a typo.
+fn note_ignored(ignored: Vec<Ignored>) -> Result<(), ApiError> {
+    let strict = BODY_NOTES
+        .try_with(|notes| notes.strict)
+        .unwrap_or_default();
+    if strict {
+        let unknown: Vec<&str> = ignored
+            .iter()
+            .filter(|field| !crate::documented_fields::is_documented(&field.name))
+            .map(|field| field.path.as_str())
+            .collect();
+        if let Some(first) = unknown.first() {
+            return Err(ApiError::invalid_field(
+                first,
+                format!(
+                    "unknown field; ecsd runs with --strict-bodies, which refuses body fields the API does not document (unknown: {})",
+                    unknown.join(", ")
+                ),
+            ));
+        }
+    }
+    let ignored: Vec<String> = ignored.into_iter().map(|field| field.path).collect();
+    tracing::warn!(
+        target: "ecsd::request",
+        ignored_fields = display(ignored.join(",")),
+        "request body fields ecsd does not model were ignored"
+    );
+    let _ = BODY_NOTES.try_with(|notes| {
+        notes
+            .ignored
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend(ignored);
+    });
+    Ok(())
+}
+
+/// A path of `serde_ignored` in the form of the parse errors' paths: `server.nics[0].cont`.
+fn dotted(path: &serde_ignored::Path<'_>) -> String {
+    use serde_ignored::Path;
+    match path {
+        Path::Root => String::new(),
+        Path::Seq { parent, index } => format!("{}[{index}]", dotted(parent)),
+        Path::Map { parent, key } => {
+            let parent = dotted(parent);
+            if parent.is_empty() {
+                key.clone()
+            } else {
+                format!("{parent}.{key}")
+            }
+        }
+        Path::Some { parent }
+        | Path::NewtypeStruct { parent }
+        | Path::NewtypeVariant { parent } => dotted(parent),
+    }
 }
 
 /// serde's data errors in the words of the API's users (JSON types, not Rust's):
@@ -352,6 +478,54 @@ mod tests {
 
     fn error_of(content_type: &str, body: &str) -> ApiError {
         parse_json::<Outer>(&json_headers(content_type), body.as_bytes()).expect_err("must fail")
+    }
+
+    fn notes_of(strict: bool, body: &str) -> (Result<Outer, ApiError>, Vec<String>) {
+        let notes = Arc::new(BodyNotes::new(strict));
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        let parsed = runtime.block_on(with_body_notes(notes.clone(), async {
+            parse_json::<Outer>(&json_headers("application/json"), body.as_bytes())
+        }));
+        (parsed, notes.ignored_fields())
+    }
+
+    const TYPOS: &str = r#"{"server": {"count": 1, "cont": 3, "nics": [{"subnet_id": "s", "ipp": 1}]}, "extra": {}}"#;
+
+    #[test]
+    fn ignored_fields_are_noted_with_their_dotted_paths() {
+        let (parsed, ignored) = notes_of(false, TYPOS);
+        assert_eq!(parsed.expect("parses").server.count, 1);
+        assert_eq!(ignored, ["server.cont", "server.nics[0].ipp", "extra"]);
+        let (parsed, ignored) = notes_of(false, r#"{"server": {"count": 1, "nics": []}}"#);
+        assert!(parsed.is_ok());
+        assert!(ignored.is_empty());
+    }
+
+    #[test]
+    fn strict_bodies_refuse_an_ignored_field_naming_it() {
+        let (parsed, ignored) = notes_of(true, TYPOS);
+        let error = parsed.expect_err("refused");
+        assert_eq!((error.code.code, error.code.status), ("Ecs.0005", 400));
+        assert!(
+            error.details[0]
+                .message
+                .starts_with("server.cont: unknown field"),
+            "{error:?}"
+        );
+        assert!(error.message.contains("server.nics[0].ipp"), "{error:?}");
+        assert!(ignored.is_empty(), "a refused body notes nothing");
+        // A body with only modelled fields passes in strict mode; so does one with a field
+        // the reference documents but this type does not model, which is still noted.
+        let (parsed, _) = notes_of(true, r#"{"server": {"count": 1, "nics": []}}"#);
+        assert!(parsed.is_ok());
+        let (parsed, ignored) = notes_of(
+            true,
+            r#"{"server": {"count": 1, "nics": [{"subnet_id": "s", "extra_dhcp_opts": []}]}}"#,
+        );
+        assert!(parsed.is_ok(), "{parsed:?}");
+        assert_eq!(ignored, ["server.nics[0].extra_dhcp_opts"]);
     }
 
     #[test]

@@ -10,6 +10,7 @@
 
 pub mod admin;
 pub mod body;
+pub mod documented_fields;
 pub mod ecs;
 pub mod error;
 pub mod error_codes;
@@ -87,6 +88,10 @@ pub struct SharedState {
     pub deadlines: Deadlines,
     /// Who may use the admin API (`--admin-token`).
     pub admin: admin::access::AdminAccess,
+    /// The last requests answered (`--request-log-size`), for `GET /_ecsd/requests`.
+    pub requests: Arc<admin::requests::RequestLog>,
+    /// `--strict-bodies`: body fields ecsd does not model are refused, not only noted.
+    pub strict_bodies: bool,
 }
 
 /// How long a request may take to arrive and to be answered; see [`deadlines`].
@@ -124,6 +129,8 @@ impl AppState {
             deadlines: Deadlines::default(),
             metrics: Arc::new(observe::Metrics::new()),
             admin: admin::access::AdminAccess::default(),
+            requests: Arc::default(),
+            strict_bodies: false,
         }))
     }
 
@@ -135,6 +142,18 @@ impl AppState {
     /// Sets the admin credential ([`admin::access`]).
     pub fn with_admin(mut self, admin: admin::access::AdminAccess) -> Self {
         self.fields_mut().admin = admin;
+        self
+    }
+
+    /// Bounds the request log to `size` entries (0: none kept).
+    pub fn with_request_log_size(mut self, size: usize) -> Self {
+        self.fields_mut().requests = Arc::new(admin::requests::RequestLog::new(size));
+        self
+    }
+
+    /// Refuses body fields ecsd does not model (`--strict-bodies`) instead of noting them.
+    pub fn with_strict_bodies(mut self, strict: bool) -> Self {
+        self.fields_mut().strict_bodies = strict;
         self
     }
 
@@ -206,7 +225,12 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(axum::middleware::from_fn(nova::request_id_layer));
     let deadlines_of_state = state.deadlines;
-    let metrics = state.metrics.clone();
+    let watch = observe::Watch {
+        metrics: state.metrics.clone(),
+        requests: state.requests.clone(),
+        clock: Arc::new(EngineClock(state.engine.clone())),
+        strict_bodies: state.strict_bodies,
+    };
     // ecsd's own routes: no tenant credentials. The OpenAPI document is open (generators read
     // it); the rest is the admin API, behind the admin credential.
     let ecsd = Router::new()
@@ -226,7 +250,17 @@ pub fn router(state: AppState) -> Router {
             deadlines_of_state,
             deadlines,
         ));
-    with_cross_cutting_layers(routes, metrics)
+    with_cross_cutting_layers(routes, watch)
+}
+
+/// The engine's clock as a [`engine::clock::Clock`], for the request log's times.
+#[derive(Debug)]
+struct EngineClock(Arc<Engine>);
+
+impl engine::clock::Clock for EngineClock {
+    fn now(&self) -> time::OffsetDateTime {
+        self.0.now()
+    }
 }
 
 /// Bounds every request in time, in front of every route (authentication included, which reads
@@ -260,7 +294,7 @@ async fn deadlines(State(deadlines): State<Deadlines>, request: Request, next: N
 /// What every route gets, outermost first: a request id, the request's log line and metrics,
 /// a trace span, a panic catcher that answers 500 in the envelope (the panic message is not
 /// sent), and the header size limit.
-fn with_cross_cutting_layers(routes: Router, metrics: Arc<observe::Metrics>) -> Router {
+fn with_cross_cutting_layers(routes: Router, watch: observe::Watch) -> Router {
     routes
         .layer(axum::middleware::from_fn(auth::limit_header_size))
         .layer(CatchPanicLayer::custom(
@@ -284,7 +318,7 @@ fn with_cross_cutting_layers(routes: Router, metrics: Arc<observe::Metrics>) -> 
             }),
         )
         .layer(axum::middleware::from_fn_with_state(
-            metrics,
+            watch,
             observe::access_log,
         ))
         .layer(axum::middleware::from_fn(request_id))
@@ -414,7 +448,7 @@ mod tests {
                 deadlines,
                 super::deadlines,
             )),
-            Arc::default(),
+            observe::Watch::default(),
         )
     }
 
@@ -504,7 +538,7 @@ mod tests {
     #[tokio::test]
     async fn a_panicking_handler_answers_500_in_the_envelope_without_internals() {
         let routes = Router::new().route("/boom", get(boom));
-        let response = with_cross_cutting_layers(routes, Arc::default())
+        let response = with_cross_cutting_layers(routes, observe::Watch::default())
             .oneshot(
                 Request::builder()
                     .uri("/boom")

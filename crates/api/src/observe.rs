@@ -6,15 +6,21 @@
 //! the store stay free of it. What only the engine knows (jobs finishing, step durations, the
 //! writer's queue) is not measured yet; see ARCHITECTURE.md.
 //!
+//! The same place fills the request log ([`crate::admin::requests`]), the ring that
+//! `GET /_ecsd/requests` reads.
+//!
 //! Nothing logged or labelled here may carry a secret: the access key is logged (it names the
 //! caller, like a user name), never a secret key, token, signature, password or request body.
 
+use crate::admin::requests::{RequestEntry, RequestLog};
+use crate::body::BodyNotes;
 use crate::error_codes;
 use crate::AppState;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use engine::clock::Clock;
 use engine::job::JobKind;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -251,22 +257,43 @@ fn method_label(method: &Method) -> &'static str {
     }
 }
 
-/// The request's log line and metrics: runs inside the request id layer (so the id is set)
-/// and inside the router (so the matched route template is known).
-pub async fn access_log(
-    State(metrics): State<Arc<Metrics>>,
-    request: Request,
-    next: Next,
-) -> Response {
+/// What [`access_log`] writes to: the metrics, the request log and the clock that stamps its
+/// entries, and whether bodies are parsed strictly (`--strict-bodies`, [`BodyNotes`]).
+#[derive(Debug, Clone)]
+pub struct Watch {
+    pub metrics: Arc<Metrics>,
+    pub requests: Arc<RequestLog>,
+    /// The engine's clock, so entries follow it when it is not the wall clock.
+    pub clock: Arc<dyn Clock>,
+    pub strict_bodies: bool,
+}
+
+impl Default for Watch {
+    fn default() -> Self {
+        Self {
+            metrics: Arc::default(),
+            requests: Arc::default(),
+            clock: Arc::new(engine::clock::SystemClock),
+            strict_bodies: false,
+        }
+    }
+}
+
+/// The request's log line, metrics and request log entry: runs inside the request id layer
+/// (so the id is set) and inside the router (so the matched route template is known).
+pub async fn access_log(State(watch): State<Watch>, request: Request, next: Next) -> Response {
+    let metrics = &watch.metrics;
     let started = Instant::now();
+    let arrived = watch.clock.now();
     let method = method_label(request.method());
     let route = request
         .extensions()
         .get::<MatchedPath>()
         .map(|path| path.as_str().to_owned());
+    let path = request.uri().path().to_owned();
     // The raw path only when no route matched: it is what the client got wrong. The query is
     // never logged.
-    let unmatched_path = route.is_none().then(|| request.uri().path().to_owned());
+    let unmatched_path = route.is_none().then(|| path.clone());
     let request_id = request
         .headers()
         .get(&crate::X_REQUEST_ID)
@@ -277,11 +304,13 @@ pub async fn access_log(
     let mut request = request;
     request.extensions_mut().insert(caller.clone());
 
-    let response = next.run(request).await;
+    let notes = Arc::new(BodyNotes::new(watch.strict_bodies));
+    let response = crate::body::with_body_notes(notes.clone(), next.run(request)).await;
 
     let elapsed = started.elapsed();
     let status = response.status();
-    let route = route.as_deref().unwrap_or(UNMATCHED_ROUTE);
+    let matched = route;
+    let route = matched.as_deref().unwrap_or(UNMATCHED_ROUTE);
     let code = response
         .extensions()
         .get::<ErrorCodeNote>()
@@ -313,6 +342,29 @@ pub async fn access_log(
         job_id = job.map(|job| display(&job.job_id)),
         "request"
     );
+    // With the log off (size 0) nothing is built: the entry's strings are the cost.
+    if watch.requests.capacity() > 0 && !crate::admin::requests::is_admin_path(&path) {
+        watch.requests.record(RequestEntry {
+            seq: 0,
+            time: arrived,
+            method: method.to_owned(),
+            project_id: matched
+                .as_deref()
+                .and_then(|template| crate::admin::requests::project_of(template, &path)),
+            operation: matched
+                .as_deref()
+                .and_then(|template| crate::admin::requests::operation_of(method, template)),
+            path,
+            route: matched.clone(),
+            status: status.as_u16(),
+            code,
+            duration_ms: elapsed.as_micros() as f64 / 1000.0,
+            request_id: request_id.clone(),
+            job_id: job.map(|job| job.job_id.clone()),
+            access_key: caller.get().map(str::to_owned),
+            ignored_fields: notes.ignored_fields(),
+        });
+    }
     if let Some(job) = job {
         metrics
             .jobs_accepted

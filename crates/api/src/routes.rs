@@ -11,6 +11,9 @@ pub const METRICS_PATH: &str = "/metrics";
 /// The OpenAPI document of these routes (no tenant credentials).
 pub const OPENAPI_PATH: &str = "/_ecsd/openapi.json";
 
+/// The request log ([`crate::admin::requests`]).
+pub const REQUESTS_PATH: &str = "/_ecsd/requests";
+
 /// Who may call an operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
@@ -149,6 +152,7 @@ pub const ECSD: &[Operation] = &[
 /// admin credential. Each capability appends its operations here.
 #[rustfmt::skip]
 pub const ADMIN: &[Operation] = &[
+    Operation { method: "GET", path: REQUESTS_PATH, id: "EcsdListRequests", summary: "The last requests answered (the request log), oldest first: ?since=SEQ|RFC3339&project_id=&limit=", tag: "admin", access: Access::Admin, job: false },
 ];
 
 const NOVA: &str = "nova";

@@ -3,14 +3,20 @@
 //! `--wait` then polls a returned job until it finishes. This is how a user drives ecsd from a
 //! shell, including once request verification is on.
 //!
-//! Exit status: 0 for a 2xx answer (and, with `--wait`, a job that ended SUCCESS), 1 for an
-//! error answer, a FAIL job or a wait that timed out, 2 when ecsd could not be reached.
+//! Exit status ([`crate::output`]): 0 for a 2xx answer (and, with `--wait`, a job that ended
+//! SUCCESS), 1 for an error answer or a FAIL job, 2 when ecsd could not be reached, 3 when
+//! `--wait` timed out, 64 for a usage error (nothing sent), 141 when the reader closed the pipe.
+//!
+//! With `--wait`, standard output holds the first answer (one line of compact JSON: the
+//! create's `serverIds` are there) and then the job as it ended (pretty-printed).
 
+use crate::output::{self, Failure};
 use crate::{parse_duration, AccountArgs};
 use anyhow::{bail, Context};
 use api::identity::signature::{authorization_header, sdk_date, CLIENT_SIGNED_HEADERS};
 use axum::http::{HeaderMap, HeaderValue};
 use clap::Args;
+use std::io::Write;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -26,9 +32,15 @@ pub struct CallArgs {
     #[arg(long, short = 'd')]
     pub data: Option<String>,
 
-    /// If the answer has a job_id, poll that job until SUCCESS or FAIL and print it.
+    /// If the answer has a job_id, poll that job until SUCCESS or FAIL and print it (after the
+    /// first answer, which is printed on one line).
     #[arg(long)]
     pub wait: bool,
+
+    /// Print the HTTP status and X-Request-Id of each answer to standard error (standard output
+    /// stays JSON).
+    #[arg(short = 'i', long = "include")]
+    pub include: bool,
 
     /// Print the signed headers instead of sending the request: one line per request, the path
     /// then each header as `name: value`, tab-separated. With PATH `@FILE`, one line for each
@@ -131,10 +143,27 @@ impl Client {
         Ok(signed)
     }
 
-    /// Sends one signed request; `{project_id}` is not replaced here. An error only when ecsd
-    /// cannot be reached or the answer cannot be read.
+    /// Sends one signed request; `{project_id}` is not replaced here. An error only when the
+    /// request cannot be signed, ecsd cannot be reached or the answer cannot be read.
     pub fn send(&self, method: &str, path_and_query: &str, body: &[u8]) -> anyhow::Result<Answer> {
-        let headers = self.signed_headers(method, path_and_query, body)?;
+        self.send_classified(method, path_and_query, body)
+            .map_err(|failure| match failure {
+                Failure::Usage(error) | Failure::Unreachable(error) => error,
+                Failure::Output(error) => error.into(),
+            })
+    }
+
+    /// [`Client::send`], its failure told apart: a request that cannot be signed is a usage
+    /// error (nothing was sent), a transport failure "unreachable".
+    pub fn send_classified(
+        &self,
+        method: &str,
+        path_and_query: &str,
+        body: &[u8],
+    ) -> Result<Answer, Failure> {
+        let headers = self
+            .signed_headers(method, path_and_query, body)
+            .map_err(Failure::Usage)?;
         let mut request = self
             .agent
             .request(method, &format!("{}{path_and_query}", self.base));
@@ -149,12 +178,18 @@ impl Client {
         let response = match result {
             Ok(response) | Err(ureq::Error::Status(_, response)) => response,
             Err(error) => {
-                return Err(error).with_context(|| format!("cannot reach ecsd at {}", self.base))
+                return Err(Failure::Unreachable(
+                    anyhow::Error::new(error)
+                        .context(format!("cannot reach ecsd at {}", self.base)),
+                ))
             }
         };
         let status = response.status();
         let request_id = response.header("x-request-id").map(str::to_owned);
-        let body = response.into_string().context("cannot read the answer")?;
+        let body = response
+            .into_string()
+            .context("cannot read the answer")
+            .map_err(Failure::Unreachable)?;
         Ok(Answer {
             status,
             request_id,
@@ -163,49 +198,48 @@ impl Client {
     }
 }
 
-fn print_body(body: &str) {
-    match serde_json::from_str::<serde_json::Value>(body) {
-        Ok(json) => println!(
-            "{}",
-            serde_json::to_string_pretty(&json).unwrap_or_else(|_| body.to_owned())
-        ),
-        Err(_) => println!("{body}"),
-    }
-}
-
-fn read_data(data: Option<&str>) -> anyhow::Result<Vec<u8>> {
+/// The body of `--data`: JSON text, `@FILE` or `@-` (standard input). A file that cannot be
+/// read is a usage error, not "unreachable".
+pub fn read_data(data: Option<&str>) -> Result<Vec<u8>, Failure> {
     Ok(match data {
         None => Vec::new(),
         Some("@-") => {
             let mut bytes = Vec::new();
             std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes)
-                .context("cannot read standard input")?;
+                .context("cannot read standard input")
+                .map_err(Failure::Usage)?;
             bytes
         }
         Some(text) => match text.strip_prefix('@') {
-            Some(path) => std::fs::read(path).with_context(|| format!("cannot read {path}"))?,
+            Some(path) => std::fs::read(path)
+                .with_context(|| format!("cannot read {path}"))
+                .map_err(Failure::Usage)?,
             None => text.as_bytes().to_vec(),
         },
     })
 }
 
 pub fn run(args: CallArgs) -> ExitCode {
-    match call(args) {
-        Ok(code) => code,
-        Err(error) => {
-            eprintln!("ecsd call: {error:#}");
-            ExitCode::from(2)
-        }
+    output::finish("ecsd call", call(args))
+}
+
+/// A method token as HTTP defines it (letters here: GET, POST, PUT, DELETE…).
+fn method_of(text: &str) -> Result<String, Failure> {
+    if !text.is_empty() && text.bytes().all(|byte| byte.is_ascii_alphabetic()) {
+        Ok(text.to_ascii_uppercase())
+    } else {
+        Err(output::usage(format!("{text:?} is not an HTTP method")))
     }
 }
 
 /// `--print-headers`: the signed headers of each request, one line each.
-fn print_headers(args: CallArgs) -> anyhow::Result<ExitCode> {
-    let method = args.method.to_ascii_uppercase();
+fn print_headers(args: CallArgs) -> Result<u8, Failure> {
+    let method = method_of(&args.method)?;
     let body = read_data(args.data.as_deref())?;
     let paths: Vec<String> = match args.path.strip_prefix('@') {
         Some(file) => std::fs::read_to_string(file)
-            .with_context(|| format!("cannot read {file}"))?
+            .with_context(|| format!("cannot read {file}"))
+            .map_err(Failure::Usage)?
             .lines()
             .filter(|line| !line.trim().is_empty())
             .map(|line| line.trim().to_owned())
@@ -213,76 +247,91 @@ fn print_headers(args: CallArgs) -> anyhow::Result<ExitCode> {
         None => vec![args.path.clone()],
     };
     let project_id = args.account.project_id.clone();
-    let client = Client::new(&args.endpoint, args.account)?;
+    let client = Client::new(&args.endpoint, args.account).map_err(Failure::Usage)?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for path in paths {
         let path = path.replace("{project_id}", &project_id);
         if !path.starts_with('/') {
-            bail!("the path {path:?} must start with /");
+            return Err(output::usage(format!(
+                "the path {path:?} must start with /"
+            )));
         }
         let mut line = path.clone();
-        for (name, value) in client.signed_headers(&method, &path, &body)? {
+        for (name, value) in client
+            .signed_headers(&method, &path, &body)
+            .map_err(Failure::Usage)?
+        {
             line.push('\t');
             line.push_str(&name);
             line.push_str(": ");
             line.push_str(&value);
         }
-        std::io::Write::write_all(&mut out, line.as_bytes())?;
-        std::io::Write::write_all(&mut out, b"\n")?;
+        writeln!(out, "{line}")?;
     }
-    std::io::Write::flush(&mut out)?;
-    Ok(ExitCode::SUCCESS)
+    out.flush()?;
+    Ok(output::SUCCESS)
 }
 
-fn call(args: CallArgs) -> anyhow::Result<ExitCode> {
+fn call(args: CallArgs) -> Result<u8, Failure> {
     if args.print_headers {
         return print_headers(args);
     }
-    let method = args.method.to_ascii_uppercase();
+    let method = method_of(&args.method)?;
     let path = args.path.replace("{project_id}", &args.account.project_id);
     if !path.starts_with('/') {
-        bail!("the path {path:?} must start with /");
+        return Err(output::usage(format!(
+            "the path {path:?} must start with /"
+        )));
     }
     let body = read_data(args.data.as_deref())?;
     let project_id = args.account.project_id.clone();
-    let client = Client::new(&args.endpoint, args.account)?;
-    let answer = client.send(&method, &path, &body)?;
+    let client = Client::new(&args.endpoint, args.account).map_err(Failure::Usage)?;
+    let answer = client.send_classified(&method, &path, &body)?;
+    if args.include {
+        output::print_head(answer.status, answer.request_id.as_deref());
+    }
     let succeeded = (200..300).contains(&answer.status);
     let job_id = serde_json::from_str::<serde_json::Value>(&answer.body)
         .ok()
         .and_then(|json| json["job_id"].as_str().map(str::to_owned));
     let (true, true, Some(job_id)) = (args.wait, succeeded, job_id) else {
-        print_body(&answer.body);
+        output::print_body(&answer.body)?;
         return Ok(if succeeded {
-            ExitCode::SUCCESS
+            output::SUCCESS
         } else {
-            ExitCode::from(1)
+            output::ERROR_ANSWER
         });
     };
-    eprintln!("ecsd call: waiting for job {job_id}");
+    // The first answer holds what the job query does not (a create's serverIds): one line,
+    // so `head -1` takes it.
+    output::print_compact(&answer.body)?;
+    output::note(&format!("ecsd call: waiting for job {job_id}"));
     let deadline =
         Instant::now() + Duration::from_millis(args.timeout.whole_milliseconds().max(0) as u64);
     loop {
-        let job = client.send("GET", &format!("/v1/{project_id}/jobs/{job_id}"), b"")?;
+        let job = client.send_classified("GET", &format!("/v1/{project_id}/jobs/{job_id}"), b"")?;
         let status = serde_json::from_str::<serde_json::Value>(&job.body)
             .ok()
             .and_then(|json| json["status"].as_str().map(str::to_owned))
             .unwrap_or_default();
         if job.status >= 400 || status == "SUCCESS" || status == "FAIL" {
-            print_body(&job.body);
+            if args.include {
+                output::print_head(job.status, job.request_id.as_deref());
+            }
+            output::print_body(&job.body)?;
             return Ok(if status == "SUCCESS" {
-                ExitCode::SUCCESS
+                output::SUCCESS
             } else {
-                ExitCode::from(1)
+                output::ERROR_ANSWER
             });
         }
         if Instant::now() >= deadline {
-            print_body(&job.body);
-            eprintln!(
+            output::print_body(&job.body)?;
+            output::note(&format!(
                 "ecsd call: job {job_id} is still {status} after {}",
                 args.timeout
-            );
-            return Ok(ExitCode::from(1));
+            ));
+            return Ok(output::WAIT_TIMEOUT);
         }
         // A command-line client polling a real server: wall-clock pacing is what it needs.
         std::thread::sleep(Duration::from_millis(250));

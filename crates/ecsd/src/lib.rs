@@ -46,11 +46,13 @@ pub struct Cli {
     pub log_format: logging::LogFormat,
 }
 
+pub mod admin;
 pub mod banner;
 pub mod call;
 pub mod config;
 pub mod listener;
 pub mod logging;
+pub mod output;
 pub mod tls;
 
 // Parsed once at start: the size of the `serve` variant costs nothing worth a Box.
@@ -64,6 +66,10 @@ pub enum Command {
     /// `ecsd call GET /v1/{project_id}/jobs/JOB_ID`,
     /// `ecsd call POST /v1/{project_id}/cloudservers --data @body.json --wait`).
     Call(call::CallArgs),
+    /// Drive a running ecsd through its admin API and print the JSON answer (e.g.
+    /// `ecsd admin requests --since 42`, `ecsd admin clock advance 10m`,
+    /// `ecsd admin fault add --operation createServer --effect fail --error-code Ecs.0204`).
+    Admin(admin::AdminArgs),
 }
 
 /// The local account: who `serve` accepts and who `call` signs as.
@@ -187,6 +193,17 @@ pub struct ServeArgs {
     /// loopback callers only, and ecsd refuses to listen off loopback.
     #[arg(long, env = "ECSD_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
+
+    /// How many answered requests the request log keeps for GET /_ecsd/requests (the oldest
+    /// are dropped beyond it; 0: none kept).
+    #[arg(long, env = "ECSD_REQUEST_LOG_SIZE", default_value_t = api::admin::requests::DEFAULT_REQUEST_LOG_SIZE)]
+    pub request_log_size: usize,
+
+    /// Refuse request body fields ecsd does not model (e.g. a typo such as
+    /// `availabilty_zone`) with 400 Ecs.0005 naming the field; without it they are ignored,
+    /// logged as a warning and listed in the request log.
+    #[arg(long, env = "ECSD_STRICT_BODIES")]
+    pub strict_bodies: bool,
 
     /// Requests per second per access key, for accounts without their own rate_limit (0: none).
     #[arg(long, env = "ECSD_RATE_LIMIT", default_value_t = api::identity::auth::DEFAULT_RATE_LIMIT)]
@@ -382,6 +399,8 @@ impl Server {
                 args.admin_token.as_deref(),
             ))
             .with_images(images)
+            .with_request_log_size(args.request_log_size)
+            .with_strict_bodies(args.strict_bodies)
             .with_body_read_timeout(std_duration(args.body_read_timeout))
             .with_request_timeout(std_duration(args.request_timeout));
         let limits = listener::ConnectionLimits {
@@ -538,7 +557,8 @@ pub(crate) fn parse_without_env(args: &[&str]) -> Result<Cli, clap::Error> {
     let command = Cli::command()
         .mut_args(|arg| arg.env(None))
         .mut_subcommand("serve", |serve| serve.mut_args(|arg| arg.env(None)))
-        .mut_subcommand("call", |call| call.mut_args(|arg| arg.env(None)));
+        .mut_subcommand("call", |call| call.mut_args(|arg| arg.env(None)))
+        .mut_subcommand("admin", |admin| admin.mut_args(|arg| arg.env(None)));
     Cli::from_arg_matches(&command.try_get_matches_from(args)?)
 }
 
@@ -570,6 +590,8 @@ mod tests {
         assert_eq!(args.body_read_timeout, time::Duration::seconds(30));
         assert_eq!(args.request_timeout, time::Duration::seconds(60));
         assert_eq!(args.max_connections, 1024);
+        assert_eq!(args.request_log_size, 10_000);
+        assert!(!args.strict_bodies, "strict bodies are opt-in");
         assert!(parse_without_env(&["ecsd", "serve", "--max-connections", "0"]).is_err());
         assert_eq!(
             (args.tls_cert.as_ref(), args.tls_self_signed.as_ref()),

@@ -5,11 +5,30 @@ use ecsd::{Cli, Command};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => return usage_error(&error),
+    };
     let _log_writer = ecsd::logging::init(cli.log_format);
     match cli.command {
         Command::Serve(args) => serve(*args),
         Command::Call(args) => ecsd::call::run(args),
+        Command::Admin(args) => ecsd::admin::run(args),
+    }
+}
+
+/// A command line clap refused: 64 (EX_USAGE), not clap's 2, which `ecsd call` and
+/// `ecsd admin` keep for "ecsd unreachable". `--help` and `--version` (printed to standard
+/// output) are no error.
+fn usage_error(error: &clap::Error) -> ExitCode {
+    let _ = error.print();
+    // A missing subcommand shows the help, but the command line was still incomplete.
+    let incomplete =
+        error.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand;
+    if error.use_stderr() || incomplete {
+        ExitCode::from(ecsd::output::USAGE)
+    } else {
+        ExitCode::SUCCESS
     }
 }
 

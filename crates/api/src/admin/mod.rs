@@ -7,6 +7,7 @@
 //! `Ecsd.0404`, `Ecsd.0409`), whose number is the HTTP status.
 
 pub mod access;
+pub mod requests;
 
 use crate::AppState;
 use axum::routing::get;
@@ -20,6 +21,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             crate::routes::METRICS_PATH,
             get(crate::observe::metrics_view),
         )
+        .route(crate::routes::REQUESTS_PATH, get(requests::requests_view))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             access::require_admin,

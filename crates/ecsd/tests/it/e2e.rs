@@ -20,7 +20,7 @@ pub(crate) struct Ecsd {
 }
 
 /// A client signing as the local account with the documented default keys.
-fn client(endpoint: &str) -> Client {
+pub(crate) fn client(endpoint: &str) -> Client {
     Client::new(
         endpoint,
         ecsd::AccountArgs {
@@ -101,11 +101,11 @@ impl Ecsd {
         }
     }
 
-    fn get(&self, path: &str) -> (u16, Value) {
+    pub(crate) fn get(&self, path: &str) -> (u16, Value) {
         answer(client(&self.endpoint).send("GET", &format!("{}{path}", self.base), b""))
     }
 
-    fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+    pub(crate) fn post(&self, path: &str, body: &Value) -> (u16, Value) {
         answer(client(&self.endpoint).send(
             "POST",
             &format!("{}{path}", self.base),
@@ -378,7 +378,12 @@ fn ecsd_call(endpoint: &str, args: &[&str]) -> (Option<i32>, Value) {
         .output()
         .expect("ecsd call runs");
     let stdout = String::from_utf8_lossy(&output.stdout);
-    let json = serde_json::from_str(&stdout).unwrap_or(Value::Null);
+    // With --wait the first answer comes first: the last document is the job.
+    let json = serde_json::Deserializer::from_str(&stdout)
+        .into_iter::<Value>()
+        .map_while(Result::ok)
+        .last()
+        .unwrap_or(Value::Null);
     (output.status.code(), json)
 }
 

@@ -2,6 +2,7 @@
 //! HTTP surface in-process, and the real binary end to end (including `kill -9`).
 
 mod admin_access;
+mod cli;
 mod client_waiters;
 mod connection_limits;
 mod coverage;
@@ -19,6 +20,7 @@ mod quotas_groups_http;
 mod reference;
 mod reference_data;
 mod regions_http;
+mod requests_log;
 mod security;
 mod support;
 mod tags_http;
