@@ -149,7 +149,30 @@ pub const ECSD: &[Operation] = &[
 /// admin credential. Each capability appends its operations here.
 #[rustfmt::skip]
 pub const ADMIN: &[Operation] = &[
+    admin("POST", "/_ecsd/faults", "EcsdCreateFault", "Add a fault rule"),
+    admin("GET", "/_ecsd/faults", "EcsdListFaults", "List the fault rules with their matched and fired counts"),
+    admin("DELETE", "/_ecsd/faults", "EcsdClearFaults", "Delete every fault rule (their held jobs are released)"),
+    admin("DELETE", "/_ecsd/faults/{id}", "EcsdDeleteFault", "Delete a fault rule (its held jobs are released)"),
+    admin("POST", "/_ecsd/jobs/{job_id}/release", "EcsdReleaseJob", "End a stuck job's held tasks now"),
 ];
+
+/// An admin operation (tag `admin`).
+const fn admin(
+    method: &'static str,
+    path: &'static str,
+    id: &'static str,
+    summary: &'static str,
+) -> Operation {
+    Operation {
+        method,
+        path,
+        id,
+        summary,
+        tag: "admin",
+        access: Access::Admin,
+        job: false,
+    }
+}
 
 const NOVA: &str = "nova";
 const IMAGES: &str = "images";

@@ -55,6 +55,9 @@ struct ConfigFile {
     accounts: Vec<Account>,
     #[serde(default)]
     regions: Vec<RegionConfig>,
+    /// `[[faults]]`: fault rules, the keys of `POST /_ecsd/faults` ([`read_faults`]).
+    #[serde(default)]
+    faults: Vec<toml::Spanned<engine::faults::FaultSpec>>,
 }
 
 /// One `[[regions]]` table: `name`, and `zones` and/or `flavors` (a file in the shape of the
@@ -143,6 +146,31 @@ pub fn check_project_regions(
 /// `FILE:LINE:COLUMN: what is wrong`, without the text of the line (it may hold a secret).
 pub fn read_accounts(path: &Path) -> anyhow::Result<Vec<Account>> {
     Ok(read_config_file(path)?.accounts)
+}
+
+/// Reads the `[[faults]]` of a config file, each checked as `POST /_ecsd/faults` checks a
+/// rule; a bad one refuses the start as `FILE:LINE:COLUMN: …`, at its table.
+pub fn read_faults(path: &Path) -> anyhow::Result<Vec<engine::faults::FaultSpec>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the config file {}", path.display()))?;
+    let file = read_config_file(path)?;
+    let scratch = engine::faults::FaultRules::new(0);
+    let mut specs = Vec::with_capacity(file.faults.len());
+    for spanned in file.faults {
+        let (line, column) = line_and_column(&text, spanned.span().start);
+        let spec = spanned.into_inner();
+        api::faults::check_spec(&spec)
+            .and_then(|()| scratch.add(spec.clone()).map(|_| ()))
+            .map_err(|error| {
+                anyhow::anyhow!(
+                    "the config file {} is not valid: {}:{line}:{column}: [[faults]] {error}",
+                    path.display(),
+                    path.display()
+                )
+            })?;
+        specs.push(spec);
+    }
+    Ok(specs)
 }
 
 /// Reads and parses the config file; every part of ecsd that needs it reads it through here,
