@@ -327,29 +327,30 @@ impl FaultSpec {
             self.message.is_some(),
             &[Effect::Reject, Effect::Throttle],
         )?;
-        let latency =
-            match (self.effect, &self.duration) {
-                (Effect::Latency, None) => {
-                    return Err(rule_error(
-                        "duration",
-                        "latency needs a duration such as 3s",
-                    ))
-                }
-                (Effect::Latency, Some(text)) => match parse_duration(text) {
+        let latency = match (self.effect, &self.duration) {
+            (Effect::Latency, None) => {
+                return Err(rule_error(
+                    "duration",
+                    "latency needs a duration such as 3s",
+                ))
+            }
+            (Effect::Latency, Some(text)) => match parse_duration(text) {
+                Some(duration)
+                    if duration.is_positive() && duration <= time::Duration::hours(24) =>
+                {
                     Some(duration)
-                        if duration.is_positive() && duration <= time::Duration::hours(24) =>
-                    {
-                        Some(duration)
-                    }
-                    _ => return Err(rule_error(
+                }
+                _ => {
+                    return Err(rule_error(
                         "duration",
                         format!(
                             "{text:?} is not a duration from 1ms to 24h such as 500ms, 3s or 2m"
                         ),
-                    )),
-                },
-                _ => None,
-            };
+                    ))
+                }
+            },
+            _ => None,
+        };
         match (self.effect, self.status) {
             (Effect::Reject, None) if self.code.is_none() => {
                 return Err(rule_error("code", "reject needs a catalogued code"))

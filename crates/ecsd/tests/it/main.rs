@@ -7,6 +7,7 @@ mod connection_limits;
 mod coverage;
 mod e2e;
 mod engine_steps;
+mod faults;
 mod fidelity;
 mod hardening;
 mod http;
