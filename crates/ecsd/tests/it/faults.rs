@@ -195,7 +195,7 @@ async fn deleting_a_stuck_rule_releases_its_jobs() {
         .remove(&stuck.id)
         .expect("the rule exists");
     let released = harness.engine.release_all(held).await.expect("store");
-    assert_eq!(released, [accepted.job_id.clone()]);
+    assert_eq!(released, vec![accepted.job_id.clone()]);
     assert_eq!(
         harness.job(&accepted.job_id).await.status,
         JobStatus::Success
