@@ -8,6 +8,7 @@ mod coverage;
 mod e2e;
 mod engine_steps;
 mod faults;
+mod faults_http;
 mod fidelity;
 mod hardening;
 mod http;
