@@ -8,6 +8,7 @@ mod coverage;
 mod e2e;
 mod engine_steps;
 mod faults;
+mod faults_e2e;
 mod faults_http;
 mod fidelity;
 mod hardening;
