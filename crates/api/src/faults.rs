@@ -37,12 +37,41 @@ fn request_operations() -> &'static HashMap<(&'static str, &'static str), &'stat
     })
 }
 
+/// The official SDK's names for the operations whose route id differs (the SDK name is taken
+/// and stored as the route's id), and those that share one route with another operation, told
+/// apart only by the body (refused, naming the route's id, which matches both).
+const SDK_NAMES: &[(&str, &str)] = &[("ListServerTags", "ListProjectTags")];
+const SHARED_ROUTES: &[(&str, &str)] = &[
+    ("BatchCreateServerTags", "BatchServerTags"),
+    ("BatchDeleteServerTags", "BatchServerTags"),
+    ("AddServerGroupMember", "ServerGroupMembers"),
+    ("DeleteServerGroupMember", "ServerGroupMembers"),
+];
+
+/// A rule as the admin API and the config file take it: an SDK operation name whose route
+/// has another id becomes that id, then [`check_spec`].
+pub fn prepare_spec(mut spec: FaultSpec) -> Result<FaultSpec, engine::faults::RuleError> {
+    if let Some(operation) = spec.operation.as_mut() {
+        if let Some((_, id)) = SDK_NAMES.iter().find(|(sdk, _)| sdk == operation) {
+            *operation = (*id).to_owned();
+        }
+    }
+    check_spec(&spec)?;
+    Ok(spec)
+}
+
 /// Checks what only the api knows: `operation` is a job type or a tenant operation's name,
 /// and `code` / `error_code` are in the catalogue (a `throttle` code is `APIGW.0308` or
 /// `Common.1503`, the two shapes a throttled client meets). Then the engine checks the rest.
 pub fn check_spec(spec: &FaultSpec) -> Result<(), engine::faults::RuleError> {
     let bad = |field: &'static str, message: String| engine::faults::RuleError { field, message };
     if let Some(operation) = &spec.operation {
+        if let Some((_, id)) = SHARED_ROUTES.iter().find(|(sdk, _)| sdk == operation) {
+            return Err(bad(
+                "operation",
+                format!("{operation:?} shares its route with another operation, told apart by the body only; use {id:?}, which matches both"),
+            ));
+        }
         let known =
             is_job_operation(operation) || request_operations().values().any(|id| id == operation);
         if !known {

@@ -158,9 +158,8 @@ pub fn read_faults(path: &Path) -> anyhow::Result<Vec<engine::faults::FaultSpec>
     let mut specs = Vec::with_capacity(file.faults.len());
     for spanned in file.faults {
         let (line, column) = line_and_column(&text, spanned.span().start);
-        let spec = spanned.into_inner();
-        api::faults::check_spec(&spec)
-            .and_then(|()| scratch.add(spec.clone()).map(|_| ()))
+        let spec = api::faults::prepare_spec(spanned.into_inner())
+            .and_then(|spec| scratch.add(spec.clone()).map(|_| spec))
             .map_err(|error| {
                 anyhow::anyhow!(
                     "the config file {} is not valid: {}:{line}:{column}: [[faults]] {error}",

@@ -35,8 +35,7 @@ fn bad_request(error: ApiError) -> ApiError {
 /// (operation names, catalogued codes) then the engine's.
 pub fn parse_rule(headers: &HeaderMap, body: &[u8]) -> Result<FaultSpec, ApiError> {
     let spec: FaultSpec = crate::body::parse_json(headers, body).map_err(bad_request)?;
-    crate::faults::check_spec(&spec).map_err(rule_error)?;
-    Ok(spec)
+    crate::faults::prepare_spec(spec).map_err(rule_error)
 }
 
 fn rule_error(error: engine::faults::RuleError) -> ApiError {

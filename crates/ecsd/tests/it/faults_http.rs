@@ -174,6 +174,10 @@ async fn bad_rules_are_400_naming_the_field_and_change_nothing() {
         (json!({"effect": "stuck", "operation": "ShowJob"}), "effect"),
         (json!({"effect": "latency", "duration": "soon"}), "duration"),
         (json!({"effect": "gateway_error", "status": 500}), "status"),
+        (
+            json!({"effect": "throttle", "operation": "BatchCreateServerTags"}),
+            "BatchServerTags",
+        ),
     ];
     for (body, field) in cases {
         let refused = admin(&api, Method::POST, "/_ecsd/faults", Some(body.clone())).await;
@@ -355,5 +359,31 @@ async fn a_stuck_job_is_released_over_the_admin_api_and_firings_are_counted() {
     assert!(
         text.contains("ecsd_faults_fired_total{effect=\"stuck\"} 1"),
         "{text}"
+    );
+}
+
+#[tokio::test]
+async fn an_sdk_name_that_differs_from_the_route_id_is_taken() {
+    let api = Api::new(LatencyProfile::Instant);
+    let added = admin(
+        &api,
+        Method::POST,
+        "/_ecsd/faults",
+        Some(json!({"operation": "ListServerTags", "effect": "throttle", "times": 1})),
+    )
+    .await;
+    assert_eq!(added.status, StatusCode::CREATED);
+    assert_eq!(
+        added.json()["operation"],
+        "ListProjectTags",
+        "stored as the route's id"
+    );
+    let path = format!("/v1/{PROJECT}/cloudservers/tags");
+    let throttled = tenant(&api, Method::GET, &path, None).await;
+    assert_eq!(throttled.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(throttled.json()["error_code"], "APIGW.0308");
+    assert_eq!(
+        tenant(&api, Method::GET, &path, None).await.status,
+        StatusCode::OK
     );
 }
