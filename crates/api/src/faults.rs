@@ -24,38 +24,98 @@ use std::sync::OnceLock;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DropResponse;
 
-/// The operation names a request rule may use: the route table's ids of tenant operations
-/// (the ECS ones are the SDK's operation names: `ShowJob`, `ShowServer`,
-/// `ListServersDetails`, `ListFlavors`, …).
+/// The official SDK's operation name of each route whose id differs from it (the route table
+/// names a few by ecsd's own history: its v1 create is the SDK's `CreatePostPaidServers`, its
+/// v1.1 create the SDK's `CreateServers`). Routes not listed here are named by their id, which
+/// is the SDK's name where the SDK has the operation.
+#[rustfmt::skip]
+const SDK_NAMES: &[(&str, &str, &str)] = &[
+    ("POST", "/v1/{project_id}/cloudservers", "CreatePostPaidServers"),
+    ("POST", "/v1.1/{project_id}/cloudservers", "CreateServers"),
+    ("GET", "/v1/{project_id}/cloudservers/tags", "ListServerTags"),
+    ("POST", "/v1/{project_id}/cloudservers/resource_instances/action", "ListServersByTag"),
+    ("POST", "/v1/{project_id}/cloudservers/{server_id}/resize", "ResizePostPaidServer"),
+    ("POST", "/v1.1/{project_id}/cloudservers/{server_id}/resize", "ResizeServer"),
+    ("POST", "/v1.0/servers/{server_id}/action", "RegisterServerMonitor"),
+    ("GET", "/v2.1/{project_id}/servers", "NovaListServers"),
+    ("POST", "/v2.1/{project_id}/servers", "NovaCreateServers"),
+    ("GET", "/v2.1/{project_id}/servers/detail", "NovaListServersDetails"),
+    ("GET", "/v2.1/{project_id}/servers/{server_id}", "NovaShowServer"),
+    ("DELETE", "/v2.1/{project_id}/servers/{server_id}", "NovaDeleteServer"),
+    ("GET", "/v2.1/{project_id}/flavors/{flavor_id}/os-extra_specs", "NovaShowFlavorExtraSpecs"),
+    ("GET", "/v2.1/{project_id}/os-availability-zone", "NovaListAvailabilityZones"),
+    ("GET", "/v2.1/{project_id}/servers/{server_id}/os-security-groups", "NovaListServerSecurityGroups"),
+    ("POST", "/v2.1/{project_id}/servers/{server_id}/os-interface", "NovaAttachInterface"),
+    ("GET", "/v2.1/{project_id}/servers/{server_id}/os-interface/{port_id}", "NovaShowServerInterface"),
+    ("GET", "/v2.1/{project_id}/os-keypairs", "NovaListKeypairs"),
+    ("POST", "/v2.1/{project_id}/os-keypairs", "NovaCreateKeypair"),
+    ("GET", "/v2.1/{project_id}/os-keypairs/{keypair_name}", "NovaShowKeypair"),
+    ("DELETE", "/v2.1/{project_id}/os-keypairs/{keypair_name}", "NovaDeleteKeypair"),
+];
+
+/// SDK operations that share one route with others, told apart by the body only: a rule names
+/// the route's id (or, for the batch actions, the job type they submit).
+const SHARED_ROUTES: &[(&str, &str)] = &[
+    (
+        "BatchStartServers",
+        "the job type batchStartServers (or BatchServerAction, the route)",
+    ),
+    (
+        "BatchStopServers",
+        "the job type batchStopServers (or BatchServerAction, the route)",
+    ),
+    (
+        "BatchRebootServers",
+        "the job type batchRebootServers (or BatchServerAction, the route)",
+    ),
+    (
+        "BatchCreateServerTags",
+        "BatchServerTags, which matches both",
+    ),
+    (
+        "BatchDeleteServerTags",
+        "BatchServerTags, which matches both",
+    ),
+    (
+        "AddServerGroupMember",
+        "ServerGroupMembers, which matches both",
+    ),
+    (
+        "DeleteServerGroupMember",
+        "ServerGroupMembers, which matches both",
+    ),
+    (
+        "NovaAssociateSecurityGroup",
+        "NovaServerActionV21, which matches every action",
+    ),
+    (
+        "NovaDisassociateSecurityGroup",
+        "NovaServerActionV21, which matches every action",
+    ),
+];
+
+/// The operation name of each tenant route, by method and path template: the SDK's name
+/// ([`SDK_NAMES`]), else the route's id.
 fn request_operations() -> &'static HashMap<(&'static str, &'static str), &'static str> {
     static TABLE: OnceLock<HashMap<(&'static str, &'static str), &'static str>> = OnceLock::new();
     TABLE.get_or_init(|| {
         crate::routes::all()
             .filter(|operation| operation.access == crate::routes::Access::Tenant)
-            .map(|operation| ((operation.method, operation.path), operation.id))
+            .map(|operation| {
+                let name = SDK_NAMES
+                    .iter()
+                    .find(|(method, path, _)| {
+                        *method == operation.method && *path == operation.path
+                    })
+                    .map_or(operation.id, |(_, _, name)| name);
+                ((operation.method, operation.path), name)
+            })
             .collect()
     })
 }
 
-/// The official SDK's names for the operations whose route id differs (the SDK name is taken
-/// and stored as the route's id), and those that share one route with another operation, told
-/// apart only by the body (refused, naming the route's id, which matches both).
-const SDK_NAMES: &[(&str, &str)] = &[("ListServerTags", "ListProjectTags")];
-const SHARED_ROUTES: &[(&str, &str)] = &[
-    ("BatchCreateServerTags", "BatchServerTags"),
-    ("BatchDeleteServerTags", "BatchServerTags"),
-    ("AddServerGroupMember", "ServerGroupMembers"),
-    ("DeleteServerGroupMember", "ServerGroupMembers"),
-];
-
-/// A rule as the admin API and the config file take it: an SDK operation name whose route
-/// has another id becomes that id, then [`check_spec`].
-pub fn prepare_spec(mut spec: FaultSpec) -> Result<FaultSpec, engine::faults::RuleError> {
-    if let Some(operation) = spec.operation.as_mut() {
-        if let Some((_, id)) = SDK_NAMES.iter().find(|(sdk, _)| sdk == operation) {
-            *operation = (*id).to_owned();
-        }
-    }
+/// A rule as the admin API and the config file take it: checked by [`check_spec`].
+pub fn prepare_spec(spec: FaultSpec) -> Result<FaultSpec, engine::faults::RuleError> {
     check_spec(&spec)?;
     Ok(spec)
 }
@@ -66,10 +126,10 @@ pub fn prepare_spec(mut spec: FaultSpec) -> Result<FaultSpec, engine::faults::Ru
 pub fn check_spec(spec: &FaultSpec) -> Result<(), engine::faults::RuleError> {
     let bad = |field: &'static str, message: String| engine::faults::RuleError { field, message };
     if let Some(operation) = &spec.operation {
-        if let Some((_, id)) = SHARED_ROUTES.iter().find(|(sdk, _)| sdk == operation) {
+        if let Some((_, instead)) = SHARED_ROUTES.iter().find(|(sdk, _)| sdk == operation) {
             return Err(bad(
                 "operation",
-                format!("{operation:?} shares its route with another operation, told apart by the body only; use {id:?}, which matches both"),
+                format!("{operation:?} shares its route with other operations, told apart by the body only; use {instead}"),
             ));
         }
         let known =

@@ -363,7 +363,7 @@ async fn a_stuck_job_is_released_over_the_admin_api_and_firings_are_counted() {
 }
 
 #[tokio::test]
-async fn an_sdk_name_that_differs_from_the_route_id_is_taken() {
+async fn rules_name_operations_as_the_official_sdk_does() {
     let api = Api::new(LatencyProfile::Instant);
     let added = admin(
         &api,
@@ -373,11 +373,7 @@ async fn an_sdk_name_that_differs_from_the_route_id_is_taken() {
     )
     .await;
     assert_eq!(added.status, StatusCode::CREATED);
-    assert_eq!(
-        added.json()["operation"],
-        "ListProjectTags",
-        "stored as the route's id"
-    );
+    assert_eq!(added.json()["operation"], "ListServerTags");
     let path = format!("/v1/{PROJECT}/cloudservers/tags");
     let throttled = tenant(&api, Method::GET, &path, None).await;
     assert_eq!(throttled.status, StatusCode::TOO_MANY_REQUESTS);
@@ -386,4 +382,21 @@ async fn an_sdk_name_that_differs_from_the_route_id_is_taken() {
         tenant(&api, Method::GET, &path, None).await.status,
         StatusCode::OK
     );
+
+    // The SDK's CreatePostPaidServers is the v1 create, its CreateServers the v1.1 one.
+    add_rule(
+        &api,
+        json!({"operation": "CreatePostPaidServers", "effect": "reject", "code": "Ecs.0005"}),
+    )
+    .await;
+    let v1 = create(&api, "v1", 1).await;
+    assert_eq!(v1.status, StatusCode::BAD_REQUEST);
+    let v11 = tenant(
+        &api,
+        Method::POST,
+        &format!("/v1.1/{PROJECT}/cloudservers"),
+        Some(create_body("v11", 1)),
+    )
+    .await;
+    assert_eq!(v11.status, StatusCode::OK, "{}", v11.json());
 }
