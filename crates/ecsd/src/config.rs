@@ -521,6 +521,46 @@ region = "eu-de"
     }
 
     #[test]
+    fn faults_tables_are_rules_checked_like_the_admin_api_takes_them() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("ecsd.toml");
+        std::fs::write(
+            &path,
+            "[[faults]]\noperation = \"createServer\"\nsub_jobs = [1]\neffect = \"fail\"\nerror_code = \"Ecs.0204\"\n\n[[faults]]\noperation = \"ShowJob\"\nafter = 1\ntimes = 1\neffect = \"throttle\"\n",
+        )
+        .expect("write");
+        let rules = read_faults(&path).expect("valid rules");
+        assert_eq!(rules.len(), 2);
+        assert_eq!(rules[0].sub_jobs, Some(vec![1]));
+        assert_eq!(rules[1].after, Some(1));
+
+        for (text, place, field) in [
+            // An unknown key: the parser's place, at the key.
+            ("[[faults]]\neffect = \"fail\"\ntmes = 1\n", ":3:1:", "tmes"),
+            // A code outside the catalogue: the table's place.
+            (
+                "\n[[faults]]\neffect = \"fail\"\nerror_code = \"Ecs.9999\"\n",
+                ":2:1:",
+                "error_code",
+            ),
+            // An operation ecsd does not know.
+            (
+                "[[faults]]\noperation = \"CreateServer\"\neffect = \"fail\"\n",
+                ":1:1:",
+                "operation",
+            ),
+        ] {
+            std::fs::write(&path, text).expect("write");
+            let error = format!("{:#}", read_faults(&path).expect_err(field));
+            assert!(
+                error.contains(&format!("{}{place}", path.display())),
+                "{error}"
+            );
+            assert!(error.contains(field), "{error}");
+        }
+    }
+
+    #[test]
     fn quoted_values_are_left_out_of_messages() {
         assert_eq!(
             without_quoted_values("invalid type: string \"s3cret\", expected u32"),

@@ -400,3 +400,25 @@ async fn rules_name_operations_as_the_official_sdk_does() {
     .await;
     assert_eq!(v11.status, StatusCode::OK, "{}", v11.json());
 }
+
+#[tokio::test]
+async fn latency_on_a_synchronous_call_still_answers_it() {
+    let api = Api::new(LatencyProfile::Instant);
+    let rule = add_rule(
+        &api,
+        json!({"operation": "ShowServerLimits", "effect": "latency", "duration": "1ms"}),
+    )
+    .await;
+    let limits = tenant(
+        &api,
+        Method::GET,
+        &format!("/v1/{PROJECT}/cloudservers/limits"),
+        None,
+    )
+    .await;
+    assert_eq!(limits.status, StatusCode::OK);
+    assert!(limits.json()["absolute"].is_object(), "{}", limits.json());
+    let listed = admin(&api, Method::GET, "/_ecsd/faults", None).await;
+    assert_eq!(listed.json()["faults"][0]["id"], rule.as_str());
+    assert_eq!(listed.json()["faults"][0]["fired"], 1);
+}
