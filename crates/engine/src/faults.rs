@@ -175,12 +175,10 @@ pub fn parse_duration(text: &str) -> Option<time::Duration> {
 /// Whether `name` fits `pattern`, where `*` stands for any run of characters (also none).
 pub fn name_matches(pattern: &str, name: &str) -> bool {
     let parts: Vec<&str> = pattern.split('*').collect();
+    // Without a `*` there is one part, and the name must be the pattern.
     let [first, middle @ .., last] = parts.as_slice() else {
         return pattern == name;
     };
-    if parts.len() == 1 {
-        return pattern == name;
-    }
     let Some(mut rest) = name.strip_prefix(first) else {
         return false;
     };
@@ -352,9 +350,6 @@ impl FaultSpec {
             _ => None,
         };
         match (self.effect, self.status) {
-            (Effect::Reject, None) if self.code.is_none() => {
-                return Err(rule_error("code", "reject needs a catalogued code"))
-            }
             (Effect::Reject, Some(status)) if !(400..=599).contains(&status) => {
                 return Err(rule_error("status", format!("{status} is not 400 to 599")))
             }
