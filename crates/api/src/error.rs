@@ -393,6 +393,8 @@ impl From<SubmitError> for ApiError {
         match error {
             SubmitError::Rejected(rejection) => rejection.into(),
             SubmitError::Store(store) => store.into(),
+            // The fault middleware replaces this answer with the rule's own (status, shape).
+            SubmitError::Fault(fired) => crate::faults::refusal_error(&fired),
         }
     }
 }

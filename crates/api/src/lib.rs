@@ -14,6 +14,7 @@ pub mod documented_fields;
 pub mod ecs;
 pub mod error;
 pub mod error_codes;
+pub mod faults;
 pub mod identity;
 pub mod nova;
 pub mod observe;
@@ -92,6 +93,9 @@ pub struct SharedState {
     pub requests: Arc<admin::requests::RequestLog>,
     /// `--strict-bodies`: body fields ecsd does not model are refused, not only noted.
     pub strict_bodies: bool,
+    /// The fault rules (`/_ecsd/faults`): the engine's registry, shared
+    /// ([`engine::Engine::rules`]).
+    pub faults: Arc<engine::faults::FaultRules>,
 }
 
 /// How long a request may take to arrive and to be answered; see [`deadlines`].
@@ -120,6 +124,7 @@ impl AppState {
         auth: auth::Auth,
     ) -> Self {
         Self(Arc::new(SharedState {
+            faults: engine.rules().clone(),
             engine,
             regions: Arc::new(regions),
             max_body_bytes,
@@ -206,19 +211,27 @@ impl AppState {
 /// [`auth::authenticate`], the IAM token route, and the discovery documents, which need no
 /// token.
 pub fn router(state: AppState) -> Router {
-    let ecs = ecs::routes().route_layer(axum::middleware::from_fn_with_state(
-        state.clone(),
-        auth::authenticate,
-    ));
+    // Fault rules (`faults::apply`) run after authentication: route_layers added later wrap
+    // the earlier ones.
+    let fault_rules = || axum::middleware::from_fn_with_state(state.clone(), faults::apply);
+    let ecs =
+        ecs::routes()
+            .route_layer(fault_rules())
+            .route_layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                auth::authenticate,
+            ));
     // The Nova compute routes: authenticated like the ECS routes, then (outermost) the
     // microversion negotiation and Nova's request id headers.
     let compute = nova::compute_routes()
+        .route_layer(fault_rules())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::authenticate,
         ))
         .layer(axum::middleware::from_fn(nova::compute_layer));
     let images_and_networks = nova::image_and_network_routes()
+        .route_layer(fault_rules())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::authenticate,

@@ -142,6 +142,12 @@ pub struct Metrics {
     jobs_accepted: Family<JobLabels, Counter>,
     auth_refusals: Family<RefusalLabels, Counter>,
     unfinished_jobs: Gauge,
+    faults_fired: Family<EffectLabels, Counter>,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct EffectLabels {
+    effect: &'static str,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -198,6 +204,12 @@ impl Metrics {
             "Jobs not yet finished (all projects), read from the store at each scrape",
             unfinished_jobs.clone(),
         );
+        let faults_fired = Family::<EffectLabels, Counter>::default();
+        registry.register(
+            "faults_fired",
+            "Fault rules that fired (admin API /_ecsd/faults, [[faults]]), by effect",
+            faults_fired.clone(),
+        );
         Self {
             registry,
             requests,
@@ -205,7 +217,17 @@ impl Metrics {
             jobs_accepted,
             auth_refusals,
             unfinished_jobs,
+            faults_fired,
         }
+    }
+
+    /// Counts one fault rule firing.
+    pub fn fault_fired(&self, effect: engine::faults::Effect) {
+        self.faults_fired
+            .get_or_create(&EffectLabels {
+                effect: effect.as_str(),
+            })
+            .inc();
     }
 
     /// Counts one refusal.

@@ -152,8 +152,31 @@ pub const ECSD: &[Operation] = &[
 /// admin credential. Each capability appends its operations here.
 #[rustfmt::skip]
 pub const ADMIN: &[Operation] = &[
-    Operation { method: "GET", path: REQUESTS_PATH, id: "EcsdListRequests", summary: "The last requests answered (the request log), oldest first: ?since=SEQ|RFC3339&project_id=&limit=", tag: "admin", access: Access::Admin, job: false },
+    admin("GET", REQUESTS_PATH, "EcsdListRequests", "The last requests answered (the request log), oldest first: ?since=SEQ|RFC3339&project_id=&limit="),
+    admin("POST", "/_ecsd/faults", "EcsdCreateFault", "Add a fault rule"),
+    admin("GET", "/_ecsd/faults", "EcsdListFaults", "List the fault rules with their matched and fired counts"),
+    admin("DELETE", "/_ecsd/faults", "EcsdClearFaults", "Delete every fault rule (their held jobs are released)"),
+    admin("DELETE", "/_ecsd/faults/{id}", "EcsdDeleteFault", "Delete a fault rule (its held jobs are released)"),
+    admin("POST", "/_ecsd/jobs/{job_id}/release", "EcsdReleaseJob", "End a stuck job's held tasks now"),
 ];
+
+/// An admin operation (tag `admin`).
+const fn admin(
+    method: &'static str,
+    path: &'static str,
+    id: &'static str,
+    summary: &'static str,
+) -> Operation {
+    Operation {
+        method,
+        path,
+        id,
+        summary,
+        tag: "admin",
+        access: Access::Admin,
+        job: false,
+    }
+}
 
 const NOVA: &str = "nova";
 const IMAGES: &str = "images";

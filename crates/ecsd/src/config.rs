@@ -55,6 +55,9 @@ struct ConfigFile {
     accounts: Vec<Account>,
     #[serde(default)]
     regions: Vec<RegionConfig>,
+    /// `[[faults]]`: fault rules, the keys of `POST /_ecsd/faults` ([`read_faults`]).
+    #[serde(default)]
+    faults: Vec<toml::Spanned<engine::faults::FaultSpec>>,
 }
 
 /// One `[[regions]]` table: `name`, and `zones` and/or `flavors` (a file in the shape of the
@@ -143,6 +146,30 @@ pub fn check_project_regions(
 /// `FILE:LINE:COLUMN: what is wrong`, without the text of the line (it may hold a secret).
 pub fn read_accounts(path: &Path) -> anyhow::Result<Vec<Account>> {
     Ok(read_config_file(path)?.accounts)
+}
+
+/// Reads the `[[faults]]` of a config file, each checked as `POST /_ecsd/faults` checks a
+/// rule; a bad one refuses the start as `FILE:LINE:COLUMN: …`, at its table.
+pub fn read_faults(path: &Path) -> anyhow::Result<Vec<engine::faults::FaultSpec>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the config file {}", path.display()))?;
+    let file = read_config_file(path)?;
+    let scratch = engine::faults::FaultRules::new(0);
+    let mut specs = Vec::with_capacity(file.faults.len());
+    for spanned in file.faults {
+        let (line, column) = line_and_column(&text, spanned.span().start);
+        let spec = api::faults::prepare_spec(spanned.into_inner())
+            .and_then(|spec| scratch.add(spec.clone()).map(|_| spec))
+            .map_err(|error| {
+                anyhow::anyhow!(
+                    "the config file {} is not valid: {}:{line}:{column}: [[faults]] {error}",
+                    path.display(),
+                    path.display()
+                )
+            })?;
+        specs.push(spec);
+    }
+    Ok(specs)
 }
 
 /// Reads and parses the config file; every part of ecsd that needs it reads it through here,
@@ -491,6 +518,46 @@ region = "eu-de"
         let error = format!("{:#}", read_accounts(&path).expect_err("broken"));
         assert!(error.contains(&format!("{}:2:", path.display())), "{error}");
         assert!(!error.contains("hunter2"), "{error}");
+    }
+
+    #[test]
+    fn faults_tables_are_rules_checked_like_the_admin_api_takes_them() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("ecsd.toml");
+        std::fs::write(
+            &path,
+            "[[faults]]\noperation = \"createServer\"\nsub_jobs = [1]\neffect = \"fail\"\nerror_code = \"Ecs.0204\"\n\n[[faults]]\noperation = \"ShowJob\"\nafter = 1\ntimes = 1\neffect = \"throttle\"\n",
+        )
+        .expect("write");
+        let rules = read_faults(&path).expect("valid rules");
+        assert_eq!(rules.len(), 2);
+        assert_eq!(rules[0].sub_jobs, Some(vec![1]));
+        assert_eq!(rules[1].after, Some(1));
+
+        for (text, place, field) in [
+            // An unknown key: the parser's place, at the key.
+            ("[[faults]]\neffect = \"fail\"\ntmes = 1\n", ":3:1:", "tmes"),
+            // A code outside the catalogue: the table's place.
+            (
+                "\n[[faults]]\neffect = \"fail\"\nerror_code = \"Ecs.9999\"\n",
+                ":2:1:",
+                "error_code",
+            ),
+            // An operation ecsd does not know.
+            (
+                "[[faults]]\noperation = \"CreateServer\"\neffect = \"fail\"\n",
+                ":1:1:",
+                "operation",
+            ),
+        ] {
+            std::fs::write(&path, text).expect("write");
+            let error = format!("{:#}", read_faults(&path).expect_err(field));
+            assert!(
+                error.contains(&format!("{}{place}", path.display())),
+                "{error}"
+            );
+            assert!(error.contains(field), "{error}");
+        }
     }
 
     #[test]

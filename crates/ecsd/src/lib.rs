@@ -357,6 +357,10 @@ impl Server {
                 Some(accounts)
             }
         };
+        let fault_specs = match args.config.as_deref() {
+            Some(path) => config::read_faults(path)?,
+            None => Vec::new(),
+        };
         let store = store::open_with(
             &url,
             &store::StoreOptions {
@@ -374,7 +378,18 @@ impl Server {
         };
         let clock: Arc<dyn engine::clock::Clock> = Arc::new(SystemClock);
         let token_key = TokenKey::new(store.token_signing_key());
-        let engine = Arc::new(Engine::new(store, clock.clone(), config));
+        // Fault rules: the config file's `[[faults]]`, then whatever the admin API adds. The
+        // registry's seed is random for now (probabilistic rules without a `seed` of their
+        // own then differ run to run).
+        let rules = Arc::new(engine::faults::FaultRules::new(
+            engine::job::random_uuid().as_u64_pair().0,
+        ));
+        for spec in fault_specs {
+            rules
+                .add(spec)
+                .map_err(|error| anyhow::anyhow!("[[faults]] {error}"))?;
+        }
+        let engine = Arc::new(Engine::new(store, clock.clone(), config).with_rules(rules));
         let auth = match accounts {
             None => api::identity::auth::Auth::Off,
             Some(accounts) => Auth::Verify(Arc::new(

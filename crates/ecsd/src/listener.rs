@@ -162,7 +162,20 @@ async fn serve_connection<I>(
         // the client came over TLS, for URLs that point back at ecsd.
         request.extensions_mut().insert(ConnectInfo(peer));
         request.extensions_mut().insert(scheme.clone());
-        app.clone().oneshot(request)
+        let answer = app.clone().oneshot(request);
+        async move {
+            let response = answer.await?;
+            // A `drop_response` fault rule: the request took effect; the client gets no
+            // answer. An error from the service makes hyper close the connection unanswered.
+            if response
+                .extensions()
+                .get::<api::faults::DropResponse>()
+                .is_some()
+            {
+                return Err(DroppedByFaultRule);
+            }
+            Ok(response)
+        }
     });
     let connection = http.serve_connection(TokioIo::new(io), service);
     tokio::pin!(connection);
@@ -176,6 +189,24 @@ async fn serve_connection<I>(
     if let Err(error) = result {
         // Timeouts, resets and malformed requests: the client's doing, not ours.
         tracing::debug!(%peer, %error, "connection ended with an error");
+    }
+}
+
+/// The service error that closes a connection without an answer (`drop_response`).
+#[derive(Debug)]
+struct DroppedByFaultRule;
+
+impl std::fmt::Display for DroppedByFaultRule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("answer dropped by a fault rule (drop_response)")
+    }
+}
+
+impl std::error::Error for DroppedByFaultRule {}
+
+impl From<std::convert::Infallible> for DroppedByFaultRule {
+    fn from(never: std::convert::Infallible) -> Self {
+        match never {}
     }
 }
 

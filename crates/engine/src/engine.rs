@@ -201,6 +201,9 @@ pub enum SubmitError {
     Rejected(#[from] Rejection),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A fault rule refused the job (`reject`, `throttle`, `gateway_error`): nothing was stored.
+    #[error("refused by fault rule {}", .0.rule_id)]
+    Fault(Box<crate::faults::Fired>),
 }
 
 impl From<JobInsertError> for SubmitError {
@@ -226,6 +229,8 @@ pub struct Engine {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) clock: Arc<dyn Clock>,
     faults: Arc<dyn FaultInjector>,
+    /// The user's fault rules, asked once per job at acceptance ([`crate::faults`]).
+    pub(crate) rules: Arc<crate::faults::FaultRules>,
     pub(crate) config: EngineConfig,
     /// Pinged when an accepted job is due before the run loop's planned wake-up.
     wakeup: Notify,
@@ -240,6 +245,7 @@ impl Engine {
             store,
             clock,
             faults: Arc::new(NoFaults),
+            rules: Arc::default(),
             config,
             wakeup: Notify::new(),
             planned_wake: AtomicI64::new(i64::MAX),
@@ -248,6 +254,12 @@ impl Engine {
 
     pub fn with_faults(mut self, faults: Arc<dyn FaultInjector>) -> Self {
         self.faults = faults;
+        self
+    }
+
+    /// Shares the fault rules the admin API edits (`ecsd` builds one registry for both).
+    pub fn with_rules(mut self, rules: Arc<crate::faults::FaultRules>) -> Self {
+        self.rules = rules;
         self
     }
 
@@ -383,8 +395,18 @@ impl Engine {
     /// Stores the job durably, then wakes the run loop if the job is due before it would wake.
     pub(crate) async fn accept(&self, mut insert: JobInsert) -> Result<Insertion, SubmitError> {
         insert.unfinished_job_limit = self.config.max_unfinished_jobs_per_project;
+        // Fault rules shape the tasks before they are stored (or refuse the job): decided
+        // once, at acceptance, like the schedule.
+        let fired = self.apply_rules(&mut insert).await?;
+        let project_id = insert.job.project_id.clone();
         let first_due = insert.job.tasks.iter().map(TaskRecord::end_due).min();
-        let insertion = self.store.job_insert(insert).await?;
+        let insertion = self.store.job_insert(insert).await;
+        self.rules_settle(
+            fired,
+            matches!(insertion, Ok(Insertion::Inserted)),
+            &project_id,
+        );
+        let insertion = insertion?;
         let new_work = insertion == Insertion::Inserted;
         if new_work && first_due.is_some_and(|due| due < self.planned_wake.load(Ordering::Acquire))
         {
@@ -726,7 +748,7 @@ impl Engine {
 
     /// The end of a task at `now`: the last phase's effect and `SUCCESS`, or, if a fault was
     /// decided for it, the operation's failure effect and `FAIL` with the fault's code.
-    fn end(&self, task: &TaskRecord, now: i64) -> TaskEnd {
+    pub(crate) fn end(&self, task: &TaskRecord, now: i64) -> TaskEnd {
         let mut end = TaskEnd {
             job_id: task.job_id.clone(),
             task_index: task.index,

@@ -7,10 +7,11 @@
 //! `Ecsd.0404`, `Ecsd.0409`), whose number is the HTTP status.
 
 pub mod access;
+pub mod faults;
 pub mod requests;
 
 use crate::AppState;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 
 /// Every admin route, behind [`access::require_admin`]. Each capability adds its routes here
@@ -22,6 +23,12 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             get(crate::observe::metrics_view),
         )
         .route(crate::routes::REQUESTS_PATH, get(requests::requests_view))
+        .route(
+            faults::FAULTS_PATH,
+            post(faults::create).get(faults::list).delete(faults::clear),
+        )
+        .route(faults::FAULT_PATH, axum::routing::delete(faults::delete))
+        .route(faults::RELEASE_PATH, post(faults::release))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             access::require_admin,

@@ -101,6 +101,12 @@ impl Api {
         }
     }
 
+    /// The router itself, for answers the checks of [`Api::send_request`] do not fit (the
+    /// HTML of a `gateway_error` fault rule).
+    pub(crate) fn router(&self) -> axum::Router {
+        self.router.clone()
+    }
+
     /// Sends a request signed as [`LOCAL`] at the harness clock's time.
     pub(crate) async fn send(
         &self,
