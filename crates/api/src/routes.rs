@@ -149,7 +149,44 @@ pub const ECSD: &[Operation] = &[
 /// admin credential. Each capability appends its operations here.
 #[rustfmt::skip]
 pub const ADMIN: &[Operation] = &[
+    control("GET", CLOCK_PATH, "EcsdClockShow", "The engine's clock: its mode and time"),
+    control("POST", CLOCK_PATH, "EcsdClockMove", "Advance or set the virtual clock"),
+    control("GET", LATENCY_PATH, "EcsdLatencyShow", "The latency new jobs are scheduled with"),
+    control("PUT", LATENCY_PATH, "EcsdLatencySet", "Change the latency of new jobs"),
+    control("POST", RESET_PATH, "EcsdReset", "Remove every job, server, group, key pair, image and client token (or one project's)"),
+    control("GET", SNAPSHOTS_PATH, "EcsdSnapshotList", "The saved snapshots"),
+    control("POST", SNAPSHOTS_PATH, "EcsdSnapshotSave", "Save a snapshot of the whole state"),
+    control("POST", SNAPSHOT_RESTORE_PATH, "EcsdSnapshotRestore", "Replace the whole state with a snapshot's"),
+    control("DELETE", SNAPSHOT_PATH, "EcsdSnapshotDelete", "Delete a snapshot"),
+    control("GET", EXPORT_PATH, "EcsdExport", "Download a snapshot file (the current state, or a saved one)"),
 ];
+
+/// The paths of the time and state capabilities of the admin API.
+pub const CLOCK_PATH: &str = "/_ecsd/clock";
+pub const LATENCY_PATH: &str = "/_ecsd/latency";
+pub const RESET_PATH: &str = "/_ecsd/reset";
+pub const SNAPSHOTS_PATH: &str = "/_ecsd/snapshots";
+pub const SNAPSHOT_PATH: &str = "/_ecsd/snapshots/{name}";
+pub const SNAPSHOT_RESTORE_PATH: &str = "/_ecsd/snapshots/{name}/restore";
+pub const EXPORT_PATH: &str = "/_ecsd/export";
+
+/// An admin API operation (answers no job).
+const fn control(
+    method: &'static str,
+    path: &'static str,
+    id: &'static str,
+    summary: &'static str,
+) -> Operation {
+    Operation {
+        method,
+        path,
+        id,
+        summary,
+        tag: "admin",
+        access: Access::Admin,
+        job: false,
+    }
+}
 
 const NOVA: &str = "nova";
 const IMAGES: &str = "images";

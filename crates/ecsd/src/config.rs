@@ -36,6 +36,16 @@
 //! flavors = "flavors-eu-ch2.json"    # ListFlavors shape; relative to this file's folder
 //! ```
 //!
+//! The latency to start with (optional; the shape of `PUT /_ecsd/latency`, changeable at runtime):
+//!
+//! ```toml
+//! [latency]
+//! profile = "realistic"              # absent: --latency's
+//! [latency.operations]               # job type = what each of its sub-jobs takes in all
+//! createServer = "5s"
+//! batchRebootServers = "3s"
+//! ```
+//!
 //! The bootstrap account (`--access-key`, `--secret-key`, `--project-id`, `--domain`,
 //! `--user`, `--password`, `--project-name`, `--region`) is always added beside the file's.
 
@@ -55,6 +65,30 @@ struct ConfigFile {
     accounts: Vec<Account>,
     #[serde(default)]
     regions: Vec<RegionConfig>,
+    /// The starting latency (`PUT /_ecsd/latency`'s shape): `profile` and `operations`.
+    #[serde(default)]
+    latency: Option<api::admin::latency::LatencyRequest>,
+}
+
+/// The latency to start with: the config file's `[latency]` table (its `profile` absent: the
+/// `--latency` flag's), else the flag's profile alone.
+pub fn latency(
+    flag: engine::compute::LatencyProfile,
+    config: Option<&Path>,
+) -> anyhow::Result<engine::compute::LatencySettings> {
+    let table = match config {
+        Some(path) => read_config_file(path)?.latency.map(|table| (path, table)),
+        None => None,
+    };
+    match table {
+        None => Ok(engine::compute::LatencySettings::profile(flag)),
+        Some((path, table)) => table.settings(flag).map_err(|(field, problem)| {
+            anyhow::anyhow!(
+                "the config file {} is not valid: latency.{field}: {problem}",
+                path.display()
+            )
+        }),
+    }
 }
 
 /// One `[[regions]]` table: `name`, and `zones` and/or `flavors` (a file in the shape of the

@@ -248,6 +248,13 @@ impl FinishedJobCache {
         (entry.project_id == project_id).then_some(entry.body)
     }
 
+    /// Forgets every view (after a reset or a restore replaced the jobs).
+    pub fn clear(&self) {
+        let mut generations = self.generations.lock().unwrap_or_else(|p| p.into_inner());
+        generations.current.clear();
+        generations.previous.clear();
+    }
+
     pub fn insert(&self, project_id: &str, job_id: &str, end_time: i64, body: Bytes) {
         let mut generations = self.generations.lock().unwrap_or_else(|p| p.into_inner());
         let entry = Entry {

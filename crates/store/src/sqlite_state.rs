@@ -1,0 +1,228 @@
+//! State control for the SQLite backend: reset, snapshots (save, list, restore, delete,
+//! export) and the import at start.
+//!
+//! Snapshots are copies of the whole database made with SQLite's online backup API, one step
+//! for the whole file, on the writer's connection between two write groups: so the copy holds
+//! exactly the commits acknowledged before it and nothing half-written, while readers keep
+//! reading. A restore runs the backup the other way, from the snapshot into the writer's
+//! connection, in one step too: readers (WAL) see the state before it or after it, never a mix.
+//! Snapshots live in a `snapshots/` folder beside the database, one `NAME.db` file each
+//! (rollback-journal mode, so one file is the whole copy), and survive restarts.
+
+use engine::store::{ResetCounts, SnapshotError, SnapshotInfo, StoreError};
+use rusqlite::backup::{Backup, StepResult};
+use rusqlite::{params, Connection, OpenFlags};
+use std::path::{Path, PathBuf};
+
+/// The folder of the snapshots of the database at `database`.
+pub(crate) fn snapshot_dir(database: &Path) -> PathBuf {
+    database
+        .parent()
+        .map_or_else(|| PathBuf::from("snapshots"), |dir| dir.join("snapshots"))
+}
+
+pub(crate) fn snapshot_path(dir: &Path, name: &str) -> PathBuf {
+    dir.join(format!("{name}.db"))
+}
+
+fn backend(error: rusqlite::Error) -> StoreError {
+    StoreError::Backend(error.to_string())
+}
+
+fn io(what: &str, path: &Path, error: std::io::Error) -> StoreError {
+    StoreError::Backend(format!("cannot {what} {}: {error}", path.display()))
+}
+
+/// Every table a reset empties, with how a project's rows are found. Settings (the token
+/// signing key) are not state a test makes, and stay.
+const RESET_TABLES: &[(&str, &str)] = &[
+    // The version-1 tasks table is empty since migration 6; kept here so nothing lingers.
+    (
+        "tasks",
+        "job_id IN (SELECT id FROM jobs WHERE project_id = ?1)",
+    ),
+    ("jobs", "project_id = ?1"),
+    ("servers", "project_id = ?1"),
+    ("server_groups", "project_id = ?1"),
+    ("keypairs", "project_id = ?1"),
+    ("images", "project_id = ?1"),
+    ("client_tokens", "project_id = ?1"),
+];
+
+/// Deletes the state of one project or of all, in one transaction.
+pub(crate) fn reset(
+    connection: &mut Connection,
+    project_id: Option<&str>,
+) -> Result<ResetCounts, StoreError> {
+    let transaction = connection.transaction().map_err(backend)?;
+    let mut counts = ResetCounts::default();
+    for (table, condition) in RESET_TABLES {
+        let deleted = match project_id {
+            Some(project_id) => transaction
+                .execute(
+                    &format!("DELETE FROM {table} WHERE {condition}"),
+                    params![project_id],
+                )
+                .map_err(backend)?,
+            None => transaction
+                .execute(&format!("DELETE FROM {table}"), [])
+                .map_err(backend)?,
+        } as u64;
+        match *table {
+            "jobs" => counts.jobs = deleted,
+            "servers" => counts.servers = deleted,
+            "server_groups" => counts.server_groups = deleted,
+            "keypairs" => counts.keypairs = deleted,
+            "images" => counts.images = deleted,
+            "client_tokens" => counts.client_tokens = deleted,
+            _ => {}
+        }
+    }
+    transaction.commit().map_err(backend)?;
+    Ok(counts)
+}
+
+/// Copies the whole database behind `source` into `target` (a new file), in one backup step,
+/// then turns the copy into a single self-contained file (rollback journal, not WAL). Written
+/// under a temporary name and renamed, so a half-written copy never carries a snapshot's name.
+pub(crate) fn save(source: &Connection, target: &Path) -> Result<(), StoreError> {
+    let partial = target.with_extension("db.partial");
+    let _ = std::fs::remove_file(&partial);
+    let result = (|| {
+        let mut copy = Connection::open(&partial).map_err(backend)?;
+        backup_all(source, &mut copy)?;
+        copy.execute_batch("PRAGMA journal_mode = DELETE;")
+            .map_err(backend)?;
+        drop(copy);
+        std::fs::rename(&partial, target).map_err(|error| io("write", target, error))
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&partial);
+    }
+    result
+}
+
+/// Replaces the content of the database behind `target` (the writer's connection) with the
+/// snapshot at `source`, after checking it is an ecsd database of this schema version.
+pub(crate) fn restore(
+    target: &mut Connection,
+    source: &Path,
+    schema_version: i64,
+) -> Result<(), SnapshotError> {
+    let snapshot = open_snapshot(source, schema_version..=schema_version)?;
+    backup_all(&snapshot, target)?;
+    // The copied header carries the snapshot's journal mode; the live database stays in WAL.
+    target
+        .execute_batch("PRAGMA journal_mode = WAL;")
+        .map_err(backend)?;
+    Ok(())
+}
+
+/// Opens a snapshot read-only and checks that it is an ecsd database whose schema version is
+/// in `versions` (a restore needs this version; an import may be older: it is migrated).
+pub(crate) fn open_snapshot(
+    path: &Path,
+    versions: std::ops::RangeInclusive<i64>,
+) -> Result<Connection, SnapshotError> {
+    let not_ecsd = |why: String| SnapshotError::Invalid(format!("{} {why}", path.display()));
+    let connection = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|error| not_ecsd(format!("cannot be opened: {error}")))?;
+    let version: i64 = connection
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .map_err(|error| not_ecsd(format!("is not an SQLite database: {error}")))?;
+    let has_jobs: bool = connection
+        .query_row(
+            "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'jobs'",
+            [],
+            |row| row.get(0),
+        )
+        .map_err(|error| not_ecsd(format!("is not an SQLite database: {error}")))?;
+    if !has_jobs {
+        return Err(not_ecsd(
+            "is not an ecsd database (it has no jobs table)".to_owned(),
+        ));
+    }
+    if !versions.contains(&version) {
+        return Err(not_ecsd(format!(
+            "has schema version {version}; this ecsd reads {}..={}",
+            versions.start(),
+            versions.end()
+        )));
+    }
+    Ok(connection)
+}
+
+/// The whole database in one backup step, so nothing can change between pages.
+fn backup_all(source: &Connection, target: &mut Connection) -> Result<(), StoreError> {
+    let backup = Backup::new(source, target).map_err(backend)?;
+    match backup.step(-1).map_err(backend)? {
+        StepResult::Done => Ok(()),
+        // Another connection held a lock on the target: cannot happen on files only this
+        // process opens, but is a failure, not a partial copy.
+        other => Err(StoreError::Backend(format!(
+            "the backup did not complete in one step ({other:?})"
+        ))),
+    }
+}
+
+/// The snapshots in `dir`, oldest first (then by name).
+pub(crate) fn list(dir: &Path) -> Result<Vec<SnapshotInfo>, StoreError> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(error) => return Err(io("read", dir, error)),
+    };
+    let mut snapshots = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|error| io("read", dir, error))?;
+        let path = entry.path();
+        let Some(name) = path
+            .file_name()
+            .and_then(|name| name.to_str())
+            .and_then(|name| name.strip_suffix(".db"))
+        else {
+            continue;
+        };
+        // Partial copies and exports in progress have names no snapshot can have.
+        if engine::store::check_snapshot_name(name).is_err() {
+            continue;
+        }
+        snapshots.push(info(name, &path)?);
+    }
+    snapshots.sort_by(|a, b| (a.created_at, &a.name).cmp(&(b.created_at, &b.name)));
+    Ok(snapshots)
+}
+
+/// A snapshot file's name, size and time.
+pub(crate) fn info(name: &str, path: &Path) -> Result<SnapshotInfo, StoreError> {
+    let metadata = std::fs::metadata(path).map_err(|error| io("read", path, error))?;
+    let created_at = metadata
+        .modified()
+        .ok()
+        .and_then(|time| time.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |since| since.as_millis() as i64);
+    Ok(SnapshotInfo {
+        name: name.to_owned(),
+        bytes: metadata.len(),
+        created_at,
+    })
+}
+
+/// Copies `import` over the database at `database` before the store opens it (`ecsd serve
+/// --import FILE`): checked first, so a file that is not an ecsd database leaves the database
+/// as it was. An older schema version is migrated by the normal open afterwards.
+pub(crate) fn import(
+    database: &Path,
+    import: &Path,
+    schema_version: i64,
+) -> Result<(), StoreError> {
+    let source = open_snapshot(import, 1..=schema_version).map_err(|error| match error {
+        SnapshotError::Store(error) => error,
+        other => StoreError::Backend(format!("cannot import: {other}")),
+    })?;
+    let mut target = Connection::open(database).map_err(backend)?;
+    backup_all(&source, &mut target)
+}
