@@ -3,6 +3,7 @@
 
 mod admin_access;
 mod client_waiters;
+mod clock_state;
 mod connection_limits;
 mod coverage;
 mod e2e;
