@@ -300,6 +300,44 @@ pub fn uses_default_credentials(accounts: &Accounts) -> bool {
 mod tests {
     use super::*;
 
+    #[test]
+    fn the_latency_table_sets_the_starting_latency_and_bad_values_name_their_field() {
+        use engine::compute::LatencyProfile;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("ecsd.toml");
+        std::fs::write(
+            &path,
+            "[latency]\n[latency.operations]\ncreateServer = \"5s\"\n",
+        )
+        .expect("written");
+        let settings = latency(LatencyProfile::Realistic, Some(&path)).expect("valid");
+        assert_eq!(
+            settings.profile,
+            LatencyProfile::Realistic,
+            "the flag's profile"
+        );
+        assert_eq!(
+            settings.per_operation.get("createServer"),
+            Some(&time::Duration::seconds(5))
+        );
+        std::fs::write(&path, "[latency]\nprofile = \"instant\"\n").expect("written");
+        assert_eq!(
+            latency(LatencyProfile::Fast, Some(&path))
+                .expect("valid")
+                .profile,
+            LatencyProfile::Instant
+        );
+        std::fs::write(&path, "[latency]\nprofile = \"slow\"\n").expect("written");
+        let error = latency(LatencyProfile::Fast, Some(&path)).expect_err("refused");
+        assert!(error.to_string().contains("latency.profile"), "{error}");
+        std::fs::write(&path, "[latency]\nspeed = 2\n").expect("written");
+        assert!(latency(LatencyProfile::Fast, Some(&path)).is_err());
+        assert_eq!(
+            latency(LatencyProfile::Fast, None).expect("valid"),
+            engine::compute::LatencySettings::profile(LatencyProfile::Fast)
+        );
+    }
+
     const EXAMPLE: &str = r#"
 [[accounts]]
 access_key = "TEAMAACCESSKEY000001"

@@ -844,11 +844,6 @@ impl Store for SqliteStore {
                 ))
             })?;
             let path = sqlite_state::snapshot_path(&self.snapshots, &name);
-            // Checked again by the rename's target not existing would race; the writer runs
-            // one state command at a time, so checking here and in the writer is enough.
-            if path.exists() {
-                return Err(SnapshotError::Exists(name));
-            }
             self.state_command(StateCommand::Save(path.clone())).await?;
             Ok(sqlite_state::info(&name, &path)?)
         })

@@ -85,7 +85,16 @@ pub(crate) fn reset(
 /// Copies the whole database behind `source` into `target` (a new file), in one backup step,
 /// then turns the copy into a single self-contained file (rollback journal, not WAL). Written
 /// under a temporary name and renamed, so a half-written copy never carries a snapshot's name.
-pub(crate) fn save(source: &Connection, target: &Path) -> Result<(), StoreError> {
+pub(crate) fn save(source: &Connection, target: &Path) -> Result<(), SnapshotError> {
+    // Checked here, on the writer, which runs one state command at a time: two saves of one
+    // name cannot both pass.
+    if target.exists() {
+        let name = target
+            .file_stem()
+            .map(|stem| stem.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        return Err(SnapshotError::Exists(name));
+    }
     let partial = target.with_extension("db.partial");
     let _ = std::fs::remove_file(&partial);
     let result = (|| {
@@ -99,7 +108,7 @@ pub(crate) fn save(source: &Connection, target: &Path) -> Result<(), StoreError>
     if result.is_err() {
         let _ = std::fs::remove_file(&partial);
     }
-    result
+    Ok(result?)
 }
 
 /// Replaces the content of the database behind `target` (the writer's connection) with the
