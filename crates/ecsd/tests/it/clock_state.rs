@@ -13,7 +13,7 @@ use api::identity::auth::{Auth, Identity};
 use api::AppState;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
-use engine::clock::{Clock, SystemClock, VirtualClock};
+use engine::clock::{Clock, ManualClock, SystemClock, VirtualClock};
 use engine::compute::LatencyProfile;
 use engine::regions::Regions;
 use engine::{Engine, EngineConfig};
@@ -32,6 +32,8 @@ const START: time::OffsetDateTime = datetime!(2026-03-01 09:00 UTC);
 /// clock, to see the refusals that depend on it).
 struct Rig {
     router: axum::Router,
+    /// What signatures are dated with and rate limits meter.
+    wall: Arc<dyn Clock>,
     stop: tokio::sync::watch::Sender<bool>,
     dir: tempfile::TempDir,
 }
@@ -41,6 +43,9 @@ struct Options {
     virtual_clock: bool,
     retention: time::Duration,
     token_ttl: time::Duration,
+    /// A stand-in for the wall clock (default: the system's).
+    wall: Option<ManualClock>,
+    rate_limit: u32,
 }
 
 impl Default for Options {
@@ -50,6 +55,8 @@ impl Default for Options {
             virtual_clock: true,
             retention: time::Duration::hours(24),
             token_ttl: time::Duration::hours(24),
+            wall: None,
+            rate_limit: api::identity::auth::DEFAULT_RATE_LIMIT,
         }
     }
 }
@@ -63,7 +70,10 @@ impl Rig {
             job_retention: options.retention,
             ..EngineConfig::default()
         };
-        let wall: Arc<dyn Clock> = Arc::new(SystemClock);
+        let wall: Arc<dyn Clock> = match options.wall {
+            Some(manual) => Arc::new(manual),
+            None => Arc::new(SystemClock),
+        };
         let mut engine = Engine::new(store.clone(), wall.clone(), config);
         if options.virtual_clock {
             engine = engine.with_virtual_clock(VirtualClock::new(START));
@@ -75,8 +85,9 @@ impl Rig {
         );
         // As `ecsd serve` builds it: tokens on the engine's clock, signatures on the wall's.
         let identity = Identity::new(test_accounts(), engine_clock, token_key)
-            .with_wall_clock(wall)
-            .with_token_ttl(options.token_ttl);
+            .with_wall_clock(wall.clone())
+            .with_token_ttl(options.token_ttl)
+            .with_default_rate_limit(options.rate_limit);
         let router = api::router(AppState::new(
             engine.clone(),
             Regions::builtin(),
@@ -85,7 +96,12 @@ impl Rig {
         ));
         let (stop, stopped) = tokio::sync::watch::channel(false);
         tokio::spawn(engine.clone().run(stopped));
-        Self { router, stop, dir }
+        Self {
+            router,
+            wall,
+            stop,
+            dir,
+        }
     }
 
     async fn send(&self, request: Request<Body>) -> (StatusCode, Value) {
@@ -122,7 +138,7 @@ impl Rig {
         let content_type = body.map(|_| "application/json");
         self.send(signed_request(
             who,
-            wall_clock_now(),
+            self.wall.now(),
             &method,
             path,
             content_type,
@@ -715,6 +731,49 @@ async fn bad_snapshot_requests_are_clear_errors_and_change_nothing() {
     assert_eq!(list["snapshots"], json!([]));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_reset_refills_the_rate_limits_and_a_project_reset_does_not() {
+    // The limits meter the wall clock; a stand-in that does not move makes the test exact.
+    let wall = ManualClock::new(wall_clock_now());
+    let rig = Rig::new(Options {
+        wall: Some(wall),
+        rate_limit: 1,
+        ..Options::default()
+    });
+    let list = format!("/v1/{PROJECT}/cloudservers/detail");
+    assert_eq!(
+        rig.tenant(LOCAL, Method::GET, &list, None).await.0,
+        StatusCode::OK
+    );
+    let (status, body) = rig.tenant(LOCAL, Method::GET, &list, None).await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (StatusCode::TOO_MANY_REQUESTS, "APIGW.0308")
+    );
+    // Moving the virtual clock does not refill them: they meter real request rates.
+    rig.advance("1h").await;
+    assert_eq!(
+        rig.tenant(LOCAL, Method::GET, &list, None).await.0,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    rig.admin(
+        Method::POST,
+        &format!("/_ecsd/reset?project_id={PROJECT}"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        rig.tenant(LOCAL, Method::GET, &list, None).await.0,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    let (status, _) = rig.admin(Method::POST, "/_ecsd/reset", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        rig.tenant(LOCAL, Method::GET, &list, None).await.0,
+        StatusCode::OK
+    );
+}
+
 // ---- through the real binary ----
 
 /// An admin call to the real binary (loopback, no admin token configured).
@@ -888,8 +947,11 @@ fn the_same_seed_gives_the_same_ids_twice() {
 #[test]
 fn sqlite_memory_is_a_throwaway_database_that_leaves_nothing_behind() {
     let cwd = tempfile::tempdir().expect("temp dir");
+    // Its private folder goes where TMPDIR says: here, to see it made and removed.
+    let tmp = tempfile::tempdir().expect("temp dir");
     let mut child = crate::support::ecsd_command()
         .current_dir(cwd.path())
+        .env("TMPDIR", tmp.path())
         .args(["serve", "--listen", "127.0.0.1:0", "--latency", "instant"])
         .args(["--database", "sqlite::memory:"])
         .env("RUST_LOG", "warn")
@@ -942,6 +1004,11 @@ fn sqlite_memory_is_a_throwaway_database_that_leaves_nothing_behind() {
         )
         .expect("answer");
     assert_eq!(answer.status, 200, "{}", answer.body);
+    let made: Vec<_> = std::fs::read_dir(tmp.path())
+        .expect("readable")
+        .map(|entry| entry.expect("entry").file_name())
+        .collect();
+    assert_eq!(made.len(), 1, "one private folder: {made:?}");
     let job: Value = serde_json::from_str(&answer.body).expect("json");
     let job_path = format!("/v1/{PROJECT}/jobs/{}", job["job_id"].as_str().expect("id"));
     let deadline = Instant::now() + Duration::from_secs(15);
@@ -963,4 +1030,9 @@ fn sqlite_memory_is_a_throwaway_database_that_leaves_nothing_behind() {
         .map(|entry| entry.expect("entry").file_name())
         .collect();
     assert!(left.is_empty(), "{left:?}");
+    let left: Vec<_> = std::fs::read_dir(tmp.path())
+        .expect("readable")
+        .map(|entry| entry.expect("entry").file_name())
+        .collect();
+    assert!(left.is_empty(), "the private folder is removed: {left:?}");
 }
