@@ -304,7 +304,7 @@ async fn request_id(
     next: Next,
 ) -> Response {
     let id = match &engine {
-        Some(engine) => engine.ids().uuid(),
+        Some(engine) => engine.ids().request_id(),
         None => engine::job::random_uuid(),
     }
     .simple()

@@ -333,7 +333,13 @@ pub const SEEDED_EPOCH_MS: u64 = 1_767_225_600_000;
 struct SeededIds {
     rng: fastrand::Rng,
     next_ms: u64,
+    /// Request ids have a stream of their own: how often a client polls (which depends on
+    /// timing) must not shift the ids of the jobs and servers it creates next.
+    requests: fastrand::Rng,
 }
+
+/// Mixed into the seed of the request-id stream, so it differs from the main one.
+const REQUEST_STREAM: u64 = 0x5265_7175_6573_7473;
 
 impl IdSource {
     /// Random ids (the default): time-ordered from the clock, random bits per thread.
@@ -347,6 +353,7 @@ impl IdSource {
             seeded: Some(std::sync::Mutex::new(SeededIds {
                 rng: fastrand::Rng::with_seed(seed),
                 next_ms: SEEDED_EPOCH_MS,
+                requests: fastrand::Rng::with_seed(seed ^ REQUEST_STREAM),
             })),
         }
     }
@@ -365,16 +372,25 @@ impl IdSource {
         self.time_ordered(at).hyphenated().to_string()
     }
 
-    /// An id that carries no time (request ids), like [`random_uuid`].
+    /// An id that carries no time (image ids), like [`random_uuid`].
     pub fn uuid(&self) -> uuid::Uuid {
+        self.untimed(|seeded| seeded.rng.u128(..))
+    }
+
+    /// A request id (`X-Request-Id`), from the request stream when seeded.
+    pub fn request_id(&self) -> uuid::Uuid {
+        self.untimed(|seeded| seeded.requests.u128(..))
+    }
+
+    fn untimed(&self, draw: impl FnOnce(&mut SeededIds) -> u128) -> uuid::Uuid {
         match &self.seeded {
             None => random_uuid(),
             Some(seeded) => {
-                let bits = seeded
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .rng
-                    .u128(..);
+                let bits = draw(
+                    &mut seeded
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner),
+                );
                 uuid::Builder::from_random_bytes(bits.to_le_bytes()).into_uuid()
             }
         }
@@ -424,6 +440,12 @@ mod tests {
         };
         let first = draw(&IdSource::seeded(42));
         assert_eq!(first, draw(&IdSource::seeded(42)));
+        // Request ids do not move the other ids: a client may poll any number of times.
+        let polled = IdSource::seeded(42);
+        for _ in 0..7 {
+            polled.request_id();
+        }
+        assert_eq!(first, draw(&polled));
         assert_ne!(first, draw(&IdSource::seeded(43)));
         // Still job-id shaped and ordered, whatever the clock says.
         assert!(is_job_id(&first[0]) && is_job_id(&first[3]));
