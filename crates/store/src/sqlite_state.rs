@@ -235,3 +235,121 @@ pub(crate) fn import(
     let mut target = Connection::open(database).map_err(backend)?;
     backup_all(&source, &mut target)
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::conformance::create_job_insert;
+    use crate::sqlite::SqliteStore;
+    use engine::store::{SnapshotError, Store};
+
+    #[tokio::test]
+    async fn snapshots_save_restore_list_delete_and_export_through_the_writer() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = SqliteStore::open(&dir.path().join("ecsd.db")).expect("opens");
+        let first = create_job_insert("p1", 1, 0);
+        let first_id = first.job.id.clone();
+        store.job_insert(first).await.expect("inserted");
+
+        let saved = store.snapshot_save("one".into()).await.expect("saved");
+        assert!(saved.bytes > 0);
+        assert!(matches!(
+            store.snapshot_save("one".into()).await,
+            Err(SnapshotError::Exists(name)) if name == "one"
+        ));
+        let second = create_job_insert("p1", 1, 0);
+        let second_id = second.job.id.clone();
+        store.job_insert(second).await.expect("inserted");
+
+        store
+            .snapshot_restore("one".into())
+            .await
+            .expect("restored");
+        assert!(store
+            .job_get("p1", &first_id)
+            .await
+            .expect("reads")
+            .is_some());
+        assert!(store
+            .job_get("p1", &second_id)
+            .await
+            .expect("reads")
+            .is_none());
+        // The live database is still in WAL mode, and writable.
+        let third = create_job_insert("p1", 1, 0);
+        store
+            .job_insert(third)
+            .await
+            .expect("writable after a restore");
+
+        let (_, bytes) = store.snapshot_export(None).await.expect("exported");
+        assert!(bytes > 0);
+        let names: Vec<String> = store
+            .snapshot_list()
+            .await
+            .expect("lists")
+            .into_iter()
+            .map(|snapshot| snapshot.name)
+            .collect();
+        assert_eq!(names, ["one"], "the export left no file behind");
+        let files = std::fs::read_dir(dir.path().join("snapshots"))
+            .expect("readable")
+            .count();
+        assert_eq!(files, 1);
+
+        // A file of another schema version is refused, and nothing changes.
+        let foreign = dir.path().join("snapshots/foreign.db");
+        let connection = rusqlite::Connection::open(&foreign).expect("made");
+        connection
+            .execute_batch("CREATE TABLE jobs (id TEXT); PRAGMA user_version = 99;")
+            .expect("written");
+        drop(connection);
+        assert!(matches!(
+            store.snapshot_restore("foreign".into()).await,
+            Err(SnapshotError::Invalid(message)) if message.contains("schema version 99")
+        ));
+        assert!(store
+            .job_get("p1", &first_id)
+            .await
+            .expect("reads")
+            .is_some());
+
+        store.snapshot_delete("one".into()).await.expect("deleted");
+        assert!(matches!(
+            store.snapshot_delete("one".into()).await,
+            Err(SnapshotError::NotFound(_))
+        ));
+        assert!(matches!(
+            store.snapshot_restore("one".into()).await,
+            Err(SnapshotError::NotFound(_))
+        ));
+        assert!(matches!(
+            store.snapshot_save("../up".into()).await,
+            Err(SnapshotError::Invalid(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_reset_of_one_project_leaves_the_others() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = SqliteStore::open(&dir.path().join("ecsd.db")).expect("opens");
+        let mine = create_job_insert("p1", 2, 0);
+        let theirs = create_job_insert("p2", 1, 0);
+        let theirs_id = theirs.job.id.clone();
+        store.job_insert(mine).await.expect("inserted");
+        store.job_insert(theirs).await.expect("inserted");
+        let counts = store.state_reset(Some("p1".into())).await.expect("reset");
+        assert_eq!((counts.jobs, counts.servers), (1, 2));
+        assert!(store
+            .job_get("p2", &theirs_id)
+            .await
+            .expect("reads")
+            .is_some());
+        let counts = store.state_reset(None).await.expect("reset");
+        assert_eq!((counts.jobs, counts.servers), (1, 1));
+        assert!(store
+            .job_get("p2", &theirs_id)
+            .await
+            .expect("reads")
+            .is_none());
+    }
+}
