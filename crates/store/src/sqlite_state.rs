@@ -280,6 +280,12 @@ mod tests {
             .job_insert(third)
             .await
             .expect("writable after a restore");
+        let probe = rusqlite::Connection::open(dir.path().join("ecsd.db")).expect("opens");
+        let mode: String = probe
+            .query_row("PRAGMA journal_mode", [], |row| row.get(0))
+            .expect("reads");
+        assert_eq!(mode, "wal");
+        drop(probe);
 
         let (_, bytes) = store.snapshot_export(None).await.expect("exported");
         assert!(bytes > 0);
