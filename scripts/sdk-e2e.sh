@@ -7,7 +7,8 @@
 #   scripts/sdk-e2e.sh -k power -x     # extra arguments go to pytest
 #
 # Environment:
-#   ECSD_BIN          ecsd binary to test (default: build it and use target/debug/ecsd)
+#   ECSD_BIN          ecsd binary to test (default: build it and use target/debug/ecsd);
+#                     exported to the tests, which may start an ecsd of their own
 #   ECSD_ACCESS_KEY / ECSD_SECRET_KEY / ECSD_PROJECT_ID   account (test defaults below)
 #   ECSD_QUOTA_ACCESS_KEY / ECSD_QUOTA_SECRET_KEY / ECSD_QUOTA_PROJECT_ID
 #                     a second account, written to an accounts file (--config), whose
@@ -46,6 +47,8 @@ e2e_venv "$VENV" "$ROOT/tests/sdk/requirements.txt"
 
 # --- 2. the ecsd binary ----------------------------------------------------
 e2e_binary
+# Exported: tests/sdk/test_clock_state.py starts an ecsd of its own (--clock virtual).
+export ECSD_BIN
 
 # --- 3. start ecsd on a free port with a fresh data dir --------------------
 # The quota account: 2 servers, 4 vCPUs, 1 ECS group of at most 1 member.

@@ -244,6 +244,7 @@ pub fn router(state: AppState) -> Router {
         clock: Arc::new(EngineClock(state.engine.clone())),
         strict_bodies: state.strict_bodies,
     };
+    let engine = state.engine.clone();
     // ecsd's own routes: no tenant credentials. The OpenAPI document is open (generators read
     // it); the rest is the admin API, behind the admin credential.
     let ecsd = Router::new()
@@ -263,7 +264,7 @@ pub fn router(state: AppState) -> Router {
             deadlines_of_state,
             deadlines,
         ));
-    with_cross_cutting_layers(routes, watch)
+    with_cross_cutting_layers(routes, watch, Some(engine))
 }
 
 /// The engine's clock as a [`engine::clock::Clock`], for the request log's times.
@@ -306,8 +307,13 @@ async fn deadlines(State(deadlines): State<Deadlines>, request: Request, next: N
 
 /// What every route gets, outermost first: a request id, the request's log line and metrics,
 /// a trace span, a panic catcher that answers 500 in the envelope (the panic message is not
-/// sent), and the header size limit.
-fn with_cross_cutting_layers(routes: Router, watch: observe::Watch) -> Router {
+/// sent), and the header size limit. Request ids come from `engine`'s id source (seeded by
+/// `--seed`), else at random.
+fn with_cross_cutting_layers(
+    routes: Router,
+    watch: observe::Watch,
+    engine: Option<Arc<Engine>>,
+) -> Router {
     routes
         .layer(axum::middleware::from_fn(auth::limit_header_size))
         .layer(CatchPanicLayer::custom(
@@ -334,13 +340,22 @@ fn with_cross_cutting_layers(routes: Router, watch: observe::Watch) -> Router {
             watch,
             observe::access_log,
         ))
-        .layer(axum::middleware::from_fn(request_id))
+        .layer(axum::middleware::from_fn_with_state(engine, request_id))
 }
 
 /// Gives every request an id (32 hex), visible to the handlers' logs and returned to the client
 /// as `X-Request-Id`, where the SDK picks it up as `request_id`.
-async fn request_id(mut request: Request, next: Next) -> Response {
-    let id = engine::job::random_uuid().simple().to_string();
+async fn request_id(
+    State(engine): State<Option<Arc<Engine>>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let id = match &engine {
+        Some(engine) => engine.ids().request_id(),
+        None => engine::job::random_uuid(),
+    }
+    .simple()
+    .to_string();
     let value = HeaderValue::from_str(&id).unwrap_or_else(|_| HeaderValue::from_static("0"));
     request
         .headers_mut()
@@ -462,6 +477,7 @@ mod tests {
                 super::deadlines,
             )),
             observe::Watch::default(),
+            None,
         )
     }
 
@@ -551,7 +567,7 @@ mod tests {
     #[tokio::test]
     async fn a_panicking_handler_answers_500_in_the_envelope_without_internals() {
         let routes = Router::new().route("/boom", get(boom));
-        let response = with_cross_cutting_layers(routes, observe::Watch::default())
+        let response = with_cross_cutting_layers(routes, observe::Watch::default(), None)
             .oneshot(
                 Request::builder()
                     .uri("/boom")

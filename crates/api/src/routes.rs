@@ -158,9 +158,28 @@ pub const ADMIN: &[Operation] = &[
     admin("DELETE", "/_ecsd/faults", "EcsdClearFaults", "Delete every fault rule (their held jobs are released)"),
     admin("DELETE", "/_ecsd/faults/{id}", "EcsdDeleteFault", "Delete a fault rule (its held jobs are released)"),
     admin("POST", "/_ecsd/jobs/{job_id}/release", "EcsdReleaseJob", "End a stuck job's held tasks now"),
+    admin("GET", CLOCK_PATH, "EcsdClockShow", "The engine's clock: its mode and time"),
+    admin("POST", CLOCK_PATH, "EcsdClockMove", "Advance or set the virtual clock"),
+    admin("GET", LATENCY_PATH, "EcsdLatencyShow", "The latency new jobs are scheduled with"),
+    admin("PUT", LATENCY_PATH, "EcsdLatencySet", "Change the latency of new jobs"),
+    admin("POST", RESET_PATH, "EcsdReset", "Remove every job, server, group, key pair, image and client token (or one project's)"),
+    admin("GET", SNAPSHOTS_PATH, "EcsdSnapshotList", "The saved snapshots"),
+    admin("POST", SNAPSHOTS_PATH, "EcsdSnapshotSave", "Save a snapshot of the whole state"),
+    admin("POST", SNAPSHOT_RESTORE_PATH, "EcsdSnapshotRestore", "Replace the whole state with a snapshot's"),
+    admin("DELETE", SNAPSHOT_PATH, "EcsdSnapshotDelete", "Delete a snapshot"),
+    admin("GET", EXPORT_PATH, "EcsdExport", "Download a snapshot file (the current state, or a saved one)"),
 ];
 
-/// An admin operation (tag `admin`).
+/// The paths of the time and state capabilities of the admin API.
+pub const CLOCK_PATH: &str = "/_ecsd/clock";
+pub const LATENCY_PATH: &str = "/_ecsd/latency";
+pub const RESET_PATH: &str = "/_ecsd/reset";
+pub const SNAPSHOTS_PATH: &str = "/_ecsd/snapshots";
+pub const SNAPSHOT_PATH: &str = "/_ecsd/snapshots/{name}";
+pub const SNAPSHOT_RESTORE_PATH: &str = "/_ecsd/snapshots/{name}/restore";
+pub const EXPORT_PATH: &str = "/_ecsd/export";
+
+/// An admin operation (tag `admin`; answers no job).
 const fn admin(
     method: &'static str,
     path: &'static str,

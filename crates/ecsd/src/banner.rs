@@ -35,6 +35,17 @@ pub struct Counts {
 impl DatabaseContents {
     /// Reads the location and counts of the (already opened) database at `url`.
     pub async fn read(url: &str, engine: &Engine) -> Self {
+        if let Ok(DatabaseUrl::SqliteEphemeral) = DatabaseUrl::parse(url) {
+            return Self {
+                location: "sqlite::memory: (throwaway: removed when ecsd stops)".to_owned(),
+                counts: Some(Counts {
+                    jobs: 0,
+                    unfinished_jobs: 0,
+                    servers: 0,
+                    projects: 0,
+                }),
+            };
+        }
         let Ok(DatabaseUrl::Sqlite(path)) = DatabaseUrl::parse(url) else {
             return Self {
                 location: url.to_owned(),
@@ -80,6 +91,18 @@ impl DatabaseContents {
                 plural(counts.projects),
             ),
         }
+    }
+}
+
+/// The profile, and the clock when it is not the wall clock (the one thing that makes jobs
+/// stand still until told).
+fn latency_line(args: &ServeArgs) -> String {
+    match args.clock {
+        engine::clock::ClockMode::System => args.latency.as_str().to_owned(),
+        engine::clock::ClockMode::Virtual => format!(
+            "{} on a virtual clock (jobs move when it does: POST /_ecsd/clock {{\"advance\": \"60s\"}})",
+            args.latency.as_str()
+        ),
     }
 }
 
@@ -155,6 +178,7 @@ pub fn print(
             database = %contents.location,
             holds = %contents.summary(),
             latency = args.latency.as_str(),
+            clock = args.clock.as_str(),
             auth = %auth,
             access_key = %local.account.access_key,
             project_id = %local.account.project_id,
@@ -179,7 +203,7 @@ pub fn print(
         env!("CARGO_PKG_VERSION"),
         contents.location,
         contents.summary(),
-        args.latency.as_str(),
+        latency_line(args),
         local.account.access_key,
         local.account.project_id,
         local.project_name,

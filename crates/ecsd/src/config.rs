@@ -36,6 +36,16 @@
 //! flavors = "flavors-eu-ch2.json"    # ListFlavors shape; relative to this file's folder
 //! ```
 //!
+//! The latency to start with (optional; the shape of `PUT /_ecsd/latency`, changeable at runtime):
+//!
+//! ```toml
+//! [latency]
+//! profile = "realistic"              # absent: --latency's
+//! [latency.operations]               # job type = what each of its sub-jobs takes in all
+//! createServer = "5s"
+//! batchRebootServers = "3s"
+//! ```
+//!
 //! The bootstrap account (`--access-key`, `--secret-key`, `--project-id`, `--domain`,
 //! `--user`, `--password`, `--project-name`, `--region`) is always added beside the file's.
 
@@ -58,6 +68,30 @@ struct ConfigFile {
     /// `[[faults]]`: fault rules, the keys of `POST /_ecsd/faults` ([`read_faults`]).
     #[serde(default)]
     faults: Vec<toml::Spanned<engine::faults::FaultSpec>>,
+    /// The starting latency (`PUT /_ecsd/latency`'s shape): `profile` and `operations`.
+    #[serde(default)]
+    latency: Option<api::admin::latency::LatencyRequest>,
+}
+
+/// The latency to start with: the config file's `[latency]` table (its `profile` absent: the
+/// `--latency` flag's), else the flag's profile alone.
+pub fn latency(
+    flag: engine::compute::LatencyProfile,
+    config: Option<&Path>,
+) -> anyhow::Result<engine::compute::LatencySettings> {
+    let table = match config {
+        Some(path) => read_config_file(path)?.latency.map(|table| (path, table)),
+        None => None,
+    };
+    match table {
+        None => Ok(engine::compute::LatencySettings::profile(flag)),
+        Some((path, table)) => table.settings(flag).map_err(|(field, problem)| {
+            anyhow::anyhow!(
+                "the config file {} is not valid: latency.{field}: {problem}",
+                path.display()
+            )
+        }),
+    }
 }
 
 /// One `[[regions]]` table: `name`, and `zones` and/or `flavors` (a file in the shape of the
@@ -292,6 +326,44 @@ pub fn uses_default_credentials(accounts: &Accounts) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_latency_table_sets_the_starting_latency_and_bad_values_name_their_field() {
+        use engine::compute::LatencyProfile;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("ecsd.toml");
+        std::fs::write(
+            &path,
+            "[latency]\n[latency.operations]\ncreateServer = \"5s\"\n",
+        )
+        .expect("written");
+        let settings = latency(LatencyProfile::Realistic, Some(&path)).expect("valid");
+        assert_eq!(
+            settings.profile,
+            LatencyProfile::Realistic,
+            "the flag's profile"
+        );
+        assert_eq!(
+            settings.per_operation.get("createServer"),
+            Some(&time::Duration::seconds(5))
+        );
+        std::fs::write(&path, "[latency]\nprofile = \"instant\"\n").expect("written");
+        assert_eq!(
+            latency(LatencyProfile::Fast, Some(&path))
+                .expect("valid")
+                .profile,
+            LatencyProfile::Instant
+        );
+        std::fs::write(&path, "[latency]\nprofile = \"slow\"\n").expect("written");
+        let error = latency(LatencyProfile::Fast, Some(&path)).expect_err("refused");
+        assert!(error.to_string().contains("latency.profile"), "{error}");
+        std::fs::write(&path, "[latency]\nspeed = 2\n").expect("written");
+        assert!(latency(LatencyProfile::Fast, Some(&path)).is_err());
+        assert_eq!(
+            latency(LatencyProfile::Fast, None).expect("valid"),
+            engine::compute::LatencySettings::profile(LatencyProfile::Fast)
+        );
+    }
 
     const EXAMPLE: &str = r#"
 [[accounts]]

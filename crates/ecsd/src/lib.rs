@@ -7,7 +7,7 @@ use api::identity::login_limits::LoginLimits;
 use api::identity::tokens::TokenKey;
 use api::AppState;
 use clap::{Args, Parser, Subcommand};
-use engine::clock::SystemClock;
+use engine::clock::{ClockMode, SystemClock, VirtualClock};
 use engine::compute::LatencyProfile;
 use engine::{Engine, EngineConfig};
 use std::future::Future;
@@ -142,6 +142,21 @@ pub struct ServeArgs {
     /// tens of seconds to create, 15–35 s for power actions).
     #[arg(long, env = "ECSD_LATENCY", default_value = "fast", value_parser = parse_latency)]
     pub latency: LatencyProfile,
+
+    /// The engine's clock: system (the wall clock) or virtual (starts at the wall time, then
+    /// moves only by POST /_ecsd/clock: {"advance": "10m"} or {"set": "<RFC 3339>"}).
+    #[arg(long, env = "ECSD_CLOCK", default_value = "system", value_parser = parse_clock)]
+    pub clock: ClockMode,
+
+    /// Make ids reproducible run to run (jobs, servers, ports, disks, MACs, addresses, request
+    /// ids) for the same requests from the same starting state.
+    #[arg(long, env = "ECSD_SEED")]
+    pub seed: Option<u64>,
+
+    /// Start from a snapshot file (from GET /_ecsd/export or the snapshots/ folder): its
+    /// content replaces the database's before serving.
+    #[arg(long = "import", env = "ECSD_IMPORT", value_name = "FILE")]
+    pub import: Option<PathBuf>,
 
     /// Testing aid: accept jobs and answer reads, but write no task's end (jobs stay RUNNING
     /// past their due end until a start without it). Used to test recovery between a task's
@@ -299,6 +314,10 @@ fn parse_public_url(text: &str) -> Result<String, String> {
     Ok(text.trim_end_matches('/').to_owned())
 }
 
+fn parse_clock(text: &str) -> Result<ClockMode, String> {
+    ClockMode::parse(text).ok_or_else(|| format!("{text:?} is not a clock (system, virtual)"))
+}
+
 fn parse_latency(text: &str) -> Result<LatencyProfile, String> {
     LatencyProfile::parse(text)
         .ok_or_else(|| format!("{text:?} is not a latency profile (instant, fast, realistic)"))
@@ -336,6 +355,17 @@ fn std_duration(duration: time::Duration) -> std::time::Duration {
     duration.unsigned_abs()
 }
 
+/// The engine's clock as a [`engine::clock::Clock`], for the token lifetimes: whatever clock
+/// the engine runs on (system or virtual), without a second handle to keep in step.
+#[derive(Debug)]
+struct EngineClock(Arc<Engine>);
+
+impl engine::clock::Clock for EngineClock {
+    fn now(&self) -> time::OffsetDateTime {
+        self.0.now()
+    }
+}
+
 /// Everything `serve` needs, built from the arguments before the listener is bound.
 pub struct Server {
     engine: Arc<Engine>,
@@ -361,10 +391,20 @@ impl Server {
             Some(path) => config::read_faults(path)?,
             None => Vec::new(),
         };
+        let latency = config::latency(args.latency, args.config.as_deref())?;
+        if let Some(import) = &args.import {
+            // Checked before the store opens, so a missing file leaves nothing behind.
+            anyhow::ensure!(
+                import.is_file(),
+                "cannot import {}: no such file",
+                import.display()
+            );
+        }
         let store = store::open_with(
             &url,
             &store::StoreOptions {
                 read_deadline: Some(args.query_timeout.unsigned_abs()),
+                import: args.import.clone(),
             },
         )
         .with_context(|| format!("cannot open the database {}", args.database))?;
@@ -374,26 +414,38 @@ impl Server {
             max_unfinished_jobs_per_project: Some(args.max_unfinished_jobs)
                 .filter(|limit| *limit > 0),
             paused: args.engine_paused,
+            seed: args.seed,
             ..EngineConfig::default()
         };
-        let clock: Arc<dyn engine::clock::Clock> = Arc::new(SystemClock);
+        let wall_clock: Arc<dyn engine::clock::Clock> = Arc::new(SystemClock);
         let token_key = TokenKey::new(store.token_signing_key());
         // Fault rules: the config file's `[[faults]]`, then whatever the admin API adds. The
-        // registry's seed is random for now (probabilistic rules without a `seed` of their
-        // own then differ run to run).
+        // registry's seed is `--seed` (probabilistic rules without a `seed` of their own then
+        // fire alike run to run), else random.
         let rules = Arc::new(engine::faults::FaultRules::new(
-            engine::job::random_uuid().as_u64_pair().0,
+            args.seed
+                .unwrap_or_else(|| engine::job::random_uuid().as_u64_pair().0),
         ));
         for spec in fault_specs {
             rules
                 .add(spec)
                 .map_err(|error| anyhow::anyhow!("[[faults]] {error}"))?;
         }
-        let engine = Arc::new(Engine::new(store, clock.clone(), config).with_rules(rules));
+        let mut engine = Engine::new(store, wall_clock.clone(), config).with_rules(rules);
+        if args.clock == ClockMode::Virtual {
+            engine = engine.with_virtual_clock(VirtualClock::starting_now());
+        }
+        engine.set_latency(latency);
+        let engine = Arc::new(engine);
+        // Tokens live on the engine's clock (a virtual one expires them when advanced); the
+        // signature date window and the rate limits stay on the wall clock (see README,
+        // "Time").
+        let engine_clock: Arc<dyn engine::clock::Clock> = Arc::new(EngineClock(engine.clone()));
         let auth = match accounts {
             None => api::identity::auth::Auth::Off,
             Some(accounts) => Auth::Verify(Arc::new(
-                Identity::new(accounts, clock, token_key)
+                Identity::new(accounts, engine_clock, token_key)
+                    .with_wall_clock(wall_clock)
                     .with_token_ttl(args.token_ttl)
                     .with_default_rate_limit(args.rate_limit)
                     .with_login_limits(LoginLimits {

@@ -116,6 +116,27 @@ impl LatencyProfile {
     }
 }
 
+/// The latency the engine schedules new jobs with: a profile, and optionally a fixed duration
+/// per job type (its wire name, e.g. `createServer`, `batchRebootServers`) that replaces the
+/// profile's total for that type's tasks. Changeable at runtime (`PUT /_ecsd/latency`); a
+/// change applies to jobs accepted afterwards (a job's schedule is fixed at acceptance).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LatencySettings {
+    pub profile: LatencyProfile,
+    /// Job type → how long each of its tasks takes in all, spread over the operation's phases
+    /// in the proportions of the profile (of `fast` when the profile is `instant`).
+    pub per_operation: std::collections::BTreeMap<String, Duration>,
+}
+
+impl LatencySettings {
+    pub fn profile(profile: LatencyProfile) -> Self {
+        Self {
+            profile,
+            per_operation: std::collections::BTreeMap::new(),
+        }
+    }
+}
+
 /// A partial update of a server's state. `None` fields are left as they are.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ServerPatch {

@@ -7,9 +7,9 @@
 //! never written: reads through the engine compute them from the schedule and the clock
 //! ([`crate::schedule`]). Nothing here knows about HTTP or SQL.
 
-use crate::clock::{to_unix_ms, Clock};
-use crate::compute::{seed_of, LatencyProfile, Operation, ServerFault};
-use crate::job::{new_job_id, new_server_id, JobKind, JobRecord, JobStatus, TaskFault, TaskRecord};
+use crate::clock::{to_unix_ms, Clock, ClockMode, ClockMoveError, VirtualClock};
+use crate::compute::{seed_of, LatencyProfile, LatencySettings, Operation, ServerFault};
+use crate::job::{IdSource, JobKind, JobRecord, JobStatus, TaskFault, TaskRecord};
 use crate::quota::{
     group_host, QuotaCheck, Quotas, ServerGroupInsert, ServerGroupMembership, ServerGroupRecord,
     Usage, ANTI_AFFINITY,
@@ -20,8 +20,8 @@ use crate::server::{
 };
 use crate::store::{
     ClientToken, ImageRecord, Insertion, JobInsert, JobInsertError, KeyPairRecord, Precondition,
-    Rejection, ServerEdit, ServerEditError, ServerPage, ServerQuery, ServerUpdate, Store,
-    StoreError, TaskClaim, TaskEnd,
+    Rejection, ResetCounts, ServerEdit, ServerEditError, ServerPage, ServerQuery, ServerUpdate,
+    SnapshotError, SnapshotInfo, Store, StoreError, TaskClaim, TaskEnd,
 };
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -44,6 +44,10 @@ pub struct EngineConfig {
     /// The run loop writes no task end (a testing aid: `--engine-paused`). Reads still
     /// compute every phase from the schedules and the clock.
     pub paused: bool,
+    /// `--seed N`: ids come from a stream seeded with it ([`IdSource::seeded`]), so a run's ids
+    /// repeat run to run; other seeded features (probabilistic faults) derive their own
+    /// generators from it. `None`: random.
+    pub seed: Option<u64>,
 }
 
 impl Default for EngineConfig {
@@ -55,6 +59,7 @@ impl Default for EngineConfig {
             default_availability_zone: "eu-de-01".to_owned(),
             max_unfinished_jobs_per_project: None,
             paused: false,
+            seed: None,
         }
     }
 }
@@ -237,10 +242,32 @@ pub struct Engine {
     /// When the sleeping run loop will wake by itself (unix ms); `i64::MAX` while it runs.
     /// Submissions due later need not wake it: under load that saves a claim query per request.
     planned_wake: AtomicI64,
+    /// Where ids come from (random, or seeded by `--seed`).
+    pub(crate) ids: IdSource,
+    /// The clock's handle when it is virtual (`--clock virtual`): the admin API moves it.
+    virtual_clock: Option<VirtualClock>,
+    /// What new jobs are scheduled with; starts as `config.latency`, changed at runtime.
+    latency: std::sync::RwLock<LatencySettings>,
+    /// Held shared by each run-loop step (claim and end write) and exclusively by a reset or a
+    /// restore, so a step never writes the end of a task it claimed before the state under it
+    /// was replaced.
+    state_gate: tokio::sync::RwLock<()>,
+}
+
+/// Why the clock did not move.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClockChangeError {
+    /// Only a virtual clock moves on request.
+    #[error("the clock is the system clock; start ecsd with --clock virtual to move it")]
+    SystemClock,
+    #[error(transparent)]
+    Move(#[from] ClockMoveError),
 }
 
 impl Engine {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: EngineConfig) -> Self {
+        let ids = config.seed.map_or_else(IdSource::random, IdSource::seeded);
+        let latency = std::sync::RwLock::new(LatencySettings::profile(config.latency));
         Self {
             store,
             clock,
@@ -249,7 +276,121 @@ impl Engine {
             config,
             wakeup: Notify::new(),
             planned_wake: AtomicI64::new(i64::MAX),
+            ids,
+            virtual_clock: None,
+            latency,
+            state_gate: tokio::sync::RwLock::new(()),
         }
+    }
+
+    /// Runs the engine on a virtual clock: its time, and the handle
+    /// [`Engine::clock_advance`] and [`Engine::clock_set`] move.
+    pub fn with_virtual_clock(mut self, clock: VirtualClock) -> Self {
+        self.clock = Arc::new(clock.clone());
+        self.virtual_clock = Some(clock);
+        self
+    }
+
+    /// Where the engine's ids come from (also the HTTP layer's request ids).
+    pub fn ids(&self) -> &IdSource {
+        &self.ids
+    }
+
+    pub fn clock_mode(&self) -> ClockMode {
+        if self.virtual_clock.is_some() {
+            ClockMode::Virtual
+        } else {
+            ClockMode::System
+        }
+    }
+
+    /// Moves a virtual clock forward by `by`, and wakes the run loop so that every task now due
+    /// ends at once (no real time has to pass).
+    pub fn clock_advance(&self, by: Duration) -> Result<time::OffsetDateTime, ClockChangeError> {
+        let clock = self
+            .virtual_clock
+            .as_ref()
+            .ok_or(ClockChangeError::SystemClock)?;
+        let now = clock.advance(by)?;
+        self.wakeup.notify_one();
+        Ok(now)
+    }
+
+    /// Sets a virtual clock to `to` (not before now), and wakes the run loop.
+    pub fn clock_set(
+        &self,
+        to: time::OffsetDateTime,
+    ) -> Result<time::OffsetDateTime, ClockChangeError> {
+        let clock = self
+            .virtual_clock
+            .as_ref()
+            .ok_or(ClockChangeError::SystemClock)?;
+        let now = clock.set(to)?;
+        self.wakeup.notify_one();
+        Ok(now)
+    }
+
+    /// What new jobs are scheduled with.
+    pub fn latency(&self) -> LatencySettings {
+        self.latency
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Changes the latency of jobs accepted from now on; accepted jobs keep their schedules.
+    pub fn set_latency(&self, settings: LatencySettings) {
+        *self
+            .latency
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = settings;
+    }
+
+    /// Deletes the jobs, servers, groups, key pairs, private images and client tokens of one
+    /// project or of all; accounts and configuration stay. No run-loop step is under way
+    /// meanwhile, and the loop looks again afterwards.
+    pub async fn reset(&self, project_id: Option<&str>) -> Result<ResetCounts, StoreError> {
+        let _exclusive = self.state_gate.write().await;
+        let counts = self.store.state_reset(project_id.map(str::to_owned)).await;
+        self.wakeup.notify_one();
+        counts
+    }
+
+    pub async fn snapshot_save(&self, name: &str) -> Result<SnapshotInfo, SnapshotError> {
+        crate::store::check_snapshot_name(name)?;
+        self.store.snapshot_save(name.to_owned()).await
+    }
+
+    pub async fn snapshots(&self) -> Result<Vec<SnapshotInfo>, SnapshotError> {
+        self.store.snapshot_list().await
+    }
+
+    /// Replaces the whole state with the snapshot's while no run-loop step is under way; then
+    /// wakes the loop, since the restored jobs have their own next due times. Tasks of restored
+    /// jobs that fell due meanwhile (the clock never goes back) end at once.
+    pub async fn snapshot_restore(&self, name: &str) -> Result<SnapshotInfo, SnapshotError> {
+        crate::store::check_snapshot_name(name)?;
+        let _exclusive = self.state_gate.write().await;
+        let restored = self.store.snapshot_restore(name.to_owned()).await;
+        self.planned_wake.store(i64::MAX, Ordering::Release);
+        self.wakeup.notify_one();
+        restored
+    }
+
+    pub async fn snapshot_delete(&self, name: &str) -> Result<(), SnapshotError> {
+        crate::store::check_snapshot_name(name)?;
+        self.store.snapshot_delete(name.to_owned()).await
+    }
+
+    /// A snapshot file to send: the named one, or a fresh copy of the current state.
+    pub async fn snapshot_export(
+        &self,
+        name: Option<&str>,
+    ) -> Result<(std::fs::File, u64), SnapshotError> {
+        if let Some(name) = name {
+            crate::store::check_snapshot_name(name)?;
+        }
+        self.store.snapshot_export(name.map(str::to_owned)).await
     }
 
     pub fn with_faults(mut self, faults: Arc<dyn FaultInjector>) -> Self {
@@ -274,14 +415,14 @@ impl Engine {
     ) -> Result<Accepted, SubmitError> {
         let at = self.clock.now();
         let now = to_unix_ms(at);
-        let job_id = new_job_id(at);
+        let job_id = self.ids.job_id(at);
         let kind = JobKind::CreateServers;
         let count = request.count.max(1);
-        let reservation_id = format!("r-{}", &new_job_id(at)[24..]);
+        let reservation_id = format!("r-{}", &self.ids.job_id(at)[24..]);
         let mut new_servers = Vec::with_capacity(count as usize);
         let mut tasks = Vec::with_capacity(count as usize);
         for index in 0..count {
-            let server_id = new_server_id(at);
+            let server_id = self.ids.server_id(at);
             let name = if count > 1 {
                 format!("{}-{index:04}", request.name)
             } else {
@@ -308,6 +449,7 @@ impl Engine {
                 tasks: Vec::new(),
             });
             tasks.push(self.new_task(
+                kind,
                 &job_id,
                 i64::from(index),
                 server_id,
@@ -348,7 +490,7 @@ impl Engine {
     ) -> Result<Accepted, SubmitError> {
         let at = self.clock.now();
         let now = to_unix_ms(at);
-        let job_id = new_job_id(at);
+        let job_id = self.ids.job_id(at);
         let mut seen = HashSet::new();
         let unique: Vec<&String> = server_ids
             .iter()
@@ -360,6 +502,7 @@ impl Engine {
             .enumerate()
             .map(|(index, server_id)| {
                 self.new_task(
+                    action.kind(),
                     &job_id,
                     index as i64,
                     (*server_id).clone(),
@@ -540,7 +683,7 @@ impl Engine {
     ) -> Result<ServerGroupRecord, SubmitError> {
         let at = self.clock.now();
         let group = ServerGroupRecord {
-            id: new_server_id(at),
+            id: self.ids.server_id(at),
             project_id: project_id.to_owned(),
             name: name.to_owned(),
             policies: vec![ANTI_AFFINITY.to_owned()],
@@ -612,6 +755,7 @@ impl Engine {
 
     /// Ends every task whose end is due now, in up to `claim_batch` jobs, in one commit.
     pub async fn run_once(&self) -> Result<RunOutcome, StoreError> {
+        let _shared = self.state_gate.read().await;
         let now = to_unix_ms(self.clock.now());
         let due = self
             .store
@@ -711,6 +855,7 @@ impl Engine {
     /// injector decides for it, if any (asked step by step; the first faulty step is kept).
     pub(crate) fn new_task(
         &self,
+        kind: JobKind,
         job_id: &str,
         index: i64,
         server_id: String,
@@ -718,8 +863,19 @@ impl Engine {
         at: time::OffsetDateTime,
     ) -> TaskRecord {
         let now = to_unix_ms(at);
-        let id = new_job_id(at);
-        let schedule = crate::schedule::schedule(&operation, self.config.latency, index, now);
+        let id = self.ids.job_id(at);
+        let latency = self.latency();
+        let mut schedule = crate::schedule::schedule(&operation, latency.profile, index, now);
+        if let Some(total) = latency.per_operation.get(kind.job_type()) {
+            // The profile's proportions, of `fast` when `instant` has none to keep.
+            let shape = match latency.profile {
+                LatencyProfile::Instant => {
+                    crate::schedule::schedule(&operation, LatencyProfile::Fast, index, now)
+                }
+                _ => schedule,
+            };
+            schedule = crate::schedule::scaled(&shape, now, total.whole_milliseconds() as i64);
+        }
         let mut task = TaskRecord {
             id,
             job_id: job_id.to_owned(),
@@ -792,7 +948,7 @@ impl Engine {
             .map(|(position, nic)| {
                 let nic_seed = seed.rotate_left(position as u32 * 8);
                 Nic {
-                    port_id: new_server_id(at),
+                    port_id: self.ids.server_id(at),
                     subnet_id: nic.subnet_id.clone(),
                     ip_address: nic
                         .ip_address
@@ -805,7 +961,7 @@ impl Engine {
             })
             .collect();
         let mut volumes = vec![Volume {
-            id: new_server_id(at),
+            id: self.ids.server_id(at),
             device: "/dev/vda".to_owned(),
             boot_index: Some(0),
             size_gib: request
@@ -818,7 +974,7 @@ impl Engine {
         }];
         for (position, data) in request.data_volumes.iter().enumerate() {
             volumes.push(Volume {
-                id: new_server_id(at),
+                id: self.ids.server_id(at),
                 device: format!("/dev/vd{}", device_letter(position + 1)),
                 boot_index: None,
                 size_gib: data.size_gib.unwrap_or(10),
@@ -858,7 +1014,7 @@ impl Engine {
             launch_index: i64::from(index),
             scheduler_hints: request.scheduler_hints.clone(),
             public_ip: request.public_ip.map(|delete_on_termination| PublicIp {
-                id: new_server_id(at),
+                id: self.ids.server_id(at),
                 address: invented_public_ip(seed),
                 delete_on_termination,
             }),

@@ -312,6 +312,108 @@ pub fn random_uuid() -> uuid::Uuid {
     uuid::Builder::from_random_bytes(fastrand::u128(..).to_le_bytes()).into_uuid()
 }
 
+/// Where the engine's ids come from: random by default, or a seeded stream (`--seed N`) that
+/// makes every id of a run — jobs, tasks, servers, ports, disks, EIPs, request ids, and the MACs
+/// and addresses derived from them — the same run to run for the same requests in the same
+/// order from the same starting state.
+///
+/// Seeded ids keep the UUIDv7 layout (version and variant bits, time-ordered) but their 48
+/// "time" bits are a counter from [`SEEDED_EPOCH_MS`], one millisecond per id, rather than the
+/// clock: a wall-clock time would differ run to run. The counter keeps them ordered, so new rows
+/// still append at the right edge of the indexes.
+#[derive(Debug, Default)]
+pub struct IdSource {
+    seeded: Option<std::sync::Mutex<SeededIds>>,
+}
+
+/// Where the "time" bits of seeded ids start: 2026-01-01T00:00:00Z.
+pub const SEEDED_EPOCH_MS: u64 = 1_767_225_600_000;
+
+#[derive(Debug)]
+struct SeededIds {
+    rng: fastrand::Rng,
+    next_ms: u64,
+    /// Request ids have a stream of their own: how often a client polls (which depends on
+    /// timing) must not shift the ids of the jobs and servers it creates next.
+    requests: fastrand::Rng,
+}
+
+/// Mixed into the seed of the request-id stream, so it differs from the main one.
+const REQUEST_STREAM: u64 = 0x5265_7175_6573_7473;
+
+impl IdSource {
+    /// Random ids (the default): time-ordered from the clock, random bits per thread.
+    pub fn random() -> Self {
+        Self { seeded: None }
+    }
+
+    /// Ids from a stream seeded with `seed`.
+    pub fn seeded(seed: u64) -> Self {
+        Self {
+            seeded: Some(std::sync::Mutex::new(SeededIds {
+                rng: fastrand::Rng::with_seed(seed),
+                next_ms: SEEDED_EPOCH_MS,
+                requests: fastrand::Rng::with_seed(seed ^ REQUEST_STREAM),
+            })),
+        }
+    }
+
+    pub fn is_seeded(&self) -> bool {
+        self.seeded.is_some()
+    }
+
+    /// A job (or task) id, like [`new_job_id`].
+    pub fn job_id(&self, at: time::OffsetDateTime) -> String {
+        self.time_ordered(at).simple().to_string()
+    }
+
+    /// A server (port, disk, group…) id, like [`new_server_id`].
+    pub fn server_id(&self, at: time::OffsetDateTime) -> String {
+        self.time_ordered(at).hyphenated().to_string()
+    }
+
+    /// An id that carries no time (image ids), like [`random_uuid`].
+    pub fn uuid(&self) -> uuid::Uuid {
+        self.untimed(|seeded| seeded.rng.u128(..))
+    }
+
+    /// A request id (`X-Request-Id`), from the request stream when seeded.
+    pub fn request_id(&self) -> uuid::Uuid {
+        self.untimed(|seeded| seeded.requests.u128(..))
+    }
+
+    fn untimed(&self, draw: impl FnOnce(&mut SeededIds) -> u128) -> uuid::Uuid {
+        match &self.seeded {
+            None => random_uuid(),
+            Some(seeded) => {
+                let bits = draw(
+                    &mut seeded
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner),
+                );
+                uuid::Builder::from_random_bytes(bits.to_le_bytes()).into_uuid()
+            }
+        }
+    }
+
+    fn time_ordered(&self, at: time::OffsetDateTime) -> uuid::Uuid {
+        match &self.seeded {
+            None => time_ordered_uuid(at),
+            Some(seeded) => {
+                let mut seeded = seeded
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let millis = seeded.next_ms;
+                seeded.next_ms += 1;
+                let random = seeded.rng.u128(..).to_le_bytes();
+                let mut tail = [0u8; 10];
+                tail.copy_from_slice(&random[..10]);
+                uuid::Builder::from_unix_timestamp_millis(millis, &tail).into_uuid()
+            }
+        }
+    }
+}
+
 /// Whether `text` has the shape of a job id this server could have issued.
 pub fn is_job_id(text: &str) -> bool {
     text.len() == 32
@@ -324,6 +426,33 @@ pub fn is_job_id(text: &str) -> bool {
 mod tests {
     use super::*;
     use JobStatus::*;
+
+    #[test]
+    fn seeded_ids_repeat_for_the_same_seed_and_differ_for_another() {
+        let at = time::macros::datetime!(2030-05-05 12:00 UTC);
+        let draw = |ids: &IdSource| {
+            vec![
+                ids.job_id(at),
+                ids.server_id(at),
+                ids.uuid().to_string(),
+                ids.job_id(at),
+            ]
+        };
+        let first = draw(&IdSource::seeded(42));
+        assert_eq!(first, draw(&IdSource::seeded(42)));
+        // Request ids do not move the other ids: a client may poll any number of times.
+        let polled = IdSource::seeded(42);
+        for _ in 0..7 {
+            polled.request_id();
+        }
+        assert_eq!(first, draw(&polled));
+        assert_ne!(first, draw(&IdSource::seeded(43)));
+        // Still job-id shaped and ordered, whatever the clock says.
+        assert!(is_job_id(&first[0]) && is_job_id(&first[3]));
+        assert!(first[0] < first[3]);
+        // The default source is random.
+        assert_ne!(draw(&IdSource::random()), draw(&IdSource::random()));
+    }
 
     #[test]
     fn job_is_init_until_a_task_starts() {

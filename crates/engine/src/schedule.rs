@@ -36,6 +36,28 @@ pub fn schedule(
         .collect()
 }
 
+/// A schedule stretched or shrunk to end `total_ms` after `accepted`, each phase keeping its
+/// share of the whole (`PUT /_ecsd/latency` with a duration per job type). A schedule whose
+/// phases all take no time is split evenly.
+pub fn scaled(schedule: &[i64], accepted: i64, total_ms: i64) -> Vec<i64> {
+    let total_ms = total_ms.max(0);
+    let span = schedule.last().map_or(0, |last| last - accepted);
+    let phases = schedule.len() as i64;
+    schedule
+        .iter()
+        .enumerate()
+        .map(|(index, due)| {
+            let offset = if span > 0 {
+                // i128: a long override times a long span must not overflow.
+                (i128::from(due - accepted) * i128::from(total_ms) / i128::from(span)) as i64
+            } else {
+                total_ms * (index as i64 + 1) / phases.max(1)
+            };
+            accepted + offset
+        })
+        .collect()
+}
+
 /// The duration seed of a task: its job's second of acceptance and its position in the job.
 pub fn cohort_seed(accepted: i64, index: i64) -> u64 {
     seed_of(&format!("{}/{index}", accepted.div_euclid(1_000)))
@@ -120,6 +142,11 @@ mod tests {
     #[test]
     fn a_schedule_accumulates_the_delays_from_acceptance() {
         let due = schedule(&Operation::StartServer, LatencyProfile::Fast, 0, 1_000);
+        let stretched = scaled(&due, 1_000, 10_000);
+        assert_eq!(stretched.len(), due.len());
+        assert_eq!(stretched.last(), Some(&11_000));
+        assert!(stretched.windows(2).all(|pair| pair[0] <= pair[1]));
+        assert_eq!(scaled(&[5, 5], 5, 100), [55, 105]);
         assert_eq!(due, [1_120, 1_420]);
         let instant = schedule(&Operation::CreateServer, LatencyProfile::Instant, 0, 5);
         assert_eq!(instant, [5; 5]);

@@ -12,7 +12,7 @@ use crate::clock::to_unix_ms;
 use crate::compute::{seed_of, Operation};
 use crate::engine::{device_letter, invented_ip, invented_mac, new_job, Accepted, NicRequest};
 use crate::engine::{Engine, SubmitError};
-use crate::job::{new_job_id, new_server_id, JobKind};
+use crate::job::{IdSource, JobKind};
 use crate::quota::{QuotaCheck, Quotas, Usage};
 use crate::server::{FlavorRef, Nic, ServerRecord, VmState, Volume};
 use crate::store::{JobInsert, Precondition, Rejection, Reservation};
@@ -103,7 +103,12 @@ impl ServerJob {
         }
     }
 
-    fn plan(&self, server: &ServerRecord, at: time::OffsetDateTime) -> Result<Plan, Rejection> {
+    fn plan(
+        &self,
+        server: &ServerRecord,
+        at: time::OffsetDateTime,
+        ids: &IdSource,
+    ) -> Result<Plan, Rejection> {
         let server_id = server.id.clone();
         let doc = &server.doc;
         let single = |kind: JobKind, operation: Operation| Plan {
@@ -162,7 +167,7 @@ impl ServerJob {
                     return Err(Rejection::AntiAffinityOnDedicatedHost { server_id });
                 }
                 let current = doc.host.clone().unwrap_or_default();
-                let mut seed = seed_of(&new_job_id(at));
+                let mut seed = seed_of(&ids.job_id(at));
                 let host = loop {
                     let candidate = match dedicated_host_id {
                         Some(deh) => format!(
@@ -289,7 +294,7 @@ impl ServerJob {
                 let mut operations = Vec::with_capacity(nics.len());
                 let mut reservations = Vec::new();
                 for request in nics {
-                    let port_id = new_server_id(at);
+                    let port_id = ids.server_id(at);
                     let mut seed = seed_of(&port_id);
                     let ip_address = match &request.ip_address {
                         Some(ip) => {
@@ -488,8 +493,8 @@ impl Engine {
                 .into());
             }
             let at = self.clock.now();
-            let plan = request.plan(&server, at)?;
-            let job_id = new_job_id(at);
+            let plan = request.plan(&server, at, &self.ids)?;
+            let job_id = self.ids.job_id(at);
             let quota = quotas.limits_servers().then(|| QuotaCheck {
                 quotas: *quotas,
                 demand: operations_demand(&plan.operations, &server.doc.flavor),
@@ -499,7 +504,14 @@ impl Engine {
                 .into_iter()
                 .enumerate()
                 .map(|(index, operation)| {
-                    self.new_task(&job_id, index as i64, server.id.clone(), operation, at)
+                    self.new_task(
+                        plan.kind,
+                        &job_id,
+                        index as i64,
+                        server.id.clone(),
+                        operation,
+                        at,
+                    )
                 })
                 .collect();
             let insert = JobInsert {

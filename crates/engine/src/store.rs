@@ -31,6 +31,61 @@ pub enum StoreError {
     ReadDeadline { deadline: std::time::Duration },
 }
 
+/// What a reset removed (`POST /_ecsd/reset`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ResetCounts {
+    pub jobs: u64,
+    pub servers: u64,
+    pub server_groups: u64,
+    pub keypairs: u64,
+    pub images: u64,
+    pub client_tokens: u64,
+}
+
+/// A saved copy of the whole store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotInfo {
+    pub name: String,
+    pub bytes: u64,
+    /// When the copy was written (unix ms, the file's time: the wall clock).
+    pub created_at: i64,
+}
+
+/// Why a snapshot could not be saved, listed, restored, deleted or exported.
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    #[error("there is no snapshot named {0:?}")]
+    NotFound(String),
+    #[error("a snapshot named {0:?} exists already")]
+    Exists(String),
+    /// A bad name, or a file that is not a snapshot this ecsd can restore; the text says which.
+    #[error("{0}")]
+    Invalid(String),
+    #[error("this storage backend keeps no snapshots")]
+    Unsupported,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Checks a snapshot name: 1 to 64 letters, digits, `.`, `_`, `-`, not starting with `.` and
+/// without `..`, so it can only ever name a file inside the snapshots folder.
+pub fn check_snapshot_name(name: &str) -> Result<(), SnapshotError> {
+    let valid = !name.is_empty()
+        && name.len() <= 64
+        && !name.starts_with('.')
+        && !name.contains("..")
+        && name
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'.' | b'_' | b'-'));
+    if valid {
+        Ok(())
+    } else {
+        Err(SnapshotError::Invalid(format!(
+            "the snapshot name {name:?} is not valid: 1 to 64 letters, digits, '.', '_' or '-', not starting with '.' and without '..'"
+        )))
+    }
+}
+
 /// Why a job could not be accepted. Checked inside the same transaction as the insert, so two
 /// concurrent submissions can never both take the same server.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -482,4 +537,53 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         &self,
         change: ServerGroupMembership,
     ) -> BoxFuture<'_, Result<(), JobInsertError>>;
+
+    // State control (`/_ecsd/reset`, `/_ecsd/snapshots`, `/_ecsd/export`). Defaults refuse,
+    // so a backend without them still compiles; SQLite has them all.
+
+    /// Deletes every job, server, server group, key pair, private image and client token — of
+    /// one project, or all. Accounts, settings (the token key) and configuration stay.
+    fn state_reset(
+        &self,
+        _project_id: Option<String>,
+    ) -> BoxFuture<'_, Result<ResetCounts, StoreError>> {
+        Box::pin(async {
+            Err(StoreError::Backend(
+                "this storage backend cannot reset".to_owned(),
+            ))
+        })
+    }
+
+    /// Saves a consistent copy of the whole store under `name` (checked with
+    /// [`check_snapshot_name`]), taken while the store keeps serving.
+    fn snapshot_save(&self, _name: String) -> BoxFuture<'_, Result<SnapshotInfo, SnapshotError>> {
+        Box::pin(async { Err(SnapshotError::Unsupported) })
+    }
+
+    /// The saved snapshots, oldest first.
+    fn snapshot_list(&self) -> BoxFuture<'_, Result<Vec<SnapshotInfo>, SnapshotError>> {
+        Box::pin(async { Err(SnapshotError::Unsupported) })
+    }
+
+    /// Replaces the whole store's content with the snapshot's, in one step that readers see
+    /// either before or after.
+    fn snapshot_restore(
+        &self,
+        _name: String,
+    ) -> BoxFuture<'_, Result<SnapshotInfo, SnapshotError>> {
+        Box::pin(async { Err(SnapshotError::Unsupported) })
+    }
+
+    fn snapshot_delete(&self, _name: String) -> BoxFuture<'_, Result<(), SnapshotError>> {
+        Box::pin(async { Err(SnapshotError::Unsupported) })
+    }
+
+    /// An open file holding a snapshot to send: the named one, or (`None`) a fresh copy of the
+    /// current state that is deleted once the file is closed. With its length in bytes.
+    fn snapshot_export(
+        &self,
+        _name: Option<String>,
+    ) -> BoxFuture<'_, Result<(std::fs::File, u64), SnapshotError>> {
+        Box::pin(async { Err(SnapshotError::Unsupported) })
+    }
 }

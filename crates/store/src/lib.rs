@@ -13,6 +13,7 @@ pub mod sqlite;
 mod sqlite_catalog;
 mod sqlite_groups;
 mod sqlite_readers;
+mod sqlite_state;
 mod sqlite_tasks;
 
 #[cfg(test)]
@@ -23,6 +24,9 @@ mod conformance;
 pub enum DatabaseUrl {
     /// `sqlite://PATH` (relative or absolute; `sqlite:///abs/path` also works).
     Sqlite(PathBuf),
+    /// `sqlite::memory:` (also `sqlite://:memory:`): a throwaway database for one run, in a
+    /// private temporary folder removed when ecsd stops ([`sqlite::SqliteStore::open_ephemeral`]).
+    SqliteEphemeral,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +48,9 @@ impl DatabaseUrl {
             if path.is_empty() {
                 return Err(DatabaseUrlError::NoPath(url.to_owned()));
             }
+            if path == ":memory:" {
+                return Ok(DatabaseUrl::SqliteEphemeral);
+            }
             return Ok(DatabaseUrl::Sqlite(PathBuf::from(path)));
         }
         Err(DatabaseUrlError::Unsupported(url.to_owned()))
@@ -63,12 +70,16 @@ pub struct StoreOptions {
     /// included; past it the read is stopped and fails with `StoreError::ReadDeadline`.
     /// `None`: no deadline.
     pub read_deadline: Option<Duration>,
+    /// `ecsd serve --import FILE`: a snapshot file whose content replaces the database's at
+    /// open (checked first: a file that is not an ecsd database changes nothing).
+    pub import: Option<PathBuf>,
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
         Self {
             read_deadline: Some(DEFAULT_READ_DEADLINE),
+            import: None,
         }
     }
 }
@@ -82,6 +93,7 @@ pub fn open(url: &DatabaseUrl) -> Result<Arc<dyn Store>, StoreError> {
 pub fn open_with(url: &DatabaseUrl, options: &StoreOptions) -> Result<Arc<dyn Store>, StoreError> {
     match url {
         DatabaseUrl::Sqlite(path) => Ok(Arc::new(sqlite::SqliteStore::open_with(path, options)?)),
+        DatabaseUrl::SqliteEphemeral => Ok(Arc::new(sqlite::SqliteStore::open_ephemeral(options)?)),
     }
 }
 
@@ -106,5 +118,13 @@ mod tests {
         let error = DatabaseUrl::parse("postgres://localhost/ecsd").err();
         assert!(error.is_some_and(|e| e.to_string().contains("postgres:// is not supported yet")));
         assert!(DatabaseUrl::parse("sqlite://").is_err());
+        assert_eq!(
+            DatabaseUrl::parse("sqlite::memory:").ok(),
+            Some(DatabaseUrl::SqliteEphemeral)
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://:memory:").ok(),
+            Some(DatabaseUrl::SqliteEphemeral)
+        );
     }
 }

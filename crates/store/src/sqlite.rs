@@ -18,6 +18,7 @@
 use crate::sqlite_catalog::{self, CatalogWrite};
 use crate::sqlite_groups;
 use crate::sqlite_readers::Readers;
+use crate::sqlite_state;
 use crate::sqlite_tasks;
 use crate::StoreOptions;
 use engine::job::{JobKind, JobRecord, JobStatus};
@@ -27,8 +28,8 @@ use engine::server::{
 };
 use engine::store::{
     BoxFuture, ImageRecord, Insertion, JobInsert, JobInsertError, KeyPairRecord, Rejection,
-    Reservation, ServerEdit, ServerEditError, ServerPage, ServerQuery, ServerUpdate, Store,
-    StoreError, TagMatch, TaskClaim, TaskEnd,
+    Reservation, ResetCounts, ServerEdit, ServerEditError, ServerPage, ServerQuery, ServerUpdate,
+    SnapshotError, SnapshotInfo, Store, StoreError, TagMatch, TaskClaim, TaskEnd,
 };
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 use std::collections::{HashMap, VecDeque};
@@ -239,6 +240,21 @@ enum Command {
     },
     GroupMembership(Box<ServerGroupMembership>),
     Catalog(Box<CatalogWrite>),
+    /// A reset, snapshot or restore: run alone on the writer's connection, between groups
+    /// ([`write_group`]), never inside a group's transaction.
+    State(StateCommand),
+}
+
+enum StateCommand {
+    Reset(Option<String>),
+    Save(PathBuf),
+    Restore(PathBuf),
+}
+
+enum StateDone {
+    Reset(ResetCounts),
+    Saved,
+    Restored,
 }
 
 enum Reply {
@@ -251,6 +267,7 @@ enum Reply {
     GroupDelete(oneshot::Sender<Result<bool, StoreError>>),
     GroupMembership(oneshot::Sender<Result<(), JobInsertError>>),
     Catalog(oneshot::Sender<Result<bool, StoreError>>),
+    State(oneshot::Sender<Result<StateDone, SnapshotError>>),
 }
 
 /// A command's result, held until its group's commit is known.
@@ -264,6 +281,7 @@ enum Done {
     GroupDelete(Result<bool, StoreError>),
     GroupMembership(Result<(), JobInsertError>),
     Catalog(Result<bool, StoreError>),
+    State(Result<StateDone, SnapshotError>),
 }
 
 impl Done {
@@ -281,6 +299,7 @@ impl Done {
                 | Done::GroupDelete(Err(_))
                 | Done::GroupMembership(Err(JobInsertError::Store(_)))
                 | Done::Catalog(Err(_))
+                | Done::State(Err(_))
         )
     }
 }
@@ -304,6 +323,7 @@ impl Reply {
                 drop(reply.send(result))
             }
             (Reply::Catalog(reply), Done::Catalog(result)) => drop(reply.send(result)),
+            (Reply::State(reply), Done::State(result)) => drop(reply.send(result)),
             (reply, _) => reply.fail(mismatch()),
         }
     }
@@ -319,6 +339,7 @@ impl Reply {
             Reply::GroupDelete(reply) => drop(reply.send(Err(error))),
             Reply::GroupMembership(reply) => drop(reply.send(Err(JobInsertError::Store(error)))),
             Reply::Catalog(reply) => drop(reply.send(Err(error))),
+            Reply::State(reply) => drop(reply.send(Err(SnapshotError::Store(error)))),
         }
     }
 }
@@ -330,6 +351,10 @@ pub struct SqliteStore {
     writer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     readers: Arc<Readers>,
     token_signing_key: Vec<u8>,
+    /// Where snapshots are kept: `snapshots/` beside the database.
+    snapshots: PathBuf,
+    /// The private folder of an ephemeral database (`sqlite::memory:`), removed on drop.
+    ephemeral_dir: Option<PathBuf>,
     /// Held for the life of the store: the lock that keeps other processes off the file.
     _lock: File,
 }
@@ -365,6 +390,9 @@ impl SqliteStore {
                 lock_path.display()
             ))
         })?;
+        if let Some(import) = &options.import {
+            sqlite_state::import(path, import, SCHEMA_VERSION)?;
+        }
 
         let mut writer_connection = Connection::open(path).map_err(backend)?;
         writer_connection
@@ -404,7 +432,47 @@ impl SqliteStore {
             writer_thread: Mutex::new(Some(writer_thread)),
             readers,
             token_signing_key,
+            snapshots: sqlite_state::snapshot_dir(path),
+            ephemeral_dir: None,
             _lock: lock,
+        })
+    }
+
+    /// A database for one run only (`sqlite::memory:`): a file in a private temporary folder,
+    /// removed with everything in it (snapshots too) when the store is dropped. A file rather
+    /// than SQLite's `:memory:`, because the writer and the readers are separate connections
+    /// and WAL needs a file; the page cache keeps it in memory in practice.
+    pub fn open_ephemeral(options: &StoreOptions) -> Result<Self, StoreError> {
+        let dir = std::env::temp_dir().join(format!(
+            "ecsd-ephemeral-{}-{}",
+            std::process::id(),
+            engine::job::random_uuid().simple()
+        ));
+        std::fs::create_dir_all(&dir).map_err(|error| {
+            StoreError::Backend(format!("cannot create {}: {error}", dir.display()))
+        })?;
+        match Self::open_with(&dir.join("ecsd.db"), options) {
+            Ok(mut store) => {
+                store.ephemeral_dir = Some(dir);
+                Ok(store)
+            }
+            Err(error) => {
+                let _ = std::fs::remove_dir_all(&dir);
+                Err(error)
+            }
+        }
+    }
+
+    /// Sends a state command to the writer and waits for it.
+    fn state_command(
+        &self,
+        command: StateCommand,
+    ) -> BoxFuture<'_, Result<StateDone, SnapshotError>> {
+        let (sender, receiver) = oneshot::channel();
+        let sent = self.send(Command::State(command), Reply::State(sender));
+        Box::pin(async move {
+            sent?;
+            reply(receiver).await?
         })
     }
 
@@ -449,6 +517,9 @@ impl SqliteStore {
 impl Drop for SqliteStore {
     fn drop(&mut self) {
         self.close();
+        if let Some(dir) = &self.ephemeral_dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 }
 
@@ -746,6 +817,116 @@ impl Store for SqliteStore {
         }))
     }
 
+    fn state_reset(
+        &self,
+        project_id: Option<String>,
+    ) -> BoxFuture<'_, Result<ResetCounts, StoreError>> {
+        let done = self.state_command(StateCommand::Reset(project_id));
+        Box::pin(async move {
+            match done.await {
+                Ok(StateDone::Reset(counts)) => Ok(counts),
+                Ok(_) => Err(StoreError::Backend(
+                    "internal: reply of the wrong kind".to_owned(),
+                )),
+                Err(SnapshotError::Store(error)) => Err(error),
+                Err(other) => Err(StoreError::Backend(other.to_string())),
+            }
+        })
+    }
+
+    fn snapshot_save(&self, name: String) -> BoxFuture<'_, Result<SnapshotInfo, SnapshotError>> {
+        Box::pin(async move {
+            engine::store::check_snapshot_name(&name)?;
+            std::fs::create_dir_all(&self.snapshots).map_err(|error| {
+                StoreError::Backend(format!(
+                    "cannot create {}: {error}",
+                    self.snapshots.display()
+                ))
+            })?;
+            let path = sqlite_state::snapshot_path(&self.snapshots, &name);
+            self.state_command(StateCommand::Save(path.clone())).await?;
+            Ok(sqlite_state::info(&name, &path)?)
+        })
+    }
+
+    fn snapshot_list(&self) -> BoxFuture<'_, Result<Vec<SnapshotInfo>, SnapshotError>> {
+        Box::pin(async move { Ok(sqlite_state::list(&self.snapshots)?) })
+    }
+
+    fn snapshot_restore(&self, name: String) -> BoxFuture<'_, Result<SnapshotInfo, SnapshotError>> {
+        Box::pin(async move {
+            engine::store::check_snapshot_name(&name)?;
+            let path = sqlite_state::snapshot_path(&self.snapshots, &name);
+            if !path.is_file() {
+                return Err(SnapshotError::NotFound(name));
+            }
+            self.state_command(StateCommand::Restore(path.clone()))
+                .await?;
+            Ok(sqlite_state::info(&name, &path)?)
+        })
+    }
+
+    fn snapshot_delete(&self, name: String) -> BoxFuture<'_, Result<(), SnapshotError>> {
+        Box::pin(async move {
+            engine::store::check_snapshot_name(&name)?;
+            let path = sqlite_state::snapshot_path(&self.snapshots, &name);
+            match std::fs::remove_file(&path) {
+                Ok(()) => Ok(()),
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                    Err(SnapshotError::NotFound(name))
+                }
+                Err(error) => Err(StoreError::Backend(format!(
+                    "cannot delete {}: {error}",
+                    path.display()
+                ))
+                .into()),
+            }
+        })
+    }
+
+    fn snapshot_export(
+        &self,
+        name: Option<String>,
+    ) -> BoxFuture<'_, Result<(File, u64), SnapshotError>> {
+        Box::pin(async move {
+            let open = |path: &Path| {
+                let file = File::open(path).map_err(|error| {
+                    StoreError::Backend(format!("cannot open {}: {error}", path.display()))
+                })?;
+                let bytes = file.metadata().map(|meta| meta.len()).unwrap_or(0);
+                Ok::<_, StoreError>((file, bytes))
+            };
+            match name {
+                Some(name) => {
+                    engine::store::check_snapshot_name(&name)?;
+                    let path = sqlite_state::snapshot_path(&self.snapshots, &name);
+                    if !path.is_file() {
+                        return Err(SnapshotError::NotFound(name));
+                    }
+                    Ok(open(&path)?)
+                }
+                None => {
+                    std::fs::create_dir_all(&self.snapshots).map_err(|error| {
+                        StoreError::Backend(format!(
+                            "cannot create {}: {error}",
+                            self.snapshots.display()
+                        ))
+                    })?;
+                    // A name no snapshot can have (leading '.'), opened and then unlinked:
+                    // the open file is the only way to it, and it is gone once sent.
+                    let path = self.snapshots.join(format!(
+                        ".export-{}.db",
+                        engine::job::random_uuid().simple()
+                    ));
+                    self.state_command(StateCommand::Save(path.clone())).await?;
+                    let opened = open(&path);
+                    let _ = std::fs::remove_file(&path);
+                    Ok(opened?)
+                }
+            }
+        })
+    }
+
     fn token_signing_key(&self) -> &[u8] {
         &self.token_signing_key
     }
@@ -811,7 +992,8 @@ fn sort_write(
         | Command::GroupInsert(_)
         | Command::GroupDelete { .. }
         | Command::GroupMembership(_)
-        | Command::Catalog(_) => clients.push(pending),
+        | Command::Catalog(_)
+        | Command::State(_) => clients.push(pending),
         Command::TaskEnd(_) | Command::JobPurge(_) => engine.push_back((Instant::now(), pending)),
     }
 }
@@ -829,6 +1011,50 @@ enum GroupError {
 /// no undo. Only if a command fails part-way is the group rolled back and replayed with each
 /// command in its own savepoint (savepoints cost a sub-journal copy of every page they touch).
 fn write_group(connection: &mut Connection, group: Vec<Pending>) {
+    let mut batch = Vec::with_capacity(group.len());
+    for pending in group {
+        match pending {
+            Pending {
+                command: Command::State(command),
+                reply,
+            } => {
+                // What was queued before it is committed first: a snapshot holds every write
+                // acknowledged before it was asked for.
+                if !batch.is_empty() {
+                    write_batch(connection, std::mem::take(&mut batch));
+                }
+                let done = run_state(connection, command);
+                reply.send(Done::State(done));
+            }
+            pending => batch.push(pending),
+        }
+    }
+    if !batch.is_empty() {
+        write_batch(connection, batch);
+    }
+}
+
+fn run_state(
+    connection: &mut Connection,
+    command: StateCommand,
+) -> Result<StateDone, SnapshotError> {
+    match command {
+        StateCommand::Reset(project_id) => {
+            Ok(sqlite_state::reset(connection, project_id.as_deref()).map(StateDone::Reset)?)
+        }
+        StateCommand::Save(target) => {
+            sqlite_state::save(connection, &target)?;
+            Ok(StateDone::Saved)
+        }
+        StateCommand::Restore(source) => {
+            sqlite_state::restore(connection, &source, SCHEMA_VERSION)?;
+            Ok(StateDone::Restored)
+        }
+    }
+}
+
+/// Commits a group of ordinary writes (no state command) in one transaction.
+fn write_batch(connection: &mut Connection, group: Vec<Pending>) {
     let size = group.len();
     let started = std::time::Instant::now();
     let (commands, replies): (Vec<Command>, Vec<Reply>) = group
@@ -923,6 +1149,10 @@ fn apply(connection: &Connection, command: &Command) -> Done {
             Done::GroupMembership(sqlite_groups::change_membership(connection, change))
         }
         Command::Catalog(write) => Done::Catalog(sqlite_catalog::apply(connection, write)),
+        // Never reaches a group's transaction ([`write_group`] runs state commands alone).
+        Command::State(_) => Done::State(Err(SnapshotError::Store(StoreError::Backend(
+            "internal: a state command inside a write group".to_owned(),
+        )))),
     }
 }
 

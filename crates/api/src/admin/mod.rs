@@ -7,11 +7,14 @@
 //! `Ecsd.0404`, `Ecsd.0409`), whose number is the HTTP status.
 
 pub mod access;
+pub mod clock;
 pub mod faults;
+pub mod latency;
 pub mod requests;
+pub mod state;
 
 use crate::AppState;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::Router;
 
 /// Every admin route, behind [`access::require_admin`]. Each capability adds its routes here
@@ -27,8 +30,27 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             faults::FAULTS_PATH,
             post(faults::create).get(faults::list).delete(faults::clear),
         )
-        .route(faults::FAULT_PATH, axum::routing::delete(faults::delete))
+        .route(faults::FAULT_PATH, delete(faults::delete))
         .route(faults::RELEASE_PATH, post(faults::release))
+        .route(
+            crate::routes::CLOCK_PATH,
+            get(clock::clock_view).post(clock::clock_move),
+        )
+        .route(
+            crate::routes::LATENCY_PATH,
+            get(latency::latency_view).put(latency::latency_set),
+        )
+        .route(crate::routes::RESET_PATH, post(state::reset))
+        .route(
+            crate::routes::SNAPSHOTS_PATH,
+            get(state::snapshot_list).post(state::snapshot_save),
+        )
+        .route(crate::routes::SNAPSHOT_PATH, delete(state::snapshot_delete))
+        .route(
+            crate::routes::SNAPSHOT_RESTORE_PATH,
+            post(state::snapshot_restore),
+        )
+        .route(crate::routes::EXPORT_PATH, get(state::export))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             access::require_admin,

@@ -176,6 +176,7 @@ pub async fn job_view(
     let body = match state.finished_jobs.get(project_id, &job_id, cutoff) {
         Some(body) => body,
         None => {
+            let era = state.finished_jobs.era();
             let job = state
                 .engine
                 .job(project_id, &job_id)
@@ -186,9 +187,13 @@ pub async fn job_view(
                 serde_json::to_vec(&JobView::from_record(&job)).map_err(ApiError::internal)?,
             );
             if let (true, Some(end_time)) = (job.status.is_terminal(), job.end_time) {
-                state
-                    .finished_jobs
-                    .insert(project_id, &job_id, end_time, body.clone());
+                state.finished_jobs.insert_read_in(
+                    era,
+                    project_id,
+                    &job_id,
+                    end_time,
+                    body.clone(),
+                );
             }
             body
         }
@@ -219,6 +224,9 @@ struct Entry {
 struct Generations {
     current: HashMap<String, Entry>,
     previous: HashMap<String, Entry>,
+    /// Counts [`FinishedJobCache::clear`]s: a view read from the store before a reset or a
+    /// restore must not be cached after it ([`FinishedJobCache::insert_read_in`]).
+    era: u64,
 }
 
 impl FinishedJobCache {
@@ -248,6 +256,45 @@ impl FinishedJobCache {
         (entry.project_id == project_id).then_some(entry.body)
     }
 
+    /// Forgets every view (after a reset or a restore replaced the jobs).
+    pub fn clear(&self) {
+        let mut generations = self.generations.lock().unwrap_or_else(|p| p.into_inner());
+        generations.current.clear();
+        generations.previous.clear();
+        generations.era += 1;
+    }
+
+    /// The current era: take it before reading a job from the store, and insert its view with
+    /// [`FinishedJobCache::insert_read_in`].
+    pub fn era(&self) -> u64 {
+        self.generations
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .era
+    }
+
+    /// Caches a view read from the store in `era`, unless the cache was cleared since (the
+    /// view may be of a job a reset or a restore replaced).
+    pub fn insert_read_in(
+        &self,
+        era: u64,
+        project_id: &str,
+        job_id: &str,
+        end_time: i64,
+        body: Bytes,
+    ) {
+        let mut generations = self.generations.lock().unwrap_or_else(|p| p.into_inner());
+        if generations.era != era {
+            return;
+        }
+        let entry = Entry {
+            project_id: project_id.to_owned(),
+            end_time,
+            body,
+        };
+        self.insert_locked(&mut generations, job_id.to_owned(), entry);
+    }
+
     pub fn insert(&self, project_id: &str, job_id: &str, end_time: i64, body: Bytes) {
         let mut generations = self.generations.lock().unwrap_or_else(|p| p.into_inner());
         let entry = Entry {
@@ -273,6 +320,13 @@ mod tests {
     #[test]
     fn the_cache_answers_only_the_owning_project() {
         let cache = FinishedJobCache::new(8);
+        // A view read before a clear is not cached after it.
+        let era = cache.era();
+        cache.clear();
+        cache.insert_read_in(era, "p", "stale", 5, Bytes::from_static(b"old"));
+        assert_eq!(cache.get("p", "stale", 0), None);
+        cache.insert_read_in(cache.era(), "p", "fresh", 5, Bytes::from_static(b"new"));
+        assert!(cache.get("p", "fresh", 0).is_some());
         cache.insert("p1", "j1", 100, Bytes::from_static(b"{}"));
         assert_eq!(cache.get("p1", "j1", 0).as_deref(), Some(&b"{}"[..]));
         assert_eq!(cache.get("p2", "j1", 0), None);

@@ -55,7 +55,13 @@ pub enum Auth {
 #[derive(Debug)]
 pub struct Identity {
     pub accounts: Accounts,
+    /// The engine's clock (virtual under `--clock virtual`): token issue and expiry.
     pub clock: Arc<dyn Clock>,
+    /// The wall clock: what `X-Sdk-Date` is checked against (clients sign with their own wall
+    /// clock, whatever ecsd's virtual time) and what rate limits and login limits meter (real
+    /// request rates; a frozen virtual clock would never refill a bucket). The same as `clock`
+    /// unless [`Identity::with_wall_clock`] sets it.
+    pub wall_clock: Arc<dyn Clock>,
     /// How long new tokens live, and the longest lifetime an accepted token may have.
     pub token_ttl: Duration,
     /// Requests per second for accounts without their own `rate_limit` (0: none).
@@ -76,6 +82,7 @@ impl Identity {
             accounts,
             limiter: RateLimiter::new(clock.clone()),
             login: LoginLimiter::new(LoginLimits::default(), clock.clone()),
+            wall_clock: clock.clone(),
             clock,
             token_ttl: DEFAULT_TOKEN_TTL,
             default_rate_limit: DEFAULT_RATE_LIMIT,
@@ -95,7 +102,16 @@ impl Identity {
     }
 
     pub fn with_login_limits(mut self, limits: LoginLimits) -> Self {
-        self.login = LoginLimiter::new(limits, self.clock.clone());
+        self.login = LoginLimiter::new(limits, self.wall_clock.clone());
+        self
+    }
+
+    /// Checks `X-Sdk-Date` and meters the rate and login limits on `wall_clock` rather than on
+    /// the engine's clock (`--clock virtual`: see [`Identity::wall_clock`]).
+    pub fn with_wall_clock(mut self, wall_clock: Arc<dyn Clock>) -> Self {
+        self.limiter = RateLimiter::new(wall_clock.clone());
+        self.login = LoginLimiter::new(self.login.limits(), wall_clock.clone());
+        self.wall_clock = wall_clock;
         self
     }
 
@@ -103,6 +119,13 @@ impl Identity {
     pub fn with_public_url(mut self, url: Option<String>) -> Self {
         self.public_url = url.map(|url| url.trim_end_matches('/').to_owned());
         self
+    }
+
+    /// Forgets the rate-limit buckets and the login limits' counters: the tokens' side state
+    /// a full `POST /_ecsd/reset` clears (tokens themselves are stateless and stay valid).
+    pub fn reset_limits(&self) {
+        self.limiter.clear();
+        self.login.clear();
     }
 
     /// Takes one request from `key`'s allowance of `rate` per second; over it, `Some` 429
@@ -412,7 +435,7 @@ fn signer(
         .headers
         .get("x-sdk-date")
         .and_then(|value| value.to_str().ok());
-    signature::check_date(sdk_date, identity.clock.now(), DATE_WINDOW)
+    signature::check_date(sdk_date, identity.wall_clock.now(), DATE_WINDOW)
         .map_err(|error| gateway(format!("{error}.")))?;
     identity
         .accounts

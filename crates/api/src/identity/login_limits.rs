@@ -115,6 +115,16 @@ impl LoginLimiter {
         }
     }
 
+    /// Forgets every allowance and failure count (`POST /_ecsd/reset`).
+    pub fn clear(&self) {
+        self.client_buckets.clear();
+        self.account_buckets.clear();
+        self.failures
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clear();
+    }
+
     pub fn limits(&self) -> LoginLimits {
         self.limits
     }

@@ -48,6 +48,14 @@ impl RateLimiter {
         }
     }
 
+    /// Forgets every key's bucket: all start full again (`POST /_ecsd/reset`).
+    pub fn clear(&self) {
+        self.buckets
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clear();
+    }
+
     /// Takes one token for `key` at `rate` per second. `Err(seconds)` when none is left: the
     /// whole seconds (at least 1) until one is.
     pub fn check(&self, key: &str, rate: u32) -> Result<(), u64> {

@@ -407,7 +407,7 @@ async fn create_image(
         .map_or(40, |volume| volume.size_gib);
     let image = engine::store::ImageRecord {
         project_id: server.project_id.clone(),
-        id: uuid::Uuid::new_v4().to_string(),
+        id: state.engine.ids().uuid().to_string(),
         name: name.to_owned(),
         server_id: server.id.clone(),
         min_disk,

@@ -236,45 +236,61 @@ fn ecsd_admin_calls_the_admin_api_with_its_token_and_exit_statuses() {
     assert_eq!(bad.status.code(), Some(1));
     assert_eq!(stdout_json(&bad)["error"]["code"], "Ecsd.0400");
 
-    // The capabilities other branches serve: here the server answers 404, exit 1, and the
-    // request was well-formed enough to be routed and answered.
-    for args in [
-        &["fault", "list"][..],
-        &[
-            "fault",
-            "add",
-            "--operation",
-            "createServer",
-            "--effect",
-            "fail",
-            "--error-code",
-            "Ecs.0204",
-            "--sub-jobs",
-            "1",
-        ],
-        &["fault", "delete", "rule-1"],
-        &["fault", "clear"],
-        &["clock"],
-        &["clock", "advance", "10m"],
-        &["clock", "set", "2030-01-01T00:00:00Z"],
-        &["latency", "realistic"],
-        &["reset", "--project-id", "p1"],
-        &["snapshot", "save", "base"],
-        &["snapshot", "restore", "base"],
-        &["snapshot", "list"],
-        &["snapshot", "delete", "base"],
-        &["release", "some-job"],
-    ] {
-        let line = [&["--admin-token", ADMIN_TOKEN][..], args].concat();
-        let output = admin(&line);
+    // Every other capability, end to end against the server: exit 0 and the answer's JSON,
+    // or exit 1 and the server's error envelope.
+    let with_token = |args: &[&str]| admin(&[&["--admin-token", ADMIN_TOKEN][..], args].concat());
+    let ok = |args: &[&str]| {
+        let output = with_token(args);
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+        output
+    };
+    let refused = |args: &[&str], code: &str| {
+        let output = with_token(args);
         assert_eq!(
             output.status.code(),
             Some(1),
             "{args:?}: {}",
             stderr(&output)
         );
-        assert_eq!(stdout_json(&output)["error_code"], "APIGW.0101", "{args:?}");
-    }
+        assert_eq!(stdout_json(&output)["error"]["code"], code, "{args:?}");
+    };
+    let added = stdout_json(&ok(&[
+        "fault",
+        "add",
+        "--operation",
+        "createServer",
+        "--effect",
+        "fail",
+        "--error-code",
+        "Ecs.0204",
+        "--sub-jobs",
+        "1",
+    ]));
+    let rule_id = added["id"].as_str().expect("a rule id").to_owned();
+    assert_eq!(added["sub_jobs"], serde_json::json!([1]), "{added}");
+    let listed = stdout_json(&ok(&["fault", "list"]));
+    assert_eq!(listed["faults"][0]["id"], rule_id.as_str(), "{listed}");
+    ok(&["fault", "delete", &rule_id]);
+    refused(&["fault", "delete", &rule_id], "Ecsd.0404");
+    ok(&["fault", "clear"]);
+    assert_eq!(stdout_json(&ok(&["clock"]))["mode"], "system");
+    // This server runs on the system clock: moving it is a conflict.
+    refused(&["clock", "advance", "10m"], "Ecsd.0409");
+    refused(&["clock", "set", "2030-01-01T00:00:00Z"], "Ecsd.0409");
+    ok(&["latency", "realistic"]);
+    ok(&["snapshot", "save", "base"]);
+    let snapshots = stdout_json(&ok(&["snapshot", "list"]));
+    assert_eq!(snapshots["snapshots"][0]["name"], "base", "{snapshots}");
+    ok(&["reset", "--project-id", "p1"]);
+    ok(&["snapshot", "restore", "base"]);
+    ok(&["snapshot", "delete", "base"]);
+    refused(&["snapshot", "restore", "base"], "Ecsd.0404");
+    refused(&["release", "some-job"], "Ecsd.0404");
 
     // Usage errors: 64; unreachable: 2.
     for args in [

@@ -85,7 +85,7 @@ impl Ecsd {
         self.child.wait().expect("reaped");
     }
 
-    fn terminate(&mut self) -> std::process::ExitStatus {
+    pub(crate) fn terminate(&mut self) -> std::process::ExitStatus {
         crate::support::terminate(&self.child);
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
@@ -114,7 +114,7 @@ impl Ecsd {
     }
 
     /// Polls a job until SUCCESS or FAIL, or panics at the deadline.
-    fn wait_job(&self, job_id: &str, deadline: Instant) -> Value {
+    pub(crate) fn wait_job(&self, job_id: &str, deadline: Instant) -> Value {
         loop {
             let (status, job) = self.get(&format!("/jobs/{job_id}"));
             assert_eq!(status, 200, "{job}");

@@ -4,6 +4,7 @@
 mod admin_access;
 mod cli;
 mod client_waiters;
+mod clock_state;
 mod connection_limits;
 mod coverage;
 mod e2e;

@@ -224,6 +224,7 @@ fn spawn_get(
 async fn a_tenants_slow_lists_do_not_hold_another_tenants_request() {
     let api = Arc::new(api_with_store(StoreOptions {
         read_deadline: None,
+        ..StoreOptions::default()
     }));
     tagged_servers(&api, SLOW_LIST_SERVERS).await;
     let slow_path = list_path(PROJECT, &format!("limit=1000&not-tags={}", absent_tags(10)));
@@ -293,6 +294,7 @@ async fn a_read_past_its_deadline_answers_503_rather_than_hanging() {
     // thousand SQLite instructions) stops the statement, however long it would run.
     let api = api_with_store(StoreOptions {
         read_deadline: Some(Duration::ZERO),
+        ..StoreOptions::default()
     });
     tagged_servers(&api, 50).await;
     let (status, body) = tokio::time::timeout(
