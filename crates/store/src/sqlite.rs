@@ -1637,12 +1637,20 @@ mod tests {
         assert_eq!(name_pattern("50%_x"), "%50\\%\\_x%");
     }
 
-    #[tokio::test]
-    async fn sqlite_passes_the_conformance_suite() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let store =
-            std::sync::Arc::new(SqliteStore::open(&dir.path().join("ecsd.db")).expect("opens"));
-        crate::conformance::exercise(store).await;
+    /// The conformance suite, one test per scenario (`sqlite::tests::conformance::…`).
+    mod conformance {
+        use super::SqliteStore;
+        use engine::store::Store;
+        use std::sync::Arc;
+
+        /// A new database in a folder of its own, removed when the test ends.
+        fn fresh() -> (Arc<dyn Store>, tempfile::TempDir) {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let store = SqliteStore::open(&dir.path().join("ecsd.db")).expect("opens");
+            (Arc::new(store), dir)
+        }
+
+        crate::conformance::conformance_tests!(fresh);
     }
 
     /// A group in which one command fails part-way (its job row is written, then a server id
