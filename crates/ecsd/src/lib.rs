@@ -143,6 +143,12 @@ pub struct ServeArgs {
     #[arg(long, env = "ECSD_ENGINE_PAUSED", hide = true)]
     pub engine_paused: bool,
 
+    /// Testing aid: abort the process the Nth time the write path reaches POINT
+    /// (`POINT[:N]`, one of `engine::crash::POINTS`), to test what survives a crash there.
+    /// Hidden and without an environment variable, so that nobody sets it by accident.
+    #[arg(long, hide = true, value_parser = engine::crash::CrashPlan::parse)]
+    pub crash_at: Option<engine::crash::CrashPlan>,
+
     /// How long finished jobs stay queryable, e.g. 24h, 90m, 3600s, 7d (at least 1s).
     #[arg(long, env = "ECSD_JOB_RETENTION", default_value = "24h", value_parser = parse_duration)]
     pub job_retention: time::Duration,
@@ -487,6 +493,10 @@ fn check_exposure(args: &ServeArgs, address: SocketAddr) -> anyhow::Result<()> {
 /// leaves no database behind), opens the store, prints the banner, and serves until
 /// SIGINT/SIGTERM.
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    if let Some(plan) = args.crash_at.clone() {
+        // Armed before the store opens, so that a migration step can be crashed too.
+        engine::crash::arm(plan);
+    }
     check_exposure(&args, args.listen)?;
     let listener = TcpListener::bind(args.listen)
         .await

@@ -186,7 +186,9 @@ fn migrate(connection: &mut Connection, existing: bool) -> Result<(), StoreError
         if to == 6 {
             sqlite_tasks::migrate_tasks_into_jobs(&transaction)?;
         }
+        engine::crash::reached("migration", "before_commit", 1);
         transaction.commit().map_err(backend)?;
+        engine::crash::reached("migration", "after_commit", 1);
         if existing {
             tracing::info!(from = to - 1, to, "migrated the database schema");
         }
@@ -796,7 +798,9 @@ fn write_loop(mut connection: Connection, receiver: mpsc::Receiver<Pending>) {
         }
     }
     // The queue is closed: checkpoint so the next start opens a small WAL.
+    engine::crash::reached("checkpoint", "before", 1);
     let _ = connection.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);");
+    engine::crash::reached("checkpoint", "after", 1);
 }
 
 fn sort_write(
@@ -847,6 +851,9 @@ fn write_group(connection: &mut Connection, group: Vec<Pending>) {
     };
     match result {
         Ok(results) => {
+            // Committed, nobody answered yet: the crash tests' "after the commit, before the
+            // answer".
+            crash_points(&commands, "after_commit");
             for (reply, done) in replies.into_iter().zip(results) {
                 reply.send(done);
             }
@@ -898,8 +905,28 @@ fn run_group(
             results.push(done);
         }
     }
+    crash_points(commands, "before_commit");
     transaction.commit().map_err(transaction_error)?;
     Ok(results)
+}
+
+/// Reports the group's commands to [`engine::crash`] at `when` (`before_commit`,
+/// `after_commit`): task ends count one per end, every other command one.
+fn crash_points(commands: &[Command], when: &str) {
+    for command in commands {
+        let (kind, times) = match command {
+            Command::JobInsert(_) => ("job_insert", 1),
+            Command::TaskEnd(ends) => ("task_end", ends.len() as u64),
+            Command::JobPurge(_) => ("job_purge", 1),
+            Command::ServerUpdate(_) => ("server_update", 1),
+            Command::ServerEdit(_) => ("server_edit", 1),
+            Command::GroupInsert(_) | Command::GroupDelete { .. } | Command::GroupMembership(_) => {
+                ("group_write", 1)
+            }
+            Command::Catalog(_) => ("catalog_write", 1),
+        };
+        engine::crash::reached(kind, when, times);
+    }
 }
 
 fn apply(connection: &Connection, command: &Command) -> Done {

@@ -15,12 +15,12 @@ pub(crate) struct Ecsd {
     /// `http://host:port`
     pub(crate) endpoint: String,
     /// `/v1/{project_id}`
-    base: String,
+    pub(crate) base: String,
     pub(crate) log: Arc<Mutex<Vec<String>>>,
 }
 
 /// A client signing as the local account with the documented default keys.
-fn client(endpoint: &str) -> Client {
+pub(crate) fn client(endpoint: &str) -> Client {
     Client::new(
         endpoint,
         ecsd::AccountArgs {
@@ -80,12 +80,12 @@ impl Ecsd {
         }
     }
 
-    fn kill_hard(&mut self) {
+    pub(crate) fn kill_hard(&mut self) {
         self.child.kill().expect("SIGKILL");
         self.child.wait().expect("reaped");
     }
 
-    fn terminate(&mut self) -> std::process::ExitStatus {
+    pub(crate) fn terminate(&mut self) -> std::process::ExitStatus {
         crate::support::terminate(&self.child);
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
@@ -101,11 +101,11 @@ impl Ecsd {
         }
     }
 
-    fn get(&self, path: &str) -> (u16, Value) {
+    pub(crate) fn get(&self, path: &str) -> (u16, Value) {
         answer(client(&self.endpoint).send("GET", &format!("{}{path}", self.base), b""))
     }
 
-    fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+    pub(crate) fn post(&self, path: &str, body: &Value) -> (u16, Value) {
         answer(client(&self.endpoint).send(
             "POST",
             &format!("{}{path}", self.base),
@@ -114,7 +114,7 @@ impl Ecsd {
     }
 
     /// Polls a job until SUCCESS or FAIL, or panics at the deadline.
-    fn wait_job(&self, job_id: &str, deadline: Instant) -> Value {
+    pub(crate) fn wait_job(&self, job_id: &str, deadline: Instant) -> Value {
         loop {
             let (status, job) = self.get(&format!("/jobs/{job_id}"));
             assert_eq!(status, 200, "{job}");
@@ -123,6 +123,22 @@ impl Ecsd {
             }
             assert!(Instant::now() < deadline, "job {job_id} stuck: {job}");
             std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Ecsd {
+    /// Waits at most `timeout` for the process to end on its own (a crash point's abort).
+    pub(crate) fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("waits") {
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(10));
         }
     }
 }
