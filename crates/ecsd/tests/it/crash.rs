@@ -613,3 +613,168 @@ fn a_crash_after_a_middle_migration_step_migrates_on_the_next_start() {
 fn a_crash_in_the_migration_that_moves_tasks_migrates_on_the_next_start() {
     crash_a_migration("before_commit", 5);
 }
+
+/// What the mixed run's client was acknowledged (or was waiting for when the process died).
+#[derive(Debug, Clone)]
+enum Sent {
+    Create {
+        name: String,
+        servers: BTreeSet<String>,
+    },
+    Delete {
+        server: String,
+    },
+    OnServer {
+        server: String,
+    },
+}
+
+/// A random number from the standard library's per-process hasher keys (no dependency).
+fn random_below(bound: u64) -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u64(bound);
+    hasher.finish() % bound.max(1)
+}
+
+/// Many jobs of mixed kinds (creates, reboots, NIC additions, deletes) under way from a client
+/// that keeps sending, and `kill -9` at a random moment (after a random number of
+/// acknowledgements and a random delay). A start under the same profile ends every
+/// acknowledged job once: creates' servers exist once, deletes' servers are gone, every job on
+/// a server succeeded, and no server exists that no request named.
+#[test]
+fn kill_9_at_a_random_moment_among_mixed_jobs_loses_no_acknowledged_job() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ecsd = Ecsd::start_with(dir.path(), "fast", &[]);
+    let base: Vec<String> = created(&ecsd, "base", 8).into_iter().collect();
+    drop(ecsd);
+
+    let mut ecsd = Ecsd::start_with(dir.path(), "fast", &[]);
+    let acknowledged = std::sync::Arc::new(std::sync::Mutex::new(Vec::<(String, Sent)>::new()));
+    let in_flight = std::sync::Arc::new(std::sync::Mutex::new(None::<Sent>));
+    let submitter = {
+        let (acknowledged, in_flight) = (acknowledged.clone(), in_flight.clone());
+        let (endpoint, prefix, base) = (ecsd.endpoint.clone(), ecsd.base.clone(), base.clone());
+        std::thread::spawn(move || {
+            let client = client(&endpoint);
+            for index in 0..400usize {
+                let target = base[index % 4].clone();
+                let (path, body, sent) = match index % 4 {
+                    0 => {
+                        let name = format!("mix{index}");
+                        let sent = Sent::Create {
+                            name: name.clone(),
+                            servers: BTreeSet::new(),
+                        };
+                        ("/cloudservers".to_owned(), create_body(&name, 2), sent)
+                    }
+                    1 => (
+                        "/cloudservers/action".to_owned(),
+                        json!({ "reboot": { "servers": [{ "id": target }], "type": "SOFT" } }),
+                        Sent::OnServer { server: target },
+                    ),
+                    2 => (
+                        format!("/cloudservers/{target}/nics"),
+                        json!({ "nics": [{ "subnet_id": "5e0f2e8a-7c1f-4d8e-9f42-4b2d6e8b1c33" }] }),
+                        Sent::OnServer { server: target },
+                    ),
+                    _ => {
+                        // The second half of the base servers is deleted, one at a time.
+                        let Some(server) = base.get(4 + index / 4) else {
+                            continue;
+                        };
+                        (
+                            "/cloudservers/delete".to_owned(),
+                            json!({ "servers": [{ "id": server }] }),
+                            Sent::Delete {
+                                server: server.clone(),
+                            },
+                        )
+                    }
+                };
+                *in_flight.lock().expect("lock") = Some(sent.clone());
+                let Ok(answer) = client.send(
+                    "POST",
+                    &format!("{prefix}{path}"),
+                    body.to_string().as_bytes(),
+                ) else {
+                    return;
+                };
+                if answer.status != 200 {
+                    // Refused (the server is busy with an earlier job): not acknowledged.
+                    continue;
+                }
+                let Ok(body) = serde_json::from_str::<Value>(&answer.body) else {
+                    return;
+                };
+                let sent = match sent {
+                    Sent::Create { name, .. } => Sent::Create {
+                        name,
+                        servers: ids(&body),
+                    },
+                    other => other,
+                };
+                acknowledged
+                    .lock()
+                    .expect("lock")
+                    .push((job_id(&body), sent));
+            }
+        })
+    };
+    // A random moment: after 5 to 24 acknowledgements, and 0 to 400 ms more.
+    let wanted = 5 + random_below(20) as usize;
+    let deadline = Instant::now() + WAIT;
+    while acknowledged.lock().expect("lock").len() < wanted {
+        assert!(Instant::now() < deadline, "the submitter made no progress");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    std::thread::sleep(Duration::from_millis(random_below(400)));
+    ecsd.kill_hard();
+    submitter.join().expect("the submitter stops");
+    drop(ecsd);
+    let acknowledged = acknowledged.lock().expect("lock").clone();
+    let in_flight = in_flight.lock().expect("lock").clone();
+    eprintln!(
+        "killed after {} acknowledged jobs, {in_flight:?} in flight",
+        acknowledged.len()
+    );
+
+    let ecsd = Ecsd::start_with(dir.path(), "fast", &[]);
+    let mut named: BTreeSet<String> = base.iter().cloned().collect();
+    for (job, sent) in &acknowledged {
+        let job = ecsd.wait_job(job, Instant::now() + WAIT);
+        match sent {
+            Sent::Create { servers, name } => {
+                assert_created_once(&ecsd, &job, servers);
+                assert_eq!(&servers_named(&ecsd, &format!("{name}-")), servers);
+                named.extend(servers.iter().cloned());
+            }
+            Sent::Delete { server } => {
+                assert_eq!(job["status"], "SUCCESS", "{job}");
+                let (status, gone) = ecsd.get(&format!("/cloudservers/{server}"));
+                assert_eq!((status, error_code(&gone)), (404, "Ecs.0114"), "{gone}");
+            }
+            Sent::OnServer { server } => {
+                assert_eq!(job["status"], "SUCCESS", "{job}");
+                let (status, kept) = ecsd.get(&format!("/cloudservers/{server}"));
+                assert_eq!(status, 200, "{kept}");
+            }
+        }
+    }
+    // Nothing unacknowledged appeared: every server is a base server or an acknowledged
+    // create's, but for the one request in flight at the kill, which may have committed.
+    let mut listed = servers_named(&ecsd, "");
+    if let Some(Sent::Create { name, .. }) = in_flight {
+        listed.retain(|id| {
+            let (_, server) = ecsd.get(&format!("/cloudservers/{id}"));
+            !server["server"]["name"]
+                .as_str()
+                .is_some_and(|server_name| server_name.starts_with(&format!("{name}-")))
+        });
+    }
+    assert!(
+        listed.is_subset(&named),
+        "servers no request named: {:?}",
+        listed.difference(&named).collect::<Vec<_>>()
+    );
+}
