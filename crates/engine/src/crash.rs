@@ -115,6 +115,11 @@ pub fn reached(what: &str, when: &str, times: u64) {
             "ecsd: crash point {point}:{} reached, aborting",
             armed.plan.after
         );
+        // Every point is on the thread that commits (the writer, or the open), which waits
+        // here, so no other commit happens; other threads run on for a moment, so an answer
+        // released before this point (a bug: answering before the commit) reaches its client
+        // and the test sees it, instead of racing the abort.
+        std::thread::sleep(std::time::Duration::from_millis(200));
         std::process::abort();
     }
 }
