@@ -508,35 +508,55 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     } else {
         "http"
     };
+    // Before the banner: a client (or a test) may signal as soon as it has read it.
+    let shutdown = shutdown_signal();
     let contents = banner::DatabaseContents::read(&args.database, &server.engine).await;
     banner::print(&args, &server.state.auth, scheme, address, &contents);
-    server.run(listener, shutdown_signal()).await
+    server.run(listener, shutdown).await
 }
 
-async fn shutdown_signal() {
-    let interrupt = async {
-        if let Err(error) = tokio::signal::ctrl_c().await {
-            tracing::error!(%error, "cannot listen for SIGINT");
-            std::future::pending::<()>().await;
-        }
-    };
+/// SIGINT or SIGTERM. The handlers are installed when this is called, not when the future is
+/// first polled: the serving loop may not poll it before the first requests are served, and a
+/// SIGTERM before then would kill the process (the default action) instead of draining it
+/// (seen in the checkpoint crash test on a loaded machine).
+fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    let (interrupt, terminate) = {
+        use tokio::signal::unix::{signal, SignalKind};
+        let listen = |kind: SignalKind, name: &'static str| {
+            let registered = signal(kind);
+            async move {
+                match registered {
+                    Ok(mut signal) => {
+                        signal.recv().await;
+                    }
+                    Err(error) => {
+                        tracing::error!(%error, "cannot listen for {name}");
+                        std::future::pending::<()>().await;
+                    }
+                }
             }
-            Err(error) => {
-                tracing::error!(%error, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
+        };
+        (
+            listen(SignalKind::interrupt(), "SIGINT"),
+            listen(SignalKind::terminate(), "SIGTERM"),
+        )
     };
     #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = interrupt => tracing::info!("SIGINT received; shutting down"),
-        _ = terminate => tracing::info!("SIGTERM received; shutting down"),
+    let (interrupt, terminate) = (
+        async {
+            if let Err(error) = tokio::signal::ctrl_c().await {
+                tracing::error!(%error, "cannot listen for SIGINT");
+                std::future::pending::<()>().await;
+            }
+        },
+        std::future::pending::<()>(),
+    );
+    async move {
+        tokio::select! {
+            _ = interrupt => tracing::info!("SIGINT received; shutting down"),
+            _ = terminate => tracing::info!("SIGTERM received; shutting down"),
+        }
     }
 }
 
