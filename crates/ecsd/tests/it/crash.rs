@@ -806,3 +806,109 @@ fn kill_9_at_a_random_moment_among_mixed_jobs_loses_no_acknowledged_job() {
         listed.difference(&named).collect::<Vec<_>>()
     );
 }
+
+/// A request on any path (Nova's too), whose answer may never come: `None` then.
+fn try_send(ecsd: &Ecsd, method: &str, path: &str, body: Option<&Value>) -> Option<(u16, Value)> {
+    let bytes = body.map(Value::to_string).unwrap_or_default();
+    let answer = client(&ecsd.endpoint)
+        .send(method, path, bytes.as_bytes())
+        .ok()?;
+    let body = if answer.body.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&answer.body).unwrap_or(Value::String(answer.body))
+    };
+    Some((answer.status, body))
+}
+
+/// A key pair's creation (a catalog write) crashed around its commit: the pair exists once if
+/// committed, not at all otherwise.
+fn crash_a_keypair_write(when: &str) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let point = format!("catalog_write.{when}");
+    let path = format!("/v2.1/{PROJECT}/os-keypairs");
+    let mut ecsd = armed(dir.path(), "instant", &point, &[]);
+    let answer = try_send(
+        &ecsd,
+        "POST",
+        &path,
+        Some(&json!({ "keypair": { "name": "crashkey" } })),
+    );
+    assert!(
+        answer.is_none(),
+        "answered past the crash point: {answer:?}"
+    );
+    assert_crashed_at(&mut ecsd, &point);
+    drop(ecsd);
+
+    let ecsd = Ecsd::start_with(dir.path(), "instant", &[]);
+    let (status, pairs) = try_send(&ecsd, "GET", &path, None).expect("answered");
+    assert_eq!(status, 200, "{pairs}");
+    let named = pairs["keypairs"]
+        .as_array()
+        .expect("keypairs")
+        .iter()
+        .filter(|pair| pair["keypair"]["name"] == "crashkey")
+        .count();
+    assert_eq!(named, usize::from(when == "after_commit"), "{pairs}");
+}
+
+#[test]
+fn a_crash_before_a_key_pair_commit_leaves_no_key_pair() {
+    crash_a_keypair_write("before_commit");
+}
+
+#[test]
+fn a_crash_after_a_key_pair_commit_keeps_the_key_pair_once() {
+    crash_a_keypair_write("after_commit");
+}
+
+/// A document update (auto recovery, `Store::server_update`) crashed around its commit: the
+/// setting is the new one if committed, the old one otherwise.
+fn crash_a_document_update(when: &str) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut ecsd = Ecsd::start_with(dir.path(), "instant", &[]);
+    let server = created(&ecsd, "recovering", 1)
+        .into_iter()
+        .next()
+        .expect("a server");
+    let path = format!("{}/cloudservers/{server}/autorecovery", ecsd.base);
+    let (_, before) = try_send(&ecsd, "GET", &path, None).expect("answered");
+    assert_eq!(before["support_auto_recovery"], "false", "{before}");
+    assert!(ecsd.terminate().success());
+    drop(ecsd);
+
+    let point = format!("server_update.{when}");
+    let mut ecsd = armed(dir.path(), "instant", &point, &[]);
+    let answer = try_send(
+        &ecsd,
+        "PUT",
+        &path,
+        Some(&json!({ "support_auto_recovery": "true" })),
+    );
+    assert!(
+        answer.is_none(),
+        "answered past the crash point: {answer:?}"
+    );
+    assert_crashed_at(&mut ecsd, &point);
+    drop(ecsd);
+
+    let ecsd = Ecsd::start_with(dir.path(), "instant", &[]);
+    let (status, after) = try_send(&ecsd, "GET", &path, None).expect("answered");
+    assert_eq!(status, 200, "{after}");
+    if when == "after_commit" {
+        assert_eq!(after["support_auto_recovery"], "true", "{after}");
+    } else {
+        assert_eq!(after, before, "unchanged");
+    }
+}
+
+#[test]
+fn a_crash_before_a_document_update_commit_leaves_the_server_unchanged() {
+    crash_a_document_update("before_commit");
+}
+
+#[test]
+fn a_crash_after_a_document_update_commit_keeps_the_update() {
+    crash_a_document_update("after_commit");
+}
