@@ -164,6 +164,12 @@ pub struct ServeArgs {
     #[arg(long, env = "ECSD_ENGINE_PAUSED", hide = true)]
     pub engine_paused: bool,
 
+    /// Testing aid: abort the process the Nth time the write path reaches POINT
+    /// (`POINT[:N]`, one of `engine::crash::POINTS`), to test what survives a crash there.
+    /// Hidden and without an environment variable, so that nobody sets it by accident.
+    #[arg(long, hide = true, value_parser = engine::crash::CrashPlan::parse)]
+    pub crash_at: Option<engine::crash::CrashPlan>,
+
     /// How long finished jobs stay queryable, e.g. 24h, 90m, 3600s, 7d (at least 1s).
     #[arg(long, env = "ECSD_JOB_RETENTION", default_value = "24h", value_parser = parse_duration)]
     pub job_retention: time::Duration,
@@ -573,6 +579,10 @@ fn check_exposure(args: &ServeArgs, address: SocketAddr) -> anyhow::Result<()> {
 /// leaves no database behind), opens the store, prints the banner, and serves until
 /// SIGINT/SIGTERM.
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    if let Some(plan) = args.crash_at.clone() {
+        // Armed before the store opens, so that a migration step can be crashed too.
+        engine::crash::arm(plan);
+    }
     check_exposure(&args, args.listen)?;
     let listener = TcpListener::bind(args.listen)
         .await
@@ -584,35 +594,55 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     } else {
         "http"
     };
+    // Before the banner: a client (or a test) may signal as soon as it has read it.
+    let shutdown = shutdown_signal();
     let contents = banner::DatabaseContents::read(&args.database, &server.engine).await;
     banner::print(&args, &server.state.auth, scheme, address, &contents);
-    server.run(listener, shutdown_signal()).await
+    server.run(listener, shutdown).await
 }
 
-async fn shutdown_signal() {
-    let interrupt = async {
-        if let Err(error) = tokio::signal::ctrl_c().await {
-            tracing::error!(%error, "cannot listen for SIGINT");
-            std::future::pending::<()>().await;
-        }
-    };
+/// SIGINT or SIGTERM. The handlers are installed when this is called, not when the future is
+/// first polled: the serving loop may not poll it before the first requests are served, and a
+/// SIGTERM before then would kill the process (the default action) instead of draining it
+/// (seen in the checkpoint crash test on a loaded machine).
+fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    let (interrupt, terminate) = {
+        use tokio::signal::unix::{signal, SignalKind};
+        let listen = |kind: SignalKind, name: &'static str| {
+            let registered = signal(kind);
+            async move {
+                match registered {
+                    Ok(mut signal) => {
+                        signal.recv().await;
+                    }
+                    Err(error) => {
+                        tracing::error!(%error, "cannot listen for {name}");
+                        std::future::pending::<()>().await;
+                    }
+                }
             }
-            Err(error) => {
-                tracing::error!(%error, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
+        };
+        (
+            listen(SignalKind::interrupt(), "SIGINT"),
+            listen(SignalKind::terminate(), "SIGTERM"),
+        )
     };
     #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = interrupt => tracing::info!("SIGINT received; shutting down"),
-        _ = terminate => tracing::info!("SIGTERM received; shutting down"),
+    let (interrupt, terminate) = (
+        async {
+            if let Err(error) = tokio::signal::ctrl_c().await {
+                tracing::error!(%error, "cannot listen for SIGINT");
+                std::future::pending::<()>().await;
+            }
+        },
+        std::future::pending::<()>(),
+    );
+    async move {
+        tokio::select! {
+            _ = interrupt => tracing::info!("SIGINT received; shutting down"),
+            _ = terminate => tracing::info!("SIGTERM received; shutting down"),
+        }
     }
 }
 

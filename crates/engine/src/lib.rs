@@ -6,6 +6,7 @@
 
 pub mod clock;
 pub mod compute;
+pub mod crash;
 pub mod engine;
 pub mod faults;
 pub mod flavors;

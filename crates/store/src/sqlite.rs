@@ -187,7 +187,9 @@ fn migrate(connection: &mut Connection, existing: bool) -> Result<(), StoreError
         if to == 6 {
             sqlite_tasks::migrate_tasks_into_jobs(&transaction)?;
         }
+        engine::crash::reached("migration", "before_commit", 1);
         transaction.commit().map_err(backend)?;
+        engine::crash::reached("migration", "after_commit", 1);
         if existing {
             tracing::info!(from = to - 1, to, "migrated the database schema");
         }
@@ -344,6 +346,24 @@ impl Reply {
     }
 }
 
+/// How the store reaches the disk. Always the default outside the power-loss tests.
+pub(crate) struct Durability {
+    /// The SQLite VFS to open the file with; `None`: SQLite's default.
+    pub(crate) vfs: Option<&'static str>,
+    /// `PRAGMA synchronous`. `FULL`: a WAL commit is synced before it returns, which is what
+    /// makes an answered `{"job_id"}` survive a power loss (`NORMAL` syncs only at checkpoints).
+    pub(crate) synchronous: &'static str,
+}
+
+impl Default for Durability {
+    fn default() -> Self {
+        Self {
+            vfs: None,
+            synchronous: "FULL",
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct SqliteStore {
     path: PathBuf,
@@ -371,6 +391,17 @@ impl SqliteStore {
 
     /// Opens (creating if needed) the database at `path`.
     pub fn open_with(path: &Path, options: &StoreOptions) -> Result<Self, StoreError> {
+        Self::open_on(path, options, &Durability::default())
+    }
+
+    /// [`SqliteStore::open_with`] through the VFS and with the `synchronous` mode `durability`
+    /// names: the power-loss tests' way in (the VFS that drops unsynced writes, and the
+    /// `OFF` that proves the test would notice).
+    pub(crate) fn open_on(
+        path: &Path,
+        options: &StoreOptions,
+        durability: &Durability,
+    ) -> Result<Self, StoreError> {
         if let Some(parent) = path
             .parent()
             .filter(|parent| !parent.as_os_str().is_empty())
@@ -394,16 +425,23 @@ impl SqliteStore {
             sqlite_state::import(path, import, SCHEMA_VERSION)?;
         }
 
-        let mut writer_connection = Connection::open(path).map_err(backend)?;
+        let connect = || match durability.vfs {
+            Some(vfs) => {
+                Connection::open_with_flags_and_vfs(path, rusqlite::OpenFlags::default(), vfs)
+            }
+            None => Connection::open(path),
+        };
+        let mut writer_connection = connect().map_err(backend)?;
         writer_connection
-            .execute_batch(
+            .execute_batch(&format!(
                 "PRAGMA journal_mode = WAL;
-                 PRAGMA synchronous = FULL;
+                 PRAGMA synchronous = {};
                  PRAGMA temp_store = MEMORY;
                  PRAGMA busy_timeout = 5000;
                  PRAGMA cache_size = -32768;
                  PRAGMA wal_autocheckpoint = 10000;",
-            )
+                durability.synchronous
+            ))
             .map_err(backend)?;
         let new_file = check_schema_version(&writer_connection, path)?;
         writer_connection.execute_batch(SCHEMA).map_err(backend)?;
@@ -412,7 +450,7 @@ impl SqliteStore {
 
         let readers = (0..READERS)
             .map(|_| {
-                let connection = Connection::open(path).map_err(backend)?;
+                let connection = connect().map_err(backend)?;
                 connection
                     .execute_batch("PRAGMA query_only = ON; PRAGMA busy_timeout = 5000;")
                     .map_err(backend)?;
@@ -977,7 +1015,9 @@ fn write_loop(mut connection: Connection, receiver: mpsc::Receiver<Pending>) {
         }
     }
     // The queue is closed: checkpoint so the next start opens a small WAL.
+    engine::crash::reached("checkpoint", "before", 1);
     let _ = connection.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);");
+    engine::crash::reached("checkpoint", "after", 1);
 }
 
 fn sort_write(
@@ -1073,6 +1113,9 @@ fn write_batch(connection: &mut Connection, group: Vec<Pending>) {
     };
     match result {
         Ok(results) => {
+            // Committed, nobody answered yet: the crash tests' "after the commit, before the
+            // answer".
+            crash_points(&commands, "after_commit");
             for (reply, done) in replies.into_iter().zip(results) {
                 reply.send(done);
             }
@@ -1124,8 +1167,30 @@ fn run_group(
             results.push(done);
         }
     }
+    crash_points(commands, "before_commit");
     transaction.commit().map_err(transaction_error)?;
     Ok(results)
+}
+
+/// Reports the group's commands to [`engine::crash`] at `when` (`before_commit`,
+/// `after_commit`): task ends count one per end, every other command one.
+fn crash_points(commands: &[Command], when: &str) {
+    for command in commands {
+        let (kind, times) = match command {
+            Command::JobInsert(_) => ("job_insert", 1),
+            Command::TaskEnd(ends) => ("task_end", ends.len() as u64),
+            Command::JobPurge(_) => ("job_purge", 1),
+            Command::ServerUpdate(_) => ("server_update", 1),
+            Command::ServerEdit(_) => ("server_edit", 1),
+            Command::GroupInsert(_) | Command::GroupDelete { .. } | Command::GroupMembership(_) => {
+                ("group_write", 1)
+            }
+            Command::Catalog(_) => ("catalog_write", 1),
+            // Runs alone, outside any group's transaction (`write_group`): no crash point.
+            Command::State(_) => continue,
+        };
+        engine::crash::reached(kind, when, times);
+    }
 }
 
 fn apply(connection: &Connection, command: &Command) -> Done {
@@ -1867,12 +1932,103 @@ mod tests {
         assert_eq!(name_pattern("50%_x"), "%50\\%\\_x%");
     }
 
-    #[tokio::test]
-    async fn sqlite_passes_the_conformance_suite() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let store =
-            std::sync::Arc::new(SqliteStore::open(&dir.path().join("ecsd.db")).expect("opens"));
-        crate::conformance::exercise(store).await;
+    /// Power loss: the store runs on the `powerloss` VFS, which keeps only what was synced;
+    /// the power goes right after a write was acknowledged ([`powerloss::Cut`]), and the file
+    /// is opened again as the machine would find it.
+    mod power_loss {
+        use super::{Durability, SqliteStore};
+        use crate::conformance::{create_job_insert, finish, insert_ok};
+        use crate::StoreOptions;
+        use engine::job::JobStatus;
+        use engine::store::Store;
+        use std::path::Path;
+
+        /// The store as it runs (`Durability::default()`), on the VFS; `synchronous` replaces
+        /// its mode when given.
+        fn open(path: &Path, synchronous: Option<&'static str>) -> SqliteStore {
+            powerloss::register().expect("the VFS registers");
+            let default = Durability::default();
+            let durability = Durability {
+                vfs: Some(powerloss::NAME),
+                synchronous: synchronous.unwrap_or(default.synchronous),
+            };
+            SqliteStore::open_on(path, &StoreOptions::default(), &durability).expect("opens")
+        }
+
+        /// What survives of (a job finished before a clean restart, a job accepted and one
+        /// accepted and ended) after the power goes at once after their acknowledgements,
+        /// the store running with `synchronous` (`None`: as it runs in production). `None`
+        /// in the answer: the job is gone.
+        async fn survivors(synchronous: Option<&'static str>) -> [Option<JobStatus>; 3] {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let path = dir.path().join("ecsd.db");
+            let store = open(&path, None);
+            let earlier = insert_ok(&store, create_job_insert("p-earlier", 1, 0)).await;
+            finish(&store, &earlier, 10).await;
+            drop(store);
+
+            let store = open(&path, synchronous);
+            let accepted = insert_ok(&store, create_job_insert("p-power", 1, 1_000)).await;
+            let ended = insert_ok(&store, create_job_insert("p-power", 1, 1_000)).await;
+            finish(&store, &ended, 1_100).await;
+            // The power goes now: every write above was acknowledged.
+            let cut = powerloss::Cut::now(dir.path());
+            drop(store); // Its closing checkpoint comes after the cut and is lost with it.
+            cut.apply().expect("the disk as the power loss left it");
+
+            let store = SqliteStore::open(&path).expect("opens after the power loss");
+            let mut statuses = [None, None, None];
+            for (status, (project, job)) in statuses.iter_mut().zip([
+                ("p-earlier", &earlier),
+                ("p-power", &accepted),
+                ("p-power", &ended),
+            ]) {
+                *status = store
+                    .job_get(project, &job.id)
+                    .await
+                    .expect("readable")
+                    .map(|job| job.status);
+            }
+            statuses
+        }
+
+        #[tokio::test]
+        async fn acknowledged_writes_survive_a_power_loss() {
+            assert_eq!(
+                survivors(None).await,
+                [
+                    Some(JobStatus::Success),
+                    Some(JobStatus::Init),
+                    Some(JobStatus::Success)
+                ]
+            );
+        }
+
+        /// The same test with `synchronous = OFF`: the acknowledged job and end are lost (only
+        /// what the clean restart before synced is there), so the test above can tell.
+        #[tokio::test]
+        async fn with_synchronous_off_the_same_power_loss_loses_acknowledged_writes() {
+            assert_eq!(
+                survivors(Some("OFF")).await,
+                [Some(JobStatus::Success), None, None]
+            );
+        }
+    }
+
+    /// The conformance suite, one test per scenario (`sqlite::tests::conformance::…`).
+    mod conformance {
+        use super::SqliteStore;
+        use engine::store::Store;
+        use std::sync::Arc;
+
+        /// A new database in a folder of its own, removed when the test ends.
+        fn fresh() -> (Arc<dyn Store>, tempfile::TempDir) {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let store = SqliteStore::open(&dir.path().join("ecsd.db")).expect("opens");
+            (Arc::new(store), dir)
+        }
+
+        crate::conformance::conformance_tests!(fresh);
     }
 
     /// A group in which one command fails part-way (its job row is written, then a server id

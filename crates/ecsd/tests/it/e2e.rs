@@ -15,7 +15,7 @@ pub(crate) struct Ecsd {
     /// `http://host:port`
     pub(crate) endpoint: String,
     /// `/v1/{project_id}`
-    base: String,
+    pub(crate) base: String,
     pub(crate) log: Arc<Mutex<Vec<String>>>,
 }
 
@@ -80,7 +80,7 @@ impl Ecsd {
         }
     }
 
-    fn kill_hard(&mut self) {
+    pub(crate) fn kill_hard(&mut self) {
         self.child.kill().expect("SIGKILL");
         self.child.wait().expect("reaped");
     }
@@ -123,6 +123,22 @@ impl Ecsd {
             }
             assert!(Instant::now() < deadline, "job {job_id} stuck: {job}");
             std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Ecsd {
+    /// Waits at most `timeout` for the process to end on its own (a crash point's abort).
+    pub(crate) fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("waits") {
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(10));
         }
     }
 }

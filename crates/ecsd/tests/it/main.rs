@@ -7,6 +7,7 @@ mod client_waiters;
 mod clock_state;
 mod connection_limits;
 mod coverage;
+mod crash;
 mod e2e;
 mod engine_steps;
 mod faults;

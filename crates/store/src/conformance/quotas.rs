@@ -13,16 +13,6 @@ use engine::quota::{
 use engine::server::{power_state, VmState};
 use engine::store::{JobInsertError, Rejection, Store};
 
-pub(super) async fn exercise(store: &dyn Store) {
-    quotas_refuse_a_create_past_a_limit_and_leave_no_trace(store).await;
-    unfinished_attaches_count_against_the_volume_quota(store).await;
-    an_unfinished_resize_counts_what_it_adds(store).await;
-    server_groups_are_stored_per_project_within_their_quota(store).await;
-    creates_into_a_group_place_members_on_distinct_hosts(store).await;
-    members_are_added_and_removed_when_stopped(store).await;
-    deleting_a_group_or_a_member_ends_the_membership(store).await;
-}
-
 fn refused(result: Result<impl std::fmt::Debug, JobInsertError>) -> Rejection {
     match result {
         Err(JobInsertError::Rejected(rejection)) => rejection,
@@ -54,7 +44,7 @@ fn create_within(project: &str, count: usize, quotas: Quotas) -> engine::store::
     insert
 }
 
-async fn quotas_refuse_a_create_past_a_limit_and_leave_no_trace(store: &dyn Store) {
+pub(crate) async fn quotas_refuse_a_create_past_a_limit_and_leave_no_trace(store: &dyn Store) {
     let project = "p-quota";
     let quotas = Quotas {
         instances: Some(3),
@@ -117,7 +107,7 @@ async fn quotas_refuse_a_create_past_a_limit_and_leave_no_trace(store: &dyn Stor
     );
 }
 
-async fn unfinished_attaches_count_against_the_volume_quota(store: &dyn Store) {
+pub(crate) async fn unfinished_attaches_count_against_the_volume_quota(store: &dyn Store) {
     let project = "p-quota-vol";
     let server_id = active_server(store, project, 0).await;
     let quotas = Quotas {
@@ -173,7 +163,7 @@ async fn unfinished_attaches_count_against_the_volume_quota(store: &dyn Store) {
     finish(store, &first, 20).await;
 }
 
-async fn an_unfinished_resize_counts_what_it_adds(store: &dyn Store) {
+pub(crate) async fn an_unfinished_resize_counts_what_it_adds(store: &dyn Store) {
     let project = "p-quota-resize";
     let server_id = active_server(store, project, 0).await;
     let before = store.project_usage(project).await.expect("readable");
@@ -224,7 +214,7 @@ async fn insert_group(store: &dyn Store, group: ServerGroupRecord, max_groups: O
         .expect("group stored");
 }
 
-async fn server_groups_are_stored_per_project_within_their_quota(store: &dyn Store) {
+pub(crate) async fn server_groups_are_stored_per_project_within_their_quota(store: &dyn Store) {
     let project = "p-groups";
     insert_group(store, group(project, "g-1", "first", 1), Some(2)).await;
     insert_group(store, group(project, "g-2", "second", 2), Some(2)).await;
@@ -307,7 +297,7 @@ fn create_into(
     insert
 }
 
-async fn creates_into_a_group_place_members_on_distinct_hosts(store: &dyn Store) {
+pub(crate) async fn creates_into_a_group_place_members_on_distinct_hosts(store: &dyn Store) {
     let project = "p-group-create";
     assert_eq!(
         refused(
@@ -391,7 +381,7 @@ async fn stop(store: &dyn Store, project: &str, server_id: &str) {
         .expect("writes");
 }
 
-async fn members_are_added_and_removed_when_stopped(store: &dyn Store) {
+pub(crate) async fn members_are_added_and_removed_when_stopped(store: &dyn Store) {
     let project = "p-group-members";
     insert_group(store, group(project, "g-m", "m", 1), None).await;
     let running = active_server(store, project, 0).await;
@@ -480,7 +470,7 @@ async fn members_are_added_and_removed_when_stopped(store: &dyn Store) {
         .is_empty());
 }
 
-async fn deleting_a_group_or_a_member_ends_the_membership(store: &dyn Store) {
+pub(crate) async fn deleting_a_group_or_a_member_ends_the_membership(store: &dyn Store) {
     let project = "p-group-delete";
     insert_group(store, group(project, "g-d", "d", 1), None).await;
     let created = insert_ok(store, create_into(project, 2, "g-d", None)).await;
