@@ -18,14 +18,15 @@ use crate::server::{
     power_state, DocChange, FlavorRef, Nic, PowerTriple, PublicIp, ServerChange, ServerDoc,
     ServerRecord, TaskState, VmState, Volume,
 };
+use crate::stats::{NoObserver, Observer};
 use crate::store::{
-    ClientToken, ImageRecord, Insertion, JobInsert, JobInsertError, KeyPairRecord, Precondition,
-    Rejection, ServerEdit, ServerEditError, ServerPage, ServerQuery, ServerUpdate, Store,
-    StoreError, TaskClaim, TaskEnd,
+    ClientToken, ImageRecord, Insertion, JobInsert, JobInsertError, JobQuery, KeyPairRecord,
+    Precondition, Rejection, ServerEdit, ServerEditError, ServerPage, ServerQuery, ServerUpdate,
+    Store, StoreError, TaskClaim, TaskEnd,
 };
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 use time::Duration;
 use tokio::sync::{watch, Notify};
 
@@ -232,6 +233,8 @@ pub struct Engine {
     /// When the sleeping run loop will wake by itself (unix ms); `i64::MAX` while it runs.
     /// Submissions due later need not wake it: under load that saves a claim query per request.
     planned_wake: AtomicI64,
+    /// Told of task and job ends ([`crate::stats`]); set once by whoever watches ecsd.
+    observer: RwLock<Arc<dyn Observer>>,
 }
 
 impl Engine {
@@ -243,7 +246,33 @@ impl Engine {
             config,
             wakeup: Notify::new(),
             planned_wake: AtomicI64::new(i64::MAX),
+            observer: RwLock::new(Arc::new(NoObserver)),
         }
+    }
+
+    /// Reports task and job ends to `observer` from now on, and the store's commits too (the
+    /// store's [`Store::observe`]). A later call replaces an earlier one.
+    pub fn observe(&self, observer: Arc<dyn Observer>) {
+        self.store.observe(Arc::clone(&observer));
+        *self
+            .observer
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = observer;
+    }
+
+    /// Writes waiting for the store's writer, if the store counts them
+    /// ([`Store::writer_queue_depth`]).
+    pub fn writer_queue_depth(&self) -> Option<u64> {
+        self.store.writer_queue_depth()
+    }
+
+    /// A page of the project's jobs, newest first, as a client sees them now; jobs past their
+    /// retention ([`Engine::retention_cutoff`]) are not listed. `now` and `finished_since` of
+    /// `query` are set here.
+    pub async fn jobs(&self, mut query: JobQuery) -> Result<Vec<JobRecord>, StoreError> {
+        query.now = self.now_ms();
+        query.finished_since = self.retention_cutoff();
+        self.store.job_list(query).await
     }
 
     pub fn with_faults(mut self, faults: Arc<dyn FaultInjector>) -> Self {
@@ -608,7 +637,10 @@ impl Engine {
             return Ok(RunOutcome::Idle);
         }
         let count = ends.len();
+        let report = crate::stats::EndReport::of(&due, &ends);
         self.store.task_end(ends).await?;
+        let observer = Arc::clone(&self.observer.read().unwrap_or_else(PoisonError::into_inner));
+        report.send(observer.as_ref());
         Ok(RunOutcome::Ran(count))
     }
 

@@ -37,8 +37,10 @@ pub async fn exercise(store: Arc<dyn Store>) {
     server_edits_of_metadata_need_an_active_or_stopped_server(store.as_ref()).await;
     tags_list_per_project_and_filter_server_lists(store.as_ref()).await;
     quotas::exercise(store.as_ref()).await;
+    job_list::exercise(store.as_ref()).await;
 }
 
+mod job_list;
 mod quotas;
 
 /// A create job of `count` servers in `project`, accepted at `now`, due at once.

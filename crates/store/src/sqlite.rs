@@ -17,6 +17,7 @@
 
 use crate::sqlite_catalog::{self, CatalogWrite};
 use crate::sqlite_groups;
+use crate::sqlite_jobs;
 use crate::sqlite_readers::Readers;
 use crate::sqlite_tasks;
 use crate::StoreOptions;
@@ -26,15 +27,16 @@ use engine::server::{
     PowerTriple, ServerDoc, ServerFault, ServerRecord, ServerStatus, TaskState, VmState,
 };
 use engine::store::{
-    BoxFuture, ImageRecord, Insertion, JobInsert, JobInsertError, KeyPairRecord, Rejection,
-    Reservation, ServerEdit, ServerEditError, ServerPage, ServerQuery, ServerUpdate, Store,
-    StoreError, TagMatch, TaskClaim, TaskEnd,
+    BoxFuture, ImageRecord, Insertion, JobInsert, JobInsertError, JobQuery, KeyPairRecord,
+    Rejection, Reservation, ServerEdit, ServerEditError, ServerPage, ServerQuery, ServerUpdate,
+    Store, StoreError, TagMatch, TaskClaim, TaskEnd,
 };
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 use std::collections::{HashMap, VecDeque};
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc, Mutex, PoisonError, RwLock};
 use std::time::Instant;
 use tokio::sync::oneshot;
 
@@ -112,7 +114,7 @@ CREATE TABLE IF NOT EXISTS client_tokens (
 
 /// The layout of [`SCHEMA`] plus [`MIGRATIONS`]; stored as `PRAGMA user_version`. A file of an
 /// older version is migrated step by step; a newer one is refused rather than misread.
-const SCHEMA_VERSION: i64 = 6;
+const SCHEMA_VERSION: i64 = 7;
 
 /// The steps after version 1 ([`SCHEMA`], which never changes: users have databases of it):
 /// `MIGRATIONS[i]` takes a database from version `i + 1` to `i + 2`. Each step lives in its own
@@ -129,6 +131,8 @@ const MIGRATIONS: &[&str] = &[
     // 5 → 6: tasks held in their job's row, with a schedule ([`sqlite_tasks`]); the rows of
     // the per-step model are moved there by [`sqlite_tasks::migrate_tasks_into_jobs`].
     sqlite_tasks::MIGRATION_JOB_TASKS,
+    // 6 → 7: the job list's index ([`sqlite_jobs`]).
+    sqlite_jobs::MIGRATION_JOB_LIST,
 ];
 
 /// Values made once per database and shared by every process that opens it.
@@ -323,9 +327,36 @@ impl Reply {
     }
 }
 
+/// What the writer reports ([`Store::observe`], [`Store::writer_queue_depth`]), shared by the
+/// store and its writer thread. Atomics and one read lock per commit: nothing a client waits on.
+#[derive(Debug, Default)]
+struct WriterStats {
+    /// Commands sent to the writer and not yet answered (queued, or in the group committing).
+    queued: AtomicU64,
+    observer: RwLock<Option<Arc<dyn engine::stats::Observer>>>,
+}
+
+impl WriterStats {
+    /// A group of `size` commands was answered; `committed` when its transaction committed.
+    fn answered(&self, size: usize, committed: Option<std::time::Duration>) {
+        self.queued.fetch_sub(size as u64, Ordering::Relaxed);
+        if let Some(elapsed) = committed {
+            if let Some(observer) = self
+                .observer
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .as_ref()
+            {
+                observer.writer_committed(size, elapsed);
+            }
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct SqliteStore {
     path: PathBuf,
+    stats: Arc<WriterStats>,
     writer: Mutex<Option<mpsc::Sender<Pending>>>,
     writer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     readers: Arc<Readers>,
@@ -394,12 +425,15 @@ impl SqliteStore {
         let readers = Arc::new(Readers::new(readers, options.read_deadline));
 
         let (sender, receiver) = mpsc::channel();
+        let stats = Arc::new(WriterStats::default());
+        let writer_stats = Arc::clone(&stats);
         let writer_thread = std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || write_loop(writer_connection, receiver))
+            .spawn(move || write_loop(writer_connection, receiver, &writer_stats))
             .map_err(|error| StoreError::Backend(format!("cannot start the writer: {error}")))?;
         Ok(Self {
             path: path.to_owned(),
+            stats,
             writer: Mutex::new(Some(sender)),
             writer_thread: Mutex::new(Some(writer_thread)),
             readers,
@@ -437,12 +471,18 @@ impl SqliteStore {
 
     fn send(&self, command: Command, reply: Reply) -> Result<(), StoreError> {
         let writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
-        match writer.as_ref() {
+        // Counted before the send, so the writer never answers a command not yet counted.
+        self.stats.queued.fetch_add(1, Ordering::Relaxed);
+        let sent = match writer.as_ref() {
             Some(sender) => sender
                 .send(Pending { command, reply })
                 .map_err(|_| StoreError::Closed),
             None => Err(StoreError::Closed),
+        };
+        if sent.is_err() {
+            self.stats.queued.fetch_sub(1, Ordering::Relaxed);
         }
+        sent
     }
 }
 
@@ -749,6 +789,25 @@ impl Store for SqliteStore {
     fn token_signing_key(&self) -> &[u8] {
         &self.token_signing_key
     }
+
+    fn job_list(&self, query: JobQuery) -> BoxFuture<'_, Result<Vec<JobRecord>, StoreError>> {
+        Box::pin(
+            self.readers
+                .run(move |connection| sqlite_jobs::list_jobs(connection, &query)),
+        )
+    }
+
+    fn observe(&self, observer: Arc<dyn engine::stats::Observer>) {
+        *self
+            .stats
+            .observer
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Some(observer);
+    }
+
+    fn writer_queue_depth(&self) -> Option<u64> {
+        Some(self.stats.queued.load(Ordering::Relaxed))
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -761,7 +820,7 @@ const MAX_BACKGROUND_WAIT: std::time::Duration = std::time::Duration::from_milli
 /// steps, purges) whenever no client write is waiting or the engine write has waited
 /// [`MAX_BACKGROUND_WAIT`]. Accepting a job is what a client waits on; steps can run a little
 /// late under load, as jobs do on a busy cloud.
-fn write_loop(mut connection: Connection, receiver: mpsc::Receiver<Pending>) {
+fn write_loop(mut connection: Connection, receiver: mpsc::Receiver<Pending>, stats: &WriterStats) {
     let mut background: VecDeque<(Instant, Pending)> = VecDeque::new();
     let mut open = true;
     while open || !background.is_empty() {
@@ -792,7 +851,7 @@ fn write_loop(mut connection: Connection, receiver: mpsc::Receiver<Pending>) {
             }
         }
         if !group.is_empty() {
-            write_group(&mut connection, group);
+            write_group(&mut connection, group, stats);
         }
     }
     // The queue is closed: checkpoint so the next start opens a small WAL.
@@ -828,7 +887,7 @@ enum GroupError {
 /// commands back to back: rejections are decided before a command writes anything, so they need
 /// no undo. Only if a command fails part-way is the group rolled back and replayed with each
 /// command in its own savepoint (savepoints cost a sub-journal copy of every page they touch).
-fn write_group(connection: &mut Connection, group: Vec<Pending>) {
+fn write_group(connection: &mut Connection, group: Vec<Pending>, stats: &WriterStats) {
     let size = group.len();
     let started = std::time::Instant::now();
     let (commands, replies): (Vec<Command>, Vec<Reply>) = group
@@ -845,6 +904,8 @@ fn write_group(connection: &mut Connection, group: Vec<Pending>) {
         }
         other => other,
     };
+    // Reported before the callers are answered: whoever sees an answer sees its commit counted.
+    stats.answered(size, result.is_ok().then(|| started.elapsed()));
     match result {
         Ok(results) => {
             for (reply, done) in replies.into_iter().zip(results) {
@@ -1320,8 +1381,12 @@ fn purge_jobs(connection: &Connection, finished_before: i64) -> Result<u64, Stor
 // ---------------------------------------------------------------------------------------------
 // Reads.
 
+/// The columns [`raw_job_from_row`] reads, in its order.
+pub(crate) const JOB_COLUMNS: &str =
+    "id, project_id, job_type, status, begin_time, end_time, error_code, fail_reason, tasks";
+
 /// A job row before its text columns are parsed.
-struct RawJob {
+pub(crate) struct RawJob {
     id: String,
     project_id: String,
     job_type: String,
@@ -1333,7 +1398,7 @@ struct RawJob {
     tasks: String,
 }
 
-fn raw_job_from_row(row: &Row<'_>) -> rusqlite::Result<RawJob> {
+pub(crate) fn raw_job_from_row(row: &Row<'_>) -> rusqlite::Result<RawJob> {
     Ok(RawJob {
         id: row.get(0)?,
         project_id: row.get(1)?,
@@ -1348,7 +1413,7 @@ fn raw_job_from_row(row: &Row<'_>) -> rusqlite::Result<RawJob> {
 }
 
 impl RawJob {
-    fn decode(self) -> Result<JobRecord, StoreError> {
+    pub(crate) fn decode(self) -> Result<JobRecord, StoreError> {
         let tasks = sqlite_tasks::decode(&self.id, self.begin_time, &self.tasks)?;
         Ok(JobRecord {
             kind: JobKind::from_job_type(&self.job_type).ok_or_else(|| {
@@ -1637,6 +1702,45 @@ mod tests {
         assert_eq!(name_pattern("50%_x"), "%50\\%\\_x%");
     }
 
+    #[test]
+    fn the_job_list_reads_its_index_in_order() {
+        let mut connection = Connection::open_in_memory().expect("opens");
+        connection.execute_batch(SCHEMA).expect("schema");
+        connection
+            .execute_batch("PRAGMA user_version = 1;")
+            .expect("version 1");
+        migrate(&mut connection, false).expect("migrates");
+        let queries = [
+            JobQuery {
+                project_id: "p".to_owned(),
+                limit: 10,
+                ..JobQuery::default()
+            },
+            JobQuery {
+                project_id: "p".to_owned(),
+                statuses: vec![JobStatus::Running, JobStatus::Fail],
+                kinds: vec![JobKind::CreateServers, JobKind::DeleteServers],
+                since: Some(1_000),
+                marker: Some("0".repeat(32)),
+                limit: 10,
+                ..JobQuery::default()
+            },
+        ];
+        for query in queries {
+            let (sql, values) = sqlite_jobs::statement(&query);
+            let plan: Vec<String> = connection
+                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .expect("prepares")
+                .query_map(rusqlite::params_from_iter(values), |row| row.get(3))
+                .expect("explains")
+                .collect::<rusqlite::Result<_>>()
+                .expect("reads");
+            let plan = plan.join("; ");
+            assert!(plan.contains("jobs_by_project"), "{plan}");
+            assert!(!plan.contains("TEMP B-TREE"), "sorted by the index: {plan}");
+        }
+    }
+
     #[tokio::test]
     async fn sqlite_passes_the_conformance_suite() {
         let dir = tempfile::tempdir().expect("temp dir");
@@ -1676,7 +1780,7 @@ mod tests {
                 }
             })
             .collect();
-        write_group(&mut connection, group);
+        write_group(&mut connection, group, &WriterStats::default());
         let mut results = Vec::new();
         for receiver in receivers {
             results.push(receiver.await.expect("answered"));
