@@ -114,6 +114,10 @@ impl AppState {
         max_body_bytes: usize,
         auth: auth::Auth,
     ) -> Self {
+        let metrics = Arc::new(observe::Metrics::new());
+        // Task and job ends and the store's commits reach the registry through the engine's
+        // hook (the engine has no metrics dependency).
+        engine.observe(metrics.clone());
         Self(Arc::new(SharedState {
             engine,
             regions: Arc::new(regions),
@@ -122,7 +126,7 @@ impl AppState {
             auth,
             images: Arc::new(nova::images::ImageCatalogue::builtin()),
             deadlines: Deadlines::default(),
-            metrics: Arc::new(observe::Metrics::new()),
+            metrics,
             admin: admin::access::AdminAccess::default(),
         }))
     }

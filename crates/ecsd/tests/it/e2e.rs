@@ -101,11 +101,11 @@ impl Ecsd {
         }
     }
 
-    fn get(&self, path: &str) -> (u16, Value) {
+    pub(crate) fn get(&self, path: &str) -> (u16, Value) {
         answer(client(&self.endpoint).send("GET", &format!("{}{path}", self.base), b""))
     }
 
-    fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+    pub(crate) fn post(&self, path: &str, body: &Value) -> (u16, Value) {
         answer(client(&self.endpoint).send(
             "POST",
             &format!("{}{path}", self.base),
@@ -114,7 +114,7 @@ impl Ecsd {
     }
 
     /// Polls a job until SUCCESS or FAIL, or panics at the deadline.
-    fn wait_job(&self, job_id: &str, deadline: Instant) -> Value {
+    pub(crate) fn wait_job(&self, job_id: &str, deadline: Instant) -> Value {
         loop {
             let (status, job) = self.get(&format!("/jobs/{job_id}"));
             assert_eq!(status, 200, "{job}");

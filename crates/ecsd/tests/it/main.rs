@@ -10,6 +10,7 @@ mod engine_steps;
 mod fidelity;
 mod hardening;
 mod http;
+mod job_list_http;
 mod nova_http;
 mod observability;
 mod operations;
