@@ -1,10 +1,12 @@
 //! The job list, ecsd's own extension (`GET /v1/{project_id}/jobs`): in-process on a manual
 //! clock (order, each item equal to the job query's body, filters, paging with a marker, limit
-//! bounds, tenancy, Nova's jobs, retention, bad input) and through the real binary.
+//! bounds, tenancy, Nova's jobs, retention, bad input) and through the real binary; and the
+//! job query's `Retry-After` on unfinished jobs.
 
 use crate::http::{assert_error, Api};
-use crate::support::{config, create_body, Harness, OTHER, PROJECT};
+use crate::support::{config, create_body, signed_request, Harness, LOCAL, OTHER, PROJECT};
 use axum::http::{Method, StatusCode};
+use engine::clock::Clock;
 use engine::compute::LatencyProfile;
 use engine::engine::{FaultInjector, InjectedFault};
 use engine::job::TaskRecord;
@@ -222,4 +224,62 @@ fn the_real_binary_lists_jobs() {
     let (status, refused) = ecsd.get("/jobs?limit=1000");
     assert_eq!(status, 400, "{refused}");
     assert_eq!(refused["error"]["code"], "Ecs.0005");
+}
+
+/// The job query's `Retry-After` header (seconds), if any.
+async fn retry_after(api: &Api, job_id: &str) -> (String, Option<i64>) {
+    let request = signed_request(
+        LOCAL,
+        api.harness.clock.now(),
+        &Method::GET,
+        &format!("/v1/{PROJECT}/jobs/{job_id}"),
+        None,
+        b"",
+    );
+    let (status, headers, body) = api.send_request(request).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let seconds = headers
+        .get("retry-after")
+        .map(|value| value.to_str().expect("ASCII").parse().expect("seconds"));
+    (body["status"].as_str().expect("status").to_owned(), seconds)
+}
+
+#[tokio::test]
+async fn unfinished_jobs_answer_a_retry_after_until_their_end() {
+    // A realistic create takes tens of seconds.
+    let api = Api::new(LatencyProfile::Realistic);
+    let job_id = create(&api, "retry-after", 1).await;
+    let due = api.harness.job(&job_id).await.tasks[0].end_due();
+    let now = engine::clock::to_unix_ms(api.harness.clock.now());
+    assert!(
+        due - now > 2_000 * api::ecs::jobs::MAX_RETRY_AFTER_SECONDS,
+        "{due} {now}"
+    );
+    // Far from its end: the hint is capped.
+    assert_eq!(
+        retry_after(&api, &job_id).await.1,
+        Some(api::ecs::jobs::MAX_RETRY_AFTER_SECONDS)
+    );
+    // 2.5 s before its end: 3 s.
+    api.harness.advance_ms(due - now - 2_500);
+    assert_eq!(
+        retry_after(&api, &job_id).await,
+        ("RUNNING".to_owned(), Some(3))
+    );
+    // Past its due end, until the engine writes it: one second.
+    api.harness.advance_ms(3_000);
+    assert_eq!(
+        retry_after(&api, &job_id).await,
+        ("RUNNING".to_owned(), Some(1))
+    );
+    // Finished: no hint (and none from the finished-job cache either).
+    api.harness.drain().await;
+    assert_eq!(
+        retry_after(&api, &job_id).await,
+        ("SUCCESS".to_owned(), None)
+    );
+    assert_eq!(
+        retry_after(&api, &job_id).await,
+        ("SUCCESS".to_owned(), None)
+    );
 }
