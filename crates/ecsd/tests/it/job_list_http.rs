@@ -224,6 +224,28 @@ fn the_real_binary_lists_jobs() {
     let (status, refused) = ecsd.get("/jobs?limit=1000");
     assert_eq!(status, 400, "{refused}");
     assert_eq!(refused["error"]["code"], "Ecs.0005");
+
+    // The binary's engine reports to its metrics: both jobs finished, three sub-jobs, and
+    // the writer committed (a loopback scrape needs no admin token when none is set).
+    let metrics = ureq::get(&format!("{}/metrics", ecsd.endpoint))
+        .timeout(Duration::from_secs(30))
+        .call()
+        .expect("scraped")
+        .into_string()
+        .expect("text");
+    for line in [
+        "ecsd_jobs_finished_total{job_type=\"createServer\",status=\"SUCCESS\"} 2",
+        "ecsd_subjob_duration_seconds_count{job_type=\"createServer\",status=\"SUCCESS\"} 3",
+        "ecsd_store_writer_queue_depth 0",
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "{line}: {metrics}");
+    }
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("ecsd_store_commit_batch_size_count ") && !l.ends_with(" 0")),
+        "{metrics}"
+    );
 }
 
 /// The job query's `Retry-After` header (seconds), if any.

@@ -829,6 +829,52 @@ async fn metrics_count_finished_jobs_their_durations_nova_jobs_and_the_writers_c
     );
 }
 
+/// Every metric family `/metrics` exposes is in README's metrics table (by its sample name:
+/// counters with `_total`), so a new metric cannot go undocumented.
+#[tokio::test]
+async fn every_metric_is_documented_in_the_readme() {
+    let harness = Harness::new(crate::support::config(LatencyProfile::Instant));
+    let app = app(&harness);
+    // Traffic that touches every family (a labelled family shows no sample before its first).
+    let (status, answer) = signed_call(
+        &app,
+        &harness,
+        &format!("/v1/{PROJECT}/cloudservers"),
+        &create_body("documented", 1),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    harness.drain().await;
+    let (status, _) = call(
+        &app,
+        unsigned(Method::GET, &format!("/v1/{PROJECT}/cloudservers/detail")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let text = scrape(&app).await;
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md"))
+        .expect("README.md is readable");
+    let families: Vec<String> = text
+        .lines()
+        .filter_map(|line| line.strip_prefix("# TYPE "))
+        .map(|rest| {
+            let mut parts = rest.split_whitespace();
+            let name = parts.next().unwrap_or_default();
+            match parts.next() {
+                Some("counter") => format!("{name}_total"),
+                _ => name.to_owned(),
+            }
+        })
+        .collect();
+    assert!(families.len() >= 11, "{text}");
+    for family in families {
+        assert!(
+            readme.contains(&format!("| `{family}` |")),
+            "{family} is not in README's metrics table"
+        );
+    }
+}
+
 /// The path templates the router holds, read from its `Debug` form (axum has no public
 /// listing). Fails loudly if axum's `Debug` stops showing them.
 fn router_paths(app: &axum::Router) -> BTreeSet<String> {
