@@ -354,6 +354,49 @@ fn the_default_level_logs_each_request_and_accepted_job_as_json() {
 
 /// At `trace`, every crate's every line: the secret key, the password, the token, the
 /// signature and the `adminPass` appear in none of them (text format, the default).
+/// Nova's answers carry no `job_id`, but the jobs they make are in the access log like ECS's:
+/// the request's line names the job, and the job's "accepted" line follows.
+#[test]
+fn nova_requests_that_make_jobs_log_their_job_id() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ecsd = Running::start(
+        dir.path(),
+        &["--database", "sqlite://ecsd.db", "--log-format", "json"],
+        None,
+    );
+    let flavor = create_body("nova", 1)["server"]["flavorRef"].clone();
+    let body = json!({"server": {"name": "nova-logged", "imageRef": "1ce5800f-6fbc-4bb0-a0e5-0d7b5f4c4c4e",
+        "flavorRef": flavor, "networks": [{"uuid": "5e0f2e8a-7c1f-4d8e-9f42-4b2d6e8b1c33"}]}});
+    let (status, created, _) = ecsd.signed(
+        "POST",
+        &format!("/v2.1/{PROJECT}/servers"),
+        body.to_string().as_bytes(),
+    );
+    assert_eq!(status, 202, "{created}");
+    let log = ecsd.log_when(|lines| lines.iter().any(|line| line.contains("job accepted")));
+    drop(ecsd);
+    let events: Vec<Value> = log
+        .iter()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect();
+    let request = events
+        .iter()
+        .find(|event| {
+            event["target"] == "ecsd::request" && event["route"] == "/v2.1/{project_id}/servers"
+        })
+        .unwrap_or_else(|| panic!("no request line: {events:#?}"));
+    let job_id = request["job_id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("the Nova create's line names its job: {request}"));
+    assert!(engine::job::is_job_id(job_id), "{request}");
+    assert!(
+        events.iter().any(|event| event["target"] == "ecsd::job"
+            && event["job_id"] == job_id
+            && event["job_type"] == "createServer"),
+        "{events:#?}"
+    );
+}
+
 #[test]
 fn no_secret_token_signature_or_admin_pass_reaches_the_log_even_at_trace() {
     let dir = tempfile::tempdir().expect("temp dir");
