@@ -17,7 +17,7 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use engine::job::{JobKind, JobStatus};
+use engine::job::JobKind;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -329,7 +329,7 @@ fn seconds(duration_ms: i64) -> f64 {
 }
 
 impl engine::stats::Observer for Metrics {
-    fn task_finished(&self, kind: JobKind, status: JobStatus, duration_ms: i64) {
+    fn task_finished(&self, kind: JobKind, status: engine::job::JobStatus, duration_ms: i64) {
         self.subjob_seconds
             .get_or_create(&OutcomeLabels {
                 job_type: kind.job_type(),
@@ -338,7 +338,7 @@ impl engine::stats::Observer for Metrics {
             .observe(seconds(duration_ms));
     }
 
-    fn job_finished(&self, kind: JobKind, status: JobStatus, duration_ms: i64) {
+    fn job_finished(&self, kind: JobKind, status: engine::job::JobStatus, duration_ms: i64) {
         let labels = OutcomeLabels {
             job_type: kind.job_type(),
             status: status.as_str(),
