@@ -1741,6 +1741,57 @@ mod tests {
         }
     }
 
+    /// Counts what the writer reports.
+    #[derive(Debug, Default)]
+    struct Commits(std::sync::Mutex<Vec<usize>>);
+
+    impl engine::stats::Observer for Commits {
+        fn writer_committed(&self, commands: usize, _elapsed: std::time::Duration) {
+            self.0.lock().expect("lock").push(commands);
+        }
+    }
+
+    #[tokio::test]
+    async fn the_writer_counts_writes_until_answered_and_reports_each_commit() {
+        // Every wait here is bounded: the blocked write must show, then finish.
+        const BOUND: std::time::Duration = std::time::Duration::from_secs(30);
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("ecsd.db");
+        let store = Arc::new(SqliteStore::open(&path).expect("opens"));
+        let commits = Arc::new(Commits::default());
+        store.observe(commits.clone());
+        assert_eq!(store.writer_queue_depth(), Some(0));
+        // Another connection holds the write lock, so the writer's next group waits for it
+        // (within its busy timeout) and the write stays counted.
+        let blocker = Connection::open(&path).expect("opens");
+        blocker
+            .execute_batch("BEGIN IMMEDIATE")
+            .expect("takes the write lock");
+        let inserter = Arc::clone(&store);
+        let waiting = tokio::spawn(async move {
+            inserter
+                .job_insert(crate::conformance::create_job_insert("p", 1, 0))
+                .await
+        });
+        let started = Instant::now();
+        while store.writer_queue_depth() != Some(1) {
+            assert!(started.elapsed() < BOUND, "the write was never counted");
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        assert!(
+            commits.0.lock().expect("lock").is_empty(),
+            "not committed yet"
+        );
+        blocker.execute_batch("COMMIT").expect("releases");
+        let inserted = tokio::time::timeout(BOUND, waiting)
+            .await
+            .expect("answered in time")
+            .expect("joins");
+        assert!(inserted.is_ok(), "{inserted:?}");
+        assert_eq!(store.writer_queue_depth(), Some(0));
+        assert_eq!(*commits.0.lock().expect("lock"), [1]);
+    }
+
     #[tokio::test]
     async fn sqlite_passes_the_conformance_suite() {
         let dir = tempfile::tempdir().expect("temp dir");
