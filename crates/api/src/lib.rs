@@ -123,6 +123,10 @@ impl AppState {
         max_body_bytes: usize,
         auth: auth::Auth,
     ) -> Self {
+        let metrics = Arc::new(observe::Metrics::new());
+        // Task and job ends and the store's commits reach the registry through the engine's
+        // hook (the engine has no metrics dependency).
+        engine.observe(metrics.clone());
         Self(Arc::new(SharedState {
             faults: engine.rules().clone(),
             engine,
@@ -132,7 +136,7 @@ impl AppState {
             auth,
             images: Arc::new(nova::images::ImageCatalogue::builtin()),
             deadlines: Deadlines::default(),
-            metrics: Arc::new(observe::Metrics::new()),
+            metrics,
             admin: admin::access::AdminAccess::default(),
             requests: Arc::default(),
             strict_bodies: false,

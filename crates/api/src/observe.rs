@@ -1,10 +1,12 @@
 //! What ecsd tells the people watching it: one log line per request and per accepted job, and
 //! the Prometheus metrics served at `/metrics`.
 //!
-//! Everything here is counted at the HTTP layer, from what the handlers and the
-//! authentication middleware note on the request and response (extensions), so the engine and
-//! the store stay free of it. What only the engine knows (jobs finishing, step durations, the
-//! writer's queue) is not measured yet; see ARCHITECTURE.md.
+//! Requests, accepted jobs and refusals are counted at the HTTP layer, from what the handlers
+//! and the authentication middleware note on the request and response (extensions). What only
+//! the engine and the store know (task and job ends, the writer's commits) reaches [`Metrics`]
+//! through the engine's hook, [`engine::stats::Observer`], which it implements; the engine and
+//! the store stay free of Prometheus. The unfinished jobs and the writer's queue are read at
+//! each scrape.
 //!
 //! The same place fills the request log ([`crate::admin::requests`]), the ring that
 //! `GET /_ecsd/requests` reads.
@@ -56,6 +58,15 @@ pub fn with_job(mut response: Response, job_id: &str, kind: JobKind) -> Response
     response
 }
 
+/// The same note as a response part, for handlers that answer a tuple:
+/// `(StatusCode::ACCEPTED, job_note(&job_id, kind), Json(body))`.
+pub fn job_note(job_id: &str, kind: JobKind) -> axum::Extension<JobNote> {
+    axum::Extension(JobNote {
+        job_id: job_id.to_owned(),
+        job_type: kind.job_type(),
+    })
+}
+
 /// The access key a request presented or its token belongs to, filled in by authentication;
 /// the request's log line reads it after the answer. A slot on the request, because the
 /// authentication middleware sees the request and the log line is written from the response.
@@ -89,6 +100,12 @@ struct RouteLabels {
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct JobLabels {
     job_type: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    job_type: &'static str,
+    status: &'static str,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -143,6 +160,12 @@ pub struct Metrics {
     auth_refusals: Family<RefusalLabels, Counter>,
     unfinished_jobs: Gauge,
     faults_fired: Family<EffectLabels, Counter>,
+    jobs_finished: Family<OutcomeLabels, Counter>,
+    job_seconds: Family<OutcomeLabels, Histogram>,
+    subjob_seconds: Family<OutcomeLabels, Histogram>,
+    writer_queue: Gauge,
+    commit_batch: Histogram,
+    commit_seconds: Histogram,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -166,6 +189,21 @@ impl Default for Metrics {
 /// to the slowest read the query deadline lets through.
 const DURATION_BUCKETS: [f64; 12] = [
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 2.5, 10.0,
+];
+
+/// Job and sub-job durations, in seconds of the engine's clock: from the `instant` profile's
+/// zero through `fast` (about a second) to `realistic` creates and resizes (minutes).
+const JOB_BUCKETS: [f64; 13] = [
+    0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0,
+];
+
+/// Commands per group commit: powers of two up to the writer's group limit (512).
+const BATCH_BUCKETS: [f64; 10] = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0];
+
+/// A group commit's wall-clock time, in seconds: an fsync on a fast disk (tens of
+/// microseconds) to a slow, busy one.
+const COMMIT_BUCKETS: [f64; 12] = [
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0,
 ];
 
 impl Metrics {
@@ -210,6 +248,48 @@ impl Metrics {
             "Fault rules that fired (admin API /_ecsd/faults, [[faults]]), by effect",
             faults_fired.clone(),
         );
+        let jobs_finished = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "jobs_finished",
+            "Jobs finished (their last sub-job's end written), by job_type and status (SUCCESS or FAIL)",
+            jobs_finished.clone(),
+        );
+        let job_seconds =
+            Family::<OutcomeLabels, Histogram>::new_with_constructor(|| -> Histogram {
+                Histogram::new(JOB_BUCKETS)
+            });
+        registry.register(
+            "job_duration_seconds",
+            "Finished jobs' time from acceptance to their last end (engine clock), by job_type and status",
+            job_seconds.clone(),
+        );
+        let subjob_seconds =
+            Family::<OutcomeLabels, Histogram>::new_with_constructor(|| -> Histogram {
+                Histogram::new(JOB_BUCKETS)
+            });
+        registry.register(
+            "subjob_duration_seconds",
+            "Finished sub-jobs' (tasks') time from their job's acceptance to their end (engine clock), by their job's job_type and their status",
+            subjob_seconds.clone(),
+        );
+        let writer_queue = Gauge::default();
+        registry.register(
+            "store_writer_queue_depth",
+            "Writes sent to the store's writer and not yet answered (queued or committing), read at each scrape",
+            writer_queue.clone(),
+        );
+        let commit_batch = Histogram::new(BATCH_BUCKETS);
+        registry.register(
+            "store_commit_batch_size",
+            "Writes per group commit of the store's writer (one transaction, one fsync)",
+            commit_batch.clone(),
+        );
+        let commit_seconds = Histogram::new(COMMIT_BUCKETS);
+        registry.register(
+            "store_commit_duration_seconds",
+            "Wall-clock time of each group commit, from its begin to its commit",
+            commit_seconds.clone(),
+        );
         Self {
             registry,
             requests,
@@ -218,6 +298,12 @@ impl Metrics {
             auth_refusals,
             unfinished_jobs,
             faults_fired,
+            jobs_finished,
+            job_seconds,
+            subjob_seconds,
+            writer_queue,
+            commit_batch,
+            commit_seconds,
         }
     }
 
@@ -261,6 +347,39 @@ impl Metrics {
         let mut text = String::new();
         prometheus_client::encoding::text::encode(&mut text, &self.registry)?;
         Ok(text)
+    }
+}
+
+/// Milliseconds of the engine's clock as seconds; a negative span (a clock set back between
+/// acceptance and end) counts as zero.
+fn seconds(duration_ms: i64) -> f64 {
+    duration_ms.max(0) as f64 / 1000.0
+}
+
+impl engine::stats::Observer for Metrics {
+    fn task_finished(&self, kind: JobKind, status: engine::job::JobStatus, duration_ms: i64) {
+        self.subjob_seconds
+            .get_or_create(&OutcomeLabels {
+                job_type: kind.job_type(),
+                status: status.as_str(),
+            })
+            .observe(seconds(duration_ms));
+    }
+
+    fn job_finished(&self, kind: JobKind, status: engine::job::JobStatus, duration_ms: i64) {
+        let labels = OutcomeLabels {
+            job_type: kind.job_type(),
+            status: status.as_str(),
+        };
+        self.jobs_finished.get_or_create(&labels).inc();
+        self.job_seconds
+            .get_or_create(&labels)
+            .observe(seconds(duration_ms));
+    }
+
+    fn writer_committed(&self, commands: usize, elapsed: std::time::Duration) {
+        self.commit_batch.observe(commands as f64);
+        self.commit_seconds.observe(elapsed.as_secs_f64());
     }
 }
 
@@ -407,8 +526,8 @@ pub async fn access_log(State(watch): State<Watch>, request: Request, next: Next
 }
 
 /// `GET /metrics`: the registry, after reading the gauges that are sampled at scrape time.
-/// Answered without tenant credentials, like any Prometheus target; an admin credential will
-/// gate it once ecsd has a control plane (README, "Watching ecsd").
+/// Behind the admin credential ([`crate::admin::access`]; loopback callers without one), not
+/// tenant credentials (README, "Watching ecsd").
 pub async fn metrics_view(State(state): State<AppState>) -> Response {
     match state.engine.unfinished_jobs().await {
         Ok(unfinished) => {
@@ -419,6 +538,12 @@ pub async fn metrics_view(State(state): State<AppState>) -> Response {
         }
         // A scrape still answers: the gauge keeps its last value, and the failure is logged.
         Err(error) => tracing::warn!(%error, "cannot count unfinished jobs for /metrics"),
+    }
+    if let Some(depth) = state.engine.writer_queue_depth() {
+        state
+            .metrics
+            .writer_queue
+            .set(i64::try_from(depth).unwrap_or(i64::MAX));
     }
     match state.metrics.encode() {
         Ok(text) => {

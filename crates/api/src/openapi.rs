@@ -163,6 +163,10 @@ fn describe(operation: &Operation) -> Value {
             Access::Admin => json!([{"admin": []}, {}]),
         };
         object.insert("security".to_owned(), security);
+        // ecsd's own additions to the ECS API are marked for generators and readers.
+        if routes::ECS_EXTENSIONS.contains(&operation.id) {
+            object.insert("x-ecsd-extension".to_owned(), json!(true));
+        }
     }
     described
 }
@@ -200,6 +204,25 @@ mod tests {
         assert_eq!(
             path_parameters("/v1/{project_id}/jobs/{job_id}").collect::<Vec<_>>(),
             ["project_id", "job_id"]
+        );
+    }
+
+    #[test]
+    fn ecsd_extensions_are_marked_and_only_they() {
+        let document = document();
+        for operation in routes::all() {
+            let described =
+                &document["paths"][operation.path][operation.method.to_ascii_lowercase()];
+            let marked = described["x-ecsd-extension"] == true;
+            assert_eq!(
+                marked,
+                routes::ECS_EXTENSIONS.contains(&operation.id),
+                "{operation:?}"
+            );
+        }
+        assert_eq!(
+            document["paths"]["/v1/{project_id}/jobs"]["get"]["x-ecsd-extension"],
+            true
         );
     }
 }

@@ -18,14 +18,15 @@ use crate::server::{
     power_state, DocChange, FlavorRef, Nic, PowerTriple, PublicIp, ServerChange, ServerDoc,
     ServerRecord, TaskState, VmState, Volume,
 };
+use crate::stats::{NoObserver, Observer};
 use crate::store::{
-    ClientToken, ImageRecord, Insertion, JobInsert, JobInsertError, KeyPairRecord, Precondition,
-    Rejection, ResetCounts, ServerEdit, ServerEditError, ServerPage, ServerQuery, ServerUpdate,
-    SnapshotError, SnapshotInfo, Store, StoreError, TaskClaim, TaskEnd,
+    ClientToken, ImageRecord, Insertion, JobInsert, JobInsertError, JobQuery, KeyPairRecord,
+    Precondition, Rejection, ResetCounts, ServerEdit, ServerEditError, ServerPage, ServerQuery,
+    ServerUpdate, SnapshotError, SnapshotInfo, Store, StoreError, TaskClaim, TaskEnd,
 };
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 use time::Duration;
 use tokio::sync::{watch, Notify};
 
@@ -252,6 +253,8 @@ pub struct Engine {
     /// restore, so a step never writes the end of a task it claimed before the state under it
     /// was replaced.
     state_gate: tokio::sync::RwLock<()>,
+    /// Told of task and job ends ([`crate::stats`]); set once by whoever watches ecsd.
+    observer: RwLock<Arc<dyn Observer>>,
 }
 
 /// Why the clock did not move.
@@ -280,6 +283,7 @@ impl Engine {
             virtual_clock: None,
             latency,
             state_gate: tokio::sync::RwLock::new(()),
+            observer: RwLock::new(Arc::new(NoObserver)),
         }
     }
 
@@ -391,6 +395,31 @@ impl Engine {
             crate::store::check_snapshot_name(name)?;
         }
         self.store.snapshot_export(name.map(str::to_owned)).await
+    }
+
+    /// Reports task and job ends to `observer` from now on, and the store's commits too (the
+    /// store's [`Store::observe`]). A later call replaces an earlier one.
+    pub fn observe(&self, observer: Arc<dyn Observer>) {
+        self.store.observe(Arc::clone(&observer));
+        *self
+            .observer
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = observer;
+    }
+
+    /// Writes waiting for the store's writer, if the store counts them
+    /// ([`Store::writer_queue_depth`]).
+    pub fn writer_queue_depth(&self) -> Option<u64> {
+        self.store.writer_queue_depth()
+    }
+
+    /// A page of the project's jobs, newest first, as a client sees them now; jobs past their
+    /// retention ([`Engine::retention_cutoff`]) are not listed. `now` and `finished_since` of
+    /// `query` are set here.
+    pub async fn jobs(&self, mut query: JobQuery) -> Result<Vec<JobRecord>, StoreError> {
+        query.now = self.now_ms();
+        query.finished_since = self.retention_cutoff();
+        self.store.job_list(query).await
     }
 
     pub fn with_faults(mut self, faults: Arc<dyn FaultInjector>) -> Self {
@@ -774,7 +803,10 @@ impl Engine {
             return Ok(RunOutcome::Idle);
         }
         let count = ends.len();
+        let report = crate::stats::EndReport::of(&due, &ends);
         self.store.task_end(ends).await?;
+        let observer = Arc::clone(&self.observer.read().unwrap_or_else(PoisonError::into_inner));
+        report.send(observer.as_ref());
         Ok(RunOutcome::Ran(count))
     }
 

@@ -16,6 +16,7 @@ pub mod regions;
 pub mod schedule;
 pub mod server;
 pub mod server_jobs;
+pub mod stats;
 pub mod store;
 
 pub use engine::{Accepted, CreateServers, Engine, EngineConfig, ServerAction, SubmitError};

@@ -5,7 +5,7 @@
 //! so the engine and the HTTP layer can hold an `Arc<dyn Store>` chosen once at start.
 
 use crate::compute::ServerPatch;
-use crate::job::{JobRecord, JobStatus};
+use crate::job::{JobKind, JobRecord, JobStatus};
 use crate::quota::{
     QuotaCheck, QuotaResource, ServerGroupInsert, ServerGroupMembership, ServerGroupRecord, Usage,
 };
@@ -395,6 +395,31 @@ pub struct ServerUpdate {
     pub now: i64,
 }
 
+/// A page of a project's jobs, newest first (ecsd's job list, not in the reference). Job ids
+/// are time-ordered ([`crate::job::new_job_id`]: their first 48 bits are the acceptance's
+/// milliseconds), so "newest first" is descending id order and a marker needs no lookup.
+#[derive(Debug, Clone, Default)]
+pub struct JobQuery {
+    pub project_id: String,
+    /// Jobs in any of these statuses as a client sees them at `now` (empty: any). `INIT` and
+    /// `RUNNING` are told apart from the stored schedules ([`crate::schedule::job_at`]).
+    pub statuses: Vec<JobStatus>,
+    /// Jobs of any of these kinds (empty: any).
+    pub kinds: Vec<JobKind>,
+    /// Jobs accepted at or after this instant (unix ms).
+    pub since: Option<i64>,
+    /// Jobs older than this job id (the last id of the previous page; it need not exist any
+    /// more).
+    pub marker: Option<String>,
+    /// At most this many jobs.
+    pub limit: u32,
+    /// Jobs that finished before this instant (unix ms) are past their retention: not listed,
+    /// purged yet or not.
+    pub finished_since: i64,
+    /// Unix ms: the instant the statuses are computed at.
+    pub now: i64,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct ServerPage {
     /// All servers that match, ignoring limit and offset.
@@ -462,6 +487,21 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// How many jobs are not finished (for the start-up log and tests).
     fn job_count_unfinished(&self) -> BoxFuture<'_, Result<u64, StoreError>>;
+
+    /// A page of a project's jobs, newest first, each with its tasks and its status as a
+    /// client sees it at `query.now` ([`crate::schedule::job_at`] applied).
+    fn job_list(&self, query: JobQuery) -> BoxFuture<'_, Result<Vec<JobRecord>, StoreError>>;
+
+    /// Reports the backend's writes (its commits) to `observer` from now on. Backends without
+    /// a writer of their own report nothing.
+    fn observe(&self, observer: std::sync::Arc<dyn crate::stats::Observer>) {
+        let _ = observer;
+    }
+
+    /// Writes accepted by the backend and not yet committed, if it queues them.
+    fn writer_queue_depth(&self) -> Option<u64> {
+        None
+    }
 
     /// The key ecsd signs its IAM tokens with: 32 random bytes made the first time a database
     /// is opened and kept in it, so tokens survive restarts and every node sharing the database

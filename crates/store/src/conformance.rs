@@ -51,6 +51,7 @@ macro_rules! conformance_tests {
             creates_into_a_group_place_members_on_distinct_hosts,
             members_are_added_and_removed_when_stopped,
             deleting_a_group_or_a_member_ends_the_membership,
+            jobs_list_newest_first_filtered_and_paged,
         );
     };
     (@each $fresh:path; $($scenario:ident,)*) => {
@@ -65,7 +66,9 @@ macro_rules! conformance_tests {
 }
 pub(crate) use conformance_tests;
 
+mod job_list;
 mod quotas;
+pub(crate) use job_list::jobs_list_newest_first_filtered_and_paged;
 pub(crate) use quotas::{
     an_unfinished_resize_counts_what_it_adds, creates_into_a_group_place_members_on_distinct_hosts,
     deleting_a_group_or_a_member_ends_the_membership, members_are_added_and_removed_when_stopped,

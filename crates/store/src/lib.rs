@@ -12,6 +12,7 @@ use std::time::Duration;
 pub mod sqlite;
 mod sqlite_catalog;
 mod sqlite_groups;
+mod sqlite_jobs;
 mod sqlite_readers;
 mod sqlite_state;
 mod sqlite_tasks;

@@ -17,6 +17,7 @@
 
 use crate::sqlite_catalog::{self, CatalogWrite};
 use crate::sqlite_groups;
+use crate::sqlite_jobs;
 use crate::sqlite_readers::Readers;
 use crate::sqlite_state;
 use crate::sqlite_tasks;
@@ -27,15 +28,16 @@ use engine::server::{
     PowerTriple, ServerDoc, ServerFault, ServerRecord, ServerStatus, TaskState, VmState,
 };
 use engine::store::{
-    BoxFuture, ImageRecord, Insertion, JobInsert, JobInsertError, KeyPairRecord, Rejection,
-    Reservation, ResetCounts, ServerEdit, ServerEditError, ServerPage, ServerQuery, ServerUpdate,
-    SnapshotError, SnapshotInfo, Store, StoreError, TagMatch, TaskClaim, TaskEnd,
+    BoxFuture, ImageRecord, Insertion, JobInsert, JobInsertError, JobQuery, KeyPairRecord,
+    Rejection, Reservation, ResetCounts, ServerEdit, ServerEditError, ServerPage, ServerQuery,
+    ServerUpdate, SnapshotError, SnapshotInfo, Store, StoreError, TagMatch, TaskClaim, TaskEnd,
 };
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 use std::collections::{HashMap, VecDeque};
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc, Mutex, PoisonError, RwLock};
 use std::time::Instant;
 use tokio::sync::oneshot;
 
@@ -113,7 +115,7 @@ CREATE TABLE IF NOT EXISTS client_tokens (
 
 /// The layout of [`SCHEMA`] plus [`MIGRATIONS`]; stored as `PRAGMA user_version`. A file of an
 /// older version is migrated step by step; a newer one is refused rather than misread.
-const SCHEMA_VERSION: i64 = 6;
+const SCHEMA_VERSION: i64 = 7;
 
 /// The steps after version 1 ([`SCHEMA`], which never changes: users have databases of it):
 /// `MIGRATIONS[i]` takes a database from version `i + 1` to `i + 2`. Each step lives in its own
@@ -130,6 +132,8 @@ const MIGRATIONS: &[&str] = &[
     // 5 → 6: tasks held in their job's row, with a schedule ([`sqlite_tasks`]); the rows of
     // the per-step model are moved there by [`sqlite_tasks::migrate_tasks_into_jobs`].
     sqlite_tasks::MIGRATION_JOB_TASKS,
+    // 6 → 7: the job list's index ([`sqlite_jobs`]).
+    sqlite_jobs::MIGRATION_JOB_LIST,
 ];
 
 /// Values made once per database and shared by every process that opens it.
@@ -364,9 +368,36 @@ impl Default for Durability {
     }
 }
 
+/// What the writer reports ([`Store::observe`], [`Store::writer_queue_depth`]), shared by the
+/// store and its writer thread. Atomics and one read lock per commit: nothing a client waits on.
+#[derive(Debug, Default)]
+struct WriterStats {
+    /// Commands sent to the writer and not yet answered (queued, or in the group committing).
+    queued: AtomicU64,
+    observer: RwLock<Option<Arc<dyn engine::stats::Observer>>>,
+}
+
+impl WriterStats {
+    /// A group of `size` commands was answered; `committed` when its transaction committed.
+    fn answered(&self, size: usize, committed: Option<std::time::Duration>) {
+        self.queued.fetch_sub(size as u64, Ordering::Relaxed);
+        if let Some(elapsed) = committed {
+            if let Some(observer) = self
+                .observer
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .as_ref()
+            {
+                observer.writer_committed(size, elapsed);
+            }
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct SqliteStore {
     path: PathBuf,
+    stats: Arc<WriterStats>,
     writer: Mutex<Option<mpsc::Sender<Pending>>>,
     writer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     readers: Arc<Readers>,
@@ -460,12 +491,15 @@ impl SqliteStore {
         let readers = Arc::new(Readers::new(readers, options.read_deadline));
 
         let (sender, receiver) = mpsc::channel();
+        let stats = Arc::new(WriterStats::default());
+        let writer_stats = Arc::clone(&stats);
         let writer_thread = std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || write_loop(writer_connection, receiver))
+            .spawn(move || write_loop(writer_connection, receiver, &writer_stats))
             .map_err(|error| StoreError::Backend(format!("cannot start the writer: {error}")))?;
         Ok(Self {
             path: path.to_owned(),
+            stats,
             writer: Mutex::new(Some(sender)),
             writer_thread: Mutex::new(Some(writer_thread)),
             readers,
@@ -543,12 +577,18 @@ impl SqliteStore {
 
     fn send(&self, command: Command, reply: Reply) -> Result<(), StoreError> {
         let writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
-        match writer.as_ref() {
+        // Counted before the send, so the writer never answers a command not yet counted.
+        self.stats.queued.fetch_add(1, Ordering::Relaxed);
+        let sent = match writer.as_ref() {
             Some(sender) => sender
                 .send(Pending { command, reply })
                 .map_err(|_| StoreError::Closed),
             None => Err(StoreError::Closed),
+        };
+        if sent.is_err() {
+            self.stats.queued.fetch_sub(1, Ordering::Relaxed);
         }
+        sent
     }
 }
 
@@ -968,6 +1008,25 @@ impl Store for SqliteStore {
     fn token_signing_key(&self) -> &[u8] {
         &self.token_signing_key
     }
+
+    fn job_list(&self, query: JobQuery) -> BoxFuture<'_, Result<Vec<JobRecord>, StoreError>> {
+        Box::pin(
+            self.readers
+                .run(move |connection| sqlite_jobs::list_jobs(connection, &query)),
+        )
+    }
+
+    fn observe(&self, observer: Arc<dyn engine::stats::Observer>) {
+        *self
+            .stats
+            .observer
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Some(observer);
+    }
+
+    fn writer_queue_depth(&self) -> Option<u64> {
+        Some(self.stats.queued.load(Ordering::Relaxed))
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -980,7 +1039,7 @@ const MAX_BACKGROUND_WAIT: std::time::Duration = std::time::Duration::from_milli
 /// steps, purges) whenever no client write is waiting or the engine write has waited
 /// [`MAX_BACKGROUND_WAIT`]. Accepting a job is what a client waits on; steps can run a little
 /// late under load, as jobs do on a busy cloud.
-fn write_loop(mut connection: Connection, receiver: mpsc::Receiver<Pending>) {
+fn write_loop(mut connection: Connection, receiver: mpsc::Receiver<Pending>, stats: &WriterStats) {
     let mut background: VecDeque<(Instant, Pending)> = VecDeque::new();
     let mut open = true;
     while open || !background.is_empty() {
@@ -1011,7 +1070,7 @@ fn write_loop(mut connection: Connection, receiver: mpsc::Receiver<Pending>) {
             }
         }
         if !group.is_empty() {
-            write_group(&mut connection, group);
+            write_group(&mut connection, group, stats);
         }
     }
     // The queue is closed: checkpoint so the next start opens a small WAL.
@@ -1050,7 +1109,7 @@ enum GroupError {
 /// commands back to back: rejections are decided before a command writes anything, so they need
 /// no undo. Only if a command fails part-way is the group rolled back and replayed with each
 /// command in its own savepoint (savepoints cost a sub-journal copy of every page they touch).
-fn write_group(connection: &mut Connection, group: Vec<Pending>) {
+fn write_group(connection: &mut Connection, group: Vec<Pending>, stats: &WriterStats) {
     let mut batch = Vec::with_capacity(group.len());
     for pending in group {
         match pending {
@@ -1061,16 +1120,18 @@ fn write_group(connection: &mut Connection, group: Vec<Pending>) {
                 // What was queued before it is committed first: a snapshot holds every write
                 // acknowledged before it was asked for.
                 if !batch.is_empty() {
-                    write_batch(connection, std::mem::take(&mut batch));
+                    write_batch(connection, std::mem::take(&mut batch), stats);
                 }
                 let done = run_state(connection, command);
+                // Counted when sent like any write; not a group commit.
+                stats.answered(1, None);
                 reply.send(Done::State(done));
             }
             pending => batch.push(pending),
         }
     }
     if !batch.is_empty() {
-        write_batch(connection, batch);
+        write_batch(connection, batch, stats);
     }
 }
 
@@ -1094,7 +1155,7 @@ fn run_state(
 }
 
 /// Commits a group of ordinary writes (no state command) in one transaction.
-fn write_batch(connection: &mut Connection, group: Vec<Pending>) {
+fn write_batch(connection: &mut Connection, group: Vec<Pending>, stats: &WriterStats) {
     let size = group.len();
     let started = std::time::Instant::now();
     let (commands, replies): (Vec<Command>, Vec<Reply>) = group
@@ -1111,6 +1172,8 @@ fn write_batch(connection: &mut Connection, group: Vec<Pending>) {
         }
         other => other,
     };
+    // Reported before the callers are answered: whoever sees an answer sees its commit counted.
+    stats.answered(size, result.is_ok().then(|| started.elapsed()));
     match result {
         Ok(results) => {
             // Committed, nobody answered yet: the crash tests' "after the commit, before the
@@ -1615,8 +1678,12 @@ fn purge_jobs(connection: &Connection, finished_before: i64) -> Result<u64, Stor
 // ---------------------------------------------------------------------------------------------
 // Reads.
 
+/// The columns [`raw_job_from_row`] reads, in its order.
+pub(crate) const JOB_COLUMNS: &str =
+    "id, project_id, job_type, status, begin_time, end_time, error_code, fail_reason, tasks";
+
 /// A job row before its text columns are parsed.
-struct RawJob {
+pub(crate) struct RawJob {
     id: String,
     project_id: String,
     job_type: String,
@@ -1628,7 +1695,7 @@ struct RawJob {
     tasks: String,
 }
 
-fn raw_job_from_row(row: &Row<'_>) -> rusqlite::Result<RawJob> {
+pub(crate) fn raw_job_from_row(row: &Row<'_>) -> rusqlite::Result<RawJob> {
     Ok(RawJob {
         id: row.get(0)?,
         project_id: row.get(1)?,
@@ -1643,7 +1710,7 @@ fn raw_job_from_row(row: &Row<'_>) -> rusqlite::Result<RawJob> {
 }
 
 impl RawJob {
-    fn decode(self) -> Result<JobRecord, StoreError> {
+    pub(crate) fn decode(self) -> Result<JobRecord, StoreError> {
         let tasks = sqlite_tasks::decode(&self.id, self.begin_time, &self.tasks)?;
         Ok(JobRecord {
             kind: JobKind::from_job_type(&self.job_type).ok_or_else(|| {
@@ -2031,6 +2098,96 @@ mod tests {
         crate::conformance::conformance_tests!(fresh);
     }
 
+    #[test]
+    fn the_job_list_reads_its_index_in_order() {
+        let mut connection = Connection::open_in_memory().expect("opens");
+        connection.execute_batch(SCHEMA).expect("schema");
+        connection
+            .execute_batch("PRAGMA user_version = 1;")
+            .expect("version 1");
+        migrate(&mut connection, false).expect("migrates");
+        let queries = [
+            JobQuery {
+                project_id: "p".to_owned(),
+                limit: 10,
+                ..JobQuery::default()
+            },
+            JobQuery {
+                project_id: "p".to_owned(),
+                statuses: vec![JobStatus::Running, JobStatus::Fail],
+                kinds: vec![JobKind::CreateServers, JobKind::DeleteServers],
+                since: Some(1_000),
+                marker: Some("0".repeat(32)),
+                limit: 10,
+                ..JobQuery::default()
+            },
+        ];
+        for query in queries {
+            let (sql, values) = sqlite_jobs::statement(&query);
+            let plan: Vec<String> = connection
+                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .expect("prepares")
+                .query_map(rusqlite::params_from_iter(values), |row| row.get(3))
+                .expect("explains")
+                .collect::<rusqlite::Result<_>>()
+                .expect("reads");
+            let plan = plan.join("; ");
+            assert!(plan.contains("jobs_by_project"), "{plan}");
+            assert!(!plan.contains("TEMP B-TREE"), "sorted by the index: {plan}");
+        }
+    }
+
+    /// Counts what the writer reports.
+    #[derive(Debug, Default)]
+    struct Commits(std::sync::Mutex<Vec<usize>>);
+
+    impl engine::stats::Observer for Commits {
+        fn writer_committed(&self, commands: usize, _elapsed: std::time::Duration) {
+            self.0.lock().expect("lock").push(commands);
+        }
+    }
+
+    #[tokio::test]
+    async fn the_writer_counts_writes_until_answered_and_reports_each_commit() {
+        // Every wait here is bounded: the blocked write must show, then finish.
+        const BOUND: std::time::Duration = std::time::Duration::from_secs(30);
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("ecsd.db");
+        let store = Arc::new(SqliteStore::open(&path).expect("opens"));
+        let commits = Arc::new(Commits::default());
+        store.observe(commits.clone());
+        assert_eq!(store.writer_queue_depth(), Some(0));
+        // Another connection holds the write lock, so the writer's next group waits for it
+        // (within its busy timeout) and the write stays counted.
+        let blocker = Connection::open(&path).expect("opens");
+        blocker
+            .execute_batch("BEGIN IMMEDIATE")
+            .expect("takes the write lock");
+        let inserter = Arc::clone(&store);
+        let waiting = tokio::spawn(async move {
+            inserter
+                .job_insert(crate::conformance::create_job_insert("p", 1, 0))
+                .await
+        });
+        let started = Instant::now();
+        while store.writer_queue_depth() != Some(1) {
+            assert!(started.elapsed() < BOUND, "the write was never counted");
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        assert!(
+            commits.0.lock().expect("lock").is_empty(),
+            "not committed yet"
+        );
+        blocker.execute_batch("COMMIT").expect("releases");
+        let inserted = tokio::time::timeout(BOUND, waiting)
+            .await
+            .expect("answered in time")
+            .expect("joins");
+        assert!(inserted.is_ok(), "{inserted:?}");
+        assert_eq!(store.writer_queue_depth(), Some(0));
+        assert_eq!(*commits.0.lock().expect("lock"), [1]);
+    }
+
     /// A group in which one command fails part-way (its job row is written, then a server id
     /// collides): that command alone is undone and refused; the rest of the group commits.
     #[tokio::test]
@@ -2062,7 +2219,7 @@ mod tests {
                 }
             })
             .collect();
-        write_group(&mut connection, group);
+        write_group(&mut connection, group, &WriterStats::default());
         let mut results = Vec::new();
         for receiver in receivers {
             results.push(receiver.await.expect("answered"));

@@ -173,6 +173,7 @@ pub async fn job_view(
     }
     // A job past its retention is gone, purged yet or not, and from the cache too.
     let cutoff = state.engine.retention_cutoff();
+    let mut retry_after = None;
     let body = match state.finished_jobs.get(project_id, &job_id, cutoff) {
         Some(body) => body,
         None => {
@@ -195,10 +196,43 @@ pub async fn job_view(
                     body.clone(),
                 );
             }
+            retry_after = retry_after_seconds(&job, engine::clock::to_unix_ms(state.engine.now()));
             body
         }
     };
-    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+    let mut response = ([(header::CONTENT_TYPE, "application/json")], body).into_response();
+    if let Some(seconds) = retry_after {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
+    }
+    Ok(response)
+}
+
+/// The longest `Retry-After` ecsd sends. The schedules run on the engine's clock, which a
+/// virtual or paused clock can set apart from the client's: a short cap keeps a client that
+/// honours the hint from sleeping past a job that ends sooner in wall time.
+pub const MAX_RETRY_AFTER_SECONDS: i64 = 10;
+
+/// The `Retry-After` of an unfinished job's answer: whole seconds until the next end of one
+/// of its unfinished sub-jobs is due (at `now`, unix ms), from 1 (an end due or past due, not
+/// yet written) to [`MAX_RETRY_AFTER_SECONDS`]. `None` for a finished job: nothing will change.
+///
+/// Safe for every client checked (README, "The job list and Retry-After"): the header is
+/// only defined with 3xx, 413, 429 and 503, and the SDKs, keystoneauth, urllib3's retries
+/// and golangsdk read it on those statuses at most, never on a job query's 200.
+pub fn retry_after_seconds(job: &JobRecord, now: i64) -> Option<i64> {
+    if job.status.is_terminal() {
+        return None;
+    }
+    let next_end = job
+        .tasks
+        .iter()
+        .filter(|task| !task.status.is_terminal())
+        .map(TaskRecord::end_due)
+        .min()?;
+    let wait_ms = (next_end - now).max(0);
+    Some(((wait_ms + 999) / 1000).clamp(1, MAX_RETRY_AFTER_SECONDS))
 }
 
 /// The rendered views of recently read finished jobs. A finished job never changes until its
@@ -316,6 +350,56 @@ impl FinishedJobCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn running_job(ends: &[(JobStatus, i64)]) -> JobRecord {
+        let tasks = ends
+            .iter()
+            .enumerate()
+            .map(|(index, (status, due))| TaskRecord {
+                id: format!("t{index}"),
+                job_id: "j".to_owned(),
+                index: index as i64,
+                server_id: "s".to_owned(),
+                operation: engine::compute::Operation::StartServer,
+                status: *status,
+                schedule: vec![*due],
+                fault: None,
+                begin_time: 0,
+                end_time: None,
+                error_code: None,
+                fail_reason: None,
+            })
+            .collect();
+        JobRecord {
+            id: "j".to_owned(),
+            project_id: "p".to_owned(),
+            kind: engine::job::JobKind::StartServers,
+            status: JobStatus::Running,
+            begin_time: 0,
+            end_time: None,
+            error_code: None,
+            fail_reason: None,
+            tasks,
+        }
+    }
+
+    #[test]
+    fn retry_after_counts_to_the_next_unfinished_end_within_bounds() {
+        // The finished task's end does not count; the next one is 2.5 s away: 3 s.
+        let job = running_job(&[(JobStatus::Success, 1_000), (JobStatus::Init, 3_500)]);
+        assert_eq!(retry_after_seconds(&job, 1_000), Some(3));
+        // Due or past due but not written yet: poll again in a second.
+        assert_eq!(retry_after_seconds(&job, 3_500), Some(1));
+        assert_eq!(retry_after_seconds(&job, 9_000), Some(1));
+        // Far away: capped.
+        assert_eq!(
+            retry_after_seconds(&job, -600_000),
+            Some(MAX_RETRY_AFTER_SECONDS)
+        );
+        let mut done = job;
+        done.status = JobStatus::Success;
+        assert_eq!(retry_after_seconds(&done, 1_000), None);
+    }
 
     #[test]
     fn the_cache_answers_only_the_owning_project() {

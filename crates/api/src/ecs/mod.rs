@@ -3,6 +3,7 @@
 //! by [`crate::router`].
 
 pub mod flavors;
+pub mod job_list;
 pub mod jobs;
 pub mod server_edits;
 pub mod server_groups;
@@ -20,6 +21,7 @@ use axum::Router;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/v1/{project_id}/jobs/{job_id}", get(jobs::job_view))
+        .route("/v1/{project_id}/jobs", get(job_list::job_list))
         .route(
             "/v1/{project_id}/cloudservers",
             post(servers::server_create),

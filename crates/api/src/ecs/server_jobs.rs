@@ -115,7 +115,7 @@ fn job_answer(job_id: String, kind: JobKind) -> Response {
 }
 
 /// The parent job kind a server job makes (the kind the engine's plan gives it).
-fn job_kind(job: &ServerJob) -> JobKind {
+pub(crate) fn job_kind(job: &ServerJob) -> JobKind {
     match job {
         ServerJob::Resize { .. } => JobKind::ResizeServer,
         ServerJob::Migrate { .. } => JobKind::MigrateServer,

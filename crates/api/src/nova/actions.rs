@@ -14,6 +14,7 @@
 use super::servers::find_server;
 use super::{json_body, NovaError, NovaResult};
 use crate::body::read_limited;
+use crate::observe::with_job;
 use crate::AppState;
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -21,6 +22,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use engine::engine::ServerAction;
+use engine::job::JobKind;
 use engine::server::FlavorRef;
 use engine::server_jobs::ServerJob;
 use serde_json::{json, Value};
@@ -119,7 +121,7 @@ pub async fn server_action(
                 &job.job_id,
             )
             .await;
-            Ok(accepted())
+            Ok(with_job(accepted(), &job.job_id, JobKind::StartServers))
         }
         "os-stop" => {
             let job = state
@@ -135,7 +137,7 @@ pub async fn server_action(
                 &job.job_id,
             )
             .await;
-            Ok(accepted())
+            Ok(with_job(accepted(), &job.job_id, JobKind::StopServers))
         }
         "reboot" => {
             let hard = match argument.get("type").and_then(Value::as_str) {
@@ -160,7 +162,7 @@ pub async fn server_action(
                 &job.job_id,
             )
             .await;
-            Ok(accepted())
+            Ok(with_job(accepted(), &job.job_id, JobKind::RebootServers))
         }
         "resize" => {
             let flavor_ref = argument
@@ -185,7 +187,7 @@ pub async fn server_action(
             };
             let job_id = submit(&state, &project_id, &server.id, job).await?;
             record(&state, &project_id, &server.id, "resize", &headers, &job_id).await;
-            Ok(accepted())
+            Ok(with_job(accepted(), &job_id, JobKind::NovaResize))
         }
         "confirmResize" | "revertResize" => {
             let job = if action == "confirmResize" {
@@ -193,13 +195,15 @@ pub async fn server_action(
             } else {
                 ServerJob::NovaRevertResize
             };
+            let kind = crate::ecs::server_jobs::job_kind(&job);
             let job_id = submit(&state, &project_id, &server.id, job).await?;
             record(&state, &project_id, &server.id, action, &headers, &job_id).await;
-            Ok(if action == "confirmResize" {
+            let response = if action == "confirmResize" {
                 StatusCode::NO_CONTENT.into_response()
             } else {
                 accepted()
-            })
+            };
+            Ok(with_job(response, &job_id, kind))
         }
         "rebuild" => rebuild(&state, &server, argument, version, &headers).await,
         "createImage" => create_image(&state, &server, argument, &headers).await,
@@ -359,7 +363,8 @@ async fn rebuild(
     view["adminPass"] = json!(admin_pass
         .map(str::to_owned)
         .unwrap_or_else(|| format!("Rb{}", &server.id[..8])));
-    Ok((StatusCode::ACCEPTED, Json(json!({ "server": view }))).into_response())
+    let response = (StatusCode::ACCEPTED, Json(json!({ "server": view }))).into_response();
+    Ok(with_job(response, &job_id, JobKind::NovaRebuild))
 }
 
 /// `createImage` `{"name", "metadata"}`: a private image of the project made from the server

@@ -27,13 +27,15 @@ fn uuid_field(value: &Value, name: &str) -> NovaResult<String> {
         .ok_or_else(|| NovaError::bad_request(format!("{name} must be a UUID.")))
 }
 
-/// Accepts `job` on the server and returns the operations the engine planned for it.
+/// Accepts `job` on the server and returns the operations the engine planned for it, and the
+/// job's note for the request's log line and the jobs-accepted counter.
 async fn submit(
     state: &AppState,
     server: &ServerRecord,
     job: ServerJob,
-) -> NovaResult<Vec<Operation>> {
+) -> NovaResult<(Vec<Operation>, axum::Extension<crate::observe::JobNote>)> {
     super::servers::refuse_locked(server)?;
+    let kind = crate::ecs::server_jobs::job_kind(&job);
     let accepted = state
         .engine
         .server_job_within(
@@ -53,11 +55,15 @@ async fn submit(
                 "The accepted job could not be read back.",
             )
         })?;
-    Ok(record
-        .tasks
-        .into_iter()
-        .map(|task| task.operation)
-        .collect())
+    let note = crate::observe::job_note(&accepted.job_id, kind);
+    Ok((
+        record
+            .tasks
+            .into_iter()
+            .map(|task| task.operation)
+            .collect(),
+        note,
+    ))
 }
 
 fn attachment_json(server_id: &str, volume_id: &str, device: &str) -> Value {
@@ -70,7 +76,7 @@ pub async fn volume_attach(
     State(state): State<AppState>,
     Path((project_id, server_id)): Path<(String, String)>,
     body: Body,
-) -> NovaResult<Json<Value>> {
+) -> NovaResult<Response> {
     let server = find_server(&state, &project_id, &server_id).await?;
     let bytes = read_limited(body, state.max_body_bytes)
         .await
@@ -94,7 +100,7 @@ pub async fn volume_attach(
         device,
         volume_type: None,
     };
-    let planned = submit(&state, &server, job).await?;
+    let (planned, note) = submit(&state, &server, job).await?;
     let device = planned
         .iter()
         .find_map(|operation| match operation {
@@ -102,9 +108,13 @@ pub async fn volume_attach(
             _ => None,
         })
         .unwrap_or_default();
-    Ok(Json(json!({
-        "volumeAttachment": attachment_json(&server.id, &volume_id, &device)
-    })))
+    Ok((
+        note,
+        Json(json!({
+            "volumeAttachment": attachment_json(&server.id, &volume_id, &device)
+        })),
+    )
+        .into_response())
 }
 
 /// `GET …/servers/{server_id}/os-volume_attachments/{volume_id}`.
@@ -146,8 +156,8 @@ pub async fn volume_detach(
             "Volume {volume_id} is not attached to instance {server_id}."
         )));
     }
-    submit(&state, &server, ServerJob::DetachVolume { volume_id }).await?;
-    Ok(StatusCode::ACCEPTED.into_response())
+    let (_, note) = submit(&state, &server, ServerJob::DetachVolume { volume_id }).await?;
+    Ok((StatusCode::ACCEPTED, note).into_response())
 }
 
 fn interface_json(nic: &Nic) -> Value {
@@ -170,7 +180,7 @@ pub async fn interface_attach(
     State(state): State<AppState>,
     Path((project_id, server_id)): Path<(String, String)>,
     body: Body,
-) -> NovaResult<Json<Value>> {
+) -> NovaResult<Response> {
     let server = find_server(&state, &project_id, &server_id).await?;
     let bytes = read_limited(body, state.max_body_bytes)
         .await
@@ -198,7 +208,7 @@ pub async fn interface_attach(
             ip_address,
         }],
     };
-    let planned = submit(&state, &server, job).await?;
+    let (planned, note) = submit(&state, &server, job).await?;
     let nic = planned
         .iter()
         .find_map(|operation| match operation {
@@ -206,7 +216,11 @@ pub async fn interface_attach(
             _ => None,
         })
         .ok_or_else(|| NovaError::new(StatusCode::INTERNAL_SERVER_ERROR, "No NIC was planned."))?;
-    Ok(Json(json!({ "interfaceAttachment": interface_json(&nic) })))
+    Ok((
+        note,
+        Json(json!({ "interfaceAttachment": interface_json(&nic) })),
+    )
+        .into_response())
 }
 
 /// `GET …/servers/{server_id}/os-interface/{port_id}`.
@@ -248,6 +262,6 @@ pub async fn interface_detach(
     let job = ServerJob::DeleteNics {
         port_ids: vec![nic.port_id.clone()],
     };
-    submit(&state, &server, job).await?;
-    Ok(StatusCode::ACCEPTED.into_response())
+    let (_, note) = submit(&state, &server, job).await?;
+    Ok((StatusCode::ACCEPTED, note).into_response())
 }

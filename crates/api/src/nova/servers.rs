@@ -17,6 +17,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use engine::engine::{CreateServers, NicRequest, ServerAction, VolumeRequest};
+use engine::job::JobKind;
 use engine::server::{FlavorRef, ServerRecord, ServerStatus};
 use engine::store::ServerQuery;
 use serde_json::{json, Map, Value};
@@ -613,6 +614,7 @@ pub async fn server_create(
             .unwrap_or_default();
         return Ok((
             StatusCode::ACCEPTED,
+            crate::observe::job_note(&accepted.job_id, JobKind::CreateServers),
             Json(json!({ "reservation_id": reservation })),
         )
             .into_response());
@@ -627,7 +629,12 @@ pub async fn server_create(
             "adminPass": admin_pass,
         }
     });
-    let mut response = (StatusCode::ACCEPTED, Json(answer)).into_response();
+    let mut response = (
+        StatusCode::ACCEPTED,
+        crate::observe::job_note(&accepted.job_id, JobKind::CreateServers),
+        Json(answer),
+    )
+        .into_response();
     if let Ok(location) =
         HeaderValue::from_str(&format!("{base}/v2.1/{project_id}/servers/{first}"))
     {
@@ -854,16 +861,20 @@ pub async fn server_update(
 pub async fn server_delete(
     State(state): State<AppState>,
     Path((project_id, server_id)): Path<(String, String)>,
-) -> NovaResult<StatusCode> {
+) -> NovaResult<Response> {
     let server = find_server(&state, &project_id, &server_id).await?;
     refuse_locked(&server)?;
     let action = ServerAction::Delete {
         delete_volume: false,
         delete_publicip: None,
     };
-    state
+    let accepted = state
         .engine
         .server_action(&project_id, action, &[server.id])
         .await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok((
+        StatusCode::NO_CONTENT,
+        crate::observe::job_note(&accepted.job_id, JobKind::DeleteServers),
+    )
+        .into_response())
 }

@@ -381,3 +381,56 @@ fn placeholders_get_well_formed_dummies() {
     );
     assert_eq!(shape("/v1/{project_id}/jobs/{job_id}"), "/v1/{}/jobs/{}");
 }
+
+/// ecsd's own extensions among the ECS routes (`api::routes::ECS_EXTENSIONS`): each is in the
+/// route table, says "ecsd extension" in its summary, is served, and is on no reference page
+/// (so it is not counted in `docs/coverage.md`, nor claimed as the reference's).
+#[tokio::test]
+async fn ecsd_extensions_are_marked_served_and_not_from_the_reference() {
+    let mut pages =
+        reference_data::pages(Part::Recommended).expect("tests/reference/pages.json is readable");
+    pages.extend(
+        reference_data::pages(Part::Native).expect("tests/reference/pages.json is readable"),
+    );
+    let api = Api::new(LatencyProfile::Instant);
+    assert!(!api::routes::ECS_EXTENSIONS.is_empty());
+    for id in api::routes::ECS_EXTENSIONS {
+        let operation = api::routes::ECS
+            .iter()
+            .find(|operation| operation.id == *id)
+            .unwrap_or_else(|| panic!("{id} is not in routes::ECS"));
+        assert!(
+            operation.summary.starts_with("ecsd extension"),
+            "{id}: {}",
+            operation.summary
+        );
+        let uri = Uri {
+            method: operation.method.to_owned(),
+            path: operation.path.to_owned(),
+        };
+        let in_reference = pages.iter().find(|page| {
+            page.uris.iter().any(|page_uri| {
+                page_uri.method == uri.method && shape(&page_uri.path) == shape(&uri.path)
+            })
+        });
+        assert!(
+            in_reference.is_none(),
+            "{id} ({} {}) is on the reference page {:?}: it is not an extension",
+            uri.method,
+            uri.path,
+            in_reference.map(|page| &page.file)
+        );
+        let (routed, answer) = probe(&api, &uri).await;
+        assert_eq!(routed, Routed::Yes, "{id}: {answer}");
+    }
+    // The other ECS operations do not claim to be extensions.
+    for operation in api::routes::ECS {
+        if !api::routes::ECS_EXTENSIONS.contains(&operation.id) {
+            assert!(
+                !operation.summary.contains("ecsd extension"),
+                "{} says it is an extension but is not in ECS_EXTENSIONS",
+                operation.id
+            );
+        }
+    }
+}

@@ -16,6 +16,7 @@ mod faults_http;
 mod fidelity;
 mod hardening;
 mod http;
+mod job_list_http;
 mod nova_http;
 mod observability;
 mod operations;

@@ -354,6 +354,49 @@ fn the_default_level_logs_each_request_and_accepted_job_as_json() {
 
 /// At `trace`, every crate's every line: the secret key, the password, the token, the
 /// signature and the `adminPass` appear in none of them (text format, the default).
+/// Nova's answers carry no `job_id`, but the jobs they make are in the access log like ECS's:
+/// the request's line names the job, and the job's "accepted" line follows.
+#[test]
+fn nova_requests_that_make_jobs_log_their_job_id() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ecsd = Running::start(
+        dir.path(),
+        &["--database", "sqlite://ecsd.db", "--log-format", "json"],
+        None,
+    );
+    let flavor = create_body("nova", 1)["server"]["flavorRef"].clone();
+    let body = json!({"server": {"name": "nova-logged", "imageRef": "1ce5800f-6fbc-4bb0-a0e5-0d7b5f4c4c4e",
+        "flavorRef": flavor, "networks": [{"uuid": "5e0f2e8a-7c1f-4d8e-9f42-4b2d6e8b1c33"}]}});
+    let (status, created, _) = ecsd.signed(
+        "POST",
+        &format!("/v2.1/{PROJECT}/servers"),
+        body.to_string().as_bytes(),
+    );
+    assert_eq!(status, 202, "{created}");
+    let log = ecsd.log_when(|lines| lines.iter().any(|line| line.contains("job accepted")));
+    drop(ecsd);
+    let events: Vec<Value> = log
+        .iter()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect();
+    let request = events
+        .iter()
+        .find(|event| {
+            event["target"] == "ecsd::request" && event["route"] == "/v2.1/{project_id}/servers"
+        })
+        .unwrap_or_else(|| panic!("no request line: {events:#?}"));
+    let job_id = request["job_id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("the Nova create's line names its job: {request}"));
+    assert!(engine::job::is_job_id(job_id), "{request}");
+    assert!(
+        events.iter().any(|event| event["target"] == "ecsd::job"
+            && event["job_id"] == job_id
+            && event["job_type"] == "createServer"),
+        "{events:#?}"
+    );
+}
+
 #[test]
 fn no_secret_token_signature_or_admin_pass_reaches_the_log_even_at_trace() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -673,6 +716,206 @@ async fn metrics_count_requests_jobs_and_auth_refusals_after_known_traffic() {
         1.0,
         "{last}"
     );
+}
+
+/// Fails the second sub-job of every job: a create of two servers ends FAIL.
+#[derive(Debug)]
+struct FailSecondTask;
+
+impl engine::engine::FaultInjector for FailSecondTask {
+    fn fault(
+        &self,
+        task: &engine::job::TaskRecord,
+        step: usize,
+    ) -> Option<engine::engine::InjectedFault> {
+        (task.index == 1 && step == 0).then(|| engine::engine::InjectedFault {
+            code: None,
+            reason: "injected".into(),
+        })
+    }
+}
+
+/// Sends a signed request as the local account and returns the status and body.
+async fn signed_call(
+    app: &axum::Router,
+    harness: &Harness,
+    path: &str,
+    body: &Value,
+) -> (StatusCode, String) {
+    let bytes = body.to_string().into_bytes();
+    let request = signed_request(
+        LOCAL,
+        harness.clock.now(),
+        &Method::POST,
+        path,
+        Some("application/json"),
+        &bytes,
+    );
+    call(app, request).await
+}
+
+#[tokio::test]
+async fn metrics_count_finished_jobs_their_durations_nova_jobs_and_the_writers_commits() {
+    let harness = Harness::with_faults(
+        crate::support::config(LatencyProfile::Fast),
+        Some(Arc::new(FailSecondTask) as Arc<dyn engine::engine::FaultInjector>),
+    );
+    let app = app(&harness);
+    let accepted = "ecsd_jobs_accepted_total{job_type=\"createServer\"}";
+    let succeeded = "ecsd_jobs_finished_total{job_type=\"createServer\",status=\"SUCCESS\"}";
+    let failed = "ecsd_jobs_finished_total{job_type=\"createServer\",status=\"FAIL\"}";
+    let job_seconds = "ecsd_job_duration_seconds";
+    let labels = "job_type=\"createServer\",status=\"SUCCESS\"";
+    let commits = "ecsd_store_commit_batch_size_count";
+    let committed_writes = "ecsd_store_commit_batch_size_sum";
+    let before = scrape(&app).await;
+    for series in [accepted, succeeded, failed] {
+        assert_eq!(sample(&before, series), 0.0, "{series}: {before}");
+    }
+    let writes_before = sample(&before, committed_writes);
+
+    // A create that succeeds, one whose second server fails, one refused at acceptance (no
+    // job), and a Nova create.
+    let ecs_path = format!("/v1/{PROJECT}/cloudservers");
+    for (count, expected) in [(1, StatusCode::OK), (2, StatusCode::OK)] {
+        let (status, answer) =
+            signed_call(&app, &harness, &ecs_path, &create_body("metered", count)).await;
+        assert_eq!(status, expected, "{answer}");
+    }
+    let mut refused = create_body("refused", 1);
+    refused["server"]["flavorRef"] = json!("no.such.flavor");
+    let (status, answer) = signed_call(&app, &harness, &ecs_path, &refused).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    let flavor = create_body("nova", 1)["server"]["flavorRef"].clone();
+    let nova = json!({"server": {"name": "nova-metered", "imageRef": "1ce5800f-6fbc-4bb0-a0e5-0d7b5f4c4c4e",
+        "flavorRef": flavor, "networks": [{"uuid": "5e0f2e8a-7c1f-4d8e-9f42-4b2d6e8b1c33"}]}});
+    let (status, answer) =
+        signed_call(&app, &harness, &format!("/v2.1/{PROJECT}/servers"), &nova).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+
+    let accepted_only = scrape(&app).await;
+    assert_eq!(
+        sample(&accepted_only, accepted),
+        3.0,
+        "Nova's create counts: {accepted_only}"
+    );
+    assert_eq!(sample(&accepted_only, succeeded), 0.0, "nothing ended yet");
+    assert_eq!(sample(&accepted_only, "ecsd_jobs_unfinished"), 3.0);
+    // Every acceptance was one of the writer's commits, counted before it was answered.
+    assert!(
+        sample(&accepted_only, committed_writes) - writes_before >= 3.0,
+        "{accepted_only}"
+    );
+
+    // A minute of the engine's clock later every task is due; each ends at that instant.
+    harness.advance_ms(60_000);
+    harness.drain().await;
+    let after = scrape(&app).await;
+    assert_eq!(sample(&after, accepted), 3.0, "{after}");
+    assert_eq!(sample(&after, succeeded), 2.0, "{after}");
+    assert_eq!(sample(&after, failed), 1.0, "{after}");
+    assert_eq!(sample(&after, "ecsd_jobs_unfinished"), 0.0, "{after}");
+    assert_eq!(
+        sample(&after, &format!("{job_seconds}_count{{{labels}}}")),
+        2.0,
+        "{after}"
+    );
+    assert_eq!(
+        sample(&after, &format!("{job_seconds}_sum{{{labels}}}")),
+        120.0,
+        "two jobs of 60 s: {after}"
+    );
+    assert_eq!(
+        sample(
+            &after,
+            &format!("{job_seconds}_bucket{{le=\"30.0\",{labels}}}")
+        ),
+        0.0,
+        "{after}"
+    );
+    assert_eq!(
+        sample(
+            &after,
+            &format!("{job_seconds}_bucket{{le=\"60.0\",{labels}}}")
+        ),
+        2.0,
+        "{after}"
+    );
+    // Sub-jobs: three servers built (one in the failed job), one failed.
+    assert_eq!(
+        sample(
+            &after,
+            "ecsd_subjob_duration_seconds_count{job_type=\"createServer\",status=\"SUCCESS\"}"
+        ),
+        3.0,
+        "{after}"
+    );
+    assert_eq!(
+        sample(
+            &after,
+            "ecsd_subjob_duration_seconds_count{job_type=\"createServer\",status=\"FAIL\"}"
+        ),
+        1.0,
+        "{after}"
+    );
+    // The writer: every commit has a batch size and a duration; nothing waits after the drain.
+    assert!(sample(&after, commits) >= 2.0, "{after}");
+    assert_eq!(
+        sample(&after, commits),
+        sample(&after, "ecsd_store_commit_duration_seconds_count"),
+        "{after}"
+    );
+    assert!(sample(&after, committed_writes) > sample(&accepted_only, committed_writes));
+    assert!(
+        after.contains("\necsd_store_writer_queue_depth 0\n"),
+        "the gauge is read at the scrape: {after}"
+    );
+}
+
+/// Every metric family `/metrics` exposes is in README's metrics table (by its sample name:
+/// counters with `_total`), so a new metric cannot go undocumented.
+#[tokio::test]
+async fn every_metric_is_documented_in_the_readme() {
+    let harness = Harness::new(crate::support::config(LatencyProfile::Instant));
+    let app = app(&harness);
+    // Traffic that touches every family (a labelled family shows no sample before its first).
+    let (status, answer) = signed_call(
+        &app,
+        &harness,
+        &format!("/v1/{PROJECT}/cloudservers"),
+        &create_body("documented", 1),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    harness.drain().await;
+    let (status, _) = call(
+        &app,
+        unsigned(Method::GET, &format!("/v1/{PROJECT}/cloudservers/detail")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let text = scrape(&app).await;
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md"))
+        .expect("README.md is readable");
+    let families: Vec<String> = text
+        .lines()
+        .filter_map(|line| line.strip_prefix("# TYPE "))
+        .map(|rest| {
+            let mut parts = rest.split_whitespace();
+            let name = parts.next().unwrap_or_default();
+            match parts.next() {
+                Some("counter") => format!("{name}_total"),
+                _ => name.to_owned(),
+            }
+        })
+        .collect();
+    assert!(families.len() >= 11, "{text}");
+    for family in families {
+        assert!(
+            readme.contains(&format!("| `{family}` |")),
+            "{family} is not in README's metrics table"
+        );
+    }
 }
 
 /// The path templates the router holds, read from its `Debug` form (axum has no public
