@@ -9,6 +9,7 @@
 
 use crate::clock::{to_unix_ms, Clock};
 use crate::compute::{seed_of, LatencyProfile, Operation, ServerFault};
+use crate::events::EventLog;
 use crate::job::{new_job_id, new_server_id, JobKind, JobRecord, JobStatus, TaskFault, TaskRecord};
 use crate::quota::{
     group_host, QuotaCheck, Quotas, ServerGroupInsert, ServerGroupMembership, ServerGroupRecord,
@@ -232,6 +233,8 @@ pub struct Engine {
     /// When the sleeping run loop will wake by itself (unix ms); `i64::MAX` while it runs.
     /// Submissions due later need not wake it: under load that saves a claim query per request.
     planned_wake: AtomicI64,
+    /// What watchers are told: acceptances and task ends ([`crate::events`]).
+    events: EventLog,
 }
 
 impl Engine {
@@ -243,7 +246,13 @@ impl Engine {
             config,
             wakeup: Notify::new(),
             planned_wake: AtomicI64::new(i64::MAX),
+            events: EventLog::default(),
         }
+    }
+
+    /// The job and server changes this engine writes, for watchers (`GET /_ecsd/events`).
+    pub fn events(&self) -> &EventLog {
+        &self.events
     }
 
     pub fn with_faults(mut self, faults: Arc<dyn FaultInjector>) -> Self {
@@ -384,8 +393,12 @@ impl Engine {
     pub(crate) async fn accept(&self, mut insert: JobInsert) -> Result<Insertion, SubmitError> {
         insert.unfinished_job_limit = self.config.max_unfinished_jobs_per_project;
         let first_due = insert.job.tasks.iter().map(TaskRecord::end_due).min();
+        let accepted = crate::events::accepted(&insert);
         let insertion = self.store.job_insert(insert).await?;
         let new_work = insertion == Insertion::Inserted;
+        if new_work {
+            self.events.emit(self.now_ms(), accepted);
+        }
         if new_work && first_due.is_some_and(|due| due < self.planned_wake.load(Ordering::Acquire))
         {
             self.wakeup.notify_one();
@@ -584,6 +597,23 @@ impl Engine {
         Ok(())
     }
 
+    /// Recent jobs of any project as a client sees them now, newest first (the dashboard's
+    /// list). An `INIT` or `RUNNING` filter is applied after the read, to the computed status,
+    /// so such a page may hold fewer than `limit` jobs.
+    pub async fn jobs_recent(
+        &self,
+        filter: crate::store::JobsRecent,
+    ) -> Result<Vec<JobRecord>, StoreError> {
+        let wanted = filter.status;
+        let mut jobs = self.store.jobs_recent(filter).await?;
+        let now = self.now_ms();
+        for job in &mut jobs {
+            crate::schedule::job_at(job, now);
+        }
+        jobs.retain(|job| wanted.is_none_or(|status| job.status == status));
+        Ok(jobs)
+    }
+
     pub async fn unfinished_jobs(&self) -> Result<u64, StoreError> {
         self.store.job_count_unfinished().await
     }
@@ -608,7 +638,9 @@ impl Engine {
             return Ok(RunOutcome::Idle);
         }
         let count = ends.len();
+        let ended = crate::events::ended(&due, &ends, now);
         self.store.task_end(ends).await?;
+        self.events.emit(now, ended);
         Ok(RunOutcome::Ran(count))
     }
 

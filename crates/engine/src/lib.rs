@@ -7,6 +7,7 @@
 pub mod clock;
 pub mod compute;
 pub mod engine;
+pub mod events;
 pub mod flavors;
 pub mod job;
 pub mod quota;

@@ -5,6 +5,7 @@ mod admin_access;
 mod client_waiters;
 mod connection_limits;
 mod coverage;
+mod dashboard;
 mod e2e;
 mod engine_steps;
 mod fidelity;
