@@ -62,7 +62,7 @@ pub fn page(title: &str, nav: Nav, main_attributes: &str, content: &str, logout:
     format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-<title>{title} · ecsd</title>\
+<title>{title} · ecsd</title><link rel=\"icon\" href=\"data:,\">\
 <link rel=\"stylesheet\" href=\"/_ecsd/ui/assets/dashboard.css\">\
 <script src=\"/_ecsd/ui/assets/dashboard.js\" defer></script></head>\
 <body><header><span class=\"brand\">ecsd</span><nav>{jobs}{servers}{control}</nav>\
@@ -84,7 +84,7 @@ pub fn respond(status: StatusCode, body: String) -> Response {
         (header::CONTENT_TYPE, "text/html; charset=utf-8"),
         (header::CACHE_CONTROL, "no-store"),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::REFERRER_POLICY, "no-referrer"),
+        (header::REFERRER_POLICY, "same-origin"),
         (
             header::CONTENT_SECURITY_POLICY,
             "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
