@@ -393,10 +393,14 @@ impl Engine {
     pub(crate) async fn accept(&self, mut insert: JobInsert) -> Result<Insertion, SubmitError> {
         insert.unfinished_job_limit = self.config.max_unfinished_jobs_per_project;
         let first_due = insert.job.tasks.iter().map(TaskRecord::end_due).min();
-        let accepted = crate::events::accepted(&insert);
+        // Built only while someone watches (`/_ecsd/events`): the hot path stays as it was.
+        let accepted = self
+            .events
+            .watched()
+            .then(|| crate::events::accepted(&insert));
         let insertion = self.store.job_insert(insert).await?;
         let new_work = insertion == Insertion::Inserted;
-        if new_work {
+        if let (true, Some(accepted)) = (new_work, accepted) {
             self.events.emit(self.now_ms(), accepted);
         }
         if new_work && first_due.is_some_and(|due| due < self.planned_wake.load(Ordering::Acquire))
@@ -638,9 +642,14 @@ impl Engine {
             return Ok(RunOutcome::Idle);
         }
         let count = ends.len();
-        let ended = crate::events::ended(&due, &ends, now);
+        let ended = self
+            .events
+            .watched()
+            .then(|| crate::events::ended(&due, &ends, now));
         self.store.task_end(ends).await?;
-        self.events.emit(now, ended);
+        if let Some(ended) = ended {
+            self.events.emit(now, ended);
+        }
         Ok(RunOutcome::Ran(count))
     }
 

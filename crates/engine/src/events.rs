@@ -15,7 +15,7 @@
 use crate::job::{JobRecord, JobStatus, TaskRecord};
 use crate::store::{JobInsert, TaskEnd};
 use serde::Serialize;
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Mutex;
 use tokio::sync::{broadcast, watch};
 
@@ -87,6 +87,9 @@ pub struct EventLog {
     sender: broadcast::Sender<EngineEvent>,
     capacity: usize,
     closed: watch::Sender<bool>,
+    /// Whether anyone ever subscribed: until then no event is built (nobody can ask for one:
+    /// a first subscriber starts from now), so a server nobody watches pays nothing.
+    watched: std::sync::atomic::AtomicBool,
 }
 
 #[derive(Debug, Default)]
@@ -128,7 +131,13 @@ impl EventLog {
             sender,
             capacity,
             closed: watch::Sender::new(false),
+            watched: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// Whether events are wanted: someone subscribed since the process started.
+    pub fn watched(&self) -> bool {
+        self.watched.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Ends every subscriber's stream (the server is shutting down); events are still kept.
@@ -163,6 +172,8 @@ impl EventLog {
     /// Subscribes from `last_id` (`None`: from now on).
     pub fn subscribe_after(&self, last_id: Option<u64>) -> Subscription {
         let ring = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        self.watched
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         let receiver = self.sender.subscribe();
         let (backlog, missed) = match last_id {
             None => (Vec::new(), false),
@@ -247,12 +258,15 @@ pub fn accepted(insert: &JobInsert) -> Vec<Change> {
 /// The changes a batch of task ends makes, per job of `due` that has ends: the job with its
 /// status after them (computed as the store computes it), then each server whose task ended.
 pub fn ended(due: &[JobRecord], ends: &[TaskEnd], now: i64) -> Vec<Change> {
+    let mut by_job: HashMap<&str, Vec<&TaskEnd>> = HashMap::new();
+    for end in ends {
+        by_job.entry(end.job_id.as_str()).or_default().push(end);
+    }
     let mut changes = Vec::new();
     for job in due {
-        let job_ends: Vec<&TaskEnd> = ends.iter().filter(|end| end.job_id == job.id).collect();
-        if job_ends.is_empty() {
+        let Some(job_ends) = by_job.remove(job.id.as_str()) else {
             continue;
-        }
+        };
         let mut after = job.clone();
         for task in &mut after.tasks {
             match job_ends.iter().find(|end| end.task_index == task.index) {
@@ -345,6 +359,12 @@ mod tests {
     #[test]
     fn ids_increase_and_a_subscriber_resumes_after_its_last_id() {
         let log = EventLog::new(8);
+        assert!(
+            !log.watched(),
+            "nobody subscribed: the engine builds no events"
+        );
+        drop(log.subscribe_after(None));
+        assert!(log.watched());
         log.emit(1, [server("a"), server("b"), server("c")]);
         let resumed = log.subscribe_after(Some(1));
         assert_eq!(ids(&resumed.backlog), [2, 3]);

@@ -522,3 +522,30 @@ async fn the_event_stream_sends_acceptances_and_ends_and_resumes_after_the_last_
         (StatusCode::BAD_REQUEST, "Ecsd.0400")
     );
 }
+
+#[tokio::test]
+async fn a_failed_job_ends_in_the_stream_with_its_code_and_its_server_in_error() {
+    let harness = Harness::with_faults(
+        crate::support::config(LatencyProfile::Fast),
+        Some(Arc::new(FailWithHostileReason)),
+    );
+    let app = app(&harness, None);
+    let mut stream = send(&app, get("/_ecsd/events")).await.into_body();
+    let accepted = harness
+        .engine
+        .create_servers(PROJECT, create_request("db", 1), None)
+        .await
+        .expect("accepted");
+    harness.advance_ms(600_000);
+    harness.drain().await;
+    let events = read_events(&mut stream, 4).await;
+    let (_, _, end) = &events[2];
+    assert_eq!(end["job_id"], accepted.job_id.as_str());
+    assert_eq!(end["status"], "FAIL");
+    assert_eq!(end["error_code"], "Ecs.0204");
+    assert_eq!(end["fail_reason"], HOSTILE);
+    assert!(end["end_time"].is_i64(), "{end}");
+    let (_, _, server) = &events[3];
+    assert_eq!(server["status"], "ERROR");
+    assert_eq!(server["held"], false);
+}
