@@ -549,3 +549,29 @@ async fn a_failed_job_ends_in_the_stream_with_its_code_and_its_server_in_error()
     assert_eq!(server["status"], "ERROR");
     assert_eq!(server["held"], false);
 }
+
+/// An open event stream never ends by itself; shutdown must end it rather than wait for it.
+/// With a one-hour request timeout (hence shutdown grace), ecsd stopping within the bound of
+/// `terminate` shows the stream was closed, not waited for.
+#[test]
+fn an_open_event_stream_does_not_hold_the_shutdown() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut ecsd = crate::e2e::Ecsd::start_with(dir.path(), "fast", &["--request-timeout", "1h"]);
+    let address = ecsd.endpoint.trim_start_matches("http://").to_owned();
+    let mut stream = std::net::TcpStream::connect(&address).expect("connects");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("a read bound");
+    write!(
+        stream,
+        "GET /_ecsd/events HTTP/1.1\r\nHost: {address}\r\nAccept: text/event-stream\r\n\r\n"
+    )
+    .expect("sent");
+    let mut head = [0u8; 256];
+    let read = stream.read(&mut head).expect("the answer's head");
+    let head = String::from_utf8_lossy(&head[..read]);
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    let exit = ecsd.terminate();
+    assert!(exit.success(), "exit status {exit:?}");
+}

@@ -85,7 +85,7 @@ impl Ecsd {
         self.child.wait().expect("reaped");
     }
 
-    fn terminate(&mut self) -> std::process::ExitStatus {
+    pub(crate) fn terminate(&mut self) -> std::process::ExitStatus {
         crate::support::terminate(&self.child);
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
