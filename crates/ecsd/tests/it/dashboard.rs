@@ -123,6 +123,26 @@ async fn the_jobs_page_lists_jobs_live_status_and_applies_its_filters() {
     );
     assert!(body.contains(">2/2<"), "both sub-jobs done: {body}");
 
+    // Newest first.
+    let later = harness
+        .engine
+        .create_servers(PROJECT, create_request("later", 1), None)
+        .await
+        .expect("accepted");
+    let (_, body) = text(&app, get("/_ecsd/ui")).await;
+    let position = |job_id: &str| {
+        body.find(&format!("data-job=\"{job_id}\""))
+            .expect("listed")
+    };
+    assert!(
+        position(&later.job_id) < position(&accepted.job_id),
+        "{body}"
+    );
+    let (_, body) = text(&app, get("/_ecsd/ui?limit=1")).await;
+    assert!(body.contains(&later.job_id) && !body.contains(&accepted.job_id));
+    harness.advance_ms(600_000);
+    harness.drain().await;
+
     for (query, listed) in [
         ("status=SUCCESS", true),
         ("status=FAIL", false),
