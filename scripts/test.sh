@@ -5,7 +5,8 @@
 # (installed into .venv/sdk by scripts/sdk-e2e.sh), the Node.js SDK (npm ci in tests/node by
 # scripts/node-e2e.sh), Ansible's hwc_ecs_instance (.venv/ansible, scripts/ansible-e2e.sh), and
 # the OpenStack CLI with openstacksdk on the native Nova API (.venv/openstack,
-# scripts/openstack-e2e.sh).
+# scripts/openstack-e2e.sh), and the dashboard in Debian's Chromium (playwright-core from
+# tests/ui, scripts/ui-e2e.sh; installs chromium with apt-get when missing).
 # Works on a fresh machine with Rust, Python 3.11 and Node.js 20, on a clone with nothing beside
 # it (the reference's facts are in tests/reference/).
 set -euo pipefail
@@ -30,3 +31,6 @@ scripts/ansible-e2e.sh
 
 echo "==> OpenStack CLI and openstacksdk end-to-end tests"
 scripts/openstack-e2e.sh
+
+echo "==> Dashboard in a real browser (Chromium)"
+scripts/ui-e2e.sh

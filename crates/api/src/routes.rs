@@ -174,6 +174,17 @@ pub const ADMIN: &[Operation] = &[
     admin("POST", SNAPSHOT_RESTORE_PATH, "EcsdSnapshotRestore", "Replace the whole state with a snapshot's"),
     admin("DELETE", SNAPSHOT_PATH, "EcsdSnapshotDelete", "Delete a snapshot"),
     admin("GET", EXPORT_PATH, "EcsdExport", "Download a snapshot file (the current state, or a saved one)"),
+    admin("GET", "/_ecsd/events", "EcsdEvents", "Job and server changes as server-sent events (resumable with Last-Event-ID)"),
+    admin("GET", "/_ecsd/ui", "EcsdUiJobs", "Dashboard: recent jobs, live (HTML)"),
+    admin("GET", "/_ecsd/ui/jobs/{job_id}", "EcsdUiJob", "Dashboard: one job's sub-job timeline and JSON (HTML)"),
+    admin("GET", "/_ecsd/ui/servers", "EcsdUiProjects", "Dashboard: projects (HTML)"),
+    admin("GET", "/_ecsd/ui/projects/{project_id}/servers", "EcsdUiServers", "Dashboard: a project's servers (HTML)"),
+    admin("GET", "/_ecsd/ui/control", "EcsdUiControl", "Dashboard: fault rules, clock and snapshots (HTML)"),
+    open_admin("GET", "/_ecsd/ui/login", "EcsdUiLoginForm", "Dashboard: the login form (HTML)"),
+    open_admin("POST", "/_ecsd/ui/login", "EcsdUiLogin", "Dashboard: exchange the admin token for a session cookie"),
+    open_admin("POST", "/_ecsd/ui/logout", "EcsdUiLogout", "Dashboard: forget the session cookie"),
+    open_admin("GET", "/_ecsd/ui/assets/dashboard.js", "EcsdUiScript", "Dashboard: its script"),
+    open_admin("GET", "/_ecsd/ui/assets/dashboard.css", "EcsdUiStyle", "Dashboard: its style sheet"),
 ];
 
 /// The paths of the time and state capabilities of the admin API.
@@ -200,6 +211,19 @@ const fn admin(
         tag: "admin",
         access: Access::Admin,
         job: false,
+    }
+}
+
+/// An admin-API path anyone may call: the dashboard's login exchange and its assets.
+const fn open_admin(
+    method: &'static str,
+    path: &'static str,
+    id: &'static str,
+    summary: &'static str,
+) -> Operation {
+    Operation {
+        access: Access::Open,
+        ..admin(method, path, id, summary)
     }
 }
 

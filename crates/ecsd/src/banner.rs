@@ -199,7 +199,7 @@ pub fn print(
         "(from ECSD_PASSWORD / --password)".to_owned()
     };
     eprintln!(
-        "ecsd {} listening on {scheme}://{address}\n  database: {}\n  holds:    {}\n  latency:  {}\n  auth:     {auth}\n  account:  access key {}, secret key {secret}, project {} ({}, region {})\n  tokens:   POST {scheme}://{address}/v3/auth/tokens as user {} / {password}, domain {}\n  watch:    {scheme}://{address}/metrics, {scheme}://{address}/_ecsd/openapi.json\n  next:     {}",
+        "ecsd {} listening on {scheme}://{address}\n  database: {}\n  holds:    {}\n  latency:  {}\n  auth:     {auth}\n  account:  access key {}, secret key {secret}, project {} ({}, region {})\n  tokens:   POST {scheme}://{address}/v3/auth/tokens as user {} / {password}, domain {}\n  watch:    {scheme}://{address}/_ecsd/ui (dashboard), {scheme}://{address}/metrics, {scheme}://{address}/_ecsd/openapi.json\n  next:     {}",
         env!("CARGO_PKG_VERSION"),
         contents.location,
         contents.summary(),

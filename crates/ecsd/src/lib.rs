@@ -516,6 +516,13 @@ impl Server {
         let (stop_engine, engine_stopped) = tokio::sync::watch::channel(false);
         let engine_task = tokio::spawn(self.engine.clone().run(engine_stopped));
         let app = api::router(self.state);
+        // Open event streams (`/_ecsd/events`, the dashboard) never finish by themselves: end
+        // them when shutdown starts, or they would hold the graceful shutdown to its grace.
+        let engine = self.engine.clone();
+        let shutdown = async move {
+            shutdown.await;
+            engine.events().close();
+        };
         listener::serve(listener, app, self.limits, self.tls, shutdown).await;
         tracing::info!("no longer accepting requests; stopping the engine");
         let _ = stop_engine.send(true);

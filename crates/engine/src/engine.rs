@@ -9,6 +9,7 @@
 
 use crate::clock::{to_unix_ms, Clock, ClockMode, ClockMoveError, VirtualClock};
 use crate::compute::{seed_of, LatencyProfile, LatencySettings, Operation, ServerFault};
+use crate::events::EventLog;
 use crate::job::{IdSource, JobKind, JobRecord, JobStatus, TaskFault, TaskRecord};
 use crate::quota::{
     group_host, QuotaCheck, Quotas, ServerGroupInsert, ServerGroupMembership, ServerGroupRecord,
@@ -255,6 +256,8 @@ pub struct Engine {
     state_gate: tokio::sync::RwLock<()>,
     /// Told of task and job ends ([`crate::stats`]); set once by whoever watches ecsd.
     observer: RwLock<Arc<dyn Observer>>,
+    /// What watchers are told: acceptances and task ends ([`crate::events`]).
+    events: EventLog,
 }
 
 /// Why the clock did not move.
@@ -284,6 +287,7 @@ impl Engine {
             latency,
             state_gate: tokio::sync::RwLock::new(()),
             observer: RwLock::new(Arc::new(NoObserver)),
+            events: EventLog::default(),
         }
     }
 
@@ -420,6 +424,11 @@ impl Engine {
         query.now = self.now_ms();
         query.finished_since = self.retention_cutoff();
         self.store.job_list(query).await
+    }
+
+    /// The job and server changes this engine writes, for watchers (`GET /_ecsd/events`).
+    pub fn events(&self) -> &EventLog {
+        &self.events
     }
 
     pub fn with_faults(mut self, faults: Arc<dyn FaultInjector>) -> Self {
@@ -572,6 +581,11 @@ impl Engine {
         let fired = self.apply_rules(&mut insert).await?;
         let project_id = insert.job.project_id.clone();
         let first_due = insert.job.tasks.iter().map(TaskRecord::end_due).min();
+        // Built only while someone watches (`/_ecsd/events`): the hot path stays as it was.
+        let accepted = self
+            .events
+            .watched()
+            .then(|| crate::events::accepted(&insert));
         let insertion = self.store.job_insert(insert).await;
         self.rules_settle(
             fired,
@@ -580,6 +594,9 @@ impl Engine {
         );
         let insertion = insertion?;
         let new_work = insertion == Insertion::Inserted;
+        if let (true, Some(accepted)) = (new_work, accepted) {
+            self.events.emit(self.now_ms(), accepted);
+        }
         if new_work && first_due.is_some_and(|due| due < self.planned_wake.load(Ordering::Acquire))
         {
             self.wakeup.notify_one();
@@ -778,6 +795,23 @@ impl Engine {
         Ok(())
     }
 
+    /// Recent jobs of any project as a client sees them now, newest first (the dashboard's
+    /// list). An `INIT` or `RUNNING` filter is applied after the read, to the computed status,
+    /// so such a page may hold fewer than `limit` jobs.
+    pub async fn jobs_recent(
+        &self,
+        filter: crate::store::JobsRecent,
+    ) -> Result<Vec<JobRecord>, StoreError> {
+        let wanted = filter.status;
+        let mut jobs = self.store.jobs_recent(filter).await?;
+        let now = self.now_ms();
+        for job in &mut jobs {
+            crate::schedule::job_at(job, now);
+        }
+        jobs.retain(|job| wanted.is_none_or(|status| job.status == status));
+        Ok(jobs)
+    }
+
     pub async fn unfinished_jobs(&self) -> Result<u64, StoreError> {
         self.store.job_count_unfinished().await
     }
@@ -804,9 +838,16 @@ impl Engine {
         }
         let count = ends.len();
         let report = crate::stats::EndReport::of(&due, &ends);
+        let ended = self
+            .events
+            .watched()
+            .then(|| crate::events::ended(&due, &ends, now));
         self.store.task_end(ends).await?;
         let observer = Arc::clone(&self.observer.read().unwrap_or_else(PoisonError::into_inner));
         report.send(observer.as_ref());
+        if let Some(ended) = ended {
+            self.events.emit(now, ended);
+        }
         Ok(RunOutcome::Ran(count))
     }
 

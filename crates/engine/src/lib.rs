@@ -8,6 +8,7 @@ pub mod clock;
 pub mod compute;
 pub mod crash;
 pub mod engine;
+pub mod events;
 pub mod faults;
 pub mod flavors;
 pub mod job;

@@ -427,6 +427,23 @@ pub struct ServerPage {
     pub servers: Vec<ServerRecord>,
 }
 
+/// Recent jobs across projects, newest first, for the dashboard (`Store::jobs_recent`). Every
+/// filter is optional and all must hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JobsRecent {
+    pub project_id: Option<String>,
+    pub job_id: Option<String>,
+    pub kind: Option<crate::job::JobKind>,
+    /// `SUCCESS` and `FAIL` match the stored status; `INIT` and `RUNNING` match every
+    /// unfinished job (which of the two it shows is computed at read, by the engine).
+    pub status: Option<JobStatus>,
+    /// At most this many (the store caps it at [`JOBS_RECENT_MAX`]).
+    pub limit: usize,
+}
+
+/// The most jobs one [`Store::jobs_recent`] answers.
+pub const JOBS_RECENT_MAX: usize = 500;
+
 pub trait Store: Send + Sync + std::fmt::Debug {
     /// Atomically checks the preconditions and stores the job, its tasks and its new servers.
     /// Returns only once that is durable.
@@ -577,6 +594,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         &self,
         change: ServerGroupMembership,
     ) -> BoxFuture<'_, Result<(), JobInsertError>>;
+
+    /// Recent jobs of any project, newest first, with their tasks ([`JobsRecent`]); for the
+    /// dashboard, not a tenant route (tenants list their own jobs by project).
+    fn jobs_recent(&self, filter: JobsRecent) -> BoxFuture<'_, Result<Vec<JobRecord>, StoreError>>;
 
     // State control (`/_ecsd/reset`, `/_ecsd/snapshots`, `/_ecsd/export`). Defaults refuse,
     // so a backend without them still compiles; SQLite has them all.

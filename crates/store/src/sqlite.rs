@@ -1027,6 +1027,54 @@ impl Store for SqliteStore {
     fn writer_queue_depth(&self) -> Option<u64> {
         Some(self.stats.queued.load(Ordering::Relaxed))
     }
+    fn jobs_recent(
+        &self,
+        filter: engine::store::JobsRecent,
+    ) -> BoxFuture<'_, Result<Vec<JobRecord>, StoreError>> {
+        Box::pin(
+            self.readers
+                .run(move |connection| read_jobs_recent(connection, &filter)),
+        )
+    }
+}
+
+/// [`Store::jobs_recent`]: job ids are time-ordered (UUIDv7), so the primary key walked
+/// backwards is newest first; the filters are bound parameters (`NULL` matches all).
+fn read_jobs_recent(
+    connection: &Connection,
+    filter: &engine::store::JobsRecent,
+) -> Result<Vec<JobRecord>, StoreError> {
+    let (stored_status, unfinished) = match filter.status {
+        None => (None, false),
+        Some(JobStatus::Init | JobStatus::Running) => (None, true),
+        Some(status) => (Some(status.as_str()), false),
+    };
+    let limit = filter.limit.min(engine::store::JOBS_RECENT_MAX) as i64;
+    let mut statement = connection
+        .prepare_cached(
+            "SELECT id, project_id, job_type, status, begin_time, end_time, error_code,
+                    fail_reason, tasks
+             FROM jobs
+             WHERE (?1 IS NULL OR project_id = ?1) AND (?2 IS NULL OR id = ?2)
+               AND (?3 IS NULL OR job_type = ?3) AND (?4 IS NULL OR status = ?4)
+               AND (?5 = 0 OR end_time IS NULL)
+             ORDER BY id DESC LIMIT ?6",
+        )
+        .map_err(backend)?;
+    let rows = statement
+        .query_map(
+            params![
+                filter.project_id,
+                filter.job_id,
+                filter.kind.map(JobKind::job_type),
+                stored_status,
+                unfinished,
+                limit
+            ],
+            raw_job_from_row,
+        )
+        .map_err(backend)?;
+    rows.map(|row| row.map_err(backend)?.decode()).collect()
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -8,6 +8,8 @@
 
 pub mod access;
 pub mod clock;
+pub mod dashboard;
+pub mod events;
 pub mod faults;
 pub mod latency;
 pub mod requests;
@@ -51,8 +53,25 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             post(state::snapshot_restore),
         )
         .route(crate::routes::EXPORT_PATH, get(state::export))
+        .route(EVENTS_PATH, get(events::events_view))
+        .route(dashboard::UI_PATH, get(dashboard::jobs_page))
+        .route(dashboard::JOB_PATH, get(dashboard::job_page))
+        .route(dashboard::PROJECTS_PATH, get(dashboard::projects_page))
+        .route(dashboard::SERVERS_PATH, get(dashboard::servers_page))
+        .route(dashboard::CONTROL_PATH, get(dashboard::control_page))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             access::require_admin,
         ))
+        // Open: the login exchange itself, and assets that hold no data.
+        .route(
+            access::LOGIN_PATH,
+            get(dashboard::login_form).post(dashboard::login),
+        )
+        .route(dashboard::LOGOUT_PATH, post(dashboard::logout))
+        .route(dashboard::SCRIPT_PATH, get(dashboard::script))
+        .route(dashboard::STYLE_PATH, get(dashboard::style))
 }
+
+/// `GET /_ecsd/events`: job and server changes as server-sent events ([`events`]).
+pub const EVENTS_PATH: &str = "/_ecsd/events";

@@ -8,6 +8,7 @@ mod clock_state;
 mod connection_limits;
 mod coverage;
 mod crash;
+mod dashboard;
 mod e2e;
 mod engine_steps;
 mod faults;

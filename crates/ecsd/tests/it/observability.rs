@@ -964,8 +964,28 @@ async fn served_routes(app: &axum::Router) -> BTreeSet<(String, String)> {
             Method::DELETE,
             Method::PATCH,
         ] {
-            let (status, body) = call(app, unsigned(method.clone(), &concrete)).await;
-            let body: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+            let response = app
+                .clone()
+                .oneshot(unsigned(method.clone(), &concrete))
+                .await
+                .expect("infallible");
+            let status = response.status();
+            // An event stream (`/_ecsd/events`) never ends: its answer is enough.
+            let streams = response
+                .headers()
+                .get(axum::http::header::CONTENT_TYPE)
+                .is_some_and(|value| value == "text/event-stream");
+            let body = if streams {
+                Value::Null
+            } else {
+                let bytes = response
+                    .into_body()
+                    .collect()
+                    .await
+                    .expect("body")
+                    .to_bytes();
+                serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+            };
             let unrouted = (status == StatusCode::NOT_FOUND && error_code(&body) == "APIGW.0101")
                 || status == StatusCode::METHOD_NOT_ALLOWED;
             if !unrouted {
