@@ -427,8 +427,23 @@ impl SqliteStore {
 
     /// Sends a key pair write to the writer and waits for its commit.
     fn catalog_write(&self, write: CatalogWrite) -> BoxFuture<'_, Result<bool, StoreError>> {
+        self.write(Command::Catalog(Box::new(write)), Reply::Catalog)
+    }
+
+    /// Sends one command to the writer; the future resolves with its result once the commit
+    /// that holds it is known (or `Closed` when the writer is gone). Every write of the `Store`
+    /// is this call with its command and its reply slot, so none can forget to await the commit.
+    fn write<T, E>(
+        &self,
+        command: Command,
+        slot: fn(oneshot::Sender<Result<T, E>>) -> Reply,
+    ) -> BoxFuture<'_, Result<T, E>>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
         let (sender, receiver) = oneshot::channel();
-        let sent = self.send(Command::Catalog(Box::new(write)), Reply::Catalog(sender));
+        let sent = self.send(command, slot(sender));
         Box::pin(async move {
             sent?;
             reply(receiver).await?
@@ -458,15 +473,7 @@ async fn reply<T>(receiver: oneshot::Receiver<T>) -> Result<T, StoreError> {
 
 impl Store for SqliteStore {
     fn job_insert(&self, insert: JobInsert) -> BoxFuture<'_, Result<Insertion, JobInsertError>> {
-        let (sender, receiver) = oneshot::channel();
-        let sent = self.send(
-            Command::JobInsert(Box::new(insert)),
-            Reply::JobInsert(sender),
-        );
-        Box::pin(async move {
-            sent?;
-            reply(receiver).await?
-        })
+        self.write(Command::JobInsert(Box::new(insert)), Reply::JobInsert)
     }
 
     fn job_get<'a>(
@@ -512,12 +519,7 @@ impl Store for SqliteStore {
     }
 
     fn task_end(&self, ends: Vec<TaskEnd>) -> BoxFuture<'_, Result<usize, StoreError>> {
-        let (sender, receiver) = oneshot::channel();
-        let sent = self.send(Command::TaskEnd(ends), Reply::TaskEnd(sender));
-        Box::pin(async move {
-            sent?;
-            reply(receiver).await?
-        })
+        self.write(Command::TaskEnd(ends), Reply::TaskEnd)
     }
 
     fn server_get<'a>(
@@ -550,30 +552,14 @@ impl Store for SqliteStore {
     }
 
     fn server_update(&self, update: ServerUpdate) -> BoxFuture<'_, Result<bool, StoreError>> {
-        let (sender, receiver) = oneshot::channel();
-        let sent = self.send(
-            Command::ServerUpdate(Box::new(update)),
-            Reply::ServerUpdate(sender),
-        );
-        Box::pin(async move {
-            sent?;
-            reply(receiver).await?
-        })
+        self.write(Command::ServerUpdate(Box::new(update)), Reply::ServerUpdate)
     }
 
     fn server_edit(
         &self,
         edit: ServerEdit,
     ) -> BoxFuture<'_, Result<ServerRecord, ServerEditError>> {
-        let (sender, receiver) = oneshot::channel();
-        let sent = self.send(
-            Command::ServerEdit(Box::new(edit)),
-            Reply::ServerEdit(sender),
-        );
-        Box::pin(async move {
-            sent?;
-            reply(receiver).await?
-        })
+        self.write(Command::ServerEdit(Box::new(edit)), Reply::ServerEdit)
     }
 
     fn tag_list<'a>(
@@ -598,12 +584,7 @@ impl Store for SqliteStore {
     }
 
     fn job_purge(&self, finished_before: i64) -> BoxFuture<'_, Result<u64, StoreError>> {
-        let (sender, receiver) = oneshot::channel();
-        let sent = self.send(Command::JobPurge(finished_before), Reply::JobPurge(sender));
-        Box::pin(async move {
-            sent?;
-            reply(receiver).await?
-        })
+        self.write(Command::JobPurge(finished_before), Reply::JobPurge)
     }
 
     fn project_usage<'a>(
@@ -621,15 +602,7 @@ impl Store for SqliteStore {
         &self,
         insert: ServerGroupInsert,
     ) -> BoxFuture<'_, Result<(), JobInsertError>> {
-        let (sender, receiver) = oneshot::channel();
-        let sent = self.send(
-            Command::GroupInsert(Box::new(insert)),
-            Reply::GroupInsert(sender),
-        );
-        Box::pin(async move {
-            sent?;
-            reply(receiver).await?
-        })
+        self.write(Command::GroupInsert(Box::new(insert)), Reply::GroupInsert)
     }
 
     fn keypair_insert(&self, keypair: KeyPairRecord) -> BoxFuture<'_, Result<bool, StoreError>> {
@@ -703,34 +676,24 @@ impl Store for SqliteStore {
         group_id: &'a str,
         now: i64,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
-        let (sender, receiver) = oneshot::channel();
-        let sent = self.send(
+        self.write(
             Command::GroupDelete {
                 project_id: project_id.to_owned(),
                 group_id: group_id.to_owned(),
                 now,
             },
-            Reply::GroupDelete(sender),
-        );
-        Box::pin(async move {
-            sent?;
-            reply(receiver).await?
-        })
+            Reply::GroupDelete,
+        )
     }
 
     fn server_group_membership(
         &self,
         change: ServerGroupMembership,
     ) -> BoxFuture<'_, Result<(), JobInsertError>> {
-        let (sender, receiver) = oneshot::channel();
-        let sent = self.send(
+        self.write(
             Command::GroupMembership(Box::new(change)),
-            Reply::GroupMembership(sender),
-        );
-        Box::pin(async move {
-            sent?;
-            reply(receiver).await?
-        })
+            Reply::GroupMembership,
+        )
     }
 
     fn job_count_unfinished(&self) -> BoxFuture<'_, Result<u64, StoreError>> {
