@@ -1012,7 +1012,57 @@ fn reservation_holder(
     Ok(None)
 }
 
+/// Accepts a job in the writer's transaction: every check first ([`check_job`], which only
+/// reads), then every write ([`write_job`]). The group runs without savepoints, so a rejection
+/// must come before the first write; the boundary between the two functions is that rule.
 fn insert_job(connection: &Connection, insert: &JobInsert) -> Result<Insertion, JobInsertError> {
+    match check_job(connection, insert)? {
+        Checked::Replay(insertion) => Ok(insertion),
+        Checked::Accept(accepted) => {
+            write_job(connection, insert, accepted)?;
+            Ok(Insertion::Inserted)
+        }
+    }
+}
+
+/// What [`check_job`] decided.
+enum Checked {
+    /// The client token was seen with the same body: answer the job it made, write nothing.
+    Replay(Insertion),
+    /// Every check passed: what the writes need.
+    Accept(Accepted),
+}
+
+/// What the checks read that the writes use.
+struct Accepted {
+    /// Each precondition's server as read (state and progress), in the preconditions' order.
+    taken: Vec<(PowerTriple, i64)>,
+    /// The host of each new server placed by an anti-affinity group.
+    group_hosts: HashMap<String, String>,
+}
+
+/// Every check of a job's acceptance, in the transaction that will write it; reads only.
+fn check_job(connection: &Connection, insert: &JobInsert) -> Result<Checked, JobInsertError> {
+    if let Some(replay) = check_client_token(connection, insert)? {
+        return Ok(Checked::Replay(replay));
+    }
+    check_unfinished_limit(connection, insert)?;
+    let taken = check_preconditions(connection, insert)?;
+    check_reservations(connection, insert)?;
+    let group_hosts = sqlite_groups::check_job(
+        connection,
+        &insert.job.project_id,
+        insert.quota.as_ref(),
+        &insert.new_servers,
+    )?;
+    Ok(Checked::Accept(Accepted { taken, group_hosts }))
+}
+
+/// A client token seen before: the job it made if the body is the same (`Ecs.0005` if not).
+fn check_client_token(
+    connection: &Connection,
+    insert: &JobInsert,
+) -> Result<Option<Insertion>, JobInsertError> {
     let job = &insert.job;
     if let Some(client_token) = &insert.client_token {
         let seen = connection
@@ -1040,9 +1090,18 @@ fn insert_job(connection: &Connection, insert: &JobInsert) -> Result<Insertion, 
             let server_ids = serde_json::from_str(&server_ids).map_err(|error| {
                 StoreError::Corrupt(format!("client token of job {job_id}: {error}"))
             })?;
-            return Ok(Insertion::Replayed { job_id, server_ids });
+            return Ok(Some(Insertion::Replayed { job_id, server_ids }));
         }
     }
+    Ok(None)
+}
+
+/// The project's limit of unfinished jobs.
+fn check_unfinished_limit(
+    connection: &Connection,
+    insert: &JobInsert,
+) -> Result<(), JobInsertError> {
+    let job = &insert.job;
     if let Some(limit) = insert.unfinished_job_limit {
         // Counts at most `limit` entries of the partial index, whatever the backlog.
         let unfinished: u32 = connection
@@ -1057,6 +1116,16 @@ fn insert_job(connection: &Connection, insert: &JobInsert) -> Result<Insertion, 
             return Err(Rejection::TooManyUnfinishedJobs { limit }.into());
         }
     }
+    Ok(())
+}
+
+/// Each server the job takes: in the project, not held by another job, in an allowed state,
+/// unchanged since the job was planned. Returns each one's state and progress as read.
+fn check_preconditions(
+    connection: &Connection,
+    insert: &JobInsert,
+) -> Result<Vec<(PowerTriple, i64)>, JobInsertError> {
+    let job = &insert.job;
     let mut taken = Vec::with_capacity(insert.preconditions.len());
     for precondition in &insert.preconditions {
         let found = connection
@@ -1118,6 +1187,12 @@ fn insert_job(connection: &Connection, insert: &JobInsert) -> Result<Insertion, 
             progress,
         ));
     }
+    Ok(taken)
+}
+
+/// The volumes and fixed IPs the job reserves, held by no other server or unfinished task.
+fn check_reservations(connection: &Connection, insert: &JobInsert) -> Result<(), JobInsertError> {
+    let job = &insert.job;
     for reservation in &insert.reservations {
         if let Some(server_id) = reservation_holder(connection, &job.project_id, reservation)? {
             return Err(match reservation {
@@ -1137,14 +1212,17 @@ fn insert_job(connection: &Connection, insert: &JobInsert) -> Result<Insertion, 
             .into());
         }
     }
-    let group_hosts = sqlite_groups::check_job(
-        connection,
-        &job.project_id,
-        insert.quota.as_ref(),
-        &insert.new_servers,
-    )?;
-    // Every check passed; only now write (the group runs without savepoints, so a rejection
-    // must come before the first write).
+    Ok(())
+}
+
+/// The writes of an accepted job: the taken servers' first phase and holding job, the job row,
+/// the new servers, the client token. Called only after [`check_job`] accepted it.
+fn write_job(
+    connection: &Connection,
+    insert: &JobInsert,
+    Accepted { taken, group_hosts }: Accepted,
+) -> Result<(), JobInsertError> {
+    let job = &insert.job;
     // The taken servers show the first phase of their task from this commit on (a reboot's
     // `REBOOT`): the stored status, which list filters read, then holds until the task's end.
     for (precondition, (mut state, mut progress)) in insert.preconditions.iter().zip(taken) {
@@ -1263,7 +1341,7 @@ fn insert_job(connection: &Connection, insert: &JobInsert) -> Result<Insertion, 
             ])
             .map_err(backend)?;
     }
-    Ok(Insertion::Inserted)
+    Ok(())
 }
 
 fn purge_jobs(connection: &Connection, finished_before: i64) -> Result<u64, StoreError> {
