@@ -1831,6 +1831,8 @@ mod tests {
         let job = engine.job("p", "j1").await.expect("reads").expect("kept");
         assert_eq!(job.status, JobStatus::Running);
         assert_eq!(job.tasks.len(), 2);
+        // The two steps done are due at the task's begin, the rest at its next run.
+        assert_eq!(job.tasks[1].schedule, [1_000, 1_000, 5_000, 5_000, 5_000]);
         assert_eq!(engine.run_once().await.expect("runs"), RunOutcome::Idle);
         assert_eq!(store.task_next_due().await.expect("reads"), Some(5_000));
         clock.set(from_unix_ms(5_000));
