@@ -1786,7 +1786,8 @@ mod tests {
     /// A version 3 database (one row per task, written step by step) with a create job under
     /// way: one task finished, one at step 2 of 5 with its next step due at 5,000. After the
     /// upgrade the job reads RUNNING, nothing is due before 5,000, and at 5,000 the engine
-    /// writes the remaining task's end: the job succeeds and its server is ACTIVE and free.
+    /// writes the remaining task's end: the job succeeds and its server is ACTIVE and free. A
+    /// second job none of whose tasks had finished stays due at its next run.
     #[tokio::test]
     async fn a_version_3_database_with_a_job_under_way_finishes_it_after_the_upgrade() {
         use engine::clock::{from_unix_ms, Clock, ManualClock};
@@ -1804,13 +1805,16 @@ mod tests {
         connection
             .execute_batch(&format!(
                 "INSERT INTO jobs (id, project_id, job_type, status, begin_time)
-                   VALUES ('j1', 'p', 'createServer', 'RUNNING', 1000);
+                   VALUES ('j1', 'p', 'createServer', 'RUNNING', 1000),
+                          ('j2', 'p', 'createServer', 'RUNNING', 1000);
                  INSERT INTO tasks (job_id, idx, id, server_id, operation, status, step,
                                     next_run_at, begin_time, end_time)
                    VALUES ('j1', 0, 't0', 's0', '{{\"op\":\"create_server\"}}', 'SUCCESS', 5,
                            NULL, 1000, 2000),
                           ('j1', 1, 't1', 's1', '{{\"op\":\"create_server\"}}', 'RUNNING', 2,
-                           5000, 1000, NULL);
+                           5000, 1000, NULL),
+                          ('j2', 0, 't2', 's2', '{{\"op\":\"create_server\"}}', 'RUNNING', 1,
+                           6000, 1000, NULL);
                  INSERT INTO servers (id, project_id, name, flavor_id, status, vm_state,
                                       task_state, power_state, progress, busy_job_id,
                                       created_at, updated_at, doc)
@@ -1840,6 +1844,8 @@ mod tests {
         let job = engine.job("p", "j1").await.expect("reads").expect("kept");
         assert_eq!(job.status, JobStatus::Success);
         assert_eq!(job.end_time, Some(5_000));
+        // j2, none of whose tasks had finished, is still due at its next run.
+        assert_eq!(store.task_next_due().await.expect("reads"), Some(6_000));
         let server = engine
             .server("p", "s1")
             .await
