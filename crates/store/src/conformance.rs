@@ -251,6 +251,10 @@ async fn claims_return_only_due_tasks_earliest_first(store: &dyn Store) {
         .await
         .expect("claims");
     assert_eq!(claimed.len(), 1, "the limit holds");
+    assert_eq!(
+        claimed[0].id, sooner.id,
+        "with both due and room for one, the earliest due is claimed"
+    );
     assert_eq!(store.task_next_due().await.expect("reads"), Some(4_000));
     finish(store, &later, 6_000).await;
     finish(store, &sooner, 6_000).await;
