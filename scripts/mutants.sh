@@ -70,7 +70,10 @@ mkdir -p "$scratch" "$out_root"
 
 # The scratch tree: this checkout's files as they are now (edits included), and a target/
 # seeded once so the first mutant is an incremental build, not a cold one.
-git ls-files -co --exclude-standard -z | tar --null -T - -cf - | tar -xf - -C "$scratch"
+# `tar -m` stamps the copies with the current time: with the checkout's own mtimes, a file
+# edited before the scratch tree's last build (a mutant's) looked older than that build, and
+# cargo ran the last mutant's binary as the baseline.
+git ls-files -co --exclude-standard -z | tar --null -T - -cf - | tar -xmf - -C "$scratch"
 if [ ! -d "$scratch/target" ] && [ -d "$root/target" ]; then
   echo "==> seeding $scratch/target from target/ (once)"
   cp -a "$root/target" "$scratch/target"
