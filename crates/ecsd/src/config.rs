@@ -467,6 +467,22 @@ region = "eu-de"
         assert!(error.contains("ratelimit"), "{error}");
     }
 
+    /// A `--flavors` file with a flavor whose `vcpus` is not a number is refused at start
+    /// (read as 0 it would escape the `cores` quota), naming the file and the flavor.
+    #[test]
+    fn a_flavor_file_with_unparsable_vcpus_is_refused_at_load() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("flavors.json");
+        let file = serde_json::json!({"flavors": [{"id": "x1.big", "name": "x1.big", "vcpus": "lots", "ram": 1024}]});
+        std::fs::write(&path, file.to_string()).expect("write");
+        let error = format!("{:#}", regions(Some(&path), None).expect_err("refused"));
+        assert!(error.contains("flavors.json"), "{error}");
+        assert!(
+            error.contains("x1.big") && error.contains("lots"),
+            "{error}"
+        );
+    }
+
     /// A `[[regions]]` table replaces a built-in region's catalogue (a relative file is read
     /// from the config file's folder) or adds a region; `--flavors` is overridden by it.
     #[test]

@@ -26,7 +26,9 @@
 //! `rxtx_factor` `1.0`, `rxtx_quota`/`rxtx_cap` `null`, public `true`, `links` `[]`,
 //! `os_extra_specs` `{}`). `vcpus` and `disk` may also be given as JSON integers (the
 //! resize-flavors page types them so); they are always sent back as strings. Unknown fields are
-//! ignored.
+//! ignored. A flavor whose `vcpus` is not a whole number of at least 1 is refused at load
+//! ([`FlavorCatalogueError::BadVcpus`]): the `cores` quota counts `vcpus`, so a flavor read as
+//! 0 vCPUs would create servers the quota never sees.
 //!
 //! # Availability zones
 //!
@@ -151,7 +153,8 @@ fn string_or_integer<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Strin
 }
 
 impl Flavor {
-    /// The number of vCPUs (`vcpus` parsed); 0 if `vcpus` is not a number.
+    /// The number of vCPUs (`vcpus` parsed); 0 if `vcpus` is not a number, which a catalogue
+    /// never holds ([`FlavorCatalogue::from_flavors`] refuses such a flavor).
     pub fn vcpu_count(&self) -> u32 {
         self.vcpus.trim().parse().unwrap_or(0)
     }
@@ -238,6 +241,14 @@ pub enum FlavorCatalogueError {
     /// Two flavors have the same `id`.
     #[error("the flavor catalogue lists flavor id {0:?} more than once")]
     DuplicateId(String),
+    /// A flavor's `vcpus` is not a whole number of at least 1.
+    #[error("flavor {id:?} has vcpus {vcpus:?}; expected a whole number of at least 1")]
+    BadVcpus {
+        /// The flavor's id.
+        id: String,
+        /// The `vcpus` as given.
+        vcpus: String,
+    },
 }
 
 /// The body of a ListFlavors response, which is also the catalogue file's shape.
@@ -288,6 +299,14 @@ impl FlavorCatalogue {
         for (index, flavor) in flavors.iter().enumerate() {
             if by_id.insert(flavor.id.clone(), index).is_some() {
                 return Err(FlavorCatalogueError::DuplicateId(flavor.id.clone()));
+            }
+            // Quotas count `vcpus` (the engine's and the store's checks parse it): one that
+            // does not parse would count as 0 and escape the `cores` quota.
+            if flavor.vcpu_count() == 0 {
+                return Err(FlavorCatalogueError::BadVcpus {
+                    id: flavor.id.clone(),
+                    vcpus: flavor.vcpus.clone(),
+                });
             }
         }
         Ok(Self { flavors, by_id })
@@ -682,6 +701,32 @@ mod tests {
             Err(FlavorCatalogueError::DuplicateId(id)) => assert_eq!(id, "a.b.1"),
             other => panic!("expected DuplicateId, got {other:?}"),
         }
+    }
+
+    /// The `cores` quota counts `vcpus`: a flavor whose `vcpus` reads as 0 would escape it.
+    #[test]
+    fn from_json_rejects_vcpus_that_are_not_a_positive_whole_number() {
+        for vcpus in [
+            json!("many"),
+            json!(""),
+            json!("0"),
+            json!(0),
+            json!("-1"),
+            json!("1.5"),
+        ] {
+            let mut flavor = minimal("x1.large.2");
+            flavor["vcpus"] = vcpus.clone();
+            let text = json!({"flavors": [minimal("a.b.1"), flavor]}).to_string();
+            match FlavorCatalogue::from_json(&text) {
+                Err(FlavorCatalogueError::BadVcpus { id, .. }) => assert_eq!(id, "x1.large.2"),
+                other => panic!("vcpus {vcpus}: expected BadVcpus, got {other:?}"),
+            }
+        }
+        let mut flavor = minimal("x1.large.2");
+        flavor["vcpus"] = json!(" 4 ");
+        let text = json!({ "flavors": [flavor] }).to_string();
+        let catalogue = FlavorCatalogue::from_json(&text).expect("spaces around a number are kept");
+        assert_eq!(catalogue.all()[0].vcpu_count(), 4);
     }
 
     #[test]

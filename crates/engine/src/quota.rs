@@ -178,6 +178,88 @@ pub fn group_host(zone: &str, seed: u64, taken: &[String]) -> String {
 mod tests {
     use super::*;
 
+    /// Usage is counted at acceptance only when a server limit is set: each of the five alone
+    /// turns it on, the group limits do not, and none set leaves it off.
+    #[test]
+    fn any_one_server_limit_makes_acceptance_count_usage() {
+        assert!(!Quotas::default().limits_servers());
+        let groups_only = Quotas {
+            server_groups: Some(1),
+            server_group_members: Some(1),
+            ..Quotas::default()
+        };
+        assert!(!groups_only.limits_servers());
+        let one = Quotas::default;
+        for (name, quotas) in [
+            (
+                "instances",
+                Quotas {
+                    instances: Some(0),
+                    ..one()
+                },
+            ),
+            (
+                "cores",
+                Quotas {
+                    cores: Some(0),
+                    ..one()
+                },
+            ),
+            (
+                "ram",
+                Quotas {
+                    ram: Some(0),
+                    ..one()
+                },
+            ),
+            (
+                "nics",
+                Quotas {
+                    nics: Some(0),
+                    ..one()
+                },
+            ),
+            (
+                "volumes",
+                Quotas {
+                    volumes: Some(0),
+                    ..one()
+                },
+            ),
+        ] {
+            assert!(quotas.limits_servers(), "{name}");
+        }
+    }
+
+    /// The names the quota refusals show in parentheses (`api::error`), one per resource.
+    #[test]
+    fn quota_resources_have_their_wire_names() {
+        let names: Vec<String> = [
+            QuotaResource::Instances,
+            QuotaResource::Cores,
+            QuotaResource::Ram,
+            QuotaResource::Nics,
+            QuotaResource::Volumes,
+            QuotaResource::ServerGroups,
+            QuotaResource::ServerGroupMembers,
+        ]
+        .iter()
+        .map(|resource| resource.to_string())
+        .collect();
+        assert_eq!(
+            names,
+            [
+                "instances",
+                "cores",
+                "ram",
+                "nics",
+                "volumes",
+                "server_groups",
+                "server_group_members"
+            ]
+        );
+    }
+
     #[test]
     fn only_set_limits_that_the_demand_adds_to_are_checked() {
         let quotas = Quotas {

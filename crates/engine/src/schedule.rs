@@ -173,4 +173,140 @@ mod tests {
             create(0, 8_000).last().map(|end| end - 8_000)
         );
     }
+
+    use crate::job::{JobKind, TaskRecord};
+    use crate::server::{ServerDoc, TaskState, VmState};
+
+    const REBOOT: Operation = Operation::RebootServer { hard: false };
+
+    /// A soft reboot of `server_id` accepted at 1 000 ms under `fast`: phases due at 1 120
+    /// (rebooting), 1 270 (reboot started) and 1 470 (active again, its end).
+    fn reboot_task(server_id: &str, status: JobStatus) -> TaskRecord {
+        TaskRecord {
+            id: format!("task-{server_id}"),
+            job_id: "job".into(),
+            index: 0,
+            server_id: server_id.into(),
+            operation: REBOOT,
+            status,
+            schedule: schedule(&REBOOT, LatencyProfile::Fast, 0, 1_000),
+            fault: None,
+            begin_time: 1_000,
+            end_time: None,
+            error_code: None,
+            fail_reason: None,
+        }
+    }
+
+    /// The server as acceptance stored it: phase 0 (`rebooting`) applied, held by the job.
+    fn rebooting_server(tasks: Vec<TaskRecord>) -> ServerRecord {
+        let mut state = PowerTriple {
+            vm_state: VmState::Active,
+            task_state: None,
+            power_state: 1,
+        };
+        let mut progress = 100;
+        apply_state(&mut state, &mut progress, &acceptance_patch(&REBOOT));
+        ServerRecord {
+            id: "s1".into(),
+            project_id: "p".into(),
+            name: "n".into(),
+            flavor_id: "f".into(),
+            state,
+            progress,
+            busy_job_id: Some("job".into()),
+            created_at: 0,
+            updated_at: 1_000,
+            launched_at: None,
+            fault: None,
+            doc: ServerDoc::default(),
+            tasks,
+        }
+    }
+
+    #[test]
+    fn acceptance_writes_the_first_phase_and_every_phase_has_its_patch() {
+        assert_eq!(patches(&REBOOT).len(), 3);
+        assert_eq!(
+            acceptance_patch(&REBOOT).task_state,
+            Some(Some(TaskState::Rebooting))
+        );
+        let server = rebooting_server(Vec::new());
+        assert_eq!(server.state.task_state, Some(TaskState::Rebooting));
+        let mut state = server.state;
+        let mut progress = 0;
+        let last = patches(&REBOOT).pop().expect("phases");
+        apply_state(&mut state, &mut progress, &last);
+        assert_eq!((state.vm_state, state.task_state), (VmState::Active, None));
+        apply_state(
+            &mut state,
+            &mut progress,
+            &ServerPatch {
+                power_state: Some(4),
+                progress: Some(40),
+                ..ServerPatch::default()
+            },
+        );
+        assert_eq!((state.power_state, progress), (4, 40));
+    }
+
+    /// A read applies the due phases of the server's own unfinished tasks only, never the end
+    /// (only its write does), and moves `updated_at` to the last applied phase.
+    #[test]
+    fn a_server_read_applies_its_own_due_phases_before_the_end() {
+        let at = |now: i64, tasks: Vec<TaskRecord>| {
+            let mut server = rebooting_server(tasks);
+            server_at(&mut server, now);
+            server
+        };
+        let own = || vec![reboot_task("s1", JobStatus::Init)];
+        let early = at(1_200, own());
+        assert_eq!(early.state.task_state, Some(TaskState::Rebooting));
+        assert_eq!(early.updated_at, 1_000);
+        let started = at(1_300, own());
+        assert_eq!(started.state.task_state, Some(TaskState::RebootStarted));
+        assert_eq!(started.updated_at, 1_270);
+        let past_end = at(9_000, own());
+        assert_eq!(
+            past_end.state.task_state,
+            Some(TaskState::RebootStarted),
+            "the end is applied by its write, not by a read"
+        );
+        // Another server's task and a finished task change nothing.
+        let others = at(
+            9_000,
+            vec![
+                reboot_task("s2", JobStatus::Init),
+                reboot_task("s1", JobStatus::Success),
+            ],
+        );
+        assert_eq!(others.state.task_state, Some(TaskState::Rebooting));
+        assert_eq!(others.updated_at, 1_000);
+    }
+
+    /// A job reads INIT until its first phase is due, then RUNNING, and RUNNING past its due
+    /// end until the end is written.
+    #[test]
+    fn a_job_read_follows_its_tasks_and_never_shows_an_unwritten_end() {
+        let job_at_time = |now: i64| {
+            let mut job = JobRecord {
+                id: "job".into(),
+                project_id: "p".into(),
+                kind: JobKind::RebootServers,
+                status: JobStatus::Init,
+                begin_time: 1_000,
+                end_time: None,
+                error_code: None,
+                fail_reason: None,
+                tasks: vec![reboot_task("s1", JobStatus::Init)],
+            };
+            job_at(&mut job, now);
+            job
+        };
+        assert_eq!(job_at_time(1_100).status, JobStatus::Init);
+        let running = job_at_time(1_130);
+        assert_eq!(running.status, JobStatus::Running);
+        assert_eq!(running.tasks[0].status, JobStatus::Running);
+        assert_eq!(job_at_time(9_000).status, JobStatus::Running);
+    }
 }

@@ -286,10 +286,10 @@ pub(crate) async fn claims_return_only_due_tasks_earliest_first(store: &dyn Stor
         })
         .await
         .expect("claims");
+    assert_eq!(claimed.len(), 1, "the limit holds");
     assert_eq!(
-        claimed.iter().map(|j| j.id.as_str()).collect::<Vec<_>>(),
-        [sooner.id.as_str()],
-        "the limit holds, and takes the earliest due first"
+        claimed[0].id, sooner.id,
+        "with both due and room for one, the earliest due is claimed"
     );
     assert_eq!(store.task_next_due().await.expect("reads"), Some(4_000));
     finish(store, &later, 6_000).await;
@@ -321,6 +321,29 @@ pub(crate) async fn ends_are_fenced_by_the_task(store: &dyn Store) {
     assert_eq!(read.end_time, Some(10));
     let server = server_of(store, "p-fence", &task.server_id).await;
     assert_eq!((server.updated_at, server.launched_at), (10, Some(10)));
+
+    // In a job still running (its other task unfinished), the fence is the task's own: a
+    // finished task is not ended again, and an end naming another server writes nothing.
+    let job = insert_ok(store, create_job_insert("p-fence", 2, 0)).await;
+    let settled = || vec![settle(VmState::Active, power_state::RUNNING)];
+    let first = step(&job.tasks[0], JobStatus::Success, settled(), 10);
+    assert_eq!(
+        store.task_end(vec![first.clone()]).await.expect("writes"),
+        1
+    );
+    let mut again = step(&job.tasks[0], JobStatus::Fail, settled(), 30);
+    again.error_code = Some("Ecs.0000".into());
+    assert_eq!(store.task_end(vec![again]).await.expect("writes"), 0);
+    let mut elsewhere = step(&job.tasks[1], JobStatus::Success, settled(), 40);
+    elsewhere.server_id = job.tasks[0].server_id.clone();
+    assert_eq!(store.task_end(vec![elsewhere]).await.expect("writes"), 0);
+    let read = reread(store, &job).await;
+    assert_eq!(read.status, JobStatus::Running);
+    assert_eq!(
+        (read.tasks[0].status, read.tasks[0].end_time),
+        (JobStatus::Success, Some(10))
+    );
+    assert_eq!(read.tasks[1].end_time, None);
 }
 
 pub(crate) async fn finished_tasks_finish_the_job_and_free_the_server(store: &dyn Store) {

@@ -567,8 +567,23 @@ impl SqliteStore {
 
     /// Sends a key pair write to the writer and waits for its commit.
     fn catalog_write(&self, write: CatalogWrite) -> BoxFuture<'_, Result<bool, StoreError>> {
+        self.write(Command::Catalog(Box::new(write)), Reply::Catalog)
+    }
+
+    /// Sends one command to the writer; the future resolves with its result once the commit
+    /// that holds it is known (or `Closed` when the writer is gone). Every write of the `Store`
+    /// is this call with its command and its reply slot, so none can forget to await the commit.
+    fn write<T, E>(
+        &self,
+        command: Command,
+        slot: fn(oneshot::Sender<Result<T, E>>) -> Reply,
+    ) -> BoxFuture<'_, Result<T, E>>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
         let (sender, receiver) = oneshot::channel();
-        let sent = self.send(Command::Catalog(Box::new(write)), Reply::Catalog(sender));
+        let sent = self.send(command, slot(sender));
         Box::pin(async move {
             sent?;
             reply(receiver).await?
@@ -607,15 +622,7 @@ async fn reply<T>(receiver: oneshot::Receiver<T>) -> Result<T, StoreError> {
 
 impl Store for SqliteStore {
     fn job_insert(&self, insert: JobInsert) -> BoxFuture<'_, Result<Insertion, JobInsertError>> {
-        let (sender, receiver) = oneshot::channel();
-        let sent = self.send(
-            Command::JobInsert(Box::new(insert)),
-            Reply::JobInsert(sender),
-        );
-        Box::pin(async move {
-            sent?;
-            reply(receiver).await?
-        })
+        self.write(Command::JobInsert(Box::new(insert)), Reply::JobInsert)
     }
 
     fn job_get<'a>(
@@ -661,12 +668,7 @@ impl Store for SqliteStore {
     }
 
     fn task_end(&self, ends: Vec<TaskEnd>) -> BoxFuture<'_, Result<usize, StoreError>> {
-        let (sender, receiver) = oneshot::channel();
-        let sent = self.send(Command::TaskEnd(ends), Reply::TaskEnd(sender));
-        Box::pin(async move {
-            sent?;
-            reply(receiver).await?
-        })
+        self.write(Command::TaskEnd(ends), Reply::TaskEnd)
     }
 
     fn server_get<'a>(
@@ -699,30 +701,14 @@ impl Store for SqliteStore {
     }
 
     fn server_update(&self, update: ServerUpdate) -> BoxFuture<'_, Result<bool, StoreError>> {
-        let (sender, receiver) = oneshot::channel();
-        let sent = self.send(
-            Command::ServerUpdate(Box::new(update)),
-            Reply::ServerUpdate(sender),
-        );
-        Box::pin(async move {
-            sent?;
-            reply(receiver).await?
-        })
+        self.write(Command::ServerUpdate(Box::new(update)), Reply::ServerUpdate)
     }
 
     fn server_edit(
         &self,
         edit: ServerEdit,
     ) -> BoxFuture<'_, Result<ServerRecord, ServerEditError>> {
-        let (sender, receiver) = oneshot::channel();
-        let sent = self.send(
-            Command::ServerEdit(Box::new(edit)),
-            Reply::ServerEdit(sender),
-        );
-        Box::pin(async move {
-            sent?;
-            reply(receiver).await?
-        })
+        self.write(Command::ServerEdit(Box::new(edit)), Reply::ServerEdit)
     }
 
     fn tag_list<'a>(
@@ -747,12 +733,7 @@ impl Store for SqliteStore {
     }
 
     fn job_purge(&self, finished_before: i64) -> BoxFuture<'_, Result<u64, StoreError>> {
-        let (sender, receiver) = oneshot::channel();
-        let sent = self.send(Command::JobPurge(finished_before), Reply::JobPurge(sender));
-        Box::pin(async move {
-            sent?;
-            reply(receiver).await?
-        })
+        self.write(Command::JobPurge(finished_before), Reply::JobPurge)
     }
 
     fn project_usage<'a>(
@@ -770,15 +751,7 @@ impl Store for SqliteStore {
         &self,
         insert: ServerGroupInsert,
     ) -> BoxFuture<'_, Result<(), JobInsertError>> {
-        let (sender, receiver) = oneshot::channel();
-        let sent = self.send(
-            Command::GroupInsert(Box::new(insert)),
-            Reply::GroupInsert(sender),
-        );
-        Box::pin(async move {
-            sent?;
-            reply(receiver).await?
-        })
+        self.write(Command::GroupInsert(Box::new(insert)), Reply::GroupInsert)
     }
 
     fn keypair_insert(&self, keypair: KeyPairRecord) -> BoxFuture<'_, Result<bool, StoreError>> {
@@ -852,34 +825,24 @@ impl Store for SqliteStore {
         group_id: &'a str,
         now: i64,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
-        let (sender, receiver) = oneshot::channel();
-        let sent = self.send(
+        self.write(
             Command::GroupDelete {
                 project_id: project_id.to_owned(),
                 group_id: group_id.to_owned(),
                 now,
             },
-            Reply::GroupDelete(sender),
-        );
-        Box::pin(async move {
-            sent?;
-            reply(receiver).await?
-        })
+            Reply::GroupDelete,
+        )
     }
 
     fn server_group_membership(
         &self,
         change: ServerGroupMembership,
     ) -> BoxFuture<'_, Result<(), JobInsertError>> {
-        let (sender, receiver) = oneshot::channel();
-        let sent = self.send(
+        self.write(
             Command::GroupMembership(Box::new(change)),
-            Reply::GroupMembership(sender),
-        );
-        Box::pin(async move {
-            sent?;
-            reply(receiver).await?
-        })
+            Reply::GroupMembership,
+        )
     }
 
     fn job_count_unfinished(&self) -> BoxFuture<'_, Result<u64, StoreError>> {
@@ -1455,7 +1418,57 @@ fn reservation_holder(
     Ok(None)
 }
 
+/// Accepts a job in the writer's transaction: every check first ([`check_job`], which only
+/// reads), then every write ([`write_job`]). The group runs without savepoints, so a rejection
+/// must come before the first write; the boundary between the two functions is that rule.
 fn insert_job(connection: &Connection, insert: &JobInsert) -> Result<Insertion, JobInsertError> {
+    match check_job(connection, insert)? {
+        Checked::Replay(insertion) => Ok(insertion),
+        Checked::Accept(accepted) => {
+            write_job(connection, insert, accepted)?;
+            Ok(Insertion::Inserted)
+        }
+    }
+}
+
+/// What [`check_job`] decided.
+enum Checked {
+    /// The client token was seen with the same body: answer the job it made, write nothing.
+    Replay(Insertion),
+    /// Every check passed: what the writes need.
+    Accept(Accepted),
+}
+
+/// What the checks read that the writes use.
+struct Accepted {
+    /// Each precondition's server as read (state and progress), in the preconditions' order.
+    taken: Vec<(PowerTriple, i64)>,
+    /// The host of each new server placed by an anti-affinity group.
+    group_hosts: HashMap<String, String>,
+}
+
+/// Every check of a job's acceptance, in the transaction that will write it; reads only.
+fn check_job(connection: &Connection, insert: &JobInsert) -> Result<Checked, JobInsertError> {
+    if let Some(replay) = check_client_token(connection, insert)? {
+        return Ok(Checked::Replay(replay));
+    }
+    check_unfinished_limit(connection, insert)?;
+    let taken = check_preconditions(connection, insert)?;
+    check_reservations(connection, insert)?;
+    let group_hosts = sqlite_groups::check_job(
+        connection,
+        &insert.job.project_id,
+        insert.quota.as_ref(),
+        &insert.new_servers,
+    )?;
+    Ok(Checked::Accept(Accepted { taken, group_hosts }))
+}
+
+/// A client token seen before: the job it made if the body is the same (`Ecs.0005` if not).
+fn check_client_token(
+    connection: &Connection,
+    insert: &JobInsert,
+) -> Result<Option<Insertion>, JobInsertError> {
     let job = &insert.job;
     if let Some(client_token) = &insert.client_token {
         let seen = connection
@@ -1483,9 +1496,18 @@ fn insert_job(connection: &Connection, insert: &JobInsert) -> Result<Insertion, 
             let server_ids = serde_json::from_str(&server_ids).map_err(|error| {
                 StoreError::Corrupt(format!("client token of job {job_id}: {error}"))
             })?;
-            return Ok(Insertion::Replayed { job_id, server_ids });
+            return Ok(Some(Insertion::Replayed { job_id, server_ids }));
         }
     }
+    Ok(None)
+}
+
+/// The project's limit of unfinished jobs.
+fn check_unfinished_limit(
+    connection: &Connection,
+    insert: &JobInsert,
+) -> Result<(), JobInsertError> {
+    let job = &insert.job;
     if let Some(limit) = insert.unfinished_job_limit {
         // Counts at most `limit` entries of the partial index, whatever the backlog.
         let unfinished: u32 = connection
@@ -1500,6 +1522,16 @@ fn insert_job(connection: &Connection, insert: &JobInsert) -> Result<Insertion, 
             return Err(Rejection::TooManyUnfinishedJobs { limit }.into());
         }
     }
+    Ok(())
+}
+
+/// Each server the job takes: in the project, not held by another job, in an allowed state,
+/// unchanged since the job was planned. Returns each one's state and progress as read.
+fn check_preconditions(
+    connection: &Connection,
+    insert: &JobInsert,
+) -> Result<Vec<(PowerTriple, i64)>, JobInsertError> {
+    let job = &insert.job;
     let mut taken = Vec::with_capacity(insert.preconditions.len());
     for precondition in &insert.preconditions {
         let found = connection
@@ -1561,6 +1593,12 @@ fn insert_job(connection: &Connection, insert: &JobInsert) -> Result<Insertion, 
             progress,
         ));
     }
+    Ok(taken)
+}
+
+/// The volumes and fixed IPs the job reserves, held by no other server or unfinished task.
+fn check_reservations(connection: &Connection, insert: &JobInsert) -> Result<(), JobInsertError> {
+    let job = &insert.job;
     for reservation in &insert.reservations {
         if let Some(server_id) = reservation_holder(connection, &job.project_id, reservation)? {
             return Err(match reservation {
@@ -1580,14 +1618,17 @@ fn insert_job(connection: &Connection, insert: &JobInsert) -> Result<Insertion, 
             .into());
         }
     }
-    let group_hosts = sqlite_groups::check_job(
-        connection,
-        &job.project_id,
-        insert.quota.as_ref(),
-        &insert.new_servers,
-    )?;
-    // Every check passed; only now write (the group runs without savepoints, so a rejection
-    // must come before the first write).
+    Ok(())
+}
+
+/// The writes of an accepted job: the taken servers' first phase and holding job, the job row,
+/// the new servers, the client token. Called only after [`check_job`] accepted it.
+fn write_job(
+    connection: &Connection,
+    insert: &JobInsert,
+    Accepted { taken, group_hosts }: Accepted,
+) -> Result<(), JobInsertError> {
+    let job = &insert.job;
     // The taken servers show the first phase of their task from this commit on (a reboot's
     // `REBOOT`): the stored status, which list filters read, then holds until the task's end.
     for (precondition, (mut state, mut progress)) in insert.preconditions.iter().zip(taken) {
@@ -1706,7 +1747,7 @@ fn insert_job(connection: &Connection, insert: &JobInsert) -> Result<Insertion, 
             ])
             .map_err(backend)?;
     }
-    Ok(Insertion::Inserted)
+    Ok(())
 }
 
 fn purge_jobs(connection: &Connection, finished_before: i64) -> Result<u64, StoreError> {
@@ -2336,7 +2377,8 @@ mod tests {
     /// A version 3 database (one row per task, written step by step) with a create job under
     /// way: one task finished, one at step 2 of 5 with its next step due at 5,000. After the
     /// upgrade the job reads RUNNING, nothing is due before 5,000, and at 5,000 the engine
-    /// writes the remaining task's end: the job succeeds and its server is ACTIVE and free.
+    /// writes the remaining task's end: the job succeeds and its server is ACTIVE and free. A
+    /// second job none of whose tasks had finished stays due at its next run.
     #[tokio::test]
     async fn a_version_3_database_with_a_job_under_way_finishes_it_after_the_upgrade() {
         use engine::clock::{from_unix_ms, Clock, ManualClock};
@@ -2354,13 +2396,16 @@ mod tests {
         connection
             .execute_batch(&format!(
                 "INSERT INTO jobs (id, project_id, job_type, status, begin_time)
-                   VALUES ('j1', 'p', 'createServer', 'RUNNING', 1000);
+                   VALUES ('j1', 'p', 'createServer', 'RUNNING', 1000),
+                          ('j2', 'p', 'createServer', 'RUNNING', 1000);
                  INSERT INTO tasks (job_id, idx, id, server_id, operation, status, step,
                                     next_run_at, begin_time, end_time)
                    VALUES ('j1', 0, 't0', 's0', '{{\"op\":\"create_server\"}}', 'SUCCESS', 5,
                            NULL, 1000, 2000),
                           ('j1', 1, 't1', 's1', '{{\"op\":\"create_server\"}}', 'RUNNING', 2,
-                           5000, 1000, NULL);
+                           5000, 1000, NULL),
+                          ('j2', 0, 't2', 's2', '{{\"op\":\"create_server\"}}', 'RUNNING', 1,
+                           6000, 1000, NULL);
                  INSERT INTO servers (id, project_id, name, flavor_id, status, vm_state,
                                       task_state, power_state, progress, busy_job_id,
                                       created_at, updated_at, doc)
@@ -2381,6 +2426,8 @@ mod tests {
         let job = engine.job("p", "j1").await.expect("reads").expect("kept");
         assert_eq!(job.status, JobStatus::Running);
         assert_eq!(job.tasks.len(), 2);
+        // The two steps done are due at the task's begin, the rest at its next run.
+        assert_eq!(job.tasks[1].schedule, [1_000, 1_000, 5_000, 5_000, 5_000]);
         assert_eq!(engine.run_once().await.expect("runs"), RunOutcome::Idle);
         assert_eq!(store.task_next_due().await.expect("reads"), Some(5_000));
         clock.set(from_unix_ms(5_000));
@@ -2388,6 +2435,8 @@ mod tests {
         let job = engine.job("p", "j1").await.expect("reads").expect("kept");
         assert_eq!(job.status, JobStatus::Success);
         assert_eq!(job.end_time, Some(5_000));
+        // j2, none of whose tasks had finished, is still due at its next run.
+        assert_eq!(store.task_next_due().await.expect("reads"), Some(6_000));
         let server = engine
             .server("p", "s1")
             .await

@@ -499,6 +499,36 @@ fn verify_signature(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::StatusCode;
+    use tower::ServiceExt;
+
+    /// The limit counts every header's name and value: exactly [`MAX_HEADER_BYTES`] (16 KiB)
+    /// passes, one byte more is 431 `Ecsd.0431`.
+    #[tokio::test]
+    async fn headers_up_to_sixteen_kib_pass_and_one_byte_more_is_refused() {
+        let app = axum::Router::new()
+            .route("/", axum::routing::get(|| async { "ok" }))
+            .layer(axum::middleware::from_fn(limit_header_size));
+        let status_with = |total: usize| {
+            let app = app.clone();
+            async move {
+                // One header: the name's 8 bytes and a value making up the rest.
+                let request = Request::builder()
+                    .uri("/")
+                    .header("x-filler", "a".repeat(total - "x-filler".len()))
+                    .body(axum::body::Body::empty())
+                    .expect("request");
+                app.oneshot(request).await.expect("answers").status()
+            }
+        };
+        assert_eq!(MAX_HEADER_BYTES, 16_384);
+        assert_eq!(status_with(2_000).await, StatusCode::OK);
+        assert_eq!(status_with(MAX_HEADER_BYTES).await, StatusCode::OK);
+        assert_eq!(
+            status_with(MAX_HEADER_BYTES + 1).await,
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE
+        );
+    }
 
     #[test]
     fn the_project_comes_from_the_routes_project_segment() {

@@ -615,6 +615,37 @@ mod tests {
         }
     }
 
+    /// The edges of each part's rule, one condition at a time: an access key may hold `-` and
+    /// `_` as well as letters and digits; a signature must be 64 characters *and* hex.
+    #[test]
+    fn each_rule_of_the_authorization_parts_holds_on_its_own() {
+        let with_key = |key: &str| {
+            format!(
+                "{ALGORITHM} Access={key}, SignedHeaders={SIGNED}, Signature={VECTOR_1_SIGNATURE}"
+            )
+        };
+        for key in ["AK_with_underscore", "AK-with-dash", "_", "-"] {
+            let header = with_key(key);
+            let parsed = parse_authorization(&header).expect(key);
+            assert_eq!(parsed.access_key, key);
+        }
+        for key in ["AK.dot", "AK/slash", "AK+plus"] {
+            assert!(parse_authorization(&with_key(key)).is_err(), "{key}");
+        }
+        let signed_with = |signature: &str| {
+            format!("{ALGORITHM} Access={AK}, SignedHeaders={SIGNED}, Signature={signature}")
+        };
+        let not_hex = "g".repeat(64);
+        let short = &VECTOR_1_SIGNATURE[..63];
+        let long = format!("{VECTOR_1_SIGNATURE}0");
+        for signature in [not_hex.as_str(), short, long.as_str()] {
+            let header = signed_with(signature);
+            let error = parse_authorization(&header).expect_err(signature);
+            assert!(error.to_string().contains("64 hex"), "{signature}: {error}");
+        }
+        assert!(parse_authorization(&signed_with(&VECTOR_1_SIGNATURE.to_uppercase())).is_ok());
+    }
+
     #[test]
     fn dates_outside_fifteen_minutes_are_refused() {
         let now = OffsetDateTime::from_unix_timestamp(1_735_732_800).expect("time"); // 2025-01-01T12:00:00Z

@@ -677,6 +677,8 @@ mod tests {
             "ecs.eu-de.otc.t-systems.com:443",
             "[::1]:8774",
             "[::1]",
+            // 255 characters is the longest name allowed; one more is refused below.
+            &"a".repeat(255),
         ] {
             assert!(is_host_and_port(good), "{good}");
         }

@@ -5,10 +5,9 @@
 //! disk or NIC shows in the server's document, and in the reads, when the job ends.
 
 use super::servers::find_server;
-use super::{json_body, NovaError, NovaResult};
-use crate::body::read_limited;
+use super::{NovaError, NovaResult};
+use crate::nova::servers::ServerWithBody;
 use crate::AppState;
-use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -74,14 +73,8 @@ fn attachment_json(server_id: &str, volume_id: &str, device: &str) -> Value {
 /// "device"}}`; 200 with the attachment (the device the job will use).
 pub async fn volume_attach(
     State(state): State<AppState>,
-    Path((project_id, server_id)): Path<(String, String)>,
-    body: Body,
+    ServerWithBody { server, body }: ServerWithBody,
 ) -> NovaResult<Response> {
-    let server = find_server(&state, &project_id, &server_id).await?;
-    let bytes = read_limited(body, state.max_body_bytes)
-        .await
-        .map_err(NovaError::from)?;
-    let body = json_body(&bytes)?;
     let attachment = &body["volumeAttachment"];
     let volume_id = uuid_field(&attachment["volumeId"], "volumeAttachment.volumeId")?;
     let device = attachment["device"]
@@ -178,14 +171,8 @@ fn interface_json(nic: &Nic) -> Value {
 /// the NIC the job will add.
 pub async fn interface_attach(
     State(state): State<AppState>,
-    Path((project_id, server_id)): Path<(String, String)>,
-    body: Body,
+    ServerWithBody { server, body }: ServerWithBody,
 ) -> NovaResult<Response> {
-    let server = find_server(&state, &project_id, &server_id).await?;
-    let bytes = read_limited(body, state.max_body_bytes)
-        .await
-        .map_err(NovaError::from)?;
-    let body = json_body(&bytes)?;
     let attachment = &body["interfaceAttachment"];
     if !attachment["port_id"].is_null() {
         return Err(NovaError::bad_request(

@@ -7,6 +7,7 @@ use super::{json_body, NovaError, NovaResult};
 use crate::body::read_limited;
 use crate::ecs::server_edits::METADATA_VM_STATES;
 use crate::ecs::servers::metadata_json;
+use crate::nova::servers::ServerWithBody;
 use crate::AppState;
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -63,14 +64,9 @@ pub async fn metadata_list(
 /// `POST …/servers/{server_id}/metadata`: sets the given keys, keeps the others.
 pub async fn metadata_update(
     State(state): State<AppState>,
-    Path((project_id, server_id)): Path<(String, String)>,
-    body: Body,
+    ServerWithBody { server, body }: ServerWithBody,
 ) -> NovaResult<Json<Value>> {
-    let server = find_server(&state, &project_id, &server_id).await?;
-    let bytes = read_limited(body, state.max_body_bytes)
-        .await
-        .map_err(NovaError::from)?;
-    let metadata = metadata_pairs(&json_body(&bytes)?, "metadata")?;
+    let metadata = metadata_pairs(&body, "metadata")?;
     let change = ServerChange::MetadataUpdate {
         max: engine::server::MAX_SERVER_METADATA,
         metadata,
@@ -84,14 +80,9 @@ pub async fn metadata_update(
 /// removals and the update are separate writes: a failure between them leaves the removals).
 pub async fn metadata_replace(
     State(state): State<AppState>,
-    Path((project_id, server_id)): Path<(String, String)>,
-    body: Body,
+    ServerWithBody { server, body }: ServerWithBody,
 ) -> NovaResult<Json<Value>> {
-    let server = find_server(&state, &project_id, &server_id).await?;
-    let bytes = read_limited(body, state.max_body_bytes)
-        .await
-        .map_err(NovaError::from)?;
-    let metadata = metadata_pairs(&json_body(&bytes)?, "metadata")?;
+    let metadata = metadata_pairs(&body, "metadata")?;
     for key in server
         .doc
         .metadata
@@ -429,14 +420,9 @@ pub async fn tag_add(
 /// (the removal and the addition are separate writes).
 pub async fn tags_replace(
     State(state): State<AppState>,
-    Path((project_id, server_id)): Path<(String, String)>,
-    body: Body,
+    ServerWithBody { server, body }: ServerWithBody,
 ) -> NovaResult<Json<Value>> {
-    let server = find_server(&state, &project_id, &server_id).await?;
-    let bytes = read_limited(body, state.max_body_bytes)
-        .await
-        .map_err(NovaError::from)?;
-    let tags: Vec<String> = serde_json::from_value(json_body(&bytes)?["tags"].clone())
+    let tags: Vec<String> = serde_json::from_value(body["tags"].clone())
         .map_err(|_| NovaError::bad_request("The body needs \"tags\": a list of strings."))?;
     if tags.len() > crate::ecs::tags::MAX_TAGS {
         return Err(NovaError::bad_request(format!(
@@ -526,14 +512,8 @@ pub async fn password_delete(
 pub async fn remote_console(
     State(state): State<AppState>,
     headers: axum::http::HeaderMap,
-    Path((project_id, server_id)): Path<(String, String)>,
-    body: Body,
+    ServerWithBody { server, body }: ServerWithBody,
 ) -> NovaResult<Json<Value>> {
-    let server = find_server(&state, &project_id, &server_id).await?;
-    let bytes = read_limited(body, state.max_body_bytes)
-        .await
-        .map_err(NovaError::from)?;
-    let body = json_body(&bytes)?;
     let console = &body["remote_console"];
     if console["protocol"] != "vnc" || console["type"] != "novnc" {
         return Err(NovaError::bad_request(
@@ -542,7 +522,8 @@ pub async fn remote_console(
     }
     if server.state.vm_state != engine::server::VmState::Active {
         return Err(NovaError::conflict(format!(
-            "Instance {server_id} is not running: no console."
+            "Instance {} is not running: no console.",
+            server.id
         )));
     }
     let token =

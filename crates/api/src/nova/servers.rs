@@ -29,6 +29,36 @@ pub const DEFAULT_VOLUME_TYPE: &str = "SSD";
 /// Most servers one Nova create may build (`max_count`), as ECS's `count`.
 const MAX_COUNT: i64 = 100;
 
+/// A Nova request on `…/{project_id}/servers/{server_id}` with a JSON body: the server found
+/// in the project first (Nova's 404 otherwise), then the body read within the size limit and
+/// parsed as JSON, in that order — the preamble every such handler wrote out.
+pub struct ServerWithBody {
+    pub server: ServerRecord,
+    pub body: Value,
+}
+
+impl axum::extract::FromRequest<AppState> for ServerWithBody {
+    type Rejection = NovaError;
+
+    async fn from_request(
+        request: axum::extract::Request,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = request.into_parts();
+        let crate::Path((project_id, server_id)) =
+            <crate::Path<(String, String)> as axum::extract::FromRequestParts<AppState>>::from_request_parts(
+                &mut parts, state,
+            )
+            .await?;
+        let server = find_server(state, &project_id, &server_id).await?;
+        let bytes = read_limited(body, state.max_body_bytes)
+            .await
+            .map_err(NovaError::from)?;
+        let body = json_body(&bytes)?;
+        Ok(Self { server, body })
+    }
+}
+
 /// The server a path names, in the project, or Nova's 404.
 pub(crate) async fn find_server(
     state: &AppState,
@@ -811,14 +841,8 @@ pub async fn server_update(
     State(state): State<AppState>,
     headers: HeaderMap,
     version: Microversion,
-    Path((project_id, server_id)): Path<(String, String)>,
-    body: Body,
+    ServerWithBody { server, body }: ServerWithBody,
 ) -> NovaResult<Json<Value>> {
-    let server = find_server(&state, &project_id, &server_id).await?;
-    let bytes = read_limited(body, state.max_body_bytes)
-        .await
-        .map_err(NovaError::from)?;
-    let body = json_body(&bytes)?;
     let fields = body
         .get("server")
         .and_then(Value::as_object)
@@ -846,7 +870,7 @@ pub async fn server_update(
     };
     let updated = state
         .engine
-        .server_edit(&project_id, &server.id, change)
+        .server_edit(&server.project_id, &server.id, change)
         .await
         .map_err(|error| NovaError::from(crate::error::ApiError::from(error)))?;
     let base = base_url(&state, &headers);

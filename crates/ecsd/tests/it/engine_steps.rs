@@ -3,20 +3,11 @@
 use crate::support::{config, create_request, Harness, PROJECT};
 use engine::compute::LatencyProfile;
 use engine::engine::{FaultInjector, InjectedFault, RunOutcome, ServerAction};
-use engine::job::{JobRecord, JobStatus, TaskRecord};
+use engine::job::{JobStatus, TaskRecord};
 use engine::server::ServerStatus;
 use engine::store::{Rejection, ServerQuery};
 use engine::SubmitError;
 use std::sync::Arc;
-
-async fn job(harness: &Harness, job_id: &str) -> JobRecord {
-    harness
-        .engine
-        .job(PROJECT, job_id)
-        .await
-        .expect("readable")
-        .expect("job exists")
-}
 
 async fn status_of(harness: &Harness, server_id: &str) -> Option<ServerStatus> {
     harness
@@ -38,10 +29,7 @@ async fn a_create_job_walks_init_running_success_on_the_fast_profile() {
     let server_id = accepted.server_ids[0].clone();
 
     // Accepted: INIT, and the servers are already visible as BUILD.
-    assert_eq!(
-        job(&harness, &accepted.job_id).await.status,
-        JobStatus::Init
-    );
+    assert_eq!(harness.job(&accepted.job_id).await.status, JobStatus::Init);
     assert_eq!(
         status_of(&harness, &server_id).await,
         Some(ServerStatus::Build)
@@ -56,7 +44,7 @@ async fn a_create_job_walks_init_running_success_on_the_fast_profile() {
     // with nothing written (only a task's end is).
     harness.advance_ms(120);
     assert_eq!(harness.drain().await, 0);
-    let running = job(&harness, &accepted.job_id).await;
+    let running = harness.job(&accepted.job_id).await;
     assert_eq!(running.status, JobStatus::Running);
     assert!(running
         .tasks
@@ -69,7 +57,7 @@ async fn a_create_job_walks_init_running_success_on_the_fast_profile() {
         harness.advance_ms(200);
         harness.drain().await;
     }
-    let done = job(&harness, &accepted.job_id).await;
+    let done = harness.job(&accepted.job_id).await;
     assert_eq!(done.status, JobStatus::Success);
     assert!(done.end_time.is_some_and(|end| end > done.begin_time));
     assert_eq!((done.error_code, done.fail_reason), (None, None));
@@ -99,7 +87,7 @@ async fn the_instant_profile_finishes_a_job_in_one_engine_step() {
         RunOutcome::Ran(3)
     );
     assert_eq!(
-        job(&harness, &accepted.job_id).await.status,
+        harness.job(&accepted.job_id).await.status,
         JobStatus::Success
     );
 }
@@ -131,7 +119,7 @@ async fn power_actions_follow_the_status_table() {
     );
     harness.advance_ms(300);
     harness.drain().await;
-    assert_eq!(job(&harness, &stop.job_id).await.status, JobStatus::Success);
+    assert_eq!(harness.job(&stop.job_id).await.status, JobStatus::Success);
     assert_eq!(status_of(&harness, &id).await, Some(ServerStatus::Shutoff));
 
     let reboot = harness
@@ -180,7 +168,7 @@ async fn power_actions_follow_the_status_table() {
     harness.drain().await;
     harness.advance_ms(1_000);
     harness.drain().await;
-    let done = job(&harness, &reboot.job_id).await;
+    let done = harness.job(&reboot.job_id).await;
     assert_eq!(
         (done.kind.job_type(), done.status),
         ("batchRebootServers", JobStatus::Success)
@@ -272,7 +260,7 @@ async fn a_partial_failure_fails_the_job_with_the_failed_sub_jobs_code() {
         .await
         .expect("accepted");
     harness.drain().await;
-    let done = job(&harness, &accepted.job_id).await;
+    let done = harness.job(&accepted.job_id).await;
     assert_eq!(done.status, JobStatus::Fail);
     assert_eq!(done.error_code.as_deref(), Some("Ecs.0204"));
     assert!(done
@@ -320,7 +308,7 @@ async fn a_delete_job_removes_the_servers() {
         .await
         .expect("accepted");
     harness.drain().await;
-    let done = job(&harness, &deleted.job_id).await;
+    let done = harness.job(&deleted.job_id).await;
     assert_eq!(
         (done.kind.job_type(), done.status),
         ("deleteVMs", JobStatus::Success)
@@ -341,7 +329,7 @@ async fn unfinished_jobs_resume_after_a_restart_without_duplicating_servers() {
     harness.advance_ms(300);
     harness.drain().await;
     assert_eq!(
-        job(&harness, &accepted.job_id).await.status,
+        harness.job(&accepted.job_id).await.status,
         JobStatus::Running
     );
 

@@ -484,6 +484,47 @@ async fn the_signed_body_hash_must_be_the_hash_of_the_body_sent() {
     assert_eq!(status, StatusCode::OK, "{body}");
 }
 
+/// The signature policy (issue 15): `SignedHeaders` must include `host` and `x-sdk-date`. A
+/// request whose signature is valid over the headers it names but leaves one of them out is
+/// refused for that reason (not a mismatch: the signature itself verifies).
+#[tokio::test]
+async fn signed_headers_must_include_host_and_the_date() {
+    let api = Api::new(LatencyProfile::Instant);
+    let path = format!("/v1/{PROJECT}/cloudservers/detail");
+    let (headers, _) = signed_with(&api, Method::GET, &path, &[], b"");
+    let (status, _, body) = api
+        .send_request(build(Method::GET, &path, headers.clone(), vec![]))
+        .await;
+    assert_eq!(status, StatusCode::OK, "both signed: {body}");
+    for (left_out, kept) in [("host", "x-sdk-date"), ("x-sdk-date", "host")] {
+        let mut unsigned = headers.clone();
+        let authorization = api::identity::signature::authorization_header(
+            LOCAL.access_key,
+            LOCAL.secret_key,
+            "GET",
+            &path,
+            "",
+            &unsigned,
+            &[kept],
+            b"",
+        )
+        .expect("signs");
+        unsigned.insert(
+            "authorization",
+            HeaderValue::from_str(&authorization).expect("header"),
+        );
+        let (status, _, body) = api
+            .send_request(build(Method::GET, &path, unsigned, vec![]))
+            .await;
+        refused(
+            &(status, body),
+            StatusCode::UNAUTHORIZED,
+            "APIGW.0301",
+            &format!("SignedHeaders must include {left_out}"),
+        );
+    }
+}
+
 /// Finding 8: `X-Project-Id` chooses the project of routes without one in their path, so it
 /// must be signed when sent.
 #[tokio::test]

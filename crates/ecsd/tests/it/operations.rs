@@ -7,8 +7,8 @@ use crate::support::{config, create_request, Harness, PROJECT};
 use engine::compute::LatencyProfile;
 use engine::engine::{FaultInjector, InjectedFault, NicRequest, ServerAction};
 use engine::flavors::FlavorCatalogue;
-use engine::job::{JobKind, JobRecord, JobStatus, TaskRecord};
-use engine::server::{FlavorRef, ServerRecord, ServerStatus};
+use engine::job::{JobKind, JobStatus, TaskRecord};
+use engine::server::{FlavorRef, ServerStatus};
 use engine::store::Rejection;
 use engine::{ServerJob, SubmitError};
 use std::sync::Arc;
@@ -45,24 +45,6 @@ fn harness_failing(op: &'static str, step: usize, index: Option<i64>) -> Harness
     Harness::with_faults(config(LatencyProfile::Fast), Some(faults))
 }
 
-async fn job(harness: &Harness, job_id: &str) -> JobRecord {
-    harness
-        .engine
-        .job(PROJECT, job_id)
-        .await
-        .expect("readable")
-        .expect("job exists")
-}
-
-async fn server(harness: &Harness, server_id: &str) -> ServerRecord {
-    harness
-        .engine
-        .server(PROJECT, server_id)
-        .await
-        .expect("readable")
-        .expect("server exists")
-}
-
 /// Lets every due step run, a simulated second at a time, for ten seconds.
 async fn settle(harness: &Harness) {
     for _ in 0..10 {
@@ -96,7 +78,7 @@ async fn stopped_server(harness: &Harness) -> String {
         .expect("stop accepted");
     settle(harness).await;
     assert_eq!(
-        server(harness, &id).await.state.status(),
+        harness.server(&id).await.state.status(),
         ServerStatus::Shutoff
     );
     id
@@ -139,11 +121,11 @@ async fn walk(
     for delay in delays_ms {
         harness.advance_ms(*delay);
         harness.drain().await;
-        let server = server(harness, server_id).await;
+        let server = harness.server(server_id).await;
         seen.push((
             server.state.status().as_str(),
             server.state.task_state.map(|state| state.as_str()),
-            job(harness, job_id).await.status,
+            harness.job(job_id).await.status,
         ));
     }
     seen
@@ -151,7 +133,7 @@ async fn walk(
 
 /// What a finished failed job reports, and that it freed its server.
 async fn assert_failed(harness: &Harness, job_id: &str, server_id: &str, code: &str) {
-    let failed = job(harness, job_id).await;
+    let failed = harness.job(job_id).await;
     assert_eq!(failed.status, JobStatus::Fail);
     assert_eq!(failed.error_code.as_deref(), Some(code));
     assert!(
@@ -161,7 +143,7 @@ async fn assert_failed(harness: &Harness, job_id: &str, server_id: &str, code: &
             .is_some_and(|reason| reason.starts_with("injected")),
         "{failed:?}"
     );
-    assert_eq!(server(harness, server_id).await.busy_job_id, None);
+    assert_eq!(harness.server(server_id).await.busy_job_id, None);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -179,7 +161,7 @@ async fn resize_walks_shutoff_resize_shutoff_and_changes_the_flavor_last() {
         },
     )
     .await;
-    let accepted = job(&harness, &job_id).await;
+    let accepted = harness.job(&job_id).await;
     assert_eq!(
         (accepted.kind, accepted.status, accepted.tasks.len()),
         (JobKind::ResizeServer, JobStatus::Init, 1)
@@ -196,7 +178,7 @@ async fn resize_walks_shutoff_resize_shutoff_and_changes_the_flavor_last() {
         ]
     );
     assert_eq!(
-        server(&harness, &id).await.doc.flavor.id,
+        harness.server(&id).await.doc.flavor.id,
         "s3.medium.1",
         "the flavor changes with the last step"
     );
@@ -204,7 +186,7 @@ async fn resize_walks_shutoff_resize_shutoff_and_changes_the_flavor_last() {
         walk(&harness, &id, &job_id, &[150]).await,
         [("SHUTOFF", None, Success)]
     );
-    let resized = server(&harness, &id).await;
+    let resized = harness.server(&id).await;
     assert_eq!(
         (resized.doc.flavor.id.as_str(), resized.flavor_id.as_str()),
         ("s3.large.2", "s3.large.2")
@@ -260,7 +242,7 @@ async fn a_failed_resize_keeps_the_old_flavor_and_reports_ecs_0207() {
     .await;
     settle(&harness).await;
     assert_failed(&harness, &job_id, &id, "Ecs.0207").await;
-    let after = server(&harness, &id).await;
+    let after = harness.server(&id).await;
     assert_eq!(
         (after.state.status(), after.doc.flavor.id.as_str()),
         (ServerStatus::Shutoff, "s3.medium.1")
@@ -332,7 +314,7 @@ async fn a_running_job_holds_the_server_against_every_other_operation() {
 async fn cold_migration_takes_the_resize_path_and_moves_the_host() {
     let harness = Harness::new(config(LatencyProfile::Fast));
     let id = stopped_server(&harness).await;
-    let before = server(&harness, &id).await;
+    let before = harness.server(&id).await;
     assert_eq!(before.doc.host, None);
     let job_id = submit(
         &harness,
@@ -342,10 +324,7 @@ async fn cold_migration_takes_the_resize_path_and_moves_the_host() {
         },
     )
     .await;
-    assert_eq!(
-        job(&harness, &job_id).await.kind.job_type(),
-        "migrateServer"
-    );
+    assert_eq!(harness.job(&job_id).await.kind.job_type(), "migrateServer");
     use JobStatus::{Running, Success};
     assert_eq!(
         walk(&harness, &id, &job_id, &[120, 100, 100, 100, 150]).await,
@@ -357,7 +336,7 @@ async fn cold_migration_takes_the_resize_path_and_moves_the_host() {
             ("SHUTOFF", None, Success),
         ]
     );
-    let moved = server(&harness, &id).await;
+    let moved = harness.server(&id).await;
     let host = moved.doc.host.clone().expect("a host");
     assert!(host.starts_with("deh-459a2b9d"), "{host}");
     assert_eq!(moved.doc.dedicated_host_id.as_deref(), Some(DEH));
@@ -381,8 +360,8 @@ async fn cold_migration_takes_the_resize_path_and_moves_the_host() {
     )
     .await;
     settle(&harness).await;
-    assert_eq!(job(&harness, &back).await.status, Success);
-    let public = server(&harness, &id).await;
+    assert_eq!(harness.job(&back).await.status, Success);
+    let public = harness.server(&id).await;
     assert_eq!(public.doc.dedicated_host_id, None);
     assert_ne!(public.doc.host, Some(host));
 }
@@ -413,7 +392,7 @@ async fn migration_needs_a_stopped_server_and_a_failure_keeps_the_host() {
     .await;
     settle(&harness).await;
     assert_failed(&harness, &job_id, &id, "Ecs.1001").await;
-    let after = server(&harness, &id).await;
+    let after = harness.server(&id).await;
     assert_eq!(
         (after.state.status(), after.doc.host),
         (ServerStatus::Shutoff, None)
@@ -427,7 +406,7 @@ async fn migration_needs_a_stopped_server_and_a_failure_keeps_the_host() {
 async fn reinstall_rebuilds_from_the_same_image_and_change_os_switches_it() {
     let harness = Harness::new(config(LatencyProfile::Fast));
     let id = stopped_server(&harness).await;
-    let image = server(&harness, &id).await.doc.image_id;
+    let image = harness.server(&id).await.doc.image_id;
     let job_id = submit(
         &harness,
         &id,
@@ -436,7 +415,7 @@ async fn reinstall_rebuilds_from_the_same_image_and_change_os_switches_it() {
         },
     )
     .await;
-    assert_eq!(job(&harness, &job_id).await.kind.job_type(), "reInitOs");
+    assert_eq!(harness.job(&job_id).await.kind.job_type(), "reInitOs");
     use JobStatus::{Running, Success};
     assert_eq!(
         walk(&harness, &id, &job_id, &[120, 150, 150, 200]).await,
@@ -447,7 +426,7 @@ async fn reinstall_rebuilds_from_the_same_image_and_change_os_switches_it() {
             ("SHUTOFF", None, Success),
         ]
     );
-    let reinstalled = server(&harness, &id).await;
+    let reinstalled = harness.server(&id).await;
     assert_eq!(reinstalled.doc.image_id, image);
     assert_eq!(reinstalled.doc.key_name.as_deref(), Some("kp-1"));
 
@@ -461,10 +440,10 @@ async fn reinstall_rebuilds_from_the_same_image_and_change_os_switches_it() {
         },
     )
     .await;
-    assert_eq!(job(&harness, &change).await.kind.job_type(), "changeOS");
+    assert_eq!(harness.job(&change).await.kind.job_type(), "changeOS");
     settle(&harness).await;
-    assert_eq!(job(&harness, &change).await.status, Success);
-    let changed = server(&harness, &id).await;
+    assert_eq!(harness.job(&change).await.status, Success);
+    let changed = harness.server(&id).await;
     assert_eq!(
         (changed.state.status(), changed.doc.image_id.as_str()),
         (ServerStatus::Shutoff, new_image)
@@ -484,7 +463,7 @@ async fn a_failed_change_os_leaves_error_from_which_a_reinstall_recovers() {
         }
     ));
     let id = stopped_server(&harness).await;
-    let image = server(&harness, &id).await.doc.image_id;
+    let image = harness.server(&id).await.doc.image_id;
     let job_id = submit(
         &harness,
         &id,
@@ -496,7 +475,7 @@ async fn a_failed_change_os_leaves_error_from_which_a_reinstall_recovers() {
     .await;
     settle(&harness).await;
     assert_failed(&harness, &job_id, &id, "Ecs.1002").await;
-    let broken = server(&harness, &id).await;
+    let broken = harness.server(&id).await;
     assert_eq!(broken.state.status(), ServerStatus::Error);
     assert_eq!(broken.doc.image_id, image, "the image did not change");
     assert_eq!(
@@ -509,11 +488,11 @@ async fn a_failed_change_os_leaves_error_from_which_a_reinstall_recovers() {
     harness.advance_ms(120);
     harness.drain().await;
     assert_eq!(
-        server(&harness, &id).await.state.status(),
+        harness.server(&id).await.state.status(),
         ServerStatus::Rebuild
     );
     settle(&harness).await;
-    assert_eq!(job(&harness, &retry).await.status, JobStatus::Fail);
+    assert_eq!(harness.job(&retry).await.status, JobStatus::Fail);
 }
 
 #[tokio::test]
@@ -547,15 +526,15 @@ async fn a_reinstall_from_error_succeeds_and_clears_the_fault() {
     )
     .await;
     settle(&harness).await;
-    assert_eq!(job(&harness, &change).await.status, JobStatus::Fail);
+    assert_eq!(harness.job(&change).await.status, JobStatus::Fail);
     assert_eq!(
-        server(&harness, &id).await.state.status(),
+        harness.server(&id).await.state.status(),
         ServerStatus::Error
     );
     let reinstall = submit(&harness, &id, ServerJob::ReinstallOs { key_name: None }).await;
     settle(&harness).await;
-    assert_eq!(job(&harness, &reinstall).await.status, JobStatus::Success);
-    let fixed = server(&harness, &id).await;
+    assert_eq!(harness.job(&reinstall).await.status, JobStatus::Success);
+    let fixed = harness.server(&id).await;
     assert_eq!(
         (fixed.state.status(), fixed.fault),
         (ServerStatus::Shutoff, None)
@@ -579,7 +558,7 @@ async fn attach_names_devices_in_order_and_shows_the_disk_on_success() {
         },
     )
     .await;
-    let accepted = job(&harness, &job_id).await;
+    let accepted = harness.job(&job_id).await;
     assert_eq!(accepted.kind.job_type(), "attachVolume");
     use JobStatus::{Running, Success};
     assert_eq!(
@@ -587,7 +566,7 @@ async fn attach_names_devices_in_order_and_shows_the_disk_on_success() {
         [("ACTIVE", None, Running)]
     );
     assert_eq!(
-        server(&harness, &id).await.doc.volumes.len(),
+        harness.server(&id).await.doc.volumes.len(),
         1,
         "not attached before SUCCESS"
     );
@@ -595,7 +574,7 @@ async fn attach_names_devices_in_order_and_shows_the_disk_on_success() {
         walk(&harness, &id, &job_id, &[300]).await,
         [("ACTIVE", None, Success)]
     );
-    let attached = server(&harness, &id).await;
+    let attached = harness.server(&id).await;
     let devices: Vec<(&str, &str, Option<i64>)> = attached
         .doc
         .volumes
@@ -637,7 +616,8 @@ async fn attach_names_devices_in_order_and_shows_the_disk_on_success() {
     )
     .await;
     settle(&harness).await;
-    let devices: Vec<String> = server(&harness, &id)
+    let devices: Vec<String> = harness
+        .server(&id)
         .await
         .doc
         .volumes
@@ -695,7 +675,7 @@ async fn a_failed_attach_attaches_nothing_and_reports_ecs_0205() {
     .await;
     settle(&harness).await;
     assert_failed(&harness, &job_id, &id, "Ecs.0205").await;
-    let after = server(&harness, &id).await;
+    let after = harness.server(&id).await;
     assert_eq!(
         (after.state.status(), after.doc.volumes.len()),
         (ServerStatus::Active, 1)
@@ -721,19 +701,19 @@ async fn detach_removes_a_data_disk_and_the_system_disk_only_when_stopped() {
         volume_id: volume.into(),
     };
     let job_id = submit(&harness, &id, detach(VOLUME)).await;
-    assert_eq!(job(&harness, &job_id).await.kind.job_type(), "detachVolume");
+    assert_eq!(harness.job(&job_id).await.kind.job_type(), "detachVolume");
     use JobStatus::{Running, Success};
     assert_eq!(
         walk(&harness, &id, &job_id, &[120, 300]).await,
         [("ACTIVE", None, Running), ("ACTIVE", None, Success)]
     );
-    assert_eq!(server(&harness, &id).await.doc.volumes.len(), 1);
+    assert_eq!(harness.server(&id).await.doc.volumes.len(), 1);
     assert!(matches!(
         refusal(&harness, &id, detach(VOLUME)).await,
         Rejection::VolumeNotAttached { .. }
     ));
 
-    let system = server(&harness, &id).await.doc.volumes[0].id.clone();
+    let system = harness.server(&id).await.doc.volumes[0].id.clone();
     assert!(matches!(
         refusal(&harness, &id, detach(&system)).await,
         Rejection::ServerWrongState {
@@ -753,7 +733,7 @@ async fn detach_removes_a_data_disk_and_the_system_disk_only_when_stopped() {
     settle(&harness).await;
     submit(&harness, &id, detach(&system)).await;
     settle(&harness).await;
-    assert!(server(&harness, &id).await.doc.volumes.is_empty());
+    assert!(harness.server(&id).await.doc.volumes.is_empty());
     assert!(matches!(
         refusal(&harness, &id, ServerJob::ReinstallOs { key_name: None }).await,
         Rejection::NoSystemDisk { .. }
@@ -770,7 +750,7 @@ async fn detach_removes_a_data_disk_and_the_system_disk_only_when_stopped() {
     )
     .await;
     settle(&harness).await;
-    let volumes = server(&harness, &id).await.doc.volumes;
+    let volumes = harness.server(&id).await.doc.volumes;
     assert_eq!(
         (volumes[0].id.as_str(), volumes[0].boot_index),
         (system.as_str(), Some(0))
@@ -803,7 +783,7 @@ async fn a_failed_detach_keeps_the_disk() {
     .await;
     settle(&harness).await;
     assert_failed(&harness, &job_id, &id, "Ecs.1002").await;
-    assert_eq!(server(&harness, &id).await.doc.volumes.len(), 2);
+    assert_eq!(harness.server(&id).await.doc.volumes.len(), 2);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -831,7 +811,7 @@ async fn adding_nics_runs_one_sub_job_per_nic_and_honours_requested_addresses() 
         },
     )
     .await;
-    let accepted = job(&harness, &job_id).await;
+    let accepted = harness.job(&job_id).await;
     assert_eq!(
         (
             accepted.kind.job_type(),
@@ -851,7 +831,7 @@ async fn adding_nics_runs_one_sub_job_per_nic_and_honours_requested_addresses() 
         walk(&harness, &id, &job_id, &[120, 300]).await,
         [("ACTIVE", None, Running), ("ACTIVE", None, Success)]
     );
-    let after = server(&harness, &id).await;
+    let after = harness.server(&id).await;
     assert_eq!(after.busy_job_id, None);
     assert_eq!(after.doc.nics.len(), 3);
     let added = &after.doc.nics[1..];
@@ -879,7 +859,7 @@ async fn adding_nics_refuses_too_many_and_addresses_in_use() {
         refusal(&harness, &id, ServerJob::AddNics { nics: twelve }).await,
         Rejection::TooManyNics { count: 13, .. }
     ));
-    let primary_ip = server(&harness, &id).await.doc.nics[0].ip_address.clone();
+    let primary_ip = harness.server(&id).await.doc.nics[0].ip_address.clone();
     assert!(matches!(
         refusal(
             &harness,
@@ -951,10 +931,10 @@ async fn one_failed_nic_fails_the_job_with_ecs_0217_and_the_other_is_added() {
     .await;
     settle(&harness).await;
     assert_failed(&harness, &job_id, &id, "Ecs.0217").await;
-    let failed = job(&harness, &job_id).await;
+    let failed = harness.job(&job_id).await;
     let statuses: Vec<JobStatus> = failed.tasks.iter().map(|task| task.status).collect();
     assert_eq!(statuses, [JobStatus::Success, JobStatus::Fail]);
-    let nics = server(&harness, &id).await.doc.nics;
+    let nics = harness.server(&id).await.doc.nics;
     assert_eq!(nics.len(), 2);
     assert_eq!(
         Some(nics[1].port_id.as_str()),
@@ -975,7 +955,7 @@ async fn deleting_nics_removes_them_but_never_the_primary_nic() {
     )
     .await;
     settle(&harness).await;
-    let nics = server(&harness, &id).await.doc.nics;
+    let nics = harness.server(&id).await.doc.nics;
     let primary = nics[0].port_id.clone();
     let delete = |ports: &[&str]| ServerJob::DeleteNics {
         port_ids: ports.iter().map(|port| (*port).to_owned()).collect(),
@@ -994,7 +974,7 @@ async fn deleting_nics_removes_them_but_never_the_primary_nic() {
         Rejection::NicNotFound { .. }
     ));
     let job_id = submit(&harness, &id, delete(&[&nics[1].port_id, &nics[2].port_id])).await;
-    let accepted = job(&harness, &job_id).await;
+    let accepted = harness.job(&job_id).await;
     assert_eq!(
         (accepted.kind.job_type(), accepted.tasks.len()),
         ("deleteNics", 2)
@@ -1004,7 +984,7 @@ async fn deleting_nics_removes_them_but_never_the_primary_nic() {
         walk(&harness, &id, &job_id, &[120, 300]).await,
         [("ACTIVE", None, Running), ("ACTIVE", None, Success)]
     );
-    let left = server(&harness, &id).await.doc.nics;
+    let left = harness.server(&id).await.doc.nics;
     assert_eq!(
         left.iter()
             .map(|nic| nic.port_id.as_str())
@@ -1026,7 +1006,7 @@ async fn a_failed_nic_deletion_keeps_the_nic_and_reports_ecs_0507() {
     )
     .await;
     settle(&harness).await;
-    let port = server(&harness, &id).await.doc.nics[1].port_id.clone();
+    let port = harness.server(&id).await.doc.nics[1].port_id.clone();
     let job_id = submit(
         &harness,
         &id,
@@ -1037,7 +1017,7 @@ async fn a_failed_nic_deletion_keeps_the_nic_and_reports_ecs_0507() {
     .await;
     settle(&harness).await;
     assert_failed(&harness, &job_id, &id, "Ecs.0507").await;
-    assert_eq!(server(&harness, &id).await.doc.nics.len(), 2);
+    assert_eq!(harness.server(&id).await.doc.nics.len(), 2);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1055,7 +1035,7 @@ async fn auto_recovery_is_stored_as_the_string_given() {
         .expect("accepted");
     let id = created.server_ids[0].clone();
     assert_eq!(
-        server(&harness, &id).await.doc.auto_recovery.as_deref(),
+        harness.server(&id).await.doc.auto_recovery.as_deref(),
         Some("true")
     );
     let change = engine::server::DocChange::AutoRecovery {
@@ -1067,7 +1047,7 @@ async fn auto_recovery_is_stored_as_the_string_given() {
         .await
         .expect("writes"));
     assert_eq!(
-        server(&harness, &id).await.doc.auto_recovery.as_deref(),
+        harness.server(&id).await.doc.auto_recovery.as_deref(),
         Some("false")
     );
     assert!(!harness
@@ -1101,7 +1081,8 @@ async fn a_restarted_engine_finishes_the_jobs_it_found_without_repeating_an_effe
         },
     )
     .await;
-    let planned: Vec<String> = job(&harness, &add)
+    let planned: Vec<String> = harness
+        .job(&add)
         .await
         .tasks
         .iter()
@@ -1109,8 +1090,8 @@ async fn a_restarted_engine_finishes_the_jobs_it_found_without_repeating_an_effe
         .collect();
     harness.advance_ms(120);
     harness.drain().await;
-    assert_eq!(job(&harness, &add).await.status, JobStatus::Running);
-    assert_eq!(job(&harness, &resize).await.status, JobStatus::Running);
+    assert_eq!(harness.job(&add).await.status, JobStatus::Running);
+    assert_eq!(harness.job(&resize).await.status, JobStatus::Running);
 
     // "Restart": a new engine over the same file, as in engine_steps.
     let path = harness.store.path().to_owned();
