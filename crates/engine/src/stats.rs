@@ -46,8 +46,20 @@ impl Observer for NoObserver {}
 pub(crate) struct EndReport {
     /// `(kind, status, duration_ms)` of each task that ends.
     tasks: Vec<(JobKind, JobStatus, i64)>,
-    /// `(kind, status, duration_ms)` of each job that ends.
-    jobs: Vec<(JobKind, JobStatus, i64)>,
+    /// Each job that ends.
+    jobs: Vec<FinishedJob>,
+}
+
+/// A job whose last end is in the batch: what its metrics and its log line say.
+#[derive(Debug)]
+struct FinishedJob {
+    id: String,
+    project_id: String,
+    kind: JobKind,
+    status: JobStatus,
+    duration_ms: i64,
+    /// The first failed sub-job's code, in task order.
+    error_code: Option<String>,
 }
 
 impl EndReport {
@@ -63,10 +75,14 @@ impl EndReport {
             let mut statuses = Vec::with_capacity(job.tasks.len());
             let mut last_end = job.begin_time;
             let mut ended_now = false;
+            let mut error_code = None;
             for task in &job.tasks {
                 match by_task.get(&(job.id.as_str(), task.index)) {
                     Some(end) => {
                         ended_now = true;
+                        if error_code.is_none() {
+                            error_code.clone_from(&end.error_code);
+                        }
                         report
                             .tasks
                             .push((job.kind, end.status, end.end_time - task.begin_time));
@@ -74,6 +90,9 @@ impl EndReport {
                         last_end = last_end.max(end.end_time);
                     }
                     None => {
+                        if error_code.is_none() {
+                            error_code.clone_from(&task.error_code);
+                        }
                         statuses.push(task.status);
                         last_end = last_end.max(task.end_time.unwrap_or(job.begin_time));
                     }
@@ -81,9 +100,14 @@ impl EndReport {
             }
             if ended_now && statuses.iter().all(|status| status.is_terminal()) {
                 let status = JobStatus::of_tasks(statuses.iter().copied());
-                report
-                    .jobs
-                    .push((job.kind, status, last_end - job.begin_time));
+                report.jobs.push(FinishedJob {
+                    id: job.id.clone(),
+                    project_id: job.project_id.clone(),
+                    kind: job.kind,
+                    status,
+                    duration_ms: last_end - job.begin_time,
+                    error_code,
+                });
             }
         }
         report
@@ -93,8 +117,19 @@ impl EndReport {
         for (kind, status, duration_ms) in &self.tasks {
             observer.task_finished(*kind, *status, *duration_ms);
         }
-        for (kind, status, duration_ms) in &self.jobs {
-            observer.job_finished(*kind, *status, *duration_ms);
+        for job in &self.jobs {
+            observer.job_finished(job.kind, job.status, job.duration_ms);
+            // The job's other log line is "job accepted" (`api::observe::access_log`).
+            tracing::info!(
+                target: "ecsd::job",
+                job_id = %job.id,
+                project_id = %job.project_id,
+                job_type = job.kind.job_type(),
+                status = job.status.as_str(),
+                error_code = job.error_code.as_deref(),
+                duration_ms = job.duration_ms,
+                "job finished"
+            );
         }
     }
 }

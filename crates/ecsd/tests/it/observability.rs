@@ -258,7 +258,8 @@ fn assert_no_secret(log: &[String], sent: &[String]) {
 }
 
 /// At the default level (no `RUST_LOG`), as JSON: one line per request with its route,
-/// status, error code, duration, request id and caller, and one per accepted job.
+/// status, error code, duration, request id and caller, and one when a job is accepted and
+/// one when it finishes.
 #[test]
 fn the_default_level_logs_each_request_and_accepted_job_as_json() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -274,6 +275,7 @@ fn the_default_level_logs_each_request_and_accepted_job_as_json() {
             .filter(|line| line.contains("\"ecsd::request\""))
             .count()
             >= 6
+            && lines.iter().any(|line| line.contains("job finished"))
     });
     let log = {
         drop(ecsd);
@@ -334,13 +336,27 @@ fn the_default_level_logs_each_request_and_accepted_job_as_json() {
 
     let accepted: Vec<&Value> = events
         .iter()
-        .filter(|event| event["target"] == "ecsd::job")
+        .filter(|event| event["target"] == "ecsd::job" && event["message"] == "job accepted")
         .collect();
     assert_eq!(accepted.len(), 1, "{accepted:#?}");
     assert_eq!(accepted[0]["message"], "job accepted");
     assert_eq!(accepted[0]["job_id"], job_id.as_str());
     assert_eq!(accepted[0]["job_type"], "createServer");
     assert_eq!(accepted[0]["request_id"], create["request_id"]);
+    let finished: Vec<&Value> = events
+        .iter()
+        .filter(|event| event["target"] == "ecsd::job" && event["message"] == "job finished")
+        .collect();
+    assert_eq!(finished.len(), 1, "{finished:#?}");
+    assert_eq!(finished[0]["level"], "INFO");
+    assert_eq!(finished[0]["job_id"], job_id.as_str());
+    assert_eq!(finished[0]["job_type"], "createServer");
+    assert_eq!(finished[0]["status"], "SUCCESS");
+    assert!(finished[0]["duration_ms"].is_i64(), "{}", finished[0]);
+    assert!(
+        finished[0].get("error_code").is_none(),
+        "a success has none"
+    );
 
     let start = events
         .iter()
