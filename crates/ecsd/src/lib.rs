@@ -397,6 +397,18 @@ impl Server {
             Some(path) => config::read_faults(path)?,
             None => Vec::new(),
         };
+        // Fault rules: the config file's `[[faults]]`, then whatever the admin API adds. The
+        // registry's seed is `--seed` (probabilistic rules without a `seed` of their own then
+        // fire alike run to run), else random.
+        let rules = Arc::new(engine::faults::FaultRules::new(
+            args.seed
+                .unwrap_or_else(|| engine::job::random_uuid().as_u64_pair().0),
+        ));
+        for spec in fault_specs {
+            rules
+                .add(spec)
+                .map_err(|error| anyhow::anyhow!("[[faults]] {error}"))?;
+        }
         let latency = config::latency(args.latency, args.config.as_deref())?;
         if let Some(import) = &args.import {
             // Checked before the store opens, so a missing file leaves nothing behind.
@@ -425,18 +437,6 @@ impl Server {
         };
         let wall_clock: Arc<dyn engine::clock::Clock> = Arc::new(SystemClock);
         let token_key = TokenKey::new(store.token_signing_key());
-        // Fault rules: the config file's `[[faults]]`, then whatever the admin API adds. The
-        // registry's seed is `--seed` (probabilistic rules without a `seed` of their own then
-        // fire alike run to run), else random.
-        let rules = Arc::new(engine::faults::FaultRules::new(
-            args.seed
-                .unwrap_or_else(|| engine::job::random_uuid().as_u64_pair().0),
-        ));
-        for spec in fault_specs {
-            rules
-                .add(spec)
-                .map_err(|error| anyhow::anyhow!("[[faults]] {error}"))?;
-        }
         let mut engine = Engine::new(store, wall_clock.clone(), config).with_rules(rules);
         if args.clock == ClockMode::Virtual {
             engine = engine.with_virtual_clock(VirtualClock::starting_now());
