@@ -245,7 +245,7 @@ pub fn router(state: AppState) -> Router {
     let watch = observe::Watch {
         metrics: state.metrics.clone(),
         requests: state.requests.clone(),
-        clock: Arc::new(EngineClock(state.engine.clone())),
+        clock: state.engine.clock(),
         strict_bodies: state.strict_bodies,
     };
     let engine = state.engine.clone();
@@ -269,16 +269,6 @@ pub fn router(state: AppState) -> Router {
             deadlines,
         ));
     with_cross_cutting_layers(routes, watch, Some(engine))
-}
-
-/// The engine's clock as a [`engine::clock::Clock`], for the request log's times.
-#[derive(Debug)]
-struct EngineClock(Arc<Engine>);
-
-impl engine::clock::Clock for EngineClock {
-    fn now(&self) -> time::OffsetDateTime {
-        self.0.now()
-    }
 }
 
 /// Bounds every request in time, in front of every route (authentication included, which reads

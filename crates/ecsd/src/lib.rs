@@ -361,17 +361,6 @@ fn std_duration(duration: time::Duration) -> std::time::Duration {
     duration.unsigned_abs()
 }
 
-/// The engine's clock as a [`engine::clock::Clock`], for the token lifetimes: whatever clock
-/// the engine runs on (system or virtual), without a second handle to keep in step.
-#[derive(Debug)]
-struct EngineClock(Arc<Engine>);
-
-impl engine::clock::Clock for EngineClock {
-    fn now(&self) -> time::OffsetDateTime {
-        self.0.now()
-    }
-}
-
 /// Everything `serve` needs, built from the arguments before the listener is bound.
 pub struct Server {
     engine: Arc<Engine>,
@@ -446,7 +435,7 @@ impl Server {
         // Tokens live on the engine's clock (a virtual one expires them when advanced); the
         // signature date window and the rate limits stay on the wall clock (see README,
         // "Time").
-        let engine_clock: Arc<dyn engine::clock::Clock> = Arc::new(EngineClock(engine.clone()));
+        let engine_clock = engine.clock();
         let auth = match accounts {
             None => api::identity::auth::Auth::Off,
             Some(accounts) => Auth::Verify(Arc::new(

@@ -609,6 +609,12 @@ impl Engine {
         self.clock.now()
     }
 
+    /// The clock the engine runs on (system or virtual), for what must keep time with it (token
+    /// lifetimes, the request log): the same handle, so a virtual clock's moves show at once.
+    pub fn clock(&self) -> Arc<dyn Clock> {
+        Arc::clone(&self.clock)
+    }
+
     pub async fn job(
         &self,
         project_id: &str,

@@ -79,7 +79,7 @@ impl Rig {
             engine = engine.with_virtual_clock(VirtualClock::new(START));
         }
         let engine = Arc::new(engine);
-        let engine_clock: Arc<dyn Clock> = Arc::new(EngineClock(engine.clone()));
+        let engine_clock = engine.clock();
         let token_key = api::identity::tokens::TokenKey::new(
             engine::store::Store::token_signing_key(store.as_ref()),
         );
@@ -251,16 +251,6 @@ impl Rig {
 impl Drop for Rig {
     fn drop(&mut self) {
         let _ = self.stop.send(true);
-    }
-}
-
-/// The engine's clock as a [`Clock`] (as `ecsd serve` hands it to the identity).
-#[derive(Debug)]
-struct EngineClock(Arc<Engine>);
-
-impl Clock for EngineClock {
-    fn now(&self) -> time::OffsetDateTime {
-        self.0.now()
     }
 }
 
