@@ -11,9 +11,8 @@
 use crate::error::ApiError;
 use crate::error_codes;
 use crate::AppState;
-use axum::extract::{FromRequestParts, MatchedPath, RawPathParams, Request, State};
+use axum::extract::{FromRequestParts, MatchedPath, RawPathParams, Request};
 use axum::http::{header, HeaderValue, StatusCode};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use engine::faults::{is_job_operation, Effect, FaultSpec, Fired, RequestScope, ServerRef, Target};
 use std::collections::HashMap;
@@ -242,9 +241,14 @@ fn has_request_rules(state: &AppState) -> bool {
 
 /// The middleware of every tenant route (ECS and Nova), after authentication: applies the
 /// request rules, runs the handler in a [`RequestScope`], then renders what the job rules did.
-pub async fn apply(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    if !has_request_rules(&state) {
-        return next.run(request).await;
+/// `inner` is the handler's way on (see [`crate::front_door::tenant_gate`]).
+pub async fn apply<F, Fut>(state: &AppState, request: Request, inner: F) -> Response
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: std::future::Future<Output = Response>,
+{
+    if !has_request_rules(state) {
+        return inner(request).await;
     }
     let request_id = request
         .headers()
@@ -314,7 +318,7 @@ pub async fn apply(State(state): State<AppState>, request: Request, next: Next) 
         }
     }
     let scope = RequestScope::new(request_id);
-    let mut response = scope.clone().run(next.run(request)).await;
+    let mut response = scope.clone().run(inner(request)).await;
     for fired in scope.fired() {
         state.metrics.fault_fired(fired.effect);
         if fired.effect.is_refusal() {

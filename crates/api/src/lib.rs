@@ -15,6 +15,7 @@ pub mod ecs;
 pub mod error;
 pub mod error_codes;
 pub mod faults;
+pub mod front_door;
 pub mod identity;
 pub mod nova;
 pub mod observe;
@@ -25,11 +26,9 @@ pub mod time_format;
 use ecs::jobs;
 use identity::{auth, tokens};
 
-use axum::extract::{FromRequestParts, Request, State};
+use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderName, HeaderValue, StatusCode};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderName;
 use axum::routing::{get, post};
 use axum::Router;
 use engine::regions::{Region, Regions};
@@ -38,8 +37,6 @@ use error::ApiError;
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
 use std::time::Duration;
-use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::trace::TraceLayer;
 
 /// The default limit on request bodies: far above the largest valid request (a create with
 /// 59 data disks and 32 KiB of user data), far below what could hurt the server.
@@ -212,43 +209,30 @@ impl AppState {
 }
 
 /// The whole API: the ECS and Nova routes (and the Glance and Neutron reads) behind
-/// [`auth::authenticate`], the IAM token route, and the discovery documents, which need no
+/// [`front_door::tenant_gate`], the IAM token route, and the discovery documents, which need no
 /// token.
 pub fn router(state: AppState) -> Router {
-    // Fault rules (`faults::apply`) run after authentication: route_layers added later wrap
-    // the earlier ones.
-    let fault_rules = || axum::middleware::from_fn_with_state(state.clone(), faults::apply);
-    let ecs =
-        ecs::routes()
-            .route_layer(fault_rules())
-            .route_layer(axum::middleware::from_fn_with_state(
-                state.clone(),
-                auth::authenticate,
-            ));
-    // The Nova compute routes: authenticated like the ECS routes, then (outermost) the
+    // One layer per group of routes: see `front_door` for why.
+    let gate = || axum::middleware::from_fn_with_state(state.clone(), front_door::tenant_gate);
+    let ecs = ecs::routes().route_layer(gate());
+    // The Nova compute routes: behind the gate like the ECS routes, then (outermost) the
     // microversion negotiation and Nova's request id headers.
     let compute = nova::compute_routes()
-        .route_layer(fault_rules())
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            auth::authenticate,
-        ))
+        .route_layer(gate())
         .layer(axum::middleware::from_fn(nova::compute_layer));
     let images_and_networks = nova::image_and_network_routes()
-        .route_layer(fault_rules())
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            auth::authenticate,
-        ))
+        .route_layer(gate())
         .layer(axum::middleware::from_fn(nova::request_id_layer));
-    let deadlines_of_state = state.deadlines;
-    let watch = observe::Watch {
-        metrics: state.metrics.clone(),
-        requests: state.requests.clone(),
-        clock: state.engine.clock(),
-        strict_bodies: state.strict_bodies,
+    let front = front_door::Front {
+        watch: observe::Watch {
+            metrics: state.metrics.clone(),
+            requests: state.requests.clone(),
+            clock: state.engine.clock(),
+            strict_bodies: state.strict_bodies,
+        },
+        engine: Some(state.engine.clone()),
+        deadlines: Some(state.deadlines),
     };
-    let engine = state.engine.clone();
     // ecsd's own routes: no tenant credentials. The OpenAPI document is open (generators read
     // it); the rest is the admin API, behind the admin credential.
     let ecsd = Router::new()
@@ -263,106 +247,18 @@ pub fn router(state: AppState) -> Router {
         .merge(ecsd)
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .with_state(state)
-        .layer(axum::middleware::from_fn_with_state(
-            deadlines_of_state,
-            deadlines,
-        ));
-    with_cross_cutting_layers(routes, watch, Some(engine))
+        .with_state(state);
+    with_front_door(routes, front)
 }
 
-/// Bounds every request in time, in front of every route (authentication included, which reads
-/// signed bodies): the body gets the body-read deadline ([`body::with_read_deadline`], which
-/// [`body::read_limited`] answers with 408 `Ecsd.0408`), and a request not answered within the
-/// request timeout is answered 503 `Ecsd.0503`; its handler is dropped at its next await, so
-/// work it had already handed to the store (a job) may still be done: clients that retry
-/// creates send `X-Client-Token`.
-async fn deadlines(State(deadlines): State<Deadlines>, request: Request, next: Next) -> Response {
-    let request = request.map(|body| body::with_read_deadline(body, deadlines.body_read));
-    let Ok(mut response) = tokio::time::timeout(deadlines.request, next.run(request)).await else {
-        return ApiError::new(
-            error_codes::ECSD_REQUEST_TIMEOUT,
-            format!(
-                "The request was not answered within {} s (the request timeout); it may or may not have taken effect.",
-                deadlines.request.as_secs_f64()
-            ),
-        )
-        .into_response();
-    };
-    if response.status() == StatusCode::REQUEST_TIMEOUT {
-        // The rest of a body that came too late may still be on its way: the connection's
-        // framing is lost, so it is closed after this answer rather than kept alive.
-        response
-            .headers_mut()
-            .insert(header::CONNECTION, HeaderValue::from_static("close"));
-    }
-    response
-}
-
-/// What every route gets, outermost first: a request id, the request's log line and metrics,
-/// a trace span, a panic catcher that answers 500 in the envelope (the panic message is not
-/// sent), and the header size limit. Request ids come from `engine`'s id source (seeded by
-/// `--seed`), else at random.
-fn with_cross_cutting_layers(
-    routes: Router,
-    watch: observe::Watch,
-    engine: Option<Arc<Engine>>,
-) -> Router {
-    routes
-        .layer(axum::middleware::from_fn(auth::limit_header_size))
-        .layer(CatchPanicLayer::custom(
-            |_panic: Box<dyn std::any::Any + Send>| {
-                ApiError::internal("a request handler panicked").into_response()
-            },
-        ))
-        .layer(
-            TraceLayer::new_for_http().make_span_with(|request: &Request| {
-                let matched_path = request
-                    .extensions()
-                    .get::<axum::extract::MatchedPath>()
-                    .map(|path| path.as_str().to_owned());
-                let request_id = request
-                    .headers()
-                    .get(&X_REQUEST_ID)
-                    .and_then(|value| value.to_str().ok())
-                    .unwrap_or_default()
-                    .to_owned();
-                tracing::info_span!("request", method = %request.method(), matched_path, request_id)
-            }),
-        )
-        .layer(axum::middleware::from_fn_with_state(
-            watch,
-            observe::access_log,
-        ))
-        .layer(axum::middleware::from_fn_with_state(engine, request_id))
-}
-
-/// Gives every request an id (32 hex), visible to the handlers' logs and returned to the client
-/// as `X-Request-Id`, where the SDK picks it up as `request_id`.
-async fn request_id(
-    State(engine): State<Option<Arc<Engine>>>,
-    mut request: Request,
-    next: Next,
-) -> Response {
-    let id = match &engine {
-        Some(engine) => engine.ids().request_id(),
-        None => engine::job::random_uuid(),
-    }
-    .simple()
-    .to_string();
-    let value = HeaderValue::from_str(&id).unwrap_or_else(|_| HeaderValue::from_static("0"));
-    request
-        .headers_mut()
-        .insert(X_REQUEST_ID.clone(), value.clone());
-    let mut response = next.run(request).await;
-    if let Some(answer) = response.extensions_mut().remove::<error::GatewayAnswer>() {
-        // The gateway's flat shape carries the request id in its body too.
-        let (mut parts, _) = response.into_parts();
-        parts.headers.remove(axum::http::header::CONTENT_LENGTH);
-        response = Response::from_parts(parts, axum::body::Body::from(answer.body(&id)));
-    }
-    response.headers_mut().insert(X_REQUEST_ID.clone(), value);
-    response
+/// `routes` behind [`front_door::front_door`]: a request id, the request's log line and
+/// metrics, a trace span, a panic catcher that answers 500 in the envelope, the header size
+/// limit and the deadlines.
+fn with_front_door(routes: Router, front: front_door::Front) -> Router {
+    routes.layer(axum::middleware::from_fn_with_state(
+        front,
+        front_door::front_door,
+    ))
 }
 
 /// No API matches: answered as the API gateway answers (404 `APIGW.0101`, its flat shape).
@@ -433,6 +329,8 @@ pub fn project_from_path(project_id: &str) -> Result<&str, ApiError> {
 mod tests {
     use super::*;
     use axum::body::Body;
+    use axum::http::{header, HeaderValue, StatusCode};
+    use axum::response::Response;
     use http_body_util::BodyExt;
     use tower::ServiceExt;
 
@@ -463,15 +361,15 @@ mod tests {
         Ok(body::read_limited(body, 1024).await?.to_vec())
     }
 
-    /// `routes` behind the deadlines and the cross-cutting layers, as [`router`] puts them.
+    /// `routes` behind the front door with `deadlines`, as [`router`] puts them.
     fn with_deadlines(routes: Router, deadlines: Deadlines) -> Router {
-        with_cross_cutting_layers(
-            routes.layer(axum::middleware::from_fn_with_state(
-                deadlines,
-                super::deadlines,
-            )),
-            observe::Watch::default(),
-            None,
+        with_front_door(
+            routes,
+            front_door::Front {
+                watch: observe::Watch::default(),
+                engine: None,
+                deadlines: Some(deadlines),
+            },
         )
     }
 
@@ -561,7 +459,12 @@ mod tests {
     #[tokio::test]
     async fn a_panicking_handler_answers_500_in_the_envelope_without_internals() {
         let routes = Router::new().route("/boom", get(boom));
-        let response = with_cross_cutting_layers(routes, observe::Watch::default(), None)
+        let front = front_door::Front {
+            watch: observe::Watch::default(),
+            engine: None,
+            deadlines: None,
+        };
+        let response = with_front_door(routes, front)
             .oneshot(
                 Request::builder()
                     .uri("/boom")

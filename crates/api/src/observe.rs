@@ -20,7 +20,6 @@ use crate::error_codes;
 use crate::AppState;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use engine::clock::Clock;
 use engine::job::JobKind;
@@ -422,7 +421,12 @@ impl Default for Watch {
 
 /// The request's log line, metrics and request log entry: runs inside the request id layer
 /// (so the id is set) and inside the router (so the matched route template is known).
-pub async fn access_log(State(watch): State<Watch>, request: Request, next: Next) -> Response {
+/// `inner` is the rest of the request's way (see [`crate::front_door`]).
+pub async fn access_log<F, Fut>(watch: &Watch, request: Request, inner: F) -> Response
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: std::future::Future<Output = Response>,
+{
     let metrics = &watch.metrics;
     let started = Instant::now();
     let arrived = watch.clock.now();
@@ -446,7 +450,7 @@ pub async fn access_log(State(watch): State<Watch>, request: Request, next: Next
     request.extensions_mut().insert(caller.clone());
 
     let notes = Arc::new(BodyNotes::new(watch.strict_bodies));
-    let response = crate::body::with_body_notes(notes.clone(), next.run(request)).await;
+    let response = crate::body::with_body_notes(notes.clone(), inner(request)).await;
 
     let elapsed = started.elapsed();
     let status = response.status();

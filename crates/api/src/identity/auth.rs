@@ -220,25 +220,41 @@ fn project_in_path<'a>(route: Option<&str>, path: &'a str) -> Option<&'a str> {
 /// Refuses requests whose headers (names and values) exceed [`MAX_HEADER_BYTES`] with 431, on
 /// every route (the token route and unknown paths too), before anything else looks at them.
 pub async fn limit_header_size(request: Request, next: Next) -> Response {
-    let header_bytes: usize = request
-        .headers()
+    match headers_too_large(request.headers()) {
+        Some(refusal) => refusal,
+        None => next.run(request).await,
+    }
+}
+
+/// The 431 `Ecsd.0431` answer when `headers` (names and values) exceed [`MAX_HEADER_BYTES`].
+pub fn headers_too_large(headers: &axum::http::HeaderMap) -> Option<Response> {
+    let header_bytes: usize = headers
         .iter()
         .map(|(name, value)| name.as_str().len() + value.len())
         .sum();
-    if header_bytes > MAX_HEADER_BYTES {
-        return ApiError::new(
+    (header_bytes > MAX_HEADER_BYTES).then(|| {
+        ApiError::new(
             error_codes::ECSD_HEADERS_TOO_LARGE,
             format!("The request headers exceed {MAX_HEADER_BYTES} bytes."),
         )
-        .into_response();
-    }
-    next.run(request).await
+        .into_response()
+    })
 }
 
 /// The middleware: authenticates, checks tenancy and the rate limit, then runs the route.
 pub async fn authenticate(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    authenticate_with(&state, request, |request| next.run(request)).await
+}
+
+/// [`authenticate`], with `inner` as the rest of the request's way (the tenant gate of
+/// [`crate::front_door`] runs the fault rules there, in the same layer).
+pub async fn authenticate_with<F, Fut>(state: &AppState, request: Request, inner: F) -> Response
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: std::future::Future<Output = Response>,
+{
     let Auth::Verify(identity) = &state.auth else {
-        return next.run(request).await;
+        return inner(request).await;
     };
     // Which credential was presented, for the refusal's reason (never its value).
     let credential = if request.headers().contains_key("x-auth-token") {
@@ -249,7 +265,7 @@ pub async fn authenticate(State(state): State<AppState>, request: Request, next:
         None
     };
     match check(identity, state.max_body_bytes, request).await {
-        Ok(request) => next.run(request).await,
+        Ok(request) => inner(request).await,
         Err(rejection) => {
             if let Some(note) = rejection.extensions().get::<ErrorCodeNote>() {
                 state
