@@ -275,19 +275,29 @@ impl FinishedJobCache {
     /// at or after `cutoff` (Unix ms; an older entry is dropped).
     pub fn get(&self, project_id: &str, job_id: &str, cutoff: i64) -> Option<Bytes> {
         let mut generations = self.generations.lock().unwrap_or_else(|p| p.into_inner());
-        let entry = match generations.current.get(job_id) {
-            Some(entry) => entry.clone(),
+        // What the answer needs, without copying the entry's strings (a hit is the job query's
+        // common case).
+        let seen = |entry: &Entry| {
+            (
+                entry.end_time,
+                entry.project_id == project_id,
+                entry.body.clone(),
+            )
+        };
+        let (end_time, same_project, body) = match generations.current.get(job_id) {
+            Some(entry) => seen(entry),
             None => {
                 let entry = generations.previous.remove(job_id)?;
-                self.insert_locked(&mut generations, job_id.to_owned(), entry.clone());
-                entry
+                let found = seen(&entry);
+                self.insert_locked(&mut generations, job_id.to_owned(), entry);
+                found
             }
         };
-        if entry.end_time < cutoff {
+        if end_time < cutoff {
             generations.current.remove(job_id);
             return None;
         }
-        (entry.project_id == project_id).then_some(entry.body)
+        same_project.then_some(body)
     }
 
     /// Forgets every view (after a reset or a restore replaced the jobs).

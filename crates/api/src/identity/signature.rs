@@ -127,12 +127,34 @@ fn decode(text: &str) -> String {
 
 /// The raw path, fully percent-decoded, split on `/`, each segment re-encoded, with a trailing `/`.
 pub fn canonical_uri(raw_path: &str) -> String {
-    let decoded = decode(raw_path);
-    let uri = decoded.split('/').map(encode).collect::<Vec<_>>().join("/");
-    if uri.ends_with('/') {
-        uri
+    let mut uri = String::with_capacity(raw_path.len() + 1);
+    push_canonical_uri(&mut uri, raw_path);
+    uri
+}
+
+/// Whether decoding then re-encoding `byte` gives `byte` back: RFC 3986's unreserved
+/// characters (what [`ENCODE`] leaves alone) and the `/` between segments.
+fn is_canonical_path_byte(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~' | b'/')
+}
+
+/// [`canonical_uri`] into `out`. A path made only of unreserved characters and `/` (every
+/// ECS path ecsd routes, ids included) is its own canonical form: it is copied, not decoded
+/// and re-encoded segment by segment.
+fn push_canonical_uri(out: &mut String, raw_path: &str) {
+    if raw_path.bytes().all(is_canonical_path_byte) {
+        out.push_str(raw_path);
     } else {
-        uri + "/"
+        let decoded = decode(raw_path);
+        for (index, segment) in decoded.split('/').enumerate() {
+            if index > 0 {
+                out.push('/');
+            }
+            out.extend(utf8_percent_encode(segment, ENCODE));
+        }
+    }
+    if !out.ends_with('/') {
+        out.push('/');
     }
 }
 
@@ -180,12 +202,15 @@ pub fn payload_hash(headers: &HeaderMap, body: &[u8]) -> String {
         .and_then(|value| value.to_str().ok())
     {
         Some(value) => value.to_owned(),
+        // Most requests (every GET and DELETE) have no body: its hash is a constant.
+        None if body.is_empty() => EMPTY_BODY_SHA256.to_owned(),
         None => body_hash(body),
     }
 }
 
 /// The canonical request: method, URI, query, the signed headers' `name:value` lines (values
-/// trimmed, from the request as received), the signed header list, the payload hash.
+/// trimmed, from the request as received), the signed header list, the payload hash. Written
+/// into one buffer: the verifier builds one per request.
 pub fn canonical_request(
     method: &str,
     raw_path: &str,
@@ -194,26 +219,35 @@ pub fn canonical_request(
     signed_headers: &[&str],
     payload_hash: &str,
 ) -> Result<String, SignatureError> {
-    let mut canonical_headers = String::new();
+    let mut canonical = String::with_capacity(256 + raw_path.len() + raw_query.len());
+    canonical.extend(method.chars().map(|c| c.to_ascii_uppercase()));
+    canonical.push('\n');
+    push_canonical_uri(&mut canonical, raw_path);
+    canonical.push('\n');
+    if !raw_query.is_empty() {
+        canonical.push_str(&canonical_query(raw_query));
+    }
+    canonical.push('\n');
     for name in signed_headers {
         let value = headers
             .get(*name)
             .and_then(|value| value.to_str().ok())
             .ok_or_else(|| SignatureError::MissingSignedHeader((*name).to_owned()))?;
-        canonical_headers.push_str(name);
-        canonical_headers.push(':');
-        canonical_headers.push_str(value.trim());
-        canonical_headers.push('\n');
+        canonical.push_str(name);
+        canonical.push(':');
+        canonical.push_str(value.trim());
+        canonical.push('\n');
     }
-    Ok(format!(
-        "{}\n{}\n{}\n{}\n{}\n{}",
-        method.to_ascii_uppercase(),
-        canonical_uri(raw_path),
-        canonical_query(raw_query),
-        canonical_headers,
-        signed_headers.join(";"),
-        payload_hash
-    ))
+    canonical.push('\n');
+    for (index, name) in signed_headers.iter().enumerate() {
+        if index > 0 {
+            canonical.push(';');
+        }
+        canonical.push_str(name);
+    }
+    canonical.push('\n');
+    canonical.push_str(payload_hash);
+    Ok(canonical)
 }
 
 pub fn string_to_sign(sdk_date: &str, canonical_request: &str) -> String {
@@ -583,6 +617,33 @@ mod tests {
         assert_eq!(canonical_query("b=2&a=1&a=0&c"), "a=0&a=1&b=2&c=");
         assert_eq!(canonical_query("q=a+b&r=%2B"), "q=a%2Bb&r=%2B");
         assert_eq!(canonical_query(""), "");
+    }
+
+    /// The copy of plain paths must give what decoding and re-encoding each segment gives.
+    #[test]
+    fn plain_paths_are_their_own_canonical_form() {
+        let decoded_and_reencoded = |raw: &str| {
+            let decoded = decode(raw);
+            let uri = decoded.split('/').map(encode).collect::<Vec<_>>().join("/");
+            if uri.ends_with('/') {
+                uri
+            } else {
+                uri + "/"
+            }
+        };
+        for raw in [
+            "/v1/0123456789abcdef0123456789abcdef/jobs/ff80808288d41e1b018990260955686a",
+            "/v1/p/cloudservers/",
+            "/v2.1/p/servers/a-b_c.d~e",
+            "/",
+            "//double//slashes",
+            "/with%20space/%41",
+            "/plus+sign/and:colon",
+            "/caf\u{e9}/x",
+        ] {
+            assert_eq!(canonical_uri(raw), decoded_and_reencoded(raw), "{raw}");
+        }
+        assert_eq!(canonical_uri("/plus+sign"), "/plus%2Bsign/");
     }
 
     #[test]
