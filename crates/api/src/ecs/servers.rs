@@ -569,7 +569,64 @@ fn validate_tag(field: &str, key: &str, value: &str) -> Result<(String, String),
 /// Checks a create body against the rules of `creating_ecss.rst`, with the flavors and zones
 /// of the project's `region`. Without `availability_zone` the server goes to the region's
 /// first zone (the page: "auto-selected"; ecsd's choice is predictable).
+///
+/// The parts are checked in this order, which is the order of precedence of their errors
+/// (the first wrong part is the one reported): placement (image, zone, flavor), count and
+/// name, network (VPC, NICs), disks, `adminPass`, security groups and EIP, metadata, tags,
+/// `extendparam`, description, scheduler hints.
 fn validate_create(region: &Region, server: CreateServerBody) -> Result<CreateServers, ApiError> {
+    let placement = validate_placement(region, &server)?;
+    let count = validate_count_and_name(&server)?;
+    let (vpc_id, nics) = validate_network(&server, count)?;
+    let (root_volume, data_volumes) = validate_volumes(&server)?;
+    if let Some(password) = &server.admin_pass {
+        validate_admin_pass("server.adminPass", password)?;
+    }
+    validate_security_groups_and_public_ip(&server)?;
+    validate_metadata(&server.metadata)?;
+    let tags = validate_tags(&server)?;
+    let auto_recovery = validate_auto_recovery(server.extendparam.as_ref())?;
+    let description = validate_description(server.description.unwrap_or_default())?;
+    let server_group_id = validate_scheduler_hints(&server.scheduler_hints)?;
+    Ok(CreateServers {
+        name: server.name,
+        count: count as u32,
+        flavor: placement.flavor,
+        image_id: placement.image_id,
+        vpc_id,
+        availability_zone: Some(placement.zone),
+        nics,
+        root_volume,
+        data_volumes,
+        metadata: server.metadata,
+        tags,
+        key_name: server.key_name,
+        description,
+        security_group_ids: server
+            .security_groups
+            .into_iter()
+            .map(|group| group.id)
+            .collect(),
+        public_ip: server
+            .publicip
+            .map(|public_ip| public_ip.delete_on_termination),
+        scheduler_hints: server.scheduler_hints,
+        auto_recovery,
+        server_group_id,
+        quotas: Quotas::default(),
+    })
+}
+
+/// Where and from what a server is built.
+struct Placement {
+    image_id: String,
+    zone: String,
+    flavor: FlavorRef,
+}
+
+/// `imageRef` (a UUID), `availability_zone` (one of the region's, else its first), and
+/// `flavorRef` (sellable in that zone).
+fn validate_placement(region: &Region, server: &CreateServerBody) -> Result<Placement, ApiError> {
     let image_id = require_uuid("server.imageRef", &server.image_ref)?;
     let zone = match server
         .availability_zone
@@ -583,6 +640,15 @@ fn validate_create(region: &Region, server: CreateServerBody) -> Result<CreateSe
         None => region.default_zone().to_owned(),
     };
     let flavor = sellable_flavor(region, &server.flavor_ref, Some(&zone))?;
+    Ok(Placement {
+        image_id,
+        zone,
+        flavor: FlavorRef::from(flavor),
+    })
+}
+
+/// `count` (1 to [`MAX_CREATE_COUNT`], default 1), then `name`, whose rules depend on it.
+fn validate_count_and_name(server: &CreateServerBody) -> Result<i64, ApiError> {
     let count = server.count.unwrap_or(1);
     // The page's range for `count` is 1 to 100; out of it on either side is its Ecs.0913.
     if !(1..=MAX_CREATE_COUNT).contains(&count) {
@@ -592,6 +658,15 @@ fn validate_create(region: &Region, server: CreateServerBody) -> Result<CreateSe
         ));
     }
     validate_name(&server.name, count)?;
+    Ok(count)
+}
+
+/// `vpcid` and the NICs: 1 to [`MAX_NICS`], each on a subnet (a UUID) with an optional fixed
+/// IPv4 address, which only a single server may take.
+fn validate_network(
+    server: &CreateServerBody,
+    count: i64,
+) -> Result<(String, Vec<NicRequest>), ApiError> {
     let vpc_id = require_uuid("server.vpcid", &server.vpcid)?;
     if server.nics.is_empty() || server.nics.len() > MAX_NICS {
         return Err(ApiError::invalid_field(
@@ -622,6 +697,14 @@ fn validate_create(region: &Region, server: CreateServerBody) -> Result<CreateSe
             ip_address,
         });
     }
+    Ok((vpc_id, nics))
+}
+
+/// The system disk (1–1024 GiB, size optional) and at most [`MAX_DATA_VOLUMES`] data disks
+/// (10–32768 GiB, size required).
+fn validate_volumes(
+    server: &CreateServerBody,
+) -> Result<(VolumeRequest, Vec<VolumeRequest>), ApiError> {
     let root_volume = validate_volume("server.root_volume", &server.root_volume, 1..=1024, false)?;
     if server.data_volumes.len() > MAX_DATA_VOLUMES {
         return Err(ApiError::new(
@@ -645,9 +728,12 @@ fn validate_create(region: &Region, server: CreateServerBody) -> Result<CreateSe
             )
         })
         .collect::<Result<Vec<_>, _>>()?;
-    if let Some(password) = &server.admin_pass {
-        validate_admin_pass("server.adminPass", password)?;
-    }
+    Ok((root_volume, data_volumes))
+}
+
+/// Security group ids are UUIDs; `publicip` names an existing EIP (a UUID) or asks for one
+/// (`eip`).
+fn validate_security_groups_and_public_ip(server: &CreateServerBody) -> Result<(), ApiError> {
     for (index, group) in server.security_groups.iter().enumerate() {
         require_uuid(&format!("server.security_groups[{index}].id"), &group.id)?;
     }
@@ -661,13 +747,19 @@ fn validate_create(region: &Region, server: CreateServerBody) -> Result<CreateSe
             ));
         }
     }
-    if server.metadata.len() > MAX_METADATA {
+    Ok(())
+}
+
+/// At most [`MAX_METADATA`] pairs; keys 1–255 of `[A-Za-z0-9 _-:.]`, values up to 255
+/// characters.
+fn validate_metadata(metadata: &BTreeMap<String, String>) -> Result<(), ApiError> {
+    if metadata.len() > MAX_METADATA {
         return Err(ApiError::invalid_field(
             "server.metadata",
             format!("at most {MAX_METADATA} pairs"),
         ));
     }
-    for (key, value) in &server.metadata {
+    for (key, value) in metadata {
         let key_ok = !key.is_empty()
             && key.chars().count() <= 255
             && key
@@ -680,6 +772,12 @@ fn validate_create(region: &Region, server: CreateServerBody) -> Result<CreateSe
             ));
         }
     }
+    Ok(())
+}
+
+/// `tags` (`"key.value"`) and `server_tags` (`{key, value}`) together: each tag valid, no key
+/// twice, at most [`crate::ecs::tags::MAX_TAGS`].
+fn validate_tags(server: &CreateServerBody) -> Result<Vec<(String, String)>, ApiError> {
     let mut tags = Vec::new();
     for (index, tag) in server.tags.iter().enumerate() {
         let (key, value) = tag.split_once('.').unwrap_or((tag.as_str(), ""));
@@ -711,56 +809,32 @@ fn validate_create(region: &Region, server: CreateServerBody) -> Result<CreateSe
             ),
         ));
     }
-    let auto_recovery = match server
-        .extendparam
-        .as_ref()
-        .and_then(|extend| extend.get("support_auto_recovery"))
-    {
-        None | Some(Value::Null) => false,
-        Some(Value::Bool(value)) => *value,
-        Some(Value::String(text)) if text == "true" || text == "false" => text == "true",
-        Some(_) => {
-            return Err(ApiError::invalid_field(
-                "server.extendparam.support_auto_recovery",
-                "must be true or false",
-            ))
-        }
-    };
-    let description = server.description.unwrap_or_default();
+    Ok(tags)
+}
+
+/// `extendparam.support_auto_recovery`: a boolean, or the strings `"true"`/`"false"`; absent is
+/// false.
+fn validate_auto_recovery(extendparam: Option<&Map<String, Value>>) -> Result<bool, ApiError> {
+    match extendparam.and_then(|extend| extend.get("support_auto_recovery")) {
+        None | Some(Value::Null) => Ok(false),
+        Some(Value::Bool(value)) => Ok(*value),
+        Some(Value::String(text)) if text == "true" || text == "false" => Ok(text == "true"),
+        Some(_) => Err(ApiError::invalid_field(
+            "server.extendparam.support_auto_recovery",
+            "must be true or false",
+        )),
+    }
+}
+
+/// `description`: at most 85 characters, without `<` or `>`.
+fn validate_description(description: String) -> Result<String, ApiError> {
     if description.chars().count() > 85 || description.contains(['<', '>']) {
         return Err(ApiError::invalid_field(
             "server.description",
             "at most 85 characters, without '<' or '>'",
         ));
     }
-    let server_group_id = validate_scheduler_hints(&server.scheduler_hints)?;
-    Ok(CreateServers {
-        name: server.name,
-        count: count as u32,
-        flavor: FlavorRef::from(flavor),
-        image_id,
-        vpc_id,
-        availability_zone: Some(zone),
-        nics,
-        root_volume,
-        data_volumes,
-        metadata: server.metadata,
-        tags,
-        key_name: server.key_name,
-        description,
-        security_group_ids: server
-            .security_groups
-            .into_iter()
-            .map(|group| group.id)
-            .collect(),
-        public_ip: server
-            .publicip
-            .map(|public_ip| public_ip.delete_on_termination),
-        scheduler_hints: server.scheduler_hints,
-        auto_recovery,
-        server_group_id,
-        quotas: Quotas::default(),
-    })
+    Ok(description)
 }
 
 /// `os:scheduler_hints` as the server view shows it: `group`, `tenancy` and
@@ -989,6 +1063,88 @@ pub(crate) fn server_json(server: &ServerRecord) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The error of `validate_create` for `body` in the built-in default region, as
+    /// `(code, detail)`; `None` when the body is valid.
+    fn create_error(body: &Value) -> Option<(&'static str, String)> {
+        let region = engine::regions::Regions::builtin().default_region();
+        let server: CreateServerBody =
+            serde_json::from_value(body["server"].clone()).expect("the shape parses");
+        validate_create(&region, server)
+            .err()
+            .map(|error| (error.code.code, error.details[0].message.clone()))
+    }
+
+    #[test]
+    fn the_parts_of_a_create_are_checked_in_their_order_of_precedence() {
+        let region = engine::regions::Regions::builtin().default_region();
+        let zone = region.default_zone().to_owned();
+        // Any flavor sellable in the default zone: the catalogue is not this test's subject.
+        let flavor = region
+            .listed_flavors()
+            .find(|flavor| sellable_flavor(&region, &flavor.id, Some(&zone)).is_ok())
+            .expect("a sellable flavor")
+            .id
+            .clone();
+        let valid = json!({ "server": {
+            "imageRef": "1ce5800f-6fbc-4bb0-a0e5-0d7b5f4c4c4e",
+            "flavorRef": flavor,
+            "name": "web",
+            "vpcid": "3b6a2f3e-6a0c-4c1d-9d7e-2f1b5f7b0a11",
+            "nics": [{ "subnet_id": "5e0f2e8a-7c1f-4d8e-9f42-4b2d6e8b1c33" }],
+            "root_volume": { "volumetype": "SSD" },
+        }});
+        assert_eq!(create_error(&valid), None);
+        let too_many_disks: Vec<Value> = (0..=MAX_DATA_VOLUMES)
+            .map(|_| json!({ "volumetype": "SSD", "size": 10 }))
+            .collect();
+        // One way to break each part, in the order validate_create documents.
+        let breaks: Vec<(&str, Value)> = vec![
+            ("imageRef", json!("not-a-uuid")),
+            ("availability_zone", json!("nowhere-9z")),
+            ("flavorRef", json!("nope.flavor")),
+            ("count", json!(0)),
+            ("name", json!("a b")),
+            ("vpcid", json!("not-a-vpc")),
+            ("nics", json!([{ "subnet_id": "not-a-subnet" }])),
+            ("root_volume", json!({ "volumetype": "HDD" })),
+            ("data_volumes", json!(too_many_disks)),
+            ("adminPass", json!("short")),
+            ("security_groups", json!([{ "id": "not-a-group" }])),
+            ("publicip", json!({})),
+            ("metadata", json!({ "bad key!": "v" })),
+            ("tags", json!(["a.b", "a.c"])),
+            ("extendparam", json!({ "support_auto_recovery": 3 })),
+            ("description", json!("<b>")),
+            ("os:scheduler_hints", json!({ "group": "not-a-group" })),
+        ];
+        let alone: Vec<(&'static str, String)> = breaks
+            .iter()
+            .map(|(key, value)| {
+                let mut body = valid.clone();
+                body["server"][*key] = value.clone();
+                create_error(&body).unwrap_or_else(|| panic!("{key} broken is refused"))
+            })
+            .collect();
+        for (index, error) in alone.iter().enumerate() {
+            assert!(
+                !alone[..index].contains(error),
+                "{}: an error of its own",
+                breaks[index].0
+            );
+        }
+        // Broken from the last part back to the first: each time, the earliest broken part
+        // is the one reported.
+        let mut body = valid.clone();
+        for (index, (key, value)) in breaks.iter().enumerate().rev() {
+            body["server"][*key] = value.clone();
+            assert_eq!(
+                create_error(&body).as_ref(),
+                Some(&alone[index]),
+                "with {key} and every later part broken"
+            );
+        }
+    }
 
     #[test]
     fn names_follow_the_length_and_character_rules() {
