@@ -1146,6 +1146,148 @@ mod tests {
         }
     }
 
+    /// Servers at the states a client meets: building (no address yet), active with every
+    /// optional part set, stopped after a cold migration with a Nova resize pending, in error
+    /// with a fault, and resizing.
+    fn servers_at_a_few_states() -> Vec<ServerRecord> {
+        use engine::server::{
+            Nic, PowerTriple, PublicIp, ServerDoc, ServerFault, TaskState, VmState, Volume,
+        };
+        let state = |vm_state, task_state, power_state| PowerTriple {
+            vm_state,
+            task_state,
+            power_state,
+        };
+        let flavor = FlavorRef {
+            id: "s3.medium.2".into(),
+            name: "s3.medium.2".into(),
+            vcpus: "1".into(),
+            ram: 2048,
+            disk: "0".into(),
+        };
+        let base = ServerRecord {
+            id: "7d8e1f2a-3b4c-4d5e-8f60-718293a4b5c6".into(),
+            project_id: "0123456789abcdef0123456789abcdef".into(),
+            name: "web-0001".into(),
+            flavor_id: flavor.id.clone(),
+            state: state(VmState::Building, Some(TaskState::Spawning), 0),
+            progress: 40,
+            busy_job_id: Some("job".into()),
+            created_at: 1_767_268_800_000,
+            updated_at: 1_767_268_801_234,
+            launched_at: None,
+            fault: None,
+            doc: ServerDoc {
+                image_id: "1ce5800f-6fbc-4bb0-a0e5-0d7b5f4c4c4e".into(),
+                flavor: flavor.clone(),
+                vpc_id: "3b6a2f3e-6a0c-4c1d-9d7e-2f1b5f7b0a11".into(),
+                availability_zone: "eu-de-01".into(),
+                hostname: "web-0001".into(),
+                reservation_id: "r-0123abcd".into(),
+                ..ServerDoc::default()
+            },
+            tasks: Vec::new(),
+        };
+        let mut active = base.clone();
+        active.state = state(VmState::Active, None, 1);
+        active.progress = 100;
+        active.busy_job_id = None;
+        active.launched_at = Some(1_767_268_830_500);
+        active.doc.description = "the front end".into();
+        active.doc.key_name = Some("ops-key".into());
+        active.doc.nics = vec![
+            Nic {
+                port_id: "a1b2c3d4-0000-4000-8000-000000000001".into(),
+                subnet_id: "5e0f2e8a-7c1f-4d8e-9f42-4b2d6e8b1c33".into(),
+                ip_address: "192.168.0.10".into(),
+                mac_address: "fa:16:3e:00:00:01".into(),
+                primary: true,
+            },
+            Nic {
+                port_id: "a1b2c3d4-0000-4000-8000-000000000002".into(),
+                subnet_id: "6f1a3e9b-8d2a-4e9f-a053-5c3e7f9c2d44".into(),
+                ip_address: "10.0.0.7".into(),
+                mac_address: "fa:16:3e:00:00:02".into(),
+                primary: false,
+            },
+        ];
+        active.doc.public_ip = Some(PublicIp {
+            id: "e1e2e3e4-0000-4000-8000-000000000009".into(),
+            address: "80.158.1.2".into(),
+            delete_on_termination: true,
+        });
+        active.doc.volumes = vec![
+            Volume {
+                id: "b1b2b3b4-0000-4000-8000-000000000001".into(),
+                device: "/dev/vda".into(),
+                boot_index: Some(0),
+                size_gib: 40,
+                volume_type: "SSD".into(),
+                delete_on_termination: true,
+            },
+            Volume {
+                id: "b1b2b3b4-0000-4000-8000-000000000002".into(),
+                device: "/dev/vdb".into(),
+                boot_index: None,
+                size_gib: 100,
+                volume_type: "SAS".into(),
+                delete_on_termination: false,
+            },
+        ];
+        active.doc.metadata = BTreeMap::from([
+            ("os_type".into(), "Windows".into()),
+            ("team".into(), "blue".into()),
+        ]);
+        active.doc.tags = vec!["env=prod".into(), "tier".into()];
+        active.doc.security_group_ids = vec!["c1c2c3c4-0000-4000-8000-000000000003".into()];
+        active.doc.launch_index = 3;
+        active.doc.scheduler_hints = BTreeMap::from([
+            (
+                "group".into(),
+                json!("d1d2d3d4-0000-4000-8000-000000000004"),
+            ),
+            ("check_resources".into(), json!(true)),
+        ]);
+        active.doc.locked = true;
+        let mut moved = active.clone();
+        moved.state = state(VmState::Resized, None, 4);
+        moved.doc.host = Some("eu-de-01-host-00af".into());
+        moved.doc.public_ip = None;
+        moved.doc.security_group_ids = Vec::new();
+        moved.doc.key_name = None;
+        moved.doc.locked = false;
+        let mut failed = base.clone();
+        failed.state = state(VmState::Error, None, 0);
+        failed.busy_job_id = None;
+        failed.fault = Some(ServerFault {
+            code: "Ecs.0013".into(),
+            message: "Insufficient EIP quota.".into(),
+            created: 1_767_268_805_000,
+        });
+        let mut resizing = active.clone();
+        resizing.state = state(VmState::Stopped, Some(TaskState::ResizePrep), 4);
+        resizing.busy_job_id = Some("job-2".into());
+        vec![base, active, moved, failed, resizing]
+    }
+
+    /// The ECS server view, byte for byte, at a few states, against the output of the
+    /// `json!` literal it replaced (`testdata/server_views.jsonl`, one view per line): key
+    /// order, every key and value. Clients (the SDKs, Ansible) read these bodies.
+    #[test]
+    fn the_server_view_renders_as_it_always_did() {
+        let expected: Vec<&str> = include_str!("testdata/server_views.jsonl")
+            .lines()
+            .collect();
+        let rendered: Vec<String> = servers_at_a_few_states()
+            .iter()
+            .map(|server| serde_json::to_string(&server_json(server)).expect("renders"))
+            .collect();
+        assert_eq!(rendered.len(), expected.len(), "{}", rendered.join("\n"));
+        for (index, (rendered, expected)) in rendered.iter().zip(expected).enumerate() {
+            assert_eq!(rendered, expected, "server {index}");
+        }
+    }
+
     #[test]
     fn names_follow_the_length_and_character_rules() {
         assert!(validate_name("web_1.a-b", 1).is_ok());
