@@ -23,7 +23,7 @@ use engine::quota::Quotas;
 use engine::regions::Region;
 use engine::server::{FlavorRef, ServerRecord, ServerStatus};
 use engine::store::{ClientToken, ServerQuery};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use sha2::Digest;
 use std::collections::BTreeMap;
@@ -316,9 +316,12 @@ pub(crate) async fn server_in_path(
 pub async fn server_view(
     State(state): State<AppState>,
     Path((project_id, server_id)): Path<(String, String)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let server = server_in_path(&state, &project_id, &server_id).await?;
-    Ok(Json(json!({ "server": server_json(&server) })))
+    Ok(Json(ServerBody {
+        server: ServerView::of(&server),
+    })
+    .into_response())
 }
 
 /// `GET /v1/{project_id}/cloudservers/detail`: `offset` is a page number from 1 (0 means 1),
@@ -329,7 +332,7 @@ pub async fn server_list(
     State(state): State<AppState>,
     Path(project_id): Path<String>,
     RawQuery(query): RawQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let project_id = project_from_path(&project_id)?;
     let mut limit: u32 = 25;
     let mut page: u64 = 1;
@@ -390,8 +393,12 @@ pub async fn server_list(
     filter.limit = limit;
     filter.offset = (page - 1).saturating_mul(u64::from(limit));
     let found = state.engine.servers(filter).await?;
-    let servers: Vec<Value> = found.servers.iter().map(server_json).collect();
-    Ok(Json(json!({ "count": found.total, "servers": servers })))
+    let servers = found.servers.iter().map(ServerView::of).collect();
+    Ok(Json(ServerPage {
+        count: found.total,
+        servers,
+    })
+    .into_response())
 }
 
 /// The optional `X-Client-Token` (the SDK's `x_client_token`): 1–64 visible ASCII characters.
@@ -944,120 +951,292 @@ pub(crate) fn metadata_json(server: &ServerRecord) -> Map<String, Value> {
     metadata
 }
 
-pub(crate) fn server_json(server: &ServerRecord) -> Value {
-    let doc = &server.doc;
-    let mut addresses: Vec<Value> = doc
-        .nics
-        .iter()
-        .map(|nic| {
-            json!({
-                "version": "4",
-                "addr": nic.ip_address,
-                "primary": nic.primary,
-                "OS-EXT-IPS-MAC:mac_addr": nic.mac_address,
-                "OS-EXT-IPS:type": "fixed",
-                "OS-EXT-IPS:port_id": nic.port_id,
-            })
-        })
-        .collect();
-    if let (Some(public_ip), Some(primary)) = (&doc.public_ip, doc.nics.first()) {
-        addresses.push(json!({
-            "version": "4",
-            "addr": public_ip.address,
-            "primary": false,
-            "OS-EXT-IPS-MAC:mac_addr": primary.mac_address,
-            "OS-EXT-IPS:type": "floating",
-            "OS-EXT-IPS:port_id": primary.port_id,
-        }));
-    }
-    let addresses = if addresses.is_empty() {
-        json!({})
-    } else {
-        json!({ doc.vpc_id.clone(): addresses })
-    };
-    let volumes: Vec<Value> = doc
-        .volumes
-        .iter()
-        .map(|volume| {
-            json!({
-                "id": volume.id,
-                "delete_on_termination": volume.delete_on_termination.to_string(),
-                "bootIndex": volume.boot_index.map_or_else(|| "-1".to_owned(), |index| index.to_string()),
-                "device": volume.device,
-            })
-        })
-        .collect();
-    let metadata = metadata_json(server);
-    let security_groups: Vec<Value> = if doc.security_group_ids.is_empty() {
-        vec![json!({ "id": "00000000-0000-4000-8000-000000000000", "name": "default" })]
-    } else {
-        doc.security_group_ids
+/// `{"server": …}`, the answer of `GET …/cloudservers/{server_id}`.
+#[derive(Debug, Serialize)]
+pub(crate) struct ServerBody<'a> {
+    pub(crate) server: ServerView<'a>,
+}
+
+/// `{"count", "servers"}`, the answer of `GET …/cloudservers/detail`.
+#[derive(Debug, Serialize)]
+pub(crate) struct ServerPage<'a> {
+    pub(crate) count: u64,
+    pub(crate) servers: Vec<ServerView<'a>>,
+}
+
+/// The ECS server view (`data_structure_for_querying_details_about_ecss.rst`).
+///
+/// The fields are declared in the byte order of their wire names: the view was a `json!`
+/// literal, whose keys serde_json (without `preserve_order`) writes sorted, and clients have
+/// seen that order since; serialized directly, this struct writes the same bytes
+/// (`tests::the_server_view_renders_as_it_always_did`).
+#[derive(Debug, Serialize)]
+pub(crate) struct ServerView<'a> {
+    #[serde(rename = "OS-DCF:diskConfig")]
+    disk_config: &'static str,
+    #[serde(rename = "OS-EXT-AZ:availability_zone")]
+    availability_zone: &'a str,
+    #[serde(rename = "OS-EXT-SRV-ATTR:host")]
+    host: String,
+    #[serde(rename = "OS-EXT-SRV-ATTR:hostname")]
+    hostname: &'a str,
+    #[serde(rename = "OS-EXT-SRV-ATTR:hypervisor_hostname")]
+    hypervisor_hostname: &'static str,
+    #[serde(rename = "OS-EXT-SRV-ATTR:instance_name")]
+    instance_name: String,
+    #[serde(rename = "OS-EXT-SRV-ATTR:kernel_id")]
+    kernel_id: &'static str,
+    #[serde(rename = "OS-EXT-SRV-ATTR:launch_index")]
+    launch_index: i64,
+    #[serde(rename = "OS-EXT-SRV-ATTR:ramdisk_id")]
+    ramdisk_id: &'static str,
+    #[serde(rename = "OS-EXT-SRV-ATTR:reservation_id")]
+    reservation_id: &'a str,
+    #[serde(rename = "OS-EXT-SRV-ATTR:root_device_name")]
+    root_device_name: &'static str,
+    /// Always `null`: ecsd keeps no user data.
+    #[serde(rename = "OS-EXT-SRV-ATTR:user_data")]
+    user_data: Option<&'static str>,
+    #[serde(rename = "OS-EXT-STS:power_state")]
+    power_state: i64,
+    #[serde(rename = "OS-EXT-STS:task_state")]
+    task_state: Option<&'static str>,
+    #[serde(rename = "OS-EXT-STS:vm_state")]
+    vm_state: &'static str,
+    /// `""` until the server first ran.
+    #[serde(rename = "OS-SRV-USG:launched_at")]
+    launched_at: String,
+    /// Always `null`: a deleted server is not shown.
+    #[serde(rename = "OS-SRV-USG:terminated_at")]
+    terminated_at: Option<&'static str>,
+    #[serde(rename = "accessIPv4")]
+    access_ipv4: &'static str,
+    #[serde(rename = "accessIPv6")]
+    access_ipv6: &'static str,
+    /// `{}` without NICs, else the VPC's id → its addresses.
+    addresses: BTreeMap<&'a str, Vec<AddressView<'a>>>,
+    config_drive: &'static str,
+    created: String,
+    description: &'a str,
+    enclave_options: EnabledView,
+    enterprise_project_id: &'static str,
+    fault: Option<FaultView<'a>>,
+    flavor: FlavorView<'a>,
+    #[serde(rename = "hostId")]
+    host_id: String,
+    host_status: &'static str,
+    id: &'a str,
+    image: IdView<'a>,
+    key_name: Option<&'a str>,
+    locked: bool,
+    metadata: Map<String, Value>,
+    name: &'a str,
+    #[serde(rename = "os-extended-volumes:volumes_attached")]
+    volumes_attached: Vec<VolumeView<'a>>,
+    #[serde(rename = "os:scheduler_hints")]
+    scheduler_hints: Value,
+    progress: i64,
+    security_groups: Vec<SecurityGroupView<'a>>,
+    security_options: TpmView,
+    status: &'static str,
+    sys_tags: [SysTagView; 1],
+    tags: &'a [String],
+    tenant_id: &'a str,
+    updated: String,
+    user_id: &'static str,
+}
+
+/// One address of `addresses`, keys in wire (byte) order.
+#[derive(Debug, Serialize)]
+struct AddressView<'a> {
+    #[serde(rename = "OS-EXT-IPS-MAC:mac_addr")]
+    mac_addr: &'a str,
+    #[serde(rename = "OS-EXT-IPS:port_id")]
+    port_id: &'a str,
+    /// `fixed` or `floating`.
+    #[serde(rename = "OS-EXT-IPS:type")]
+    kind: &'static str,
+    addr: &'a str,
+    primary: bool,
+    version: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+struct EnabledView {
+    enabled: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct TpmView {
+    tpm_enabled: bool,
+}
+
+/// The `fault` of a server in `ERROR`.
+#[derive(Debug, Serialize)]
+struct FaultView<'a> {
+    code: u16,
+    created: String,
+    details: &'a str,
+    message: String,
+}
+
+#[derive(Debug, Serialize)]
+struct FlavorView<'a> {
+    disk: &'a str,
+    id: &'a str,
+    name: &'a str,
+    /// A string on this page (MiB).
+    ram: String,
+    vcpus: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+struct IdView<'a> {
+    id: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+struct VolumeView<'a> {
+    /// `"0"` for the system disk, `"-1"` for a data disk: strings on this page.
+    #[serde(rename = "bootIndex")]
+    boot_index: String,
+    delete_on_termination: String,
+    device: &'a str,
+    id: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+struct SecurityGroupView<'a> {
+    id: &'a str,
+    name: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+struct SysTagView {
+    key: &'static str,
+    value: &'static str,
+}
+
+/// The security group a server without any is shown in.
+const DEFAULT_SECURITY_GROUP: SecurityGroupView<'static> = SecurityGroupView {
+    id: "00000000-0000-4000-8000-000000000000",
+    name: "default",
+};
+
+impl<'a> ServerView<'a> {
+    pub(crate) fn of(server: &'a ServerRecord) -> Self {
+        let doc = &server.doc;
+        let mut addresses: Vec<AddressView<'a>> = doc
+            .nics
             .iter()
-            .map(|id| json!({ "id": id, "name": id }))
-            .collect()
-    };
-    let fault = server.fault.as_ref().map(|fault| {
-        json!({
-            "code": 500,
-            "message": format!("{}: {}", fault.code, fault.message),
-            "details": fault.message,
-            "created": server_time(fault.created),
-        })
-    });
-    json!({
-        "id": server.id,
-        "name": server.name,
-        "addresses": addresses,
-        "flavor": {
-            "id": doc.flavor.id,
-            "name": doc.flavor.name,
-            "disk": doc.flavor.disk,
-            "vcpus": doc.flavor.vcpus,
-            "ram": doc.flavor.ram.to_string(),
-        },
-        "accessIPv4": "",
-        "accessIPv6": "",
-        "status": server.state.status().as_str(),
-        "progress": server.progress,
-        "hostId": host_id(server),
-        "updated": server_time(server.updated_at),
-        "created": server_time(server.created_at),
-        "metadata": metadata,
-        "tags": doc.tags,
-        "description": doc.description,
-        "locked": doc.locked,
-        "config_drive": "",
-        "tenant_id": server.project_id,
-        "user_id": "ecsd-local-user",
-        "key_name": doc.key_name,
-        "os-extended-volumes:volumes_attached": volumes,
-        "OS-EXT-STS:task_state": server.state.task_state.map(|state| state.as_str()),
-        "OS-EXT-STS:power_state": server.state.power_state,
-        "OS-EXT-STS:vm_state": server.state.vm_state.as_str(),
-        "OS-EXT-SRV-ATTR:host": host_name(server),
-        "OS-EXT-SRV-ATTR:instance_name": format!("instance-{}", &server.id[..8]),
-        "OS-EXT-SRV-ATTR:hypervisor_hostname": "ecsd-simulated",
-        "OS-DCF:diskConfig": "MANUAL",
-        "OS-EXT-AZ:availability_zone": doc.availability_zone,
-        "os:scheduler_hints": scheduler_hints_view(&doc.scheduler_hints),
-        "OS-EXT-SRV-ATTR:root_device_name": "/dev/vda",
-        "OS-EXT-SRV-ATTR:ramdisk_id": "",
-        "OS-EXT-SRV-ATTR:user_data": null,
-        "OS-SRV-USG:launched_at": server.launched_at.map(launch_time).unwrap_or_default(),
-        "OS-EXT-SRV-ATTR:kernel_id": "",
-        "OS-EXT-SRV-ATTR:launch_index": doc.launch_index,
-        "host_status": "UP",
-        "OS-EXT-SRV-ATTR:reservation_id": doc.reservation_id,
-        "OS-EXT-SRV-ATTR:hostname": doc.hostname,
-        "OS-SRV-USG:terminated_at": null,
-        "sys_tags": [{ "key": "_sys_enterprise_project_id", "value": "0" }],
-        "security_groups": security_groups,
-        "image": { "id": doc.image_id },
-        "fault": fault,
-        "enterprise_project_id": "0",
-        "enclave_options": { "enabled": false },
-        "security_options": { "tpm_enabled": false },
-    })
+            .map(|nic| AddressView {
+                mac_addr: &nic.mac_address,
+                port_id: &nic.port_id,
+                kind: "fixed",
+                addr: &nic.ip_address,
+                primary: nic.primary,
+                version: "4",
+            })
+            .collect();
+        if let (Some(public_ip), Some(primary)) = (&doc.public_ip, doc.nics.first()) {
+            addresses.push(AddressView {
+                mac_addr: &primary.mac_address,
+                port_id: &primary.port_id,
+                kind: "floating",
+                addr: &public_ip.address,
+                primary: false,
+                version: "4",
+            });
+        }
+        let addresses = if addresses.is_empty() {
+            BTreeMap::new()
+        } else {
+            BTreeMap::from([(doc.vpc_id.as_str(), addresses)])
+        };
+        let volumes_attached = doc
+            .volumes
+            .iter()
+            .map(|volume| VolumeView {
+                boot_index: volume
+                    .boot_index
+                    .map_or_else(|| "-1".to_owned(), |index| index.to_string()),
+                delete_on_termination: volume.delete_on_termination.to_string(),
+                device: &volume.device,
+                id: &volume.id,
+            })
+            .collect();
+        let security_groups = if doc.security_group_ids.is_empty() {
+            vec![DEFAULT_SECURITY_GROUP]
+        } else {
+            doc.security_group_ids
+                .iter()
+                .map(|id| SecurityGroupView { id, name: id })
+                .collect()
+        };
+        let fault = server.fault.as_ref().map(|fault| FaultView {
+            code: 500,
+            created: server_time(fault.created),
+            details: &fault.message,
+            message: format!("{}: {}", fault.code, fault.message),
+        });
+        Self {
+            disk_config: "MANUAL",
+            availability_zone: &doc.availability_zone,
+            host: host_name(server),
+            hostname: &doc.hostname,
+            hypervisor_hostname: "ecsd-simulated",
+            instance_name: format!("instance-{}", server.id.get(..8).unwrap_or(&server.id)),
+            kernel_id: "",
+            launch_index: doc.launch_index,
+            ramdisk_id: "",
+            reservation_id: &doc.reservation_id,
+            root_device_name: "/dev/vda",
+            user_data: None,
+            power_state: server.state.power_state,
+            task_state: server.state.task_state.map(|state| state.as_str()),
+            vm_state: server.state.vm_state.as_str(),
+            launched_at: server.launched_at.map(launch_time).unwrap_or_default(),
+            terminated_at: None,
+            access_ipv4: "",
+            access_ipv6: "",
+            addresses,
+            config_drive: "",
+            created: server_time(server.created_at),
+            description: &doc.description,
+            enclave_options: EnabledView { enabled: false },
+            enterprise_project_id: "0",
+            fault,
+            flavor: FlavorView {
+                disk: &doc.flavor.disk,
+                id: &doc.flavor.id,
+                name: &doc.flavor.name,
+                ram: doc.flavor.ram.to_string(),
+                vcpus: &doc.flavor.vcpus,
+            },
+            host_id: host_id(server),
+            host_status: "UP",
+            id: &server.id,
+            image: IdView { id: &doc.image_id },
+            key_name: doc.key_name.as_deref(),
+            locked: doc.locked,
+            metadata: metadata_json(server),
+            name: &server.name,
+            volumes_attached,
+            scheduler_hints: scheduler_hints_view(&doc.scheduler_hints),
+            progress: server.progress,
+            security_groups,
+            security_options: TpmView { tpm_enabled: false },
+            status: server.state.status().as_str(),
+            sys_tags: [SysTagView {
+                key: "_sys_enterprise_project_id",
+                value: "0",
+            }],
+            tags: &doc.tags,
+            tenant_id: &server.project_id,
+            updated: server_time(server.updated_at),
+            user_id: "ecsd-local-user",
+        }
+    }
 }
 
 #[cfg(test)]
@@ -1280,7 +1459,7 @@ mod tests {
             .collect();
         let rendered: Vec<String> = servers_at_a_few_states()
             .iter()
-            .map(|server| serde_json::to_string(&server_json(server)).expect("renders"))
+            .map(|server| serde_json::to_string(&ServerView::of(server)).expect("renders"))
             .collect();
         assert_eq!(rendered.len(), expected.len(), "{}", rendered.join("\n"));
         for (index, (rendered, expected)) in rendered.iter().zip(expected).enumerate() {
