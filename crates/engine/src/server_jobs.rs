@@ -609,27 +609,16 @@ const PLAN_ATTEMPTS: usize = 3;
 impl Engine {
     /// Accepts a job on one existing server: the server must exist in the project, be free of
     /// other jobs and in a state the job allows; then the job is planned from it and stored in
-    /// one transaction that checks all of that again.
+    /// one transaction that checks all of that again, within the project's quotas
+    /// ([`Engine::quotas`]: the NICs an add-NICs job adds, the disk an attach adds and the
+    /// vCPUs and memory a resize adds count against them).
     pub async fn server_job(
         &self,
         project_id: &str,
         server_id: &str,
         request: ServerJob,
     ) -> Result<Accepted, SubmitError> {
-        self.server_job_within(project_id, server_id, request, &Quotas::default())
-            .await
-    }
-
-    /// [`Engine::server_job`] within the project's quotas: the NICs an add-NICs job adds, the
-    /// disk an attach adds and the vCPUs and memory a resize adds count against them, in the
-    /// accept transaction.
-    pub async fn server_job_within(
-        &self,
-        project_id: &str,
-        server_id: &str,
-        request: ServerJob,
-        quotas: &Quotas,
-    ) -> Result<Accepted, SubmitError> {
+        let quotas = self.quotas(project_id);
         for _ in 0..PLAN_ATTEMPTS {
             let server = self
                 .store
@@ -640,7 +629,7 @@ impl Engine {
                 })?;
             let at = self.clock.now();
             let checked = request.check(&server, at, &self.ids)?;
-            let (job_id, insert) = self.server_job_insert(project_id, checked, quotas, at);
+            let (job_id, insert) = self.server_job_insert(project_id, checked, &quotas, at);
             match self.accept(insert).await {
                 Ok(_) => {
                     return Ok(Accepted {

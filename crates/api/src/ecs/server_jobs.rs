@@ -184,18 +184,17 @@ impl<B: serde::de::DeserializeOwned> axum::extract::FromRequest<AppState> for On
     }
 }
 
-/// Submits `job` on the request's server, within the project's quotas (only what the job adds
-/// is checked: a reinstall adds nothing), and answers `{"job_id"}`.
+/// Submits `job` on the request's server (the engine checks it within the project's quotas:
+/// only what the job adds counts, a reinstall adds nothing), and answers `{"job_id"}`.
 async fn submit<B>(
     state: &AppState,
     request: &OnServer<B>,
     job: ServerJob,
 ) -> Result<Response, ApiError> {
-    let quotas = state.quotas(&request.project_id);
     let kind = job_kind(&job);
     let accepted = state
         .engine
-        .server_job_within(&request.project_id, &request.server_id, job, &quotas)
+        .server_job(&request.project_id, &request.server_id, job)
         .await?;
     Ok(job_answer(accepted.job_id, kind))
 }

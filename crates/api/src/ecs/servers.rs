@@ -19,7 +19,6 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use engine::engine::{CreateServers, NicRequest, ServerAction, VolumeRequest};
 use engine::job::JobKind;
-use engine::quota::Quotas;
 use engine::regions::Region;
 use engine::server::{FlavorRef, ServerRecord, ServerStatus};
 use engine::store::{ClientToken, ServerQuery};
@@ -152,8 +151,7 @@ pub async fn server_create(
     let bytes = read_limited(body, state.max_body_bytes).await?;
     let body: CreateBody = parse_json(&headers, &bytes)?;
     let dry_run = body.dry_run;
-    let mut request = validate_create(&state.region(project_id), body.server)?;
-    request.quotas = state.quotas(project_id);
+    let request = validate_create(&state.region(project_id), body.server)?;
     let client_token = client_token(&headers, &bytes)?;
     if dry_run {
         // `dry_run`: checked, nothing created; 202 as the reference says.
@@ -620,7 +618,6 @@ fn validate_create(region: &Region, server: CreateServerBody) -> Result<CreateSe
         scheduler_hints: server.scheduler_hints,
         auto_recovery,
         server_group_id,
-        quotas: Quotas::default(),
     })
 }
 

@@ -48,13 +48,15 @@ impl Api {
     }
 
     /// With other accounts than [`test_accounts`] (quotas, for example); requests are still
-    /// signed as [`LOCAL`] unless a test says otherwise, so the accounts should hold it.
+    /// signed as [`LOCAL`] unless a test says otherwise, so the accounts should hold it. The
+    /// engine reads the accounts' quotas as `ecsd serve` makes it.
     pub(crate) fn with_accounts(
         latency: LatencyProfile,
         accounts: api::identity::accounts::Accounts,
     ) -> Self {
+        let quotas = api::ecs::server_groups::AccountQuotas::from_accounts(&accounts);
         Self::with_accounts_and_identity(
-            Harness::new(config(latency)),
+            Harness::with_quota_source(config(latency), Arc::new(quotas)),
             api::DEFAULT_MAX_BODY_BYTES,
             accounts,
             |identity| identity,
