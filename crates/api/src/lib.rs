@@ -194,17 +194,11 @@ impl AppState {
         self
     }
 
-    /// The quotas of the project in the path: its `[accounts.projects.quotas]`, or none (also
-    /// with `--auth off`, where there are no accounts).
+    /// The quotas of the project in the path, as the engine checks them ([`Engine::quotas`]:
+    /// its quota source, [`ecs::server_groups::AccountQuotas`] under `ecsd serve`), so what the
+    /// limits pages show is what the checks apply.
     pub fn quotas(&self, project_id: &str) -> engine::quota::Quotas {
-        match &self.auth {
-            auth::Auth::Verify(identity) => identity
-                .accounts
-                .project(project_id)
-                .map(|project| project.quotas)
-                .unwrap_or_default(),
-            auth::Auth::Off => engine::quota::Quotas::default(),
-        }
+        self.engine.quotas(project_id)
     }
 }
 

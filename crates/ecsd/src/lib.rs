@@ -427,6 +427,12 @@ impl Server {
         let wall_clock: Arc<dyn engine::clock::Clock> = Arc::new(SystemClock);
         let token_key = TokenKey::new(store.token_signing_key());
         let mut engine = Engine::new(store, wall_clock.clone(), config).with_rules(rules);
+        if let Some(accounts) = &accounts {
+            // The engine resolves each project's quotas itself (no handler passes them).
+            engine = engine.with_quota_source(Arc::new(
+                api::ecs::server_groups::AccountQuotas::from_accounts(accounts),
+            ));
+        }
         if args.clock == ClockMode::Virtual {
             engine = engine.with_virtual_clock(VirtualClock::starting_now());
         }

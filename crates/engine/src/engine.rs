@@ -12,8 +12,8 @@ use crate::compute::{seed_of, LatencyProfile, LatencySettings, Operation, Server
 use crate::events::EventLog;
 use crate::job::{IdSource, JobKind, JobRecord, JobStatus, TaskFault, TaskRecord};
 use crate::quota::{
-    group_host, QuotaCheck, Quotas, ServerGroupInsert, ServerGroupMembership, ServerGroupRecord,
-    Usage, ANTI_AFFINITY,
+    group_host, QuotaCheck, QuotaSource, Quotas, ServerGroupInsert, ServerGroupMembership,
+    ServerGroupRecord, Unlimited, Usage, ANTI_AFFINITY,
 };
 use crate::server::{
     power_state, DocChange, FlavorRef, Nic, PowerTriple, PublicIp, ServerChange, ServerDoc,
@@ -119,8 +119,6 @@ pub struct CreateServers {
     pub auto_recovery: bool,
     /// `os:scheduler_hints.group`: the anti-affinity group the servers join.
     pub server_group_id: Option<String>,
-    /// The project's quotas (default: none), checked when the job is accepted.
-    pub quotas: Quotas,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -258,6 +256,8 @@ pub struct Engine {
     observer: RwLock<Arc<dyn Observer>>,
     /// What watchers are told: acceptances and task ends ([`crate::events`]).
     events: EventLog,
+    /// Each project's quotas ([`Engine::with_quota_source`]; default: none).
+    quota_source: Arc<dyn QuotaSource>,
 }
 
 /// Why the clock did not move.
@@ -288,7 +288,19 @@ impl Engine {
             state_gate: tokio::sync::RwLock::new(()),
             observer: RwLock::new(Arc::new(NoObserver)),
             events: EventLog::default(),
+            quota_source: Arc::new(Unlimited),
         }
+    }
+
+    /// Where the engine reads each project's quotas (default: [`Unlimited`]).
+    pub fn with_quota_source(mut self, source: Arc<dyn QuotaSource>) -> Self {
+        self.quota_source = source;
+        self
+    }
+
+    /// The quotas `project_id`'s jobs, groups and members are checked against.
+    pub fn quotas(&self, project_id: &str) -> Quotas {
+        self.quota_source.quotas(project_id)
     }
 
     /// Runs the engine on a virtual clock: its time, and the handle
@@ -496,12 +508,11 @@ impl Engine {
             ));
         }
         let server_ids = new_servers.iter().map(|server| server.id.clone()).collect();
+        let quotas = self.quotas(project_id);
         let quota =
-            (request.quotas.limits_servers() || request.server_group_id.is_some()).then(|| {
-                QuotaCheck {
-                    quotas: request.quotas,
-                    demand: create_demand(&request),
-                }
+            (quotas.limits_servers() || request.server_group_id.is_some()).then(|| QuotaCheck {
+                quotas,
+                demand: create_demand(&request),
             });
         let insert = JobInsert {
             job: new_job(job_id.clone(), project_id, kind, now, tasks),
@@ -731,7 +742,6 @@ impl Engine {
         &self,
         project_id: &str,
         name: &str,
-        quotas: &Quotas,
     ) -> Result<ServerGroupRecord, SubmitError> {
         let at = self.clock.now();
         let group = ServerGroupRecord {
@@ -745,7 +755,7 @@ impl Engine {
         self.store
             .server_group_insert(ServerGroupInsert {
                 group: group.clone(),
-                max_groups: quotas.server_groups,
+                max_groups: self.quotas(project_id).server_groups,
             })
             .await?;
         Ok(group)
@@ -785,7 +795,6 @@ impl Engine {
         group_id: &str,
         server_id: &str,
         add: bool,
-        quotas: &Quotas,
     ) -> Result<(), SubmitError> {
         let now = to_unix_ms(self.clock.now());
         self.store
@@ -794,7 +803,7 @@ impl Engine {
                 group_id: group_id.to_owned(),
                 server_id: server_id.to_owned(),
                 add,
-                max_members: quotas.server_group_members,
+                max_members: self.quotas(project_id).server_group_members,
                 now,
             })
             .await?;

@@ -40,6 +40,27 @@ impl Quotas {
     }
 }
 
+/// Where the engine finds a project's quotas when it accepts a job, creates a group or adds a
+/// member: resolved from the project inside the engine, so no caller can leave them out.
+/// Given once at build ([`crate::Engine::with_quota_source`]); the api implements it from its
+/// accounts.
+pub trait QuotaSource: Send + Sync + std::fmt::Debug {
+    /// The quotas of `project_id`; [`Quotas::default`] (no limits) for a project it does not
+    /// know.
+    fn quotas(&self, project_id: &str) -> Quotas;
+}
+
+/// The default source: no project has limits (as with `--auth off`, where there are no
+/// accounts to configure them in).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Unlimited;
+
+impl QuotaSource for Unlimited {
+    fn quotas(&self, _project_id: &str) -> Quotas {
+        Quotas::default()
+    }
+}
+
 /// What a project uses, or what a job would add.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Usage {

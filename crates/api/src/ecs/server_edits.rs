@@ -6,14 +6,13 @@
 //! loses the other's change. Metadata needs the `vm_state` the page names (ASYNC-OPERATIONS.md
 //! §6 row 22: `active` or `stopped`; otherwise `Ecs.0100`).
 
-use crate::body::{parse_json, read_limited};
+use crate::ecs::server_jobs::OnServer;
 use crate::ecs::servers::{host_id, metadata_json, require_uuid, validate_name};
 use crate::ecs::tags::edit;
 use crate::error::ApiError;
 use crate::error_codes;
 use crate::time_format::server_time;
 use crate::{project_from_path, AppState, Path};
-use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -31,12 +30,12 @@ const MAX_DESCRIPTION_CHARS: usize = 85;
 const MAX_HOSTNAME_CHARS: usize = 64;
 
 #[derive(Debug, Deserialize)]
-struct MetadataBody {
+pub(crate) struct MetadataBody {
     metadata: Map<String, Value>,
 }
 
 #[derive(Debug, Deserialize)]
-struct UpdateBody {
+pub(crate) struct UpdateBody {
     server: UpdateServerBody,
 }
 
@@ -67,16 +66,16 @@ fn validate_metadata_key(key: &str) -> Result<(), ApiError> {
 
 /// `POST /v1/{project_id}/cloudservers/{server_id}/metadata`: sets the given keys, keeps the
 /// others; answers the server's whole `metadata` as its view shows it.
-pub async fn server_metadata_update(
+pub(crate) async fn server_metadata_update(
     State(state): State<AppState>,
-    Path((project_id, server_id)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Body,
+    request: OnServer<MetadataBody>,
 ) -> Result<Json<Value>, ApiError> {
-    let project_id = project_from_path(&project_id)?;
-    let canonical_id = require_uuid("server_id", &server_id)?;
-    let bytes = read_limited(body, state.max_body_bytes).await?;
-    let body: MetadataBody = parse_json(&headers, &bytes)?;
+    let OnServer {
+        project_id,
+        server_id: canonical_id,
+        raw_server_id: server_id,
+        body,
+    } = request;
     // A request that alone exceeds the limit is refused before the writer; what the server
     // already holds is counted in the writer's transaction (`ServerChange::apply`).
     if body.metadata.len() > MAX_SERVER_METADATA {
@@ -110,7 +109,7 @@ pub async fn server_metadata_update(
         max: MAX_SERVER_METADATA,
         allowed_vm_states: METADATA_VM_STATES,
     };
-    let server = edit(&state, project_id, &canonical_id, &server_id, change).await?;
+    let server = edit(&state, &project_id, &canonical_id, &server_id, change).await?;
     Ok(Json(json!({ "metadata": metadata_json(&server) })))
 }
 
@@ -154,16 +153,19 @@ fn validate_hostname(hostname: &str) -> Result<(), ApiError> {
 /// `PUT /v1/{project_id}/cloudservers/{server_id}`: name (1–128 of letters, digits, `_`, `-`,
 /// `.`: `Ecs.0914`/`Ecs.0915`), description (0–85, no `<>`: `Ecs.0041`), hostname. Answers the
 /// server in the page's shape (Table 6).
-pub async fn server_update(
+pub(crate) async fn server_update(
     State(state): State<AppState>,
-    Path((project_id, server_id)): Path<(String, String)>,
+    // The `Host` the answer's links name; reading the headers cannot fail, so the path and
+    // body checks of `OnServer` keep their precedence.
     headers: HeaderMap,
-    body: Body,
+    request: OnServer<UpdateBody>,
 ) -> Result<Json<Value>, ApiError> {
-    let project_id = project_from_path(&project_id)?;
-    let canonical_id = require_uuid("server_id", &server_id)?;
-    let bytes = read_limited(body, state.max_body_bytes).await?;
-    let body: UpdateBody = parse_json(&headers, &bytes)?;
+    let OnServer {
+        project_id,
+        server_id: canonical_id,
+        raw_server_id: server_id,
+        body,
+    } = request;
     let server = body.server;
     if let Some(name) = &server.name {
         validate_name(name, 1)?;
@@ -186,7 +188,7 @@ pub async fn server_update(
         description: server.description,
         hostname: server.hostname,
     };
-    let server = edit(&state, project_id, &canonical_id, &server_id, change).await?;
+    let server = edit(&state, &project_id, &canonical_id, &server_id, change).await?;
     Ok(Json(
         json!({ "server": updated_server_json(&server, &headers) }),
     ))

@@ -1,22 +1,52 @@
 //! Tenant quotas (`GET …/cloudservers/limits`) and ECS groups (`…/cloudservers/os-server-groups`):
 //! create, list, show, delete, and add or remove a member (`…/{server_group_id}/action`).
 //!
-//! Quotas come from the project's `[accounts.projects.quotas]` ([`AppState::quotas`]); the
-//! store checks them in the transaction that accepts a job, creates a group or adds a member.
+//! Quotas come from the project's `[accounts.projects.quotas]`: [`AccountQuotas`] is the
+//! engine's `QuotaSource`, given at build, so the engine resolves them from the project itself
+//! (no handler passes them); the store checks them in the transaction that accepts a job,
+//! creates a group or adds a member. The limits page reads the same ([`AppState::quotas`]).
 
 use crate::body::{list_limit, parse_json, query_pairs, read_limited};
 use crate::ecs::servers::require_uuid;
 use crate::error::ApiError;
 use crate::error_codes;
+use crate::identity::accounts::Accounts;
 use crate::{project_from_path, AppState, Path};
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use engine::quota::{ServerGroupRecord, ANTI_AFFINITY};
+use engine::quota::{QuotaSource, Quotas, ServerGroupRecord, ANTI_AFFINITY};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use std::collections::HashMap;
+
+/// The quotas of every project of the accounts, as configured: the engine's
+/// [`QuotaSource`] under `ecsd serve` (`Engine::with_quota_source`). A copy taken at start,
+/// which is exact: accounts do not change while ecsd runs. A project it does not know has no
+/// limits, like every project under `--auth off`.
+#[derive(Debug, Default, Clone)]
+pub struct AccountQuotas {
+    by_project: HashMap<String, Quotas>,
+}
+
+impl AccountQuotas {
+    pub fn from_accounts(accounts: &Accounts) -> Self {
+        let by_project = accounts
+            .iter()
+            .flat_map(|account| &account.projects)
+            .map(|project| (project.id.clone(), project.quotas))
+            .collect();
+        Self { by_project }
+    }
+}
+
+impl QuotaSource for AccountQuotas {
+    fn quotas(&self, project_id: &str) -> Quotas {
+        self.by_project.get(project_id).copied().unwrap_or_default()
+    }
+}
 
 /// Metadata keys per server: enforced by the metadata update (`MAX_SERVER_METADATA`).
 pub(crate) const MAX_SERVER_META: i64 = engine::server::MAX_SERVER_METADATA as i64;
@@ -115,11 +145,7 @@ pub async fn server_group_create(
             "only [\"anti-affinity\"] is supported",
         ));
     }
-    let quotas = state.quotas(project_id);
-    let group = state
-        .engine
-        .server_group_create(project_id, &name, &quotas)
-        .await?;
+    let group = state.engine.server_group_create(project_id, &name).await?;
     Ok(Json(json!({ "server_group": group_json(&group) })))
 }
 
@@ -245,10 +271,9 @@ pub async fn server_group_action(
         }
     };
     let server_id = require_uuid(field, &member.instance_uuid)?;
-    let quotas = state.quotas(project_id);
     state
         .engine
-        .server_group_membership(project_id, &canonical, &server_id, add, &quotas)
+        .server_group_membership(project_id, &canonical, &server_id, add)
         .await?;
     Ok(Json(json!({})).into_response())
 }

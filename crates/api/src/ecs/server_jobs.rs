@@ -146,11 +146,16 @@ fn target<'a>(project_id: &'a str, server_id: &str) -> Result<(&'a str, String),
 
 /// A request to `/…/{project_id}/cloudservers/{server_id}/…` with a JSON body: the path checked
 /// first (project shape, server id a UUID, made canonical), then the body read within the size
-/// limit and parsed as `B`, each failure an [`ApiError`] naming the field.
+/// limit and parsed as `B`, each failure an [`ApiError`] naming the field. The server itself is
+/// looked up by whatever the handler asks of the engine.
 pub(crate) struct OnServer<B> {
-    project_id: String,
-    server_id: String,
-    body: B,
+    pub(crate) project_id: String,
+    /// Canonical: lower-case and hyphenated, as ecsd stores it.
+    pub(crate) server_id: String,
+    /// The id as the client wrote it in the path, for the answers that echo it (`Ecs.0114` of
+    /// the synchronous edits says "The ECS {id} does not exist." with the client's spelling).
+    pub(crate) raw_server_id: String,
+    pub(crate) body: B,
 }
 
 impl<B: serde::de::DeserializeOwned> axum::extract::FromRequest<AppState> for OnServer<B> {
@@ -166,30 +171,30 @@ impl<B: serde::de::DeserializeOwned> axum::extract::FromRequest<AppState> for On
                 &mut parts, state,
             )
             .await?;
-        let (project_id, server_id) = target(&project_id, &server_id)?;
-        let project_id = project_id.to_owned();
+        let (checked_project_id, canonical_id) = target(&project_id, &server_id)?;
+        let project_id = checked_project_id.to_owned();
         let bytes = read_limited(body, state.max_body_bytes).await?;
         let body = parse_json(&parts.headers, &bytes)?;
         Ok(Self {
             project_id,
-            server_id,
+            server_id: canonical_id,
+            raw_server_id: server_id,
             body,
         })
     }
 }
 
-/// Submits `job` on the request's server, within the project's quotas (only what the job adds
-/// is checked: a reinstall adds nothing), and answers `{"job_id"}`.
+/// Submits `job` on the request's server (the engine checks it within the project's quotas:
+/// only what the job adds counts, a reinstall adds nothing), and answers `{"job_id"}`.
 async fn submit<B>(
     state: &AppState,
     request: &OnServer<B>,
     job: ServerJob,
 ) -> Result<Response, ApiError> {
-    let quotas = state.quotas(&request.project_id);
     let kind = job_kind(&job);
     let accepted = state
         .engine
-        .server_job_within(&request.project_id, &request.server_id, job, &quotas)
+        .server_job(&request.project_id, &request.server_id, job)
         .await?;
     Ok(job_answer(accepted.job_id, kind))
 }

@@ -19,11 +19,10 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use engine::engine::{CreateServers, NicRequest, ServerAction, VolumeRequest};
 use engine::job::JobKind;
-use engine::quota::Quotas;
 use engine::regions::Region;
 use engine::server::{FlavorRef, ServerRecord, ServerStatus};
 use engine::store::{ClientToken, ServerQuery};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use sha2::Digest;
 use std::collections::BTreeMap;
@@ -152,8 +151,7 @@ pub async fn server_create(
     let bytes = read_limited(body, state.max_body_bytes).await?;
     let body: CreateBody = parse_json(&headers, &bytes)?;
     let dry_run = body.dry_run;
-    let mut request = validate_create(&state.region(project_id), body.server)?;
-    request.quotas = state.quotas(project_id);
+    let request = validate_create(&state.region(project_id), body.server)?;
     let client_token = client_token(&headers, &bytes)?;
     if dry_run {
         // `dry_run`: checked, nothing created; 202 as the reference says.
@@ -316,9 +314,12 @@ pub(crate) async fn server_in_path(
 pub async fn server_view(
     State(state): State<AppState>,
     Path((project_id, server_id)): Path<(String, String)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let server = server_in_path(&state, &project_id, &server_id).await?;
-    Ok(Json(json!({ "server": server_json(&server) })))
+    Ok(Json(ServerBody {
+        server: ServerView::of(&server),
+    })
+    .into_response())
 }
 
 /// `GET /v1/{project_id}/cloudservers/detail`: `offset` is a page number from 1 (0 means 1),
@@ -329,7 +330,7 @@ pub async fn server_list(
     State(state): State<AppState>,
     Path(project_id): Path<String>,
     RawQuery(query): RawQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let project_id = project_from_path(&project_id)?;
     let mut limit: u32 = 25;
     let mut page: u64 = 1;
@@ -390,8 +391,12 @@ pub async fn server_list(
     filter.limit = limit;
     filter.offset = (page - 1).saturating_mul(u64::from(limit));
     let found = state.engine.servers(filter).await?;
-    let servers: Vec<Value> = found.servers.iter().map(server_json).collect();
-    Ok(Json(json!({ "count": found.total, "servers": servers })))
+    let servers = found.servers.iter().map(ServerView::of).collect();
+    Ok(Json(ServerPage {
+        count: found.total,
+        servers,
+    })
+    .into_response())
 }
 
 /// The optional `X-Client-Token` (the SDK's `x_client_token`): 1–64 visible ASCII characters.
@@ -569,7 +574,63 @@ fn validate_tag(field: &str, key: &str, value: &str) -> Result<(String, String),
 /// Checks a create body against the rules of `creating_ecss.rst`, with the flavors and zones
 /// of the project's `region`. Without `availability_zone` the server goes to the region's
 /// first zone (the page: "auto-selected"; ecsd's choice is predictable).
+///
+/// The parts are checked in this order, which is the order of precedence of their errors
+/// (the first wrong part is the one reported): placement (image, zone, flavor), count and
+/// name, network (VPC, NICs), disks, `adminPass`, security groups and EIP, metadata, tags,
+/// `extendparam`, description, scheduler hints.
 fn validate_create(region: &Region, server: CreateServerBody) -> Result<CreateServers, ApiError> {
+    let placement = validate_placement(region, &server)?;
+    let count = validate_count_and_name(&server)?;
+    let (vpc_id, nics) = validate_network(&server, count)?;
+    let (root_volume, data_volumes) = validate_volumes(&server)?;
+    if let Some(password) = &server.admin_pass {
+        validate_admin_pass("server.adminPass", password)?;
+    }
+    validate_security_groups_and_public_ip(&server)?;
+    validate_metadata(&server.metadata)?;
+    let tags = validate_tags(&server)?;
+    let auto_recovery = validate_auto_recovery(server.extendparam.as_ref())?;
+    let description = validate_description(server.description.unwrap_or_default())?;
+    let server_group_id = validate_scheduler_hints(&server.scheduler_hints)?;
+    Ok(CreateServers {
+        name: server.name,
+        count: count as u32,
+        flavor: placement.flavor,
+        image_id: placement.image_id,
+        vpc_id,
+        availability_zone: Some(placement.zone),
+        nics,
+        root_volume,
+        data_volumes,
+        metadata: server.metadata,
+        tags,
+        key_name: server.key_name,
+        description,
+        security_group_ids: server
+            .security_groups
+            .into_iter()
+            .map(|group| group.id)
+            .collect(),
+        public_ip: server
+            .publicip
+            .map(|public_ip| public_ip.delete_on_termination),
+        scheduler_hints: server.scheduler_hints,
+        auto_recovery,
+        server_group_id,
+    })
+}
+
+/// Where and from what a server is built.
+struct Placement {
+    image_id: String,
+    zone: String,
+    flavor: FlavorRef,
+}
+
+/// `imageRef` (a UUID), `availability_zone` (one of the region's, else its first), and
+/// `flavorRef` (sellable in that zone).
+fn validate_placement(region: &Region, server: &CreateServerBody) -> Result<Placement, ApiError> {
     let image_id = require_uuid("server.imageRef", &server.image_ref)?;
     let zone = match server
         .availability_zone
@@ -583,6 +644,15 @@ fn validate_create(region: &Region, server: CreateServerBody) -> Result<CreateSe
         None => region.default_zone().to_owned(),
     };
     let flavor = sellable_flavor(region, &server.flavor_ref, Some(&zone))?;
+    Ok(Placement {
+        image_id,
+        zone,
+        flavor: FlavorRef::from(flavor),
+    })
+}
+
+/// `count` (1 to [`MAX_CREATE_COUNT`], default 1), then `name`, whose rules depend on it.
+fn validate_count_and_name(server: &CreateServerBody) -> Result<i64, ApiError> {
     let count = server.count.unwrap_or(1);
     // The page's range for `count` is 1 to 100; out of it on either side is its Ecs.0913.
     if !(1..=MAX_CREATE_COUNT).contains(&count) {
@@ -592,6 +662,15 @@ fn validate_create(region: &Region, server: CreateServerBody) -> Result<CreateSe
         ));
     }
     validate_name(&server.name, count)?;
+    Ok(count)
+}
+
+/// `vpcid` and the NICs: 1 to [`MAX_NICS`], each on a subnet (a UUID) with an optional fixed
+/// IPv4 address, which only a single server may take.
+fn validate_network(
+    server: &CreateServerBody,
+    count: i64,
+) -> Result<(String, Vec<NicRequest>), ApiError> {
     let vpc_id = require_uuid("server.vpcid", &server.vpcid)?;
     if server.nics.is_empty() || server.nics.len() > MAX_NICS {
         return Err(ApiError::invalid_field(
@@ -622,6 +701,14 @@ fn validate_create(region: &Region, server: CreateServerBody) -> Result<CreateSe
             ip_address,
         });
     }
+    Ok((vpc_id, nics))
+}
+
+/// The system disk (1–1024 GiB, size optional) and at most [`MAX_DATA_VOLUMES`] data disks
+/// (10–32768 GiB, size required).
+fn validate_volumes(
+    server: &CreateServerBody,
+) -> Result<(VolumeRequest, Vec<VolumeRequest>), ApiError> {
     let root_volume = validate_volume("server.root_volume", &server.root_volume, 1..=1024, false)?;
     if server.data_volumes.len() > MAX_DATA_VOLUMES {
         return Err(ApiError::new(
@@ -645,9 +732,12 @@ fn validate_create(region: &Region, server: CreateServerBody) -> Result<CreateSe
             )
         })
         .collect::<Result<Vec<_>, _>>()?;
-    if let Some(password) = &server.admin_pass {
-        validate_admin_pass("server.adminPass", password)?;
-    }
+    Ok((root_volume, data_volumes))
+}
+
+/// Security group ids are UUIDs; `publicip` names an existing EIP (a UUID) or asks for one
+/// (`eip`).
+fn validate_security_groups_and_public_ip(server: &CreateServerBody) -> Result<(), ApiError> {
     for (index, group) in server.security_groups.iter().enumerate() {
         require_uuid(&format!("server.security_groups[{index}].id"), &group.id)?;
     }
@@ -661,13 +751,19 @@ fn validate_create(region: &Region, server: CreateServerBody) -> Result<CreateSe
             ));
         }
     }
-    if server.metadata.len() > MAX_METADATA {
+    Ok(())
+}
+
+/// At most [`MAX_METADATA`] pairs; keys 1–255 of `[A-Za-z0-9 _-:.]`, values up to 255
+/// characters.
+fn validate_metadata(metadata: &BTreeMap<String, String>) -> Result<(), ApiError> {
+    if metadata.len() > MAX_METADATA {
         return Err(ApiError::invalid_field(
             "server.metadata",
             format!("at most {MAX_METADATA} pairs"),
         ));
     }
-    for (key, value) in &server.metadata {
+    for (key, value) in metadata {
         let key_ok = !key.is_empty()
             && key.chars().count() <= 255
             && key
@@ -680,6 +776,12 @@ fn validate_create(region: &Region, server: CreateServerBody) -> Result<CreateSe
             ));
         }
     }
+    Ok(())
+}
+
+/// `tags` (`"key.value"`) and `server_tags` (`{key, value}`) together: each tag valid, no key
+/// twice, at most [`crate::ecs::tags::MAX_TAGS`].
+fn validate_tags(server: &CreateServerBody) -> Result<Vec<(String, String)>, ApiError> {
     let mut tags = Vec::new();
     for (index, tag) in server.tags.iter().enumerate() {
         let (key, value) = tag.split_once('.').unwrap_or((tag.as_str(), ""));
@@ -711,56 +813,32 @@ fn validate_create(region: &Region, server: CreateServerBody) -> Result<CreateSe
             ),
         ));
     }
-    let auto_recovery = match server
-        .extendparam
-        .as_ref()
-        .and_then(|extend| extend.get("support_auto_recovery"))
-    {
-        None | Some(Value::Null) => false,
-        Some(Value::Bool(value)) => *value,
-        Some(Value::String(text)) if text == "true" || text == "false" => text == "true",
-        Some(_) => {
-            return Err(ApiError::invalid_field(
-                "server.extendparam.support_auto_recovery",
-                "must be true or false",
-            ))
-        }
-    };
-    let description = server.description.unwrap_or_default();
+    Ok(tags)
+}
+
+/// `extendparam.support_auto_recovery`: a boolean, or the strings `"true"`/`"false"`; absent is
+/// false.
+fn validate_auto_recovery(extendparam: Option<&Map<String, Value>>) -> Result<bool, ApiError> {
+    match extendparam.and_then(|extend| extend.get("support_auto_recovery")) {
+        None | Some(Value::Null) => Ok(false),
+        Some(Value::Bool(value)) => Ok(*value),
+        Some(Value::String(text)) if text == "true" || text == "false" => Ok(text == "true"),
+        Some(_) => Err(ApiError::invalid_field(
+            "server.extendparam.support_auto_recovery",
+            "must be true or false",
+        )),
+    }
+}
+
+/// `description`: at most 85 characters, without `<` or `>`.
+fn validate_description(description: String) -> Result<String, ApiError> {
     if description.chars().count() > 85 || description.contains(['<', '>']) {
         return Err(ApiError::invalid_field(
             "server.description",
             "at most 85 characters, without '<' or '>'",
         ));
     }
-    let server_group_id = validate_scheduler_hints(&server.scheduler_hints)?;
-    Ok(CreateServers {
-        name: server.name,
-        count: count as u32,
-        flavor: FlavorRef::from(flavor),
-        image_id,
-        vpc_id,
-        availability_zone: Some(zone),
-        nics,
-        root_volume,
-        data_volumes,
-        metadata: server.metadata,
-        tags,
-        key_name: server.key_name,
-        description,
-        security_group_ids: server
-            .security_groups
-            .into_iter()
-            .map(|group| group.id)
-            .collect(),
-        public_ip: server
-            .publicip
-            .map(|public_ip| public_ip.delete_on_termination),
-        scheduler_hints: server.scheduler_hints,
-        auto_recovery,
-        server_group_id,
-        quotas: Quotas::default(),
-    })
+    Ok(description)
 }
 
 /// `os:scheduler_hints` as the server view shows it: `group`, `tenancy` and
@@ -870,125 +948,521 @@ pub(crate) fn metadata_json(server: &ServerRecord) -> Map<String, Value> {
     metadata
 }
 
-pub(crate) fn server_json(server: &ServerRecord) -> Value {
-    let doc = &server.doc;
-    let mut addresses: Vec<Value> = doc
-        .nics
-        .iter()
-        .map(|nic| {
-            json!({
-                "version": "4",
-                "addr": nic.ip_address,
-                "primary": nic.primary,
-                "OS-EXT-IPS-MAC:mac_addr": nic.mac_address,
-                "OS-EXT-IPS:type": "fixed",
-                "OS-EXT-IPS:port_id": nic.port_id,
-            })
-        })
-        .collect();
-    if let (Some(public_ip), Some(primary)) = (&doc.public_ip, doc.nics.first()) {
-        addresses.push(json!({
-            "version": "4",
-            "addr": public_ip.address,
-            "primary": false,
-            "OS-EXT-IPS-MAC:mac_addr": primary.mac_address,
-            "OS-EXT-IPS:type": "floating",
-            "OS-EXT-IPS:port_id": primary.port_id,
-        }));
-    }
-    let addresses = if addresses.is_empty() {
-        json!({})
-    } else {
-        json!({ doc.vpc_id.clone(): addresses })
-    };
-    let volumes: Vec<Value> = doc
-        .volumes
-        .iter()
-        .map(|volume| {
-            json!({
-                "id": volume.id,
-                "delete_on_termination": volume.delete_on_termination.to_string(),
-                "bootIndex": volume.boot_index.map_or_else(|| "-1".to_owned(), |index| index.to_string()),
-                "device": volume.device,
-            })
-        })
-        .collect();
-    let metadata = metadata_json(server);
-    let security_groups: Vec<Value> = if doc.security_group_ids.is_empty() {
-        vec![json!({ "id": "00000000-0000-4000-8000-000000000000", "name": "default" })]
-    } else {
-        doc.security_group_ids
+/// `{"server": …}`, the answer of `GET …/cloudservers/{server_id}`.
+#[derive(Debug, Serialize)]
+pub(crate) struct ServerBody<'a> {
+    pub(crate) server: ServerView<'a>,
+}
+
+/// `{"count", "servers"}`, the answer of `GET …/cloudservers/detail`.
+#[derive(Debug, Serialize)]
+pub(crate) struct ServerPage<'a> {
+    pub(crate) count: u64,
+    pub(crate) servers: Vec<ServerView<'a>>,
+}
+
+/// The ECS server view (`data_structure_for_querying_details_about_ecss.rst`).
+///
+/// The fields are declared in the byte order of their wire names: the view was a `json!`
+/// literal, whose keys serde_json (without `preserve_order`) writes sorted, and clients have
+/// seen that order since; serialized directly, this struct writes the same bytes
+/// (`tests::the_server_view_renders_as_it_always_did`).
+#[derive(Debug, Serialize)]
+pub(crate) struct ServerView<'a> {
+    #[serde(rename = "OS-DCF:diskConfig")]
+    disk_config: &'static str,
+    #[serde(rename = "OS-EXT-AZ:availability_zone")]
+    availability_zone: &'a str,
+    #[serde(rename = "OS-EXT-SRV-ATTR:host")]
+    host: String,
+    #[serde(rename = "OS-EXT-SRV-ATTR:hostname")]
+    hostname: &'a str,
+    #[serde(rename = "OS-EXT-SRV-ATTR:hypervisor_hostname")]
+    hypervisor_hostname: &'static str,
+    #[serde(rename = "OS-EXT-SRV-ATTR:instance_name")]
+    instance_name: String,
+    #[serde(rename = "OS-EXT-SRV-ATTR:kernel_id")]
+    kernel_id: &'static str,
+    #[serde(rename = "OS-EXT-SRV-ATTR:launch_index")]
+    launch_index: i64,
+    #[serde(rename = "OS-EXT-SRV-ATTR:ramdisk_id")]
+    ramdisk_id: &'static str,
+    #[serde(rename = "OS-EXT-SRV-ATTR:reservation_id")]
+    reservation_id: &'a str,
+    #[serde(rename = "OS-EXT-SRV-ATTR:root_device_name")]
+    root_device_name: &'static str,
+    /// Always `null`: ecsd keeps no user data.
+    #[serde(rename = "OS-EXT-SRV-ATTR:user_data")]
+    user_data: Option<&'static str>,
+    #[serde(rename = "OS-EXT-STS:power_state")]
+    power_state: i64,
+    #[serde(rename = "OS-EXT-STS:task_state")]
+    task_state: Option<&'static str>,
+    #[serde(rename = "OS-EXT-STS:vm_state")]
+    vm_state: &'static str,
+    /// `""` until the server first ran.
+    #[serde(rename = "OS-SRV-USG:launched_at")]
+    launched_at: String,
+    /// Always `null`: a deleted server is not shown.
+    #[serde(rename = "OS-SRV-USG:terminated_at")]
+    terminated_at: Option<&'static str>,
+    #[serde(rename = "accessIPv4")]
+    access_ipv4: &'static str,
+    #[serde(rename = "accessIPv6")]
+    access_ipv6: &'static str,
+    /// `{}` without NICs, else the VPC's id → its addresses.
+    addresses: BTreeMap<&'a str, Vec<AddressView<'a>>>,
+    config_drive: &'static str,
+    created: String,
+    description: &'a str,
+    enclave_options: EnabledView,
+    enterprise_project_id: &'static str,
+    fault: Option<FaultView<'a>>,
+    flavor: FlavorView<'a>,
+    #[serde(rename = "hostId")]
+    host_id: String,
+    host_status: &'static str,
+    id: &'a str,
+    image: IdView<'a>,
+    key_name: Option<&'a str>,
+    locked: bool,
+    metadata: Map<String, Value>,
+    name: &'a str,
+    #[serde(rename = "os-extended-volumes:volumes_attached")]
+    volumes_attached: Vec<VolumeView<'a>>,
+    #[serde(rename = "os:scheduler_hints")]
+    scheduler_hints: Value,
+    progress: i64,
+    security_groups: Vec<SecurityGroupView<'a>>,
+    security_options: TpmView,
+    status: &'static str,
+    sys_tags: [SysTagView; 1],
+    tags: &'a [String],
+    tenant_id: &'a str,
+    updated: String,
+    user_id: &'static str,
+}
+
+/// One address of `addresses`, keys in wire (byte) order.
+#[derive(Debug, Serialize)]
+struct AddressView<'a> {
+    #[serde(rename = "OS-EXT-IPS-MAC:mac_addr")]
+    mac_addr: &'a str,
+    #[serde(rename = "OS-EXT-IPS:port_id")]
+    port_id: &'a str,
+    /// `fixed` or `floating`.
+    #[serde(rename = "OS-EXT-IPS:type")]
+    kind: &'static str,
+    addr: &'a str,
+    primary: bool,
+    version: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+struct EnabledView {
+    enabled: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct TpmView {
+    tpm_enabled: bool,
+}
+
+/// The `fault` of a server in `ERROR`.
+#[derive(Debug, Serialize)]
+struct FaultView<'a> {
+    code: u16,
+    created: String,
+    details: &'a str,
+    message: String,
+}
+
+#[derive(Debug, Serialize)]
+struct FlavorView<'a> {
+    disk: &'a str,
+    id: &'a str,
+    name: &'a str,
+    /// A string on this page (MiB).
+    ram: String,
+    vcpus: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+struct IdView<'a> {
+    id: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+struct VolumeView<'a> {
+    /// `"0"` for the system disk, `"-1"` for a data disk: strings on this page.
+    #[serde(rename = "bootIndex")]
+    boot_index: String,
+    delete_on_termination: String,
+    device: &'a str,
+    id: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+struct SecurityGroupView<'a> {
+    id: &'a str,
+    name: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+struct SysTagView {
+    key: &'static str,
+    value: &'static str,
+}
+
+/// The security group a server without any is shown in.
+const DEFAULT_SECURITY_GROUP: SecurityGroupView<'static> = SecurityGroupView {
+    id: "00000000-0000-4000-8000-000000000000",
+    name: "default",
+};
+
+impl<'a> ServerView<'a> {
+    pub(crate) fn of(server: &'a ServerRecord) -> Self {
+        let doc = &server.doc;
+        let mut addresses: Vec<AddressView<'a>> = doc
+            .nics
             .iter()
-            .map(|id| json!({ "id": id, "name": id }))
-            .collect()
-    };
-    let fault = server.fault.as_ref().map(|fault| {
-        json!({
-            "code": 500,
-            "message": format!("{}: {}", fault.code, fault.message),
-            "details": fault.message,
-            "created": server_time(fault.created),
-        })
-    });
-    json!({
-        "id": server.id,
-        "name": server.name,
-        "addresses": addresses,
-        "flavor": {
-            "id": doc.flavor.id,
-            "name": doc.flavor.name,
-            "disk": doc.flavor.disk,
-            "vcpus": doc.flavor.vcpus,
-            "ram": doc.flavor.ram.to_string(),
-        },
-        "accessIPv4": "",
-        "accessIPv6": "",
-        "status": server.state.status().as_str(),
-        "progress": server.progress,
-        "hostId": host_id(server),
-        "updated": server_time(server.updated_at),
-        "created": server_time(server.created_at),
-        "metadata": metadata,
-        "tags": doc.tags,
-        "description": doc.description,
-        "locked": doc.locked,
-        "config_drive": "",
-        "tenant_id": server.project_id,
-        "user_id": "ecsd-local-user",
-        "key_name": doc.key_name,
-        "os-extended-volumes:volumes_attached": volumes,
-        "OS-EXT-STS:task_state": server.state.task_state.map(|state| state.as_str()),
-        "OS-EXT-STS:power_state": server.state.power_state,
-        "OS-EXT-STS:vm_state": server.state.vm_state.as_str(),
-        "OS-EXT-SRV-ATTR:host": host_name(server),
-        "OS-EXT-SRV-ATTR:instance_name": format!("instance-{}", &server.id[..8]),
-        "OS-EXT-SRV-ATTR:hypervisor_hostname": "ecsd-simulated",
-        "OS-DCF:diskConfig": "MANUAL",
-        "OS-EXT-AZ:availability_zone": doc.availability_zone,
-        "os:scheduler_hints": scheduler_hints_view(&doc.scheduler_hints),
-        "OS-EXT-SRV-ATTR:root_device_name": "/dev/vda",
-        "OS-EXT-SRV-ATTR:ramdisk_id": "",
-        "OS-EXT-SRV-ATTR:user_data": null,
-        "OS-SRV-USG:launched_at": server.launched_at.map(launch_time).unwrap_or_default(),
-        "OS-EXT-SRV-ATTR:kernel_id": "",
-        "OS-EXT-SRV-ATTR:launch_index": doc.launch_index,
-        "host_status": "UP",
-        "OS-EXT-SRV-ATTR:reservation_id": doc.reservation_id,
-        "OS-EXT-SRV-ATTR:hostname": doc.hostname,
-        "OS-SRV-USG:terminated_at": null,
-        "sys_tags": [{ "key": "_sys_enterprise_project_id", "value": "0" }],
-        "security_groups": security_groups,
-        "image": { "id": doc.image_id },
-        "fault": fault,
-        "enterprise_project_id": "0",
-        "enclave_options": { "enabled": false },
-        "security_options": { "tpm_enabled": false },
-    })
+            .map(|nic| AddressView {
+                mac_addr: &nic.mac_address,
+                port_id: &nic.port_id,
+                kind: "fixed",
+                addr: &nic.ip_address,
+                primary: nic.primary,
+                version: "4",
+            })
+            .collect();
+        if let (Some(public_ip), Some(primary)) = (&doc.public_ip, doc.nics.first()) {
+            addresses.push(AddressView {
+                mac_addr: &primary.mac_address,
+                port_id: &primary.port_id,
+                kind: "floating",
+                addr: &public_ip.address,
+                primary: false,
+                version: "4",
+            });
+        }
+        let addresses = if addresses.is_empty() {
+            BTreeMap::new()
+        } else {
+            BTreeMap::from([(doc.vpc_id.as_str(), addresses)])
+        };
+        let volumes_attached = doc
+            .volumes
+            .iter()
+            .map(|volume| VolumeView {
+                boot_index: volume
+                    .boot_index
+                    .map_or_else(|| "-1".to_owned(), |index| index.to_string()),
+                delete_on_termination: volume.delete_on_termination.to_string(),
+                device: &volume.device,
+                id: &volume.id,
+            })
+            .collect();
+        let security_groups = if doc.security_group_ids.is_empty() {
+            vec![DEFAULT_SECURITY_GROUP]
+        } else {
+            doc.security_group_ids
+                .iter()
+                .map(|id| SecurityGroupView { id, name: id })
+                .collect()
+        };
+        let fault = server.fault.as_ref().map(|fault| FaultView {
+            code: 500,
+            created: server_time(fault.created),
+            details: &fault.message,
+            message: format!("{}: {}", fault.code, fault.message),
+        });
+        Self {
+            disk_config: "MANUAL",
+            availability_zone: &doc.availability_zone,
+            host: host_name(server),
+            hostname: &doc.hostname,
+            hypervisor_hostname: "ecsd-simulated",
+            instance_name: format!("instance-{}", server.id.get(..8).unwrap_or(&server.id)),
+            kernel_id: "",
+            launch_index: doc.launch_index,
+            ramdisk_id: "",
+            reservation_id: &doc.reservation_id,
+            root_device_name: "/dev/vda",
+            user_data: None,
+            power_state: server.state.power_state,
+            task_state: server.state.task_state.map(|state| state.as_str()),
+            vm_state: server.state.vm_state.as_str(),
+            launched_at: server.launched_at.map(launch_time).unwrap_or_default(),
+            terminated_at: None,
+            access_ipv4: "",
+            access_ipv6: "",
+            addresses,
+            config_drive: "",
+            created: server_time(server.created_at),
+            description: &doc.description,
+            enclave_options: EnabledView { enabled: false },
+            enterprise_project_id: "0",
+            fault,
+            flavor: FlavorView {
+                disk: &doc.flavor.disk,
+                id: &doc.flavor.id,
+                name: &doc.flavor.name,
+                ram: doc.flavor.ram.to_string(),
+                vcpus: &doc.flavor.vcpus,
+            },
+            host_id: host_id(server),
+            host_status: "UP",
+            id: &server.id,
+            image: IdView { id: &doc.image_id },
+            key_name: doc.key_name.as_deref(),
+            locked: doc.locked,
+            metadata: metadata_json(server),
+            name: &server.name,
+            volumes_attached,
+            scheduler_hints: scheduler_hints_view(&doc.scheduler_hints),
+            progress: server.progress,
+            security_groups,
+            security_options: TpmView { tpm_enabled: false },
+            status: server.state.status().as_str(),
+            sys_tags: [SysTagView {
+                key: "_sys_enterprise_project_id",
+                value: "0",
+            }],
+            tags: &doc.tags,
+            tenant_id: &server.project_id,
+            updated: server_time(server.updated_at),
+            user_id: "ecsd-local-user",
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The error of `validate_create` for `body` in the built-in default region, as
+    /// `(code, detail)`; `None` when the body is valid.
+    fn create_error(body: &Value) -> Option<(&'static str, String)> {
+        let region = engine::regions::Regions::builtin().default_region();
+        let server: CreateServerBody =
+            serde_json::from_value(body["server"].clone()).expect("the shape parses");
+        validate_create(&region, server)
+            .err()
+            .map(|error| (error.code.code, error.details[0].message.clone()))
+    }
+
+    #[test]
+    fn the_parts_of_a_create_are_checked_in_their_order_of_precedence() {
+        let region = engine::regions::Regions::builtin().default_region();
+        let zone = region.default_zone().to_owned();
+        // Any flavor sellable in the default zone: the catalogue is not this test's subject.
+        let flavor = region
+            .listed_flavors()
+            .find(|flavor| sellable_flavor(&region, &flavor.id, Some(&zone)).is_ok())
+            .expect("a sellable flavor")
+            .id
+            .clone();
+        let valid = json!({ "server": {
+            "imageRef": "1ce5800f-6fbc-4bb0-a0e5-0d7b5f4c4c4e",
+            "flavorRef": flavor,
+            "name": "web",
+            "vpcid": "3b6a2f3e-6a0c-4c1d-9d7e-2f1b5f7b0a11",
+            "nics": [{ "subnet_id": "5e0f2e8a-7c1f-4d8e-9f42-4b2d6e8b1c33" }],
+            "root_volume": { "volumetype": "SSD" },
+        }});
+        assert_eq!(create_error(&valid), None);
+        let too_many_disks: Vec<Value> = (0..=MAX_DATA_VOLUMES)
+            .map(|_| json!({ "volumetype": "SSD", "size": 10 }))
+            .collect();
+        // One way to break each part, in the order validate_create documents.
+        let breaks: Vec<(&str, Value)> = vec![
+            ("imageRef", json!("not-a-uuid")),
+            ("availability_zone", json!("nowhere-9z")),
+            ("flavorRef", json!("nope.flavor")),
+            ("count", json!(0)),
+            ("name", json!("a b")),
+            ("vpcid", json!("not-a-vpc")),
+            ("nics", json!([{ "subnet_id": "not-a-subnet" }])),
+            ("root_volume", json!({ "volumetype": "HDD" })),
+            ("data_volumes", json!(too_many_disks)),
+            ("adminPass", json!("short")),
+            ("security_groups", json!([{ "id": "not-a-group" }])),
+            ("publicip", json!({})),
+            ("metadata", json!({ "bad key!": "v" })),
+            ("tags", json!(["a.b", "a.c"])),
+            ("extendparam", json!({ "support_auto_recovery": 3 })),
+            ("description", json!("<b>")),
+            ("os:scheduler_hints", json!({ "group": "not-a-group" })),
+        ];
+        let alone: Vec<(&'static str, String)> = breaks
+            .iter()
+            .map(|(key, value)| {
+                let mut body = valid.clone();
+                body["server"][*key] = value.clone();
+                create_error(&body).unwrap_or_else(|| panic!("{key} broken is refused"))
+            })
+            .collect();
+        for (index, error) in alone.iter().enumerate() {
+            assert!(
+                !alone[..index].contains(error),
+                "{}: an error of its own",
+                breaks[index].0
+            );
+        }
+        // Broken from the last part back to the first: each time, the earliest broken part
+        // is the one reported.
+        let mut body = valid.clone();
+        for (index, (key, value)) in breaks.iter().enumerate().rev() {
+            body["server"][*key] = value.clone();
+            assert_eq!(
+                create_error(&body).as_ref(),
+                Some(&alone[index]),
+                "with {key} and every later part broken"
+            );
+        }
+    }
+
+    /// Servers at the states a client meets: building (no address yet), active with every
+    /// optional part set, stopped after a cold migration with a Nova resize pending, in error
+    /// with a fault, and resizing.
+    fn servers_at_a_few_states() -> Vec<ServerRecord> {
+        use engine::server::{
+            Nic, PowerTriple, PublicIp, ServerDoc, ServerFault, TaskState, VmState, Volume,
+        };
+        let state = |vm_state, task_state, power_state| PowerTriple {
+            vm_state,
+            task_state,
+            power_state,
+        };
+        let flavor = FlavorRef {
+            id: "s3.medium.2".into(),
+            name: "s3.medium.2".into(),
+            vcpus: "1".into(),
+            ram: 2048,
+            disk: "0".into(),
+        };
+        let base = ServerRecord {
+            id: "7d8e1f2a-3b4c-4d5e-8f60-718293a4b5c6".into(),
+            project_id: "0123456789abcdef0123456789abcdef".into(),
+            name: "web-0001".into(),
+            flavor_id: flavor.id.clone(),
+            state: state(VmState::Building, Some(TaskState::Spawning), 0),
+            progress: 40,
+            busy_job_id: Some("job".into()),
+            created_at: 1_767_268_800_000,
+            updated_at: 1_767_268_801_234,
+            launched_at: None,
+            fault: None,
+            doc: ServerDoc {
+                image_id: "1ce5800f-6fbc-4bb0-a0e5-0d7b5f4c4c4e".into(),
+                flavor: flavor.clone(),
+                vpc_id: "3b6a2f3e-6a0c-4c1d-9d7e-2f1b5f7b0a11".into(),
+                availability_zone: "eu-de-01".into(),
+                hostname: "web-0001".into(),
+                reservation_id: "r-0123abcd".into(),
+                ..ServerDoc::default()
+            },
+            tasks: Vec::new(),
+        };
+        let mut active = base.clone();
+        active.state = state(VmState::Active, None, 1);
+        active.progress = 100;
+        active.busy_job_id = None;
+        active.launched_at = Some(1_767_268_830_500);
+        active.doc.description = "the front end".into();
+        active.doc.key_name = Some("ops-key".into());
+        active.doc.nics = vec![
+            Nic {
+                port_id: "a1b2c3d4-0000-4000-8000-000000000001".into(),
+                subnet_id: "5e0f2e8a-7c1f-4d8e-9f42-4b2d6e8b1c33".into(),
+                ip_address: "192.168.0.10".into(),
+                mac_address: "fa:16:3e:00:00:01".into(),
+                primary: true,
+            },
+            Nic {
+                port_id: "a1b2c3d4-0000-4000-8000-000000000002".into(),
+                subnet_id: "6f1a3e9b-8d2a-4e9f-a053-5c3e7f9c2d44".into(),
+                ip_address: "10.0.0.7".into(),
+                mac_address: "fa:16:3e:00:00:02".into(),
+                primary: false,
+            },
+        ];
+        active.doc.public_ip = Some(PublicIp {
+            id: "e1e2e3e4-0000-4000-8000-000000000009".into(),
+            address: "80.158.1.2".into(),
+            delete_on_termination: true,
+        });
+        active.doc.volumes = vec![
+            Volume {
+                id: "b1b2b3b4-0000-4000-8000-000000000001".into(),
+                device: "/dev/vda".into(),
+                boot_index: Some(0),
+                size_gib: 40,
+                volume_type: "SSD".into(),
+                delete_on_termination: true,
+            },
+            Volume {
+                id: "b1b2b3b4-0000-4000-8000-000000000002".into(),
+                device: "/dev/vdb".into(),
+                boot_index: None,
+                size_gib: 100,
+                volume_type: "SAS".into(),
+                delete_on_termination: false,
+            },
+        ];
+        active.doc.metadata = BTreeMap::from([
+            ("os_type".into(), "Windows".into()),
+            ("team".into(), "blue".into()),
+        ]);
+        active.doc.tags = vec!["env=prod".into(), "tier".into()];
+        active.doc.security_group_ids = vec!["c1c2c3c4-0000-4000-8000-000000000003".into()];
+        active.doc.launch_index = 3;
+        active.doc.scheduler_hints = BTreeMap::from([
+            (
+                "group".into(),
+                json!("d1d2d3d4-0000-4000-8000-000000000004"),
+            ),
+            ("check_resources".into(), json!(true)),
+        ]);
+        active.doc.locked = true;
+        let mut moved = active.clone();
+        moved.state = state(VmState::Resized, None, 4);
+        moved.doc.host = Some("eu-de-01-host-00af".into());
+        moved.doc.public_ip = None;
+        moved.doc.security_group_ids = Vec::new();
+        moved.doc.key_name = None;
+        moved.doc.locked = false;
+        let mut failed = base.clone();
+        failed.state = state(VmState::Error, None, 0);
+        failed.busy_job_id = None;
+        failed.fault = Some(ServerFault {
+            code: "Ecs.0013".into(),
+            message: "Insufficient EIP quota.".into(),
+            created: 1_767_268_805_000,
+        });
+        let mut resizing = active.clone();
+        resizing.state = state(VmState::Stopped, Some(TaskState::ResizePrep), 4);
+        resizing.busy_job_id = Some("job-2".into());
+        vec![base, active, moved, failed, resizing]
+    }
+
+    /// The ECS server view, byte for byte, at a few states, against the output of the
+    /// `json!` literal it replaced (`testdata/server_views.jsonl`, one view per line): key
+    /// order, every key and value. Clients (the SDKs, Ansible) read these bodies.
+    #[test]
+    fn the_server_view_renders_as_it_always_did() {
+        let expected: Vec<&str> = include_str!("testdata/server_views.jsonl")
+            .lines()
+            .collect();
+        let rendered: Vec<String> = servers_at_a_few_states()
+            .iter()
+            .map(|server| serde_json::to_string(&ServerView::of(server)).expect("renders"))
+            .collect();
+        assert_eq!(rendered.len(), expected.len(), "{}", rendered.join("\n"));
+        for (index, (rendered, expected)) in rendered.iter().zip(expected).enumerate() {
+            assert_eq!(rendered, expected, "server {index}");
+        }
+    }
 
     #[test]
     fn names_follow_the_length_and_character_rules() {

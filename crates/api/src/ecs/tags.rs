@@ -5,7 +5,8 @@
 //! the tags given at create (`server_tags`, `tags`) are the same tags these APIs read and change.
 
 use crate::body::{parse_json, read_limited};
-use crate::ecs::servers::{require_uuid, server_not_found};
+use crate::ecs::server_jobs::OnServer;
+use crate::ecs::servers::server_not_found;
 use crate::error::ApiError;
 use crate::error_codes;
 use crate::{project_from_path, AppState, Path};
@@ -37,7 +38,7 @@ pub const MAX_FILTER_KEYS: usize = 10;
 pub const MAX_FILTER_VALUES: usize = 10;
 
 #[derive(Debug, Deserialize)]
-struct TagActionBody {
+pub(crate) struct TagActionBody {
     action: String,
     tags: Vec<TagBody>,
 }
@@ -123,16 +124,11 @@ fn duplicate_key(field: &str, key: &str) -> ApiError {
 /// `POST /v1/{project_id}/cloudservers/{server_id}/tags/action` with `action` `create` or
 /// `delete`. Both are idempotent; both answer 204 with no body, as the reference's "Response:
 /// None" and the Go clients (which accept only 204) expect.
-pub async fn server_tags_action(
+pub(crate) async fn server_tags_action(
     State(state): State<AppState>,
-    Path((project_id, server_id)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Body,
+    request: OnServer<TagActionBody>,
 ) -> Result<Response, ApiError> {
-    let project_id = project_from_path(&project_id)?;
-    let canonical_id = require_uuid("server_id", &server_id)?;
-    let bytes = read_limited(body, state.max_body_bytes).await?;
-    let body: TagActionBody = parse_json(&headers, &bytes)?;
+    let body = request.body;
     if body.tags.is_empty() {
         return Err(ApiError::invalid_field(
             "tags",
@@ -190,7 +186,14 @@ pub async fn server_tags_action(
             ))
         }
     };
-    edit(&state, project_id, &canonical_id, &server_id, change).await?;
+    edit(
+        &state,
+        &request.project_id,
+        &request.server_id,
+        &request.raw_server_id,
+        change,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

@@ -241,10 +241,7 @@ async fn submit(
     server_id: &str,
     job: ServerJob,
 ) -> NovaResult<String> {
-    let accepted = state
-        .engine
-        .server_job_within(project_id, server_id, job, &state.quotas(project_id))
-        .await?;
+    let accepted = state.engine.server_job(project_id, server_id, job).await?;
     Ok(accepted.job_id)
 }
 

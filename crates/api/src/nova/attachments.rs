@@ -37,12 +37,7 @@ async fn submit(
     let kind = crate::ecs::server_jobs::job_kind(&job);
     let accepted = state
         .engine
-        .server_job_within(
-            &server.project_id,
-            &server.id,
-            job,
-            &state.quotas(&server.project_id),
-        )
+        .server_job(&server.project_id, &server.id, job)
         .await?;
     let record = state
         .engine

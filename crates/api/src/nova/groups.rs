@@ -54,11 +54,7 @@ pub async fn group_create(
             "Only the policies [\"anti-affinity\"] are supported (the reference's constraint).",
         ));
     }
-    let quotas = state.quotas(&project_id);
-    let created = state
-        .engine
-        .server_group_create(&project_id, name, &quotas)
-        .await?;
+    let created = state.engine.server_group_create(&project_id, name).await?;
     Ok(Json(json!({ "server_group": group_json(&created) })))
 }
 

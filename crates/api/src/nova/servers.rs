@@ -593,7 +593,6 @@ fn create_request(
         scheduler_hints,
         auto_recovery: false,
         server_group_id,
-        quotas: engine::quota::Quotas::default(),
     };
     Ok((request, admin_pass))
 }
@@ -613,8 +612,7 @@ pub async fn server_create(
         .await
         .map_err(NovaError::from)?;
     let body = json_body(&bytes)?;
-    let (mut request, admin_pass) = create_request(&state, &project_id, &body)?;
-    request.quotas = state.quotas(&project_id);
+    let (request, admin_pass) = create_request(&state, &project_id, &body)?;
     let accepted = state
         .engine
         .create_servers(&project_id, request, None)

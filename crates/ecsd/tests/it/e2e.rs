@@ -554,6 +554,77 @@ region = "eu-de"
     assert_eq!((status, local["count"].as_u64()), (200, Some(0)), "{local}");
 }
 
+/// `[accounts.projects.quotas]` reaches the engine `ecsd serve` builds (its quota source): the
+/// limits page shows the quota, and a create past it is refused with `Ecs.0001` and creates
+/// nothing. No handler passes quotas, so this fails if `serve` does not give the source.
+#[test]
+fn the_config_files_quotas_are_enforced_by_the_served_engine() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("ecsd.toml");
+    let project = "a0000000000000000000000000000002";
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[[accounts]]
+access_key = "TEAMBACCESSKEY000001"
+secret_key = "team-b-secret-key-0000000000000000000001"
+domain = "team-b"
+
+[[accounts.users]]
+name = "bob"
+password = "bob-password-0001"
+
+[[accounts.projects]]
+id = "{project}"
+name = "eu-de_team-b"
+region = "eu-de"
+
+[accounts.projects.quotas]
+instances = 1
+"#
+        ),
+    )
+    .expect("config written");
+    let config = config.display().to_string();
+    let ecsd = Ecsd::start_with(dir.path(), "instant", &["--config", &config]);
+    let team = Client::new(
+        &ecsd.endpoint,
+        ecsd::AccountArgs {
+            access_key: "TEAMBACCESSKEY000001".into(),
+            secret_key: "team-b-secret-key-0000000000000000000001".into(),
+            project_id: project.into(),
+        },
+    )
+    .expect("client");
+    let (status, limits) =
+        answer(team.send("GET", &format!("/v1/{project}/cloudservers/limits"), b""));
+    assert_eq!(
+        (status, limits["absolute"]["maxTotalInstances"].as_i64()),
+        (200, Some(1)),
+        "{limits}"
+    );
+    let create = |name: &str| {
+        let body = create_body(name, 1).to_string();
+        answer(team.send(
+            "POST",
+            &format!("/v1/{project}/cloudservers"),
+            body.as_bytes(),
+        ))
+    };
+    let (status, created) = create("first");
+    assert_eq!(status, 200, "{created}");
+    let (status, refused) = create("second");
+    assert_eq!(
+        (status, refused["error"]["code"].as_str()),
+        (400, Some("Ecs.0001")),
+        "{refused}"
+    );
+    let (status, list) =
+        answer(team.send("GET", &format!("/v1/{project}/cloudservers/detail"), b""));
+    assert_eq!((status, list["count"].as_u64()), (200, Some(1)), "{list}");
+}
+
 /// `--region` chooses the local project's catalogue; a `[[regions]]` table replaces a
 /// region's; a region ecsd does not know stops `serve` with a message that says what to add.
 #[test]

@@ -48,13 +48,15 @@ impl Api {
     }
 
     /// With other accounts than [`test_accounts`] (quotas, for example); requests are still
-    /// signed as [`LOCAL`] unless a test says otherwise, so the accounts should hold it.
+    /// signed as [`LOCAL`] unless a test says otherwise, so the accounts should hold it. The
+    /// engine reads the accounts' quotas as `ecsd serve` makes it.
     pub(crate) fn with_accounts(
         latency: LatencyProfile,
         accounts: api::identity::accounts::Accounts,
     ) -> Self {
+        let quotas = api::ecs::server_groups::AccountQuotas::from_accounts(&accounts);
         Self::with_accounts_and_identity(
-            Harness::new(config(latency)),
+            Harness::with_quota_source(config(latency), Arc::new(quotas)),
             api::DEFAULT_MAX_BODY_BYTES,
             accounts,
             |identity| identity,
@@ -945,6 +947,48 @@ async fn server_ids_are_accepted_in_any_uuid_form() {
             (StatusCode::OK, Some(id.as_str())),
             "{form}"
         );
+    }
+}
+
+/// The synchronous edits on one server (tags action, metadata update, `PUT`) take their
+/// path and body through `OnServer`: an unknown server is `Ecs.0114` naming the id as the
+/// client wrote it (not the canonical form ecsd looks it up by), an id that is no UUID is
+/// `Ecs.0005` naming `server_id`, and the path is checked before the body.
+#[tokio::test]
+async fn synchronous_edits_echo_the_server_id_as_written() {
+    let api = Api::new(LatencyProfile::Instant);
+    let unknown = "0A1B2C3D4E5F40718293A4B5C6D7E8F9";
+    let edits = [
+        (
+            Method::POST,
+            "tags/action",
+            json!({ "action": "create", "tags": [{ "key": "k", "value": "v" }] }),
+        ),
+        (
+            Method::POST,
+            "metadata",
+            json!({ "metadata": { "k": "v" } }),
+        ),
+        (Method::PUT, "", json!({ "server": { "name": "renamed" } })),
+    ];
+    for (method, tail, body) in edits {
+        let path = |id: &str| {
+            format!("/v1/{PROJECT}/cloudservers/{id}/{tail}")
+                .trim_end_matches('/')
+                .to_owned()
+        };
+        let send = |path: String, body: String| {
+            let method = method.clone();
+            let api = &api;
+            async move {
+                api.send(method, &path, Some("application/json"), body)
+                    .await
+            }
+        };
+        let answer = send(path(unknown), body.to_string()).await;
+        assert_error(&answer, StatusCode::NOT_FOUND, "Ecs.0114", unknown);
+        let answer = send(path("not-a-uuid"), "{".to_owned()).await;
+        assert_error(&answer, StatusCode::BAD_REQUEST, "Ecs.0005", "server_id");
     }
 }
 

@@ -209,10 +209,31 @@ impl Harness {
     }
 
     pub fn with_faults(config: EngineConfig, faults: Option<Arc<dyn FaultInjector>>) -> Self {
+        Self::build(config, faults, None)
+    }
+
+    /// An engine that reads each project's quotas from `source`, as `ecsd serve` gives it the
+    /// accounts' ([`api::ecs::server_groups::AccountQuotas`]).
+    pub fn with_quota_source(
+        config: EngineConfig,
+        source: Arc<dyn engine::quota::QuotaSource>,
+    ) -> Self {
+        Self::build(config, None, Some(source))
+    }
+
+    fn build(
+        config: EngineConfig,
+        faults: Option<Arc<dyn FaultInjector>>,
+        quota_source: Option<Arc<dyn engine::quota::QuotaSource>>,
+    ) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = Arc::new(SqliteStore::open(&dir.path().join("ecsd.db")).expect("store opens"));
         let clock = ManualClock::new(datetime!(2026-01-01 12:00 UTC));
-        let engine = Self::engine_over(store.clone(), clock.clone(), config, faults);
+        let mut engine = Self::unshared_engine(store.clone(), clock.clone(), config, faults);
+        if let Some(source) = quota_source {
+            engine = engine.with_quota_source(source);
+        }
+        let engine = Arc::new(engine);
         Self {
             engine,
             clock,
@@ -227,12 +248,21 @@ impl Harness {
         config: EngineConfig,
         faults: Option<Arc<dyn FaultInjector>>,
     ) -> Arc<Engine> {
+        Arc::new(Self::unshared_engine(store, clock, config, faults))
+    }
+
+    fn unshared_engine(
+        store: Arc<SqliteStore>,
+        clock: ManualClock,
+        config: EngineConfig,
+        faults: Option<Arc<dyn FaultInjector>>,
+    ) -> Engine {
         let clock: Arc<dyn Clock> = Arc::new(clock);
-        let mut engine = Engine::new(store, clock, config);
-        if let Some(faults) = faults {
-            engine = engine.with_faults(faults);
+        let engine = Engine::new(store, clock, config);
+        match faults {
+            Some(faults) => engine.with_faults(faults),
+            None => engine,
         }
-        Arc::new(engine)
     }
 
     /// Runs every step that is due now, until nothing is.
