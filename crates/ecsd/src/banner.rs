@@ -22,6 +22,9 @@ pub struct DatabaseContents {
     pub location: String,
     /// `None` when the counts could not be read (the banner says so; serving goes on).
     pub counts: Option<Counts>,
+    /// The `--import` file a throwaway database was filled from: its counts are not read (the
+    /// file-based count needs a file), so the banner names the snapshot instead.
+    pub imported_into_memory: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,22 +37,33 @@ pub struct Counts {
 
 impl DatabaseContents {
     /// Reads the location and counts of the (already opened) database at `url`.
-    pub async fn read(url: &str, engine: &Engine) -> Self {
+    /// `imported` is the `--import` snapshot ecsd started from, if any.
+    pub async fn read(url: &str, engine: &Engine, imported: Option<&Path>) -> Self {
         if let Ok(DatabaseUrl::SqliteEphemeral) = DatabaseUrl::parse(url) {
-            return Self {
-                location: "sqlite::memory: (throwaway: removed when ecsd stops)".to_owned(),
-                counts: Some(Counts {
-                    jobs: 0,
-                    unfinished_jobs: 0,
-                    servers: 0,
-                    projects: 0,
-                }),
+            let location = "sqlite::memory: (throwaway: removed when ecsd stops)".to_owned();
+            return match imported {
+                Some(snapshot) => Self {
+                    location,
+                    counts: None,
+                    imported_into_memory: Some(snapshot.display().to_string()),
+                },
+                None => Self {
+                    location,
+                    counts: Some(Counts {
+                        jobs: 0,
+                        unfinished_jobs: 0,
+                        servers: 0,
+                        projects: 0,
+                    }),
+                    imported_into_memory: None,
+                },
             };
         }
         let Ok(DatabaseUrl::Sqlite(path)) = DatabaseUrl::parse(url) else {
             return Self {
                 location: url.to_owned(),
                 counts: None,
+                imported_into_memory: None,
             };
         };
         let path = absolute(&path);
@@ -70,11 +84,15 @@ impl DatabaseContents {
         Self {
             location: format!("sqlite://{}", path.display()),
             counts,
+            imported_into_memory: None,
         }
     }
 
     /// `3 jobs (1 unfinished), 2 servers, 1 project` or `nothing yet (a new database)`.
     pub fn summary(&self) -> String {
+        if let Some(snapshot) = &self.imported_into_memory {
+            return format!("what {snapshot} held (imported at start)");
+        }
         match self.counts {
             None => "(could not be counted)".to_owned(),
             Some(counts) if counts.jobs == 0 && counts.servers == 0 => {
@@ -212,4 +230,33 @@ pub fn print(
         local.domain,
         next_step(scheme, address),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_throwaway_database_filled_by_import_is_not_called_empty() {
+        let imported = DatabaseContents {
+            location: "sqlite::memory:".to_owned(),
+            counts: None,
+            imported_into_memory: Some("/tmp/snapshot.db".to_owned()),
+        };
+        assert_eq!(
+            imported.summary(),
+            "what /tmp/snapshot.db held (imported at start)"
+        );
+        let empty = DatabaseContents {
+            imported_into_memory: None,
+            counts: Some(Counts {
+                jobs: 0,
+                unfinished_jobs: 0,
+                servers: 0,
+                projects: 0,
+            }),
+            ..imported
+        };
+        assert_eq!(empty.summary(), "nothing yet (no jobs, no servers)");
+    }
 }

@@ -598,7 +598,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     // Before the banner: a client (or a test) may signal as soon as it has read it.
     let shutdown = shutdown_signal();
-    let contents = banner::DatabaseContents::read(&args.database, &server.engine).await;
+    let contents =
+        banner::DatabaseContents::read(&args.database, &server.engine, args.import.as_deref())
+            .await;
     banner::print(&args, &server.state.auth, scheme, address, &contents);
     server.run(listener, shutdown).await
 }
