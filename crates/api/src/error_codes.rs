@@ -1825,6 +1825,14 @@ pub const ECSD_CONFLICT: ErrorCode = ErrorCode {
     message: "The admin request conflicts with the current state.",
 };
 
+/// Too many wrong admin tokens from one address: it must wait (`Retry-After`) before its next
+/// token is compared ([`crate::admin::guesses`]).
+pub const ECSD_TOO_MANY_GUESSES: ErrorCode = ErrorCode {
+    code: "Ecsd.0429",
+    status: 429,
+    message: "Too many wrong admin tokens from this address.",
+};
+
 /// ecsd's own codes (prefix `Ecsd.`), kept apart from the reference's [`CATALOGUE`].
 pub static ECSD_CODES: &[ErrorCode] = &[
     ECSD_BAD_REQUEST,
@@ -1832,6 +1840,7 @@ pub static ECSD_CODES: &[ErrorCode] = &[
     ECSD_FORBIDDEN,
     ECSD_NOT_FOUND,
     ECSD_CONFLICT,
+    ECSD_TOO_MANY_GUESSES,
     ECSD_BODY_TOO_LARGE,
     ECSD_UNSUPPORTED_MEDIA_TYPE,
     ECSD_HEADERS_TOO_LARGE,

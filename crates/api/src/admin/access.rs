@@ -17,6 +17,7 @@
 //! state must come from ecsd's own pages ([`cross_site_check`]: `Sec-Fetch-Site` and `Origin`),
 //! and without a token a browser's request must name a loopback host (DNS rebinding).
 
+use super::guesses::TokenGuesses;
 use crate::error::ApiError;
 use crate::error_codes;
 use crate::identity::tokens::constant_time_eq;
@@ -25,13 +26,22 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use engine::clock::{Clock, SystemClock};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 /// The admin credential: a token, or none (loopback callers only).
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct AdminAccess {
     token: Option<Arc<str>>,
+    /// Wrong tokens per client address ([`super::guesses`]).
+    guesses: Arc<TokenGuesses>,
+}
+
+impl Default for AdminAccess {
+    fn default() -> Self {
+        Self::with_token(None)
+    }
 }
 
 impl std::fmt::Debug for AdminAccess {
@@ -48,7 +58,42 @@ impl AdminAccess {
     pub fn with_token(token: Option<&str>) -> Self {
         Self {
             token: token.filter(|token| !token.is_empty()).map(Arc::from),
+            guesses: Arc::new(TokenGuesses::new(Arc::new(SystemClock))),
         }
+    }
+
+    /// Counts wrong tokens on `wall_clock` (tests give a manual one).
+    pub fn with_clock(mut self, wall_clock: Arc<dyn Clock>) -> Self {
+        self.guesses = Arc::new(TokenGuesses::new(wall_clock));
+        self
+    }
+
+    /// Compares a presented `token` from `peer` with the admin token (constant time), unless
+    /// `peer` has guessed wrong too often ([`super::guesses`]): 429 `Ecsd.0429` then, whatever
+    /// the token. A wrong token is 401 `Ecsd.0401` and counted; a right one forgets the count.
+    pub fn guess(&self, token: &str, peer: Option<SocketAddr>) -> Result<(), ApiError> {
+        if let Some(wait) = self.guesses.wait(peer) {
+            return Err(ApiError::new(
+                error_codes::ECSD_TOO_MANY_GUESSES,
+                format!("Too many wrong admin tokens from this address: wait {wait} s before the next try."),
+            ));
+        }
+        if self.token_matches(token) {
+            self.guesses.right(peer);
+            Ok(())
+        } else {
+            self.guesses.wrong(peer);
+            tracing::warn!(peer = ?peer.map(|peer| peer.ip()), "a wrong admin token");
+            Err(ApiError::new(
+                error_codes::ECSD_UNAUTHORIZED,
+                "The admin token is wrong.",
+            ))
+        }
+    }
+
+    /// Seconds `peer` must still wait before its next token is compared (for `Retry-After`).
+    pub fn guess_wait(&self, peer: Option<SocketAddr>) -> Option<u64> {
+        self.guesses.wait(peer)
     }
 
     pub fn has_token(&self) -> bool {
@@ -69,11 +114,7 @@ impl AdminAccess {
             },
         };
         match (&self.token, presented) {
-            (Some(expected), Some(token)) if constant_time_eq(expected, token) => Ok(()),
-            (Some(_), Some(_)) => Err(ApiError::new(
-                error_codes::ECSD_UNAUTHORIZED,
-                "The admin token is wrong.",
-            )),
+            (Some(_), Some(token)) => self.guess(token, peer),
             (Some(_), None) => Err(ApiError::new(
                 error_codes::ECSD_UNAUTHORIZED,
                 "The admin API needs the admin token: send Authorization: Bearer <ECSD_ADMIN_TOKEN>.",
@@ -270,8 +311,21 @@ pub async fn require_admin(
         {
             axum::response::Redirect::to(LOGIN_PATH).into_response()
         }
+        Err(error) if error.code.code == error_codes::ECSD_TOO_MANY_GUESSES.code => {
+            with_retry_after(error.into_response(), state.admin.guess_wait(peer))
+        }
         Err(error) => error.into_response(),
     }
+}
+
+/// `response` with `Retry-After: seconds`, when there is a wait.
+pub fn with_retry_after(mut response: Response, seconds: Option<u64>) -> Response {
+    if let Some(seconds) = seconds {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, seconds.into());
+    }
+    response
 }
 
 #[cfg(test)]

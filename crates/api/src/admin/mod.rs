@@ -11,6 +11,7 @@ pub mod clock;
 pub mod dashboard;
 pub mod events;
 pub mod faults;
+pub mod guesses;
 pub mod latency;
 pub mod requests;
 pub mod state;

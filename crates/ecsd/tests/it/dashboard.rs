@@ -301,6 +301,69 @@ fn login(token: &str, origin: Option<&str>) -> Request<Body> {
         .expect("request")
 }
 
+/// Five wrong admin tokens are free; then the address waits (429 `Ecsd.0429`, `Retry-After`)
+/// before any token of its is compared, the right one included, on the login form and the API
+/// alike; once the wait is over the right token works and clears the count.
+#[tokio::test]
+async fn wrong_admin_tokens_make_the_guesser_wait_on_the_form_and_the_api() {
+    let harness = Harness::new(crate::support::config(LatencyProfile::Fast));
+    let clock: Arc<dyn Clock> = Arc::new(harness.clock.clone());
+    let token_key = api::identity::tokens::TokenKey::new(engine::store::Store::token_signing_key(
+        harness.store.as_ref(),
+    ));
+    let app = api::router(
+        AppState::new(
+            harness.engine.clone(),
+            Regions::builtin(),
+            api::DEFAULT_MAX_BODY_BYTES,
+            Auth::Verify(Arc::new(Identity::new(
+                test_accounts(),
+                clock.clone(),
+                token_key,
+            ))),
+        )
+        .with_admin(AdminAccess::with_token(Some(TOKEN)).with_clock(clock)),
+    );
+    let bearer = |token: &str| {
+        Request::builder()
+            .uri("/_ecsd/faults")
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(Body::empty())
+            .expect("request")
+    };
+    for guess in 0..3 {
+        let (status, _) = text(&app, login(&format!("guess{guess}"), None)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{guess}");
+        let (status, body) = text(&app, bearer(&format!("bearer{guess}"))).await;
+        assert_eq!(
+            (status, code_of(&body).as_str()),
+            (StatusCode::UNAUTHORIZED, "Ecsd.0401")
+        );
+    }
+    let response = send(&app, bearer(TOKEN)).await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+    let (status, body) = text(&app, bearer(TOKEN)).await;
+    assert_eq!(
+        (status, code_of(&body).as_str()),
+        (StatusCode::TOO_MANY_REQUESTS, "Ecsd.0429")
+    );
+    let response = send(&app, login(TOKEN, None)).await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+
+    harness.clock.advance(time::Duration::seconds(1));
+    let response = send(&app, login(TOKEN, None)).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER, "logged in");
+    let (status, _) = text(&app, bearer(TOKEN)).await;
+    assert_eq!(status, StatusCode::OK);
+    // The right token forgot the count: five wrong ones are free again.
+    for guess in 0..5 {
+        let (status, _) = text(&app, bearer(&format!("again{guess}"))).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{guess}");
+    }
+}
+
 #[tokio::test]
 async fn with_an_admin_token_the_dashboard_needs_a_login_and_refuses_cross_site_writes() {
     let harness = Harness::new(crate::support::config(LatencyProfile::Fast));

@@ -19,13 +19,15 @@ use super::access::{self, LOGIN_PATH, SESSION_COOKIE};
 use crate::error::ApiError;
 use crate::{error_codes, project_from_path, AppState, Path};
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
+use axum::Extension;
 use engine::job::{is_job_id, JobKind, JobStatus};
 use engine::store::{JobsRecent, ServerQuery, JOBS_RECENT_MAX};
 use html::Nav;
 use serde::Deserialize;
+use std::net::SocketAddr;
 
 pub const UI_PATH: &str = "/_ecsd/ui";
 pub const JOB_PATH: &str = "/_ecsd/ui/jobs/{job_id}";
@@ -333,10 +335,12 @@ struct LoginForm {
 /// every other state change ([`access::cross_site_check`]).
 pub async fn login(
     State(state): State<AppState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     method: Method,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    let peer = peer.map(|Extension(ConnectInfo(peer))| peer);
     access::cross_site_check(&method, &headers, !state.admin.has_token())?;
     let Some(session) = state.admin.session_value() else {
         return Ok(Redirect::to(UI_PATH).into_response());
@@ -347,8 +351,18 @@ pub async fn login(
             format!("token: the login form must send token=<admin token> ({error})."),
         )
     })?;
-    if !state.admin.token_matches(form.token.trim()) {
-        tracing::warn!("dashboard login with a wrong admin token");
+    if let Err(refusal) = state.admin.guess(form.token.trim(), peer) {
+        if refusal.code.code == error_codes::ECSD_TOO_MANY_GUESSES.code {
+            let wait = state.admin.guess_wait(peer);
+            let page = login_page(
+                StatusCode::TOO_MANY_REQUESTS,
+                Some(&format!(
+                    "Too many wrong tokens from this address: wait {} s before the next try.",
+                    wait.unwrap_or(1)
+                )),
+            );
+            return Ok(access::with_retry_after(page, wait));
+        }
         return Ok(login_page(
             StatusCode::UNAUTHORIZED,
             Some("That is not the admin token."),
