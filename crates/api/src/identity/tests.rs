@@ -812,3 +812,31 @@ async fn wrong_passwords_hold_up_the_guessing_client_not_the_user_elsewhere() {
     let elsewhere = send(&world.app, token_call(&right, HOST, Some("10.0.0.2:4000"))).await;
     assert_eq!(elsewhere.status, StatusCode::CREATED, "{}", elsewhere.body);
 }
+
+/// A token scoped by project name (`auth.scope.project.name`, as keystoneauth sends
+/// `OS_PROJECT_NAME`) is for the project of that name in the user's domain, here the second of
+/// two.
+#[tokio::test]
+async fn a_token_scoped_by_project_name_is_for_that_project() {
+    let world = world(|identity| identity);
+    let mut by_name = token_request(TWO.user, TWO.password, TWO.domain, "unused");
+    by_name["auth"]["scope"]["project"] = json!({"name": "eu-de_p-two-b"});
+    let answer = send(&world.app, token_call(&by_name, HOST, None)).await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
+    assert_eq!(answer.body["token"]["project"]["id"], "p-two-b");
+    let answer = send(
+        &world.app,
+        with_token("/v2.1/servers/s-1/echo", &subject_token(&answer)),
+    )
+    .await;
+    assert_eq!(*answer.caller(), caller(1, Some(TWO.user), Some("p-two-b")));
+
+    by_name["auth"]["scope"]["project"] = json!({"name": "eu-de_p-one"});
+    send(&world.app, token_call(&by_name, HOST, None))
+        .await
+        .assert_refused(
+            StatusCode::UNAUTHORIZED,
+            "Common.0013",
+            "does not belong to this domain",
+        );
+}
