@@ -811,6 +811,10 @@ async fn wrong_passwords_hold_up_the_guessing_client_not_the_user_elsewhere() {
     );
     let elsewhere = send(&world.app, token_call(&right, HOST, Some("10.0.0.2:4000"))).await;
     assert_eq!(elsewhere.status, StatusCode::CREATED, "{}", elsewhere.body);
+    // A full reset (`POST /_ecsd/reset`) forgets the failures too.
+    world.identity.reset_limits();
+    let forgiven = send(&world.app, token_call(&right, HOST, Some("10.0.0.1:4002"))).await;
+    assert_eq!(forgiven.status, StatusCode::CREATED, "{}", forgiven.body);
 }
 
 /// A token scoped by project name (`auth.scope.project.name`, as keystoneauth sends
@@ -839,4 +843,53 @@ async fn a_token_scoped_by_project_name_is_for_that_project() {
             "Common.0013",
             "does not belong to this domain",
         );
+}
+
+/// `--clock virtual`: tokens live on the engine's clock, while the `X-Sdk-Date` window and the
+/// login limits run on the wall clock, and the login limits configured before the wall clock
+/// was set are kept (`ecsd serve` sets the wall clock first; the builder must not reset them).
+#[tokio::test]
+async fn the_wall_clock_meters_the_login_limits_and_checks_signature_dates() {
+    let wall = ManualClock::new(START + Duration::days(30));
+    let wall_for_identity = wall.clone();
+    let world = world(move |identity| {
+        identity
+            .with_login_limits(LoginLimits {
+                per_client: 100,
+                per_account: 100,
+                free_failures: 1,
+                max_backoff: Duration::minutes(15),
+            })
+            .with_wall_clock(Arc::new(wall_for_identity))
+    });
+    // Signed at the wall clock's time, a month after the engine's: accepted; at the engine's
+    // time: outside the window.
+    let mut at_wall_time = Signing::get(&ONE, "/v1/p-one/echo");
+    at_wall_time.at = START + Duration::days(30);
+    let answer = send(&world.app, at_wall_time.request()).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    let answer = send(&world.app, Signing::get(&ONE, "/v1/p-one/echo").request()).await;
+    assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{}", answer.body);
+
+    // One free failure (not the default five): the second makes the client wait a second.
+    let guess = token_request(ONE.user, "guess", ONE.domain, "p-one");
+    let right = token_request(ONE.user, ONE.password, ONE.domain, "p-one");
+    for _ in 0..2 {
+        let answer = send(&world.app, token_call(&guess, HOST, Some("10.0.0.1:4000"))).await;
+        assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{}", answer.body);
+    }
+    let held = send(&world.app, token_call(&right, HOST, Some("10.0.0.1:4000"))).await;
+    assert_eq!(held.status, StatusCode::TOO_MANY_REQUESTS, "{}", held.body);
+    // The engine's clock moving does not end the wait; the wall clock's does.
+    world.clock.advance(Duration::seconds(1));
+    let held = send(&world.app, token_call(&right, HOST, Some("10.0.0.1:4000"))).await;
+    assert_eq!(held.status, StatusCode::TOO_MANY_REQUESTS, "{}", held.body);
+    wall.advance(Duration::seconds(1));
+    let answer = send(&world.app, token_call(&right, HOST, Some("10.0.0.1:4000"))).await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
+    // The token is dated by the engine's clock.
+    assert_eq!(
+        answer.body["token"]["issued_at"],
+        "2026-01-01T12:00:01.000000Z"
+    );
 }
