@@ -304,4 +304,17 @@ mod tests {
         assert!(!text.contains("\"pw\""), "{text}");
         assert!(text.contains("***"));
     }
+
+    /// `iter` lists every account in the configured order (the banner and the config checks of
+    /// the `ecsd` crate read it); `project` finds a project of any account by its id.
+    #[test]
+    fn accounts_iterate_in_order_and_projects_are_found_across_accounts() {
+        let accounts =
+            Accounts::new(vec![account("AK1", "a", "p1"), account("AK2", "b", "p2")]).expect("ok");
+        let keys: Vec<&str> = accounts.iter().map(|a| a.access_key.as_str()).collect();
+        assert_eq!(keys, ["AK1", "AK2"]);
+        assert_eq!(accounts.project("p2").map(|p| p.id.as_str()), Some("p2"));
+        assert_eq!(accounts.project("p1").map(|p| p.id.as_str()), Some("p1"));
+        assert!(accounts.project("p3").is_none());
+    }
 }

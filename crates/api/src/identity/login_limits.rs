@@ -383,4 +383,49 @@ mod tests {
         }
         assert!(limiter.failure_records() <= MAX_FAILURE_RECORDS);
     }
+
+    /// Filling the table with made-up user names cannot wipe a guessing client's wait: when the
+    /// table is full, the records forgiven by time go first and, if that made room, nothing
+    /// else; otherwise only the record whose last failure is oldest.
+    #[test]
+    fn a_full_table_keeps_a_blocked_clients_record_and_drops_forgiven_ones_first() {
+        let (limiter, clock) = limiter(LoginLimits::default());
+        limiter.failed(0, "stale", ATTACKER);
+        clock.advance(Duration::minutes(1));
+        // Enough failures for the longest wait (15 min from now).
+        for _ in 0..40 {
+            limiter.failed(0, "alice", ATTACKER);
+        }
+        clock.advance(Duration::minutes(14));
+        // "stale" is now forgiven (15 min old); alice still waits for a minute.
+        for index in 0..(MAX_FAILURE_RECORDS - 2) {
+            limiter.failed(0, &format!("junk-{index}"), ATTACKER);
+        }
+        assert_eq!(limiter.failure_records(), MAX_FAILURE_RECORDS);
+        limiter.failed(0, "one-more", ATTACKER);
+        assert_eq!(limiter.failure_records(), MAX_FAILURE_RECORDS);
+        assert!(
+            limiter.backoff(0, "alice", ATTACKER).is_some(),
+            "the flood did not forgive alice's guesser"
+        );
+        // Full again and nothing forgiven: the oldest (alice's) record is the one dropped.
+        limiter.failed(0, "and-another", ATTACKER);
+        assert_eq!(limiter.failure_records(), MAX_FAILURE_RECORDS);
+        assert!(limiter.backoff(0, "alice", ATTACKER).is_none());
+        assert!(limiter.backoff(0, "one-more", ATTACKER).is_none());
+    }
+
+    /// Records whose last failure is `max_backoff` old are forgiven: a full table drops all of
+    /// them at once, not one per new record.
+    #[test]
+    fn records_forgiven_by_time_are_all_dropped_at_once() {
+        let (limiter, clock) = limiter(LoginLimits::default());
+        for index in 0..MAX_FAILURE_RECORDS {
+            limiter.failed(0, &format!("user-{index}"), ATTACKER);
+        }
+        assert_eq!(limiter.failure_records(), MAX_FAILURE_RECORDS);
+        clock.advance(Duration::minutes(15));
+        limiter.failed(0, "late", ATTACKER);
+        assert_eq!(limiter.failure_records(), 1);
+    }
 }

@@ -7,3 +7,6 @@ pub mod login_limits;
 pub mod rate_limit;
 pub mod signature;
 pub mod tokens;
+
+#[cfg(test)]
+mod tests;

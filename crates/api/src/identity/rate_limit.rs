@@ -200,4 +200,48 @@ mod tests {
             "its spent tokens were kept"
         );
     }
+
+    /// `Retry-After` is the whole seconds until the next token: at 1 request per second, half
+    /// a second after the last one it is still 1 (not 2), and a tracked key makes the table
+    /// non-empty.
+    #[test]
+    fn the_wait_is_rounded_up_to_whole_seconds_from_a_partly_refilled_bucket() {
+        let clock = ManualClock::new(datetime!(2026-01-01 12:00 UTC));
+        let limiter = RateLimiter::new(Arc::new(clock.clone()));
+        assert_eq!(limiter.check("AK1", 1), Ok(()));
+        assert!(!limiter.is_empty());
+        clock.advance(time::Duration::milliseconds(500));
+        assert_eq!(limiter.check("AK1", 1), Err(1));
+        clock.advance(time::Duration::milliseconds(500));
+        assert_eq!(limiter.check("AK1", 1), Ok(()));
+    }
+
+    /// A full table drops every bucket idle for a second or more at once (each is full again),
+    /// and never a bucket used within the last second unless all are: then only the one idle
+    /// longest goes, so a key that spent its allowance keeps that state.
+    #[test]
+    fn eviction_drops_idle_buckets_and_keeps_a_busy_keys_spent_allowance() {
+        let clock = ManualClock::new(datetime!(2026-01-01 12:00 UTC));
+        let limiter = RateLimiter::with_max_keys(Arc::new(clock.clone()), 3);
+        for key in ["a", "b"] {
+            assert_eq!(limiter.check(key, 3), Ok(()));
+        }
+        clock.advance(time::Duration::milliseconds(1));
+        for _ in 0..3 {
+            assert_eq!(limiter.check("busy", 3), Ok(()));
+        }
+        clock.advance(time::Duration::milliseconds(1));
+        // Full, nothing idle: one of the oldest ("a" or "b") makes room.
+        assert_eq!(limiter.check("c", 3), Ok(()));
+        assert_eq!(limiter.len(), 3);
+        assert_eq!(
+            limiter.check("busy", 3),
+            Err(1),
+            "its spent tokens were kept"
+        );
+        // Exactly a second after the last use of each, all are idle: all go at once.
+        clock.advance(time::Duration::SECOND);
+        assert_eq!(limiter.check("d", 3), Ok(()));
+        assert_eq!(limiter.len(), 1);
+    }
 }
