@@ -815,4 +815,119 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn profiles_parse_from_and_print_as_their_names() {
+        for (name, profile) in [
+            ("instant", LatencyProfile::Instant),
+            ("fast", LatencyProfile::Fast),
+            ("realistic", LatencyProfile::Realistic),
+        ] {
+            assert_eq!(LatencyProfile::parse(name), Some(profile));
+            assert_eq!(profile.as_str(), name);
+            let settings = LatencySettings::profile(profile);
+            assert_eq!(settings.profile, profile);
+            assert!(settings.per_operation.is_empty());
+        }
+        for unknown in ["", "Fast", "slow", "instant "] {
+            assert_eq!(LatencyProfile::parse(unknown), None, "{unknown:?}");
+        }
+    }
+
+    #[test]
+    fn each_operation_names_its_nic_and_its_default_error_code() {
+        let operations = all_operations();
+        let codes: Vec<(Option<&str>, &str)> = operations
+            .iter()
+            .map(|operation| (operation.nic_id(), operation.default_error_code()))
+            .collect();
+        assert_eq!(
+            codes,
+            [
+                (None, "Ecs.0204"),
+                (None, "Ecs.0226"),
+                (None, "Ecs.0611"),
+                (None, "Ecs.0611"),
+                (None, "Ecs.0227"),
+                (None, "Ecs.0227"),
+                (None, "Ecs.0501"),
+                (None, "Ecs.0207"),
+                (None, "Ecs.1001"),
+                (None, "Ecs.1002"),
+                (None, "Ecs.0205"),
+                (None, "Ecs.1002"),
+                (Some("p"), "Ecs.0217"),
+                (Some("p"), "Ecs.0507"),
+            ]
+        );
+    }
+
+    #[test]
+    fn failures_leave_the_server_in_the_documented_state() {
+        let fault = ServerFault {
+            code: "500".into(),
+            message: "Ecs.0204: no capacity".into(),
+            created: 1_800_000_000_000,
+        };
+        let create = Operation::CreateServer.failure_patch(fault.clone());
+        assert_eq!(create.vm_state, Some(VmState::Error));
+        assert_eq!(create.task_state, Some(None));
+        assert_eq!(create.power_state, Some(power_state::NOSTATE));
+        assert_eq!(create.fault.as_ref(), Some(&fault));
+        let stop = Operation::StopServer { hard: false }.failure_patch(fault.clone());
+        assert_eq!(
+            (stop.vm_state, stop.power_state, stop.fault),
+            (Some(VmState::Active), Some(power_state::RUNNING), None)
+        );
+        let rebuild = Operation::RebuildServer {
+            image_id: "i".into(),
+            key_name: None,
+        }
+        .failure_patch(fault.clone());
+        assert_eq!(
+            (rebuild.vm_state, rebuild.power_state),
+            (Some(VmState::Error), Some(power_state::SHUTDOWN))
+        );
+        assert_eq!(rebuild.fault.as_ref(), Some(&fault));
+        let delete = Operation::DeleteServer {
+            delete_volume: false,
+            delete_publicip: None,
+        }
+        .failure_patch(fault.clone());
+        assert_eq!(delete.task_state, Some(None));
+        assert_eq!(delete.vm_state, None);
+        for running in [true, false] {
+            let power = if running {
+                power_state::RUNNING
+            } else {
+                power_state::SHUTDOWN
+            };
+            assert_eq!(power_of(running), power);
+            let confirm = Operation::ConfirmResize {
+                running,
+                flavor: FlavorRef::default(),
+            }
+            .failure_patch(fault.clone());
+            assert_eq!(confirm.vm_state, Some(VmState::Resized));
+            assert_eq!(confirm.power_state, Some(power));
+        }
+    }
+
+    /// The schedules are reproducible (a realistic run is seeded per second of acceptance):
+    /// these values pin the hash, and the spread stays within ±20 % both ways.
+    #[test]
+    fn jitter_and_seeds_are_fixed_functions_of_their_inputs() {
+        assert_eq!(jitter(1000, 0, 0), 800);
+        assert_eq!(jitter(1000, 1, 0), 1134);
+        assert_eq!(jitter(12_345, 1, 0), 13_999);
+        assert_eq!(jitter(1000, 1, 1), 1000);
+        assert_eq!(jitter(1000, 42, 3), 1020);
+        assert_eq!(jitter(12_345, 0xdead_beef, 7), 10_765);
+        let spread: Vec<i64> = (0..2_000).map(|seed| jitter(1000, seed, 2)).collect();
+        assert!(spread.iter().all(|ms| (800..=1200).contains(ms)));
+        assert!(spread.iter().any(|ms| *ms < 820) && spread.iter().any(|ms| *ms > 1180));
+        assert_eq!(seed_of(""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(seed_of("a"), 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(seed_of("job-1/0"), 0xf67a_5efe_fc3d_5031);
+    }
 }
