@@ -5,9 +5,6 @@
 //! `{"error": {"message", "code", "details"}}`, including unknown routes, wrong methods, bad
 //! paths and panics. Every response carries an `X-Request-Id`.
 
-// The server view is one large `json!` literal.
-#![recursion_limit = "256"]
-
 pub mod admin;
 pub mod body;
 pub mod documented_fields;
