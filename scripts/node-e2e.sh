@@ -34,24 +34,7 @@ export ECSD_SECRET_KEY="${ECSD_SECRET_KEY:-ecsdLocalSecretKey0000000000000000000
 export ECSD_PROJECT_ID="${ECSD_PROJECT_ID:-0123456789abcdef0123456789abcdef}"
 
 # --- 1. node and the pinned SDK ----------------------------------------------
-if ! node_version="$("$NODE" --version 2>/dev/null)"; then
-    log "node not found ($NODE); Node.js 20 or later is needed"
-    exit 2
-fi
-node_major="${node_version#v}"
-node_major="${node_major%%.*}"
-if [[ ! "$node_major" =~ ^[0-9]+$ ]] || (( node_major < 20 )); then
-    log "Node.js 20 or later is needed (node:test); found $node_version"
-    exit 2
-fi
-
-STAMP="$NODE_DIR/node_modules/.ecsd-lock.sha256"
-want_hash="$( { cat "$NODE_DIR/package-lock.json"; echo "$node_version"; } | sha256sum | cut -d' ' -f1)"
-if [[ "$(cat "$STAMP" 2>/dev/null || true)" != "$want_hash" ]]; then
-    log "npm ci in tests/node"
-    (cd "$NODE_DIR" && "$NPM" ci --no-audit --no-fund --loglevel=error)
-    printf '%s\n' "$want_hash" > "$STAMP"
-fi
+e2e_npm_ci "$NODE_DIR"
 
 # --- 2. the ecsd binary ----------------------------------------------------
 e2e_binary

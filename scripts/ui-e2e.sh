@@ -52,23 +52,7 @@ if [[ ! -x "$CHROMIUM" ]]; then
 fi
 
 # --- 2. node and the pinned playwright-core -----------------------------------
-if ! node_version="$("$NODE" --version 2>/dev/null)"; then
-    log "node not found ($NODE); Node.js 20 or later is needed"
-    exit 2
-fi
-node_major="${node_version#v}"
-node_major="${node_major%%.*}"
-if [[ ! "$node_major" =~ ^[0-9]+$ ]] || (( node_major < 20 )); then
-    log "Node.js 20 or later is needed (node:test); found $node_version"
-    exit 2
-fi
-STAMP="$UI_DIR/node_modules/.ecsd-lock.sha256"
-want_hash="$( { cat "$UI_DIR/package-lock.json"; echo "$node_version"; } | sha256sum | cut -d' ' -f1)"
-if [[ "$(cat "$STAMP" 2>/dev/null || true)" != "$want_hash" ]]; then
-    log "npm ci in tests/ui"
-    (cd "$UI_DIR" && "$NPM" ci --no-audit --no-fund --loglevel=error)
-    printf '%s\n' "$want_hash" > "$STAMP"
-fi
+e2e_npm_ci "$UI_DIR"
 
 # --- 3. ecsd, with an admin token (the dashboard's login is part of the test) ---
 e2e_binary

@@ -1,4 +1,4 @@
-# Shared by the client suites (scripts/sdk-e2e.sh, node-e2e.sh, ansible-e2e.sh): a pinned
+# Shared by the client suites (scripts/sdk-e2e.sh, node-e2e.sh, ansible-e2e.sh, ui-e2e.sh): a pinned
 # Python venv, the ecsd binary, and one ecsd on a free 127.0.0.1 port with a fresh database,
 # stopped by its PID when the script exits. Source it after setting E2E_NAME (used in messages
 # and temporary folder names):
@@ -110,4 +110,28 @@ e2e_start() {
     done
     export ECSD_ENDPOINT="http://$address"
     log "ecsd is ready on $address (pid $ECSD_PID)"
+}
+
+# e2e_npm_ci DIR: checks that $NODE is Node.js 20 or later (exit 2 otherwise) and runs
+# `npm ci` in DIR when its package-lock.json or the node version changed since the last run
+# (a stamp in node_modules). Sets node_version.
+e2e_npm_ci() {
+    local dir=$1 node_major stamp want_hash
+    if ! node_version="$("$NODE" --version 2>/dev/null)"; then
+        log "node not found ($NODE); Node.js 20 or later is needed"
+        exit 2
+    fi
+    node_major="${node_version#v}"
+    node_major="${node_major%%.*}"
+    if [[ ! "$node_major" =~ ^[0-9]+$ ]] || (( node_major < 20 )); then
+        log "Node.js 20 or later is needed (node:test); found $node_version"
+        exit 2
+    fi
+    stamp="$dir/node_modules/.ecsd-lock.sha256"
+    want_hash="$( { cat "$dir/package-lock.json"; echo "$node_version"; } | sha256sum | cut -d' ' -f1)"
+    if [[ "$(cat "$stamp" 2>/dev/null || true)" != "$want_hash" ]]; then
+        log "npm ci in ${dir#"$ROOT"/}"
+        (cd "$dir" && "$NPM" ci --no-audit --no-fund --loglevel=error)
+        printf '%s\n' "$want_hash" > "$stamp"
+    fi
 }

@@ -496,9 +496,8 @@ fn ecsd_call_signs_sends_and_waits_for_the_job() {
 #[test]
 fn accounts_from_the_config_file_sign_for_their_own_projects() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let config = dir.path().join("ecsd.toml");
-    std::fs::write(
-        &config,
+    let (ecsd, team) = serve_as_team(
+        dir.path(),
         r#"
 [[accounts]]
 access_key = "TEAMAACCESSKEY000001"
@@ -514,19 +513,12 @@ id = "a0000000000000000000000000000001"
 name = "eu-de_team-a"
 region = "eu-de"
 "#,
-    )
-    .expect("config written");
-    let config = config.display().to_string();
-    let ecsd = Ecsd::start_with(dir.path(), "instant", &["--config", &config]);
-    let team = Client::new(
-        &ecsd.endpoint,
         ecsd::AccountArgs {
             access_key: "TEAMAACCESSKEY000001".into(),
             secret_key: "team-a-secret-key-0000000000000000000001".into(),
             project_id: "a0000000000000000000000000000001".into(),
         },
-    )
-    .expect("client");
+    );
     let body = create_body("team", 1).to_string();
     let created = team
         .send(
@@ -554,17 +546,28 @@ region = "eu-de"
     assert_eq!((status, local["count"].as_u64()), (200, Some(0)), "{local}");
 }
 
+/// ecsd serving `config` (TOML, written into `dir`) on the instant profile, and a client that
+/// signs as `team`, one of its accounts.
+fn serve_as_team(dir: &std::path::Path, config: &str, team: ecsd::AccountArgs) -> (Ecsd, Client) {
+    let path = dir.join("ecsd.toml");
+    std::fs::write(&path, config).expect("config written");
+    let path = path.display().to_string();
+    let ecsd = Ecsd::start_with(dir, "instant", &["--config", &path]);
+    let client = Client::new(&ecsd.endpoint, team).expect("client");
+    (ecsd, client)
+}
+
 /// `[accounts.projects.quotas]` reaches the engine `ecsd serve` builds (its quota source): the
 /// limits page shows the quota, and a create past it is refused with `Ecs.0001` and creates
 /// nothing. No handler passes quotas, so this fails if `serve` does not give the source.
 #[test]
 fn the_config_files_quotas_are_enforced_by_the_served_engine() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let config = dir.path().join("ecsd.toml");
     let project = "a0000000000000000000000000000002";
-    std::fs::write(
-        &config,
-        format!(
+    // `_ecsd`, not `_`: the server must live until the end of the test.
+    let (_ecsd, team) = serve_as_team(
+        dir.path(),
+        &format!(
             r#"
 [[accounts]]
 access_key = "TEAMBACCESSKEY000001"
@@ -584,19 +587,12 @@ region = "eu-de"
 instances = 1
 "#
         ),
-    )
-    .expect("config written");
-    let config = config.display().to_string();
-    let ecsd = Ecsd::start_with(dir.path(), "instant", &["--config", &config]);
-    let team = Client::new(
-        &ecsd.endpoint,
         ecsd::AccountArgs {
             access_key: "TEAMBACCESSKEY000001".into(),
             secret_key: "team-b-secret-key-0000000000000000000001".into(),
             project_id: project.into(),
         },
-    )
-    .expect("client");
+    );
     let (status, limits) =
         answer(team.send("GET", &format!("/v1/{project}/cloudservers/limits"), b""));
     assert_eq!(
